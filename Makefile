@@ -1,0 +1,55 @@
+# faultbox: the two commands that matter are `make demo` and `make test`.
+# Everything they need that a fresh machine lacks is installed by scripts/deps.sh.
+
+GO ?= go
+FUZZTIME ?= 10s
+
+.PHONY: all demo test deps fmt-check vet race bench-compile verify cross bench fuzz soak build clean
+
+all: test
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(GO) build ./...
+
+demo: deps
+	@scripts/demo.sh
+
+test: deps fmt-check vet race bench-compile verify cross
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+
+race:
+	$(GO) test -race -count=1 ./...
+
+# The bench module is separate so that the main module never depends on the peers;
+# compile its benchmarks in the suite so they cannot rot.
+bench-compile:
+	cd bench && $(GO) test -count=1 -run '^$$' -bench '^$$' ./...
+
+verify:
+	@scripts/verify.sh
+
+cross:
+	@scripts/cross_test.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+soak:
+	@scripts/soak.sh
+
+clean:
+	rm -rf bin

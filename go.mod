@@ -1,0 +1,3 @@
+module github.com/faultbox/faultbox
+
+go 1.26
