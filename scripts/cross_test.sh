@@ -101,10 +101,10 @@ EXT_CASES=(
   "77 64 18446744073709551557 normal"
 )
 
-run_go() {
-  local out
-  out=$("$GO_BIN" hash workload --seed "$1" --ops "$2" --keys "$3" --scenario "$4" 2>"$TMP/go.err") || return 1
-  printf '%s' "$out"
+run_go() { # prints the exact stdout (a trailing newline would make it fail the hex check)
+  "$GO_BIN" hash workload --seed "$1" --ops "$2" --keys "$3" --scenario "$4" >"$TMP/go.out" 2>"$TMP/go.err" || return 1
+  od -An -c "$TMP/go.out" | grep -q '\\n' && { printf '%s<newline>' "$(cat "$TMP/go.out")"; return 0; }
+  cat "$TMP/go.out"
 }
 run_port() { # bin seed ops keys scenario
   local bin=$1; shift
@@ -125,13 +125,15 @@ check_case() { # ext seed ops keys scenario [frozen]
   cs=$(run_port "$CPP_BIN" "$seed" "$ops" "$keys" "$scen") || { echo "FAIL $label: c++ port exited non-zero: $(cat "$TMP/port.err")"; fail=1; return; }
   if [ "$skip_go" != 1 ]; then
     if ! gs=$(run_go "$seed" "$ops" "$keys" "$scen"); then
-      if [ "$ext" = 1 ]; then
+      if grep -q -e '^panic:' -e '^goroutine ' "$TMP/go.err"; then
+        echo "FAIL $label: go dbctl panicked (bad input must be an error, never a panic): $(head -n1 "$TMP/go.err")"; fail=1; return
+      elif [ "$ext" = 1 ]; then
         go_ok=0
       else
         echo "FAIL $label: go dbctl exited non-zero: $(head -c 300 "$TMP/go.err")"; fail=1; return
       fi
     elif ! [[ $gs =~ ^[0-9a-f]{64}$ ]]; then
-      echo "FAIL $label: go dbctl printed ${gs@Q}, want 64 lowercase hex digits and no newline"; fail=1; return
+      echo "FAIL $label: go dbctl printed ${gs@Q}, want 64 lowercase hex digits and no trailing newline"; fail=1; return
     fi
   else
     go_ok=0
@@ -140,10 +142,18 @@ check_case() { # ext seed ops keys scenario [frozen]
   [ "$rs" = "$cs" ] || bad=1
   [ "$go_ok" = 0 ] || [ "$gs" = "$rs" ] || bad=1
   [ -z "$frozen" ] || [ "$rs" = "$frozen" ] || bad=1
+  [ -z "$frozen" ] || [ "$cs" = "$frozen" ] || bad=1
   [ -z "$frozen" ] || [ "$go_ok" = 0 ] || [ "$gs" = "$frozen" ] || bad=1
   n=$((n + 1))
   if [ "$bad" = 1 ]; then
-    echo "MISMATCH $label"
+    local diff=""
+    [ "$rs" = "$cs" ] || diff="$diff rust!=c++"
+    [ "$go_ok" = 0 ] || [ "$gs" = "$rs" ] || diff="$diff go!=rust"
+    [ "$go_ok" = 0 ] || [ "$gs" = "$cs" ] || diff="$diff go!=c++"
+    [ -z "$frozen" ] || [ "$rs" = "$frozen" ] || diff="$diff rust!=frozen"
+    [ -z "$frozen" ] || [ "$cs" = "$frozen" ] || diff="$diff c++!=frozen"
+    [ -z "$frozen" ] || [ "$go_ok" = 0 ] || [ "$gs" = "$frozen" ] || diff="$diff go!=frozen"
+    echo "MISMATCH $label:$diff"
     [ -z "$frozen" ] || echo "  frozen $frozen"
     [ "$go_ok" = 0 ] || echo "  go     $gs"
     echo "  rust   $rs"

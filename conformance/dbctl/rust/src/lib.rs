@@ -238,17 +238,27 @@ impl Cluster {
         }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        let size: usize = self
-            .nodes
+    /// Size of the snapshot in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.nodes
             .iter()
             .map(|n| 33 + 33 * n.log.len() + 16 * n.kv.len())
-            .sum();
-        let mut out = Vec::with_capacity(size);
+            .sum()
+    }
+
+    /// Appends the snapshot to `out` (lets a caller reuse one buffer).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(self.encoded_len());
         for n in &self.nodes {
-            n.encode_into(&mut out);
+            n.encode_into(out);
         }
-        debug_assert_eq!(out.len(), size);
+        debug_assert_eq!(out.len() - start, self.encoded_len());
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
         out
     }
 }

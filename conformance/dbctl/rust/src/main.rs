@@ -5,9 +5,10 @@
 //!   ... --hash
 //!       prints the lowercase SHA-256 hex instead (no trailing newline)
 //!   ... --bench RUNS [--rounds R]
-//!       times R rounds (default 5) of RUNS x (run + encode + SHA-256) and prints ns/run
+//!       times R rounds (default 5) of RUNS x (run + encode + SHA-256) and prints ns/run,
+//!       with the parts (run+encode alone, SHA-256 alone, portable SHA-256) beside it
 
-use dbctl_port::{sha256, snapshot, Scenario};
+use dbctl_port::{run_cluster, sha256, snapshot, Scenario};
 use std::hint::black_box;
 use std::io::Write;
 use std::process::ExitCode;
@@ -119,41 +120,90 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     })
 }
 
+/// Times `rounds` rounds of `runs` calls of `f` (after a warm-up of a tenth of a round)
+/// and returns ns/run per round.
+fn time_rounds<T, F: FnMut() -> T>(runs: u64, rounds: u64, mut f: F) -> Vec<f64> {
+    for _ in 0..(runs / 10).max(1) {
+        black_box(f());
+    }
+    (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..runs {
+                black_box(f());
+            }
+            start.elapsed().as_nanos() as f64 / runs as f64
+        })
+        .collect()
+}
+
+fn summary(label: &str, mut per_run: Vec<f64>) {
+    let rounds: Vec<String> = per_run.iter().map(|x| format!("{:.0}", x)).collect();
+    per_run.sort_by(|x, y| x.partial_cmp(y).unwrap());
+    println!(
+        "  {:<34} median {:>9.0} ns/run  min {:>9.0}  (rounds: {})",
+        label,
+        per_run[per_run.len() / 2],
+        per_run[0],
+        rounds.join(" ")
+    );
+}
+
 fn bench(a: &Args, runs: u64) {
     let name = match a.scenario {
         Scenario::Normal => "normal",
         Scenario::Fault => "fault",
     };
-    let once = || sha256::digest(&snapshot(black_box(a.seed), black_box(a.ops), black_box(a.keys), a.scenario));
-    let expect = once();
-    // Warm-up: a tenth of a round.
-    for _ in 0..(runs / 10).max(1) {
-        black_box(once());
-    }
-    let mut per_run = Vec::new();
-    for r in 0..a.rounds {
-        let start = Instant::now();
-        for _ in 0..runs {
-            let d = black_box(once());
-            assert_eq!(d, expect, "non-deterministic result");
-        }
-        let ns = start.elapsed().as_nanos() as f64 / runs as f64;
-        per_run.push(ns);
-        println!("round {}: {} runs, {:.0} ns/run", r + 1, runs, ns);
-    }
-    per_run.sort_by(|x, y| x.partial_cmp(y).unwrap());
-    let median = per_run[per_run.len() / 2];
+    let (seed, ops, keys, sc) = (a.seed, a.ops, a.keys, a.scenario);
+    let snap = snapshot(seed, ops, keys, sc);
+    let expect = sha256::digest(&snap);
+    assert_eq!(expect, sha256::digest_portable(&snap), "sha256 backends disagree");
     println!(
-        "rust {} seed={} ops={} keys={}: run+encode+sha256 median {:.0} ns/run, min {:.0} ns/run ({} rounds x {} runs), sha256={}",
+        "rust {} seed={} ops={} keys={}: snapshot {} bytes, sha256={} ({} rounds x {} runs, sha256 backend {})",
         name,
-        a.seed,
-        a.ops,
-        a.keys,
-        median,
-        per_run[0],
+        seed,
+        ops,
+        keys,
+        snap.len(),
+        sha256::hex(&expect),
         a.rounds,
         runs,
-        sha256::hex(&expect)
+        sha256::backend()
+    );
+    summary(
+        "run+encode+sha256",
+        time_rounds(runs, a.rounds, || {
+            let d = sha256::digest(&snapshot(black_box(seed), black_box(ops), black_box(keys), sc));
+            assert_eq!(d, expect, "non-deterministic result");
+            d
+        }),
+    );
+    let mut buf = Vec::new();
+    summary(
+        "same, snapshot buffer reused",
+        time_rounds(runs, a.rounds, || {
+            buf.clear();
+            run_cluster(black_box(seed), black_box(ops), black_box(keys), sc).encode_into(&mut buf);
+            sha256::digest(&buf)
+        }),
+    );
+    summary(
+        "run+encode+sha256 (portable sha)",
+        time_rounds(runs, a.rounds, || sha256::digest_portable(&snapshot(black_box(seed), black_box(ops), black_box(keys), sc))),
+    );
+    summary(
+        "run+encode",
+        time_rounds(runs, a.rounds, || snapshot(black_box(seed), black_box(ops), black_box(keys), sc)),
+    );
+    summary(
+        "run only",
+        time_rounds(runs, a.rounds, || run_cluster(black_box(seed), black_box(ops), black_box(keys), sc)),
+    );
+    let cluster = run_cluster(seed, ops, keys, sc);
+    summary("encode only", time_rounds(runs, a.rounds, || black_box(&cluster).encode()));
+    summary(
+        "sha256 of the snapshot",
+        time_rounds(runs, a.rounds, || sha256::digest(black_box(&snap))),
     );
 }
 

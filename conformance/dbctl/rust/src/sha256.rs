@@ -49,28 +49,125 @@ fn compress(h: &mut [u32; 8], block: &[u8]) {
     }
 }
 
-/// SHA-256 of `data`.
-pub fn digest(data: &[u8]) -> [u8; 32] {
-    let mut h = H0;
-    let mut blocks = data.chunks_exact(64);
-    for block in &mut blocks {
-        compress(&mut h, block);
+fn compress_portable(h: &mut [u32; 8], blocks: &[u8]) {
+    for block in blocks.chunks_exact(64) {
+        compress(h, block);
     }
-    let rest = blocks.remainder();
+}
+
+/// Which compression function `digest` uses on this CPU.
+pub fn backend() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if shani::available() {
+            return "sha-ni";
+        }
+    }
+    "portable"
+}
+
+fn compress_blocks(h: &mut [u32; 8], blocks: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if shani::available() {
+            // SAFETY: the CPU has the SHA, SSSE3 and SSE4.1 extensions (checked at run time).
+            unsafe { shani::compress(h, blocks) };
+            return;
+        }
+    }
+    compress_portable(h, blocks);
+}
+
+/// SHA-256 of `data`, with the x86 SHA extensions when the CPU has them (as Go's
+/// crypto/sha256 does), else the portable code.
+pub fn digest(data: &[u8]) -> [u8; 32] {
+    digest_with(data, compress_blocks)
+}
+
+/// SHA-256 of `data` with the portable compression function only.
+pub fn digest_portable(data: &[u8]) -> [u8; 32] {
+    digest_with(data, compress_portable)
+}
+
+fn digest_with(data: &[u8], compress_many: fn(&mut [u32; 8], &[u8])) -> [u8; 32] {
+    let mut h = H0;
+    let whole = data.len() / 64 * 64;
+    compress_many(&mut h, &data[..whole]);
+    let rest = &data[whole..];
     let mut tail = [0u8; 128];
     tail[..rest.len()].copy_from_slice(rest);
     tail[rest.len()] = 0x80;
     let tail_len = if rest.len() < 56 { 64 } else { 128 };
     let bit_len = (data.len() as u64).wrapping_mul(8);
     tail[tail_len - 8..tail_len].copy_from_slice(&bit_len.to_be_bytes());
-    for block in tail[..tail_len].chunks_exact(64) {
-        compress(&mut h, block);
-    }
+    compress_many(&mut h, &tail[..tail_len]);
     let mut out = [0u8; 32];
     for (i, word) in h.iter().enumerate() {
         out[4 * i..4 * i + 4].copy_from_slice(&word.to_be_bytes());
     }
     out
+}
+
+#[cfg(target_arch = "x86_64")]
+mod shani {
+    use super::K;
+    use std::arch::x86_64::*;
+
+    pub fn available() -> bool {
+        is_x86_feature_detected!("sha")
+            && is_x86_feature_detected!("ssse3")
+            && is_x86_feature_detected!("sse4.1")
+    }
+
+    /// Compresses whole 64-byte blocks with SHA256RNDS2/MSG1/MSG2. The state is kept
+    /// as ABEF/CDGH, the layout the instructions want.
+    #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+    pub unsafe fn compress(h: &mut [u32; 8], blocks: &[u8]) {
+        let bswap = _mm_set_epi64x(0x0c0d0e0f_08090a0b, 0x04050607_00010203);
+        let dcba = _mm_loadu_si128(h.as_ptr() as *const __m128i);
+        let hgfe = _mm_loadu_si128(h.as_ptr().add(4) as *const __m128i);
+        let cdab = _mm_shuffle_epi32(dcba, 0xB1);
+        let efgh = _mm_shuffle_epi32(hgfe, 0x1B);
+        let mut abef = _mm_alignr_epi8(cdab, efgh, 8);
+        let mut cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+
+        for block in blocks.chunks_exact(64) {
+            let (abef_in, cdgh_in) = (abef, cdgh);
+            let p = block.as_ptr() as *const __m128i;
+            let mut w = [
+                _mm_shuffle_epi8(_mm_loadu_si128(p), bswap),
+                _mm_shuffle_epi8(_mm_loadu_si128(p.add(1)), bswap),
+                _mm_shuffle_epi8(_mm_loadu_si128(p.add(2)), bswap),
+                _mm_shuffle_epi8(_mm_loadu_si128(p.add(3)), bswap),
+            ];
+            // 16 groups of 4 rounds; w[i % 4] holds W[4i..4i+4] when group i runs.
+            for i in 0..16 {
+                let cur = w[i % 4];
+                let mut msg = _mm_add_epi32(cur, _mm_loadu_si128(K.as_ptr().add(4 * i) as *const __m128i));
+                cdgh = _mm_sha256rnds2_epu32(cdgh, abef, msg);
+                if (3..15).contains(&i) {
+                    let prev = w[(i + 3) % 4];
+                    let next = _mm_add_epi32(w[(i + 1) % 4], _mm_alignr_epi8(cur, prev, 4));
+                    w[(i + 1) % 4] = _mm_sha256msg2_epu32(next, cur);
+                }
+                msg = _mm_shuffle_epi32(msg, 0x0E);
+                abef = _mm_sha256rnds2_epu32(abef, cdgh, msg);
+                if (1..13).contains(&i) {
+                    let prev = (i + 3) % 4;
+                    w[prev] = _mm_sha256msg1_epu32(w[prev], cur);
+                }
+            }
+            abef = _mm_add_epi32(abef, abef_in);
+            cdgh = _mm_add_epi32(cdgh, cdgh_in);
+        }
+
+        let feba = _mm_shuffle_epi32(abef, 0x1B);
+        let dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+        let dcba = _mm_blend_epi16(feba, dchg, 0xF0);
+        let hgfe = _mm_alignr_epi8(dchg, feba, 8);
+        _mm_storeu_si128(h.as_mut_ptr() as *mut __m128i, dcba);
+        _mm_storeu_si128(h.as_mut_ptr().add(4) as *mut __m128i, hgfe);
+    }
 }
 
 /// Lowercase hex.
@@ -88,7 +185,25 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    // FIPS 180-2 appendix B vectors and the empty string.
+    // The accelerated and portable paths agree on every length around block edges.
+    #[test]
+    fn backends_agree() {
+        let data: Vec<u8> = (0..2000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        for n in (0..200).chain([511, 512, 513, 1000, 2000]) {
+            assert_eq!(digest(&data[..n]), digest_portable(&data[..n]), "length {}", n);
+        }
+    }
+
+    // FIPS 180-2 appendix B vectors and the empty string, through both paths.
+    #[test]
+    fn known_vectors_portable() {
+        assert_eq!(hex(&digest_portable(b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hex(&digest_portable(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        );
+    }
+
     #[test]
     fn known_vectors() {
         assert_eq!(hex(&digest(b"")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
