@@ -8,8 +8,8 @@ pub mod sha256;
 
 use std::collections::BTreeMap;
 
-/// The lab's SplitMix64 variant (note the second constant ...1CE4E7B5, not the
-/// textbook ...1CE4E5B9).
+/// The lab's SplitMix64 variant; `next_u64` is the spec's `next()`. Note the second
+/// multiplier ...1CE4E7B5, not the textbook ...1CE4E5B9.
 #[derive(Clone, Debug)]
 pub struct LabRng {
     state: u64,
@@ -20,7 +20,7 @@ impl LabRng {
         LabRng { state: seed }
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E7B5);
@@ -46,10 +46,14 @@ pub struct Op {
 /// Panics if keys == 0 (callers validate keys >= 1 first).
 pub fn step_op(rng: &mut LabRng, keys: u64) -> Op {
     assert!(keys >= 1, "step_op: keys must be >= 1");
-    let r1 = rng.next();
-    let r2 = rng.next();
-    let r3 = rng.next();
-    let kind = if (r1 >> 62) & 3 == 3 { Kind::Del } else { Kind::Put };
+    let r1 = rng.next_u64();
+    let r2 = rng.next_u64();
+    let r3 = rng.next_u64();
+    let kind = if (r1 >> 62) & 3 == 3 {
+        Kind::Del
+    } else {
+        Kind::Put
+    };
     Op {
         kind,
         k: (r2 % keys) as i64,
@@ -129,7 +133,11 @@ impl Node {
         out.push(self.id);
         out.extend_from_slice(&self.term.to_le_bytes());
         out.extend_from_slice(&self.commit_index.to_le_bytes());
-        out.extend_from_slice(&u32::try_from(self.log.len()).expect("log length fits u32").to_le_bytes());
+        out.extend_from_slice(
+            &u32::try_from(self.log.len())
+                .expect("log length fits u32")
+                .to_le_bytes(),
+        );
         for e in &self.log {
             out.extend_from_slice(&e.term.to_le_bytes());
             out.extend_from_slice(&e.index.to_le_bytes());
@@ -141,7 +149,11 @@ impl Node {
             out.extend_from_slice(&e.op.k.to_le_bytes());
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&u32::try_from(self.kv.len()).expect("kv size fits u32").to_le_bytes());
+        out.extend_from_slice(
+            &u32::try_from(self.kv.len())
+                .expect("kv size fits u32")
+                .to_le_bytes(),
+        );
         for (k, v) in &self.kv {
             out.extend_from_slice(&k.to_le_bytes());
             out.extend_from_slice(&v.to_le_bytes());
@@ -218,12 +230,20 @@ impl Cluster {
     }
 
     pub fn set_follower_up(&mut self, fid: usize, up: bool) {
-        assert!(fid == 1 || fid == 2, "set_follower_up: follower id {} (want 1 or 2)", fid);
+        assert!(
+            fid == 1 || fid == 2,
+            "set_follower_up: follower id {} (want 1 or 2)",
+            fid
+        );
         self.up[fid] = up;
     }
 
     pub fn catch_up(&mut self, fid: usize) {
-        assert!(fid == 1 || fid == 2, "catch_up: follower id {} (want 1 or 2)", fid);
+        assert!(
+            fid == 1 || fid == 2,
+            "catch_up: follower id {} (want 1 or 2)",
+            fid
+        );
         // Copy the leader's log and commit index first.
         let leader_log = self.nodes[0].log.clone();
         let leader_commit = self.nodes[0].commit_index;
@@ -301,11 +321,11 @@ mod tests {
 
     #[test]
     fn rng_vectors_from_spec() {
-        assert_eq!(LabRng::new(0).next(), 0x8b57dafca0cee644);
+        assert_eq!(LabRng::new(0).next_u64(), 0x8b57dafca0cee644);
         let mut r = LabRng::new(42);
-        assert_eq!(r.next(), 0x28d3c9252e01f1bf);
-        assert_eq!(r.next(), 0x488e98293832f91f);
-        assert_eq!(r.next(), 0x8e6e25fde867f756);
+        assert_eq!(r.next_u64(), 0x28d3c9252e01f1bf);
+        assert_eq!(r.next_u64(), 0x488e98293832f91f);
+        assert_eq!(r.next_u64(), 0x8e6e25fde867f756);
     }
 
     #[test]
@@ -314,10 +334,10 @@ mod tests {
         let mut b = LabRng::new(99);
         for _ in 0..100 {
             step_op(&mut a, 5);
-            b.next();
-            b.next();
-            b.next();
-            assert_eq!(a.next(), b.next());
+            b.next_u64();
+            b.next_u64();
+            b.next_u64();
+            assert_eq!(a.next_u64(), b.next_u64());
         }
     }
 
@@ -330,7 +350,11 @@ mod tests {
     #[test]
     fn size_one_put_is_246() {
         let mut c = Cluster::new();
-        c.submit(Op { kind: Kind::Put, k: 3, v: 7 });
+        c.submit(Op {
+            kind: Kind::Put,
+            k: 3,
+            v: 7,
+        });
         assert_eq!(c.encode().len(), 246);
     }
 
@@ -356,18 +380,38 @@ mod tests {
         let mut c = Cluster::new();
         // Follower 1 has a long log but is down; follower 2 is down too.
         for i in 1..=3u64 {
-            c.nodes[1].append(Entry { term: 1, index: i, op: Op { kind: Kind::Put, k: 0, v: 0 } });
+            c.nodes[1].append(Entry {
+                term: 1,
+                index: i,
+                op: Op {
+                    kind: Kind::Put,
+                    k: 0,
+                    v: 0,
+                },
+            });
         }
         c.set_follower_up(1, false);
         c.set_follower_up(2, false);
-        c.submit(Op { kind: Kind::Put, k: 1, v: 2 });
-        assert_eq!(c.nodes[0].commit_index, 0, "only the leader acks: no commit");
+        c.submit(Op {
+            kind: Kind::Put,
+            k: 1,
+            v: 2,
+        });
+        assert_eq!(
+            c.nodes[0].commit_index, 0,
+            "only the leader acks: no commit"
+        );
         assert!(c.nodes[0].kv.is_empty());
     }
 
     #[test]
     fn fault_run_converges() {
-        for &(seed, ops, keys) in &[(7u64, 2000u64, 128u64), (1, 3, 1), (2, 5, 2), (u64::MAX, 37, 1000)] {
+        for &(seed, ops, keys) in &[
+            (7u64, 2000u64, 128u64),
+            (1, 3, 1),
+            (2, 5, 2),
+            (u64::MAX, 37, 1000),
+        ] {
             let c = run_cluster(seed, ops, keys, Scenario::Fault);
             for n in &c.nodes[1..] {
                 assert_eq!(n.log, c.nodes[0].log);
@@ -382,6 +426,14 @@ mod tests {
     #[should_panic]
     fn append_gap_fails_loudly() {
         let mut n = Node::new(1);
-        n.append(Entry { term: 1, index: 2, op: Op { kind: Kind::Put, k: 0, v: 0 } });
+        n.append(Entry {
+            term: 1,
+            index: 2,
+            op: Op {
+                kind: Kind::Put,
+                k: 0,
+                v: 0,
+            },
+        });
     }
 }

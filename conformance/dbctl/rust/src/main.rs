@@ -28,10 +28,17 @@ struct Args {
 
 fn parse_u64(flag: &str, v: &str) -> Result<u64, String> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{}: invalid value {:?}: want a non-negative decimal integer", flag, v));
+        return Err(format!(
+            "{}: invalid value {:?}: want a non-negative decimal integer",
+            flag, v
+        ));
     }
-    v.parse::<u64>()
-        .map_err(|_| format!("{}: invalid value {:?}: want an integer in 0..=18446744073709551615", flag, v))
+    v.parse::<u64>().map_err(|_| {
+        format!(
+            "{}: invalid value {:?}: want an integer in 0..=18446744073709551615",
+            flag, v
+        )
+    })
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -59,7 +66,13 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             }
             _ => return Err(format!("unexpected argument {:?}", arg)),
         };
-        let dup = |set: bool| if set { Err(format!("{}: given twice", name)) } else { Ok(()) };
+        let dup = |set: bool| {
+            if set {
+                Err(format!("{}: given twice", name))
+            } else {
+                Ok(())
+            }
+        };
         match name.as_str() {
             "--seed" => {
                 dup(seed.is_some())?;
@@ -80,7 +93,10 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--scenario" => {
                 dup(scenario.is_some())?;
                 scenario = Some(Scenario::parse(&value).ok_or_else(|| {
-                    format!("--scenario: unknown value {:?}: want normal or fault", value)
+                    format!(
+                        "--scenario: unknown value {:?}: want normal or fault",
+                        value
+                    )
                 })?);
             }
             "--bench" => {
@@ -137,16 +153,24 @@ fn time_rounds<T, F: FnMut() -> T>(runs: u64, rounds: u64, mut f: F) -> Vec<f64>
         .collect()
 }
 
+/// Prints a line of the bench report; a closed stdout (e.g. `| head`) ends the process quietly.
+fn say(line: String) {
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{}", line).and_then(|_| out.flush()).is_err() {
+        std::process::exit(1);
+    }
+}
+
 fn summary(label: &str, mut per_run: Vec<f64>) {
     let rounds: Vec<String> = per_run.iter().map(|x| format!("{:.0}", x)).collect();
     per_run.sort_by(|x, y| x.partial_cmp(y).unwrap());
-    println!(
+    say(format!(
         "  {:<34} median {:>9.0} ns/run  min {:>9.0}  (rounds: {})",
         label,
         per_run[per_run.len() / 2],
         per_run[0],
         rounds.join(" ")
-    );
+    ));
 }
 
 fn bench(a: &Args, runs: u64) {
@@ -157,8 +181,12 @@ fn bench(a: &Args, runs: u64) {
     let (seed, ops, keys, sc) = (a.seed, a.ops, a.keys, a.scenario);
     let snap = snapshot(seed, ops, keys, sc);
     let expect = sha256::digest(&snap);
-    assert_eq!(expect, sha256::digest_portable(&snap), "sha256 backends disagree");
-    println!(
+    assert_eq!(
+        expect,
+        sha256::digest_portable(&snap),
+        "sha256 backends disagree"
+    );
+    say(format!(
         "rust {} seed={} ops={} keys={}: snapshot {} bytes, sha256={} ({} rounds x {} runs, sha256 backend {})",
         name,
         seed,
@@ -169,11 +197,16 @@ fn bench(a: &Args, runs: u64) {
         a.rounds,
         runs,
         sha256::backend()
-    );
+    ));
     summary(
         "run+encode+sha256",
         time_rounds(runs, a.rounds, || {
-            let d = sha256::digest(&snapshot(black_box(seed), black_box(ops), black_box(keys), sc));
+            let d = sha256::digest(&snapshot(
+                black_box(seed),
+                black_box(ops),
+                black_box(keys),
+                sc,
+            ));
             assert_eq!(d, expect, "non-deterministic result");
             d
         }),
@@ -189,18 +222,32 @@ fn bench(a: &Args, runs: u64) {
     );
     summary(
         "run+encode+sha256 (portable sha)",
-        time_rounds(runs, a.rounds, || sha256::digest_portable(&snapshot(black_box(seed), black_box(ops), black_box(keys), sc))),
+        time_rounds(runs, a.rounds, || {
+            sha256::digest_portable(&snapshot(
+                black_box(seed),
+                black_box(ops),
+                black_box(keys),
+                sc,
+            ))
+        }),
     );
     summary(
         "run+encode",
-        time_rounds(runs, a.rounds, || snapshot(black_box(seed), black_box(ops), black_box(keys), sc)),
+        time_rounds(runs, a.rounds, || {
+            snapshot(black_box(seed), black_box(ops), black_box(keys), sc)
+        }),
     );
     summary(
         "run only",
-        time_rounds(runs, a.rounds, || run_cluster(black_box(seed), black_box(ops), black_box(keys), sc)),
+        time_rounds(runs, a.rounds, || {
+            run_cluster(black_box(seed), black_box(ops), black_box(keys), sc)
+        }),
     );
     let cluster = run_cluster(seed, ops, keys, sc);
-    summary("encode only", time_rounds(runs, a.rounds, || black_box(&cluster).encode()));
+    summary(
+        "encode only",
+        time_rounds(runs, a.rounds, || black_box(&cluster).encode()),
+    );
     summary(
         "sha256 of the snapshot",
         time_rounds(runs, a.rounds, || sha256::digest(black_box(&snap))),
