@@ -106,9 +106,54 @@ run_go() { # prints the exact stdout (a trailing newline would make it fail the 
   od -An -c "$TMP/go.out" | grep -q '\\n' && { printf '%s<newline>' "$(cat "$TMP/go.out")"; return 0; }
   cat "$TMP/go.out"
 }
-run_port() { # bin seed ops keys scenario
-  local bin=$1; shift
-  "$bin" --seed "$1" --ops "$2" --keys "$3" --scenario "$4" 2>"$TMP/port.err" | sha256sum | cut -d' ' -f1
+run_port() { # bin out seed ops keys scenario: raw snapshot to out, prints its SHA-256
+  local bin=$1 out=$2; shift 2
+  "$bin" --seed "$1" --ops "$2" --keys "$3" --scenario "$4" >"$out" 2>"$TMP/port.err" || return 1
+  sha256sum <"$out" | cut -d' ' -f1
+}
+u32_at() { od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '; }
+locate() { # snapshot offset: which node and field of the encoding holds that byte
+  local f=$1 off=$2 size pos=0 node len i rel
+  size=$(wc -c <"$f")
+  for node in 0 1 2; do
+    # header: magic 8, id 1, term 8, commit_index 8, len(log) 4 = 29 bytes
+    [ $((pos + 29)) -le "$size" ] || break
+    if [ "$off" -lt $((pos + 29)) ]; then
+      rel=$((off - pos))
+      local field=magic; [ $rel -ge 8 ] && field=id; [ $rel -ge 9 ] && field=term
+      [ $rel -ge 17 ] && field=commit_index; [ $rel -ge 25 ] && field="len(log)"
+      echo "node $node header, field $field"; return
+    fi
+    len=$(u32_at "$f" $((pos + 25))); pos=$((pos + 29))
+    if [ "$off" -lt $((pos + 33 * len)) ]; then
+      i=$(((off - pos) / 33)); rel=$(((off - pos) % 33))
+      local field=term; [ $rel -ge 8 ] && field=index; [ $rel -ge 16 ] && field=kind
+      [ $rel -ge 17 ] && field=k; [ $rel -ge 25 ] && field=v
+      echo "node $node log entry $((i + 1)) of $len, field $field"; return
+    fi
+    pos=$((pos + 33 * len))
+    [ $((pos + 4)) -le "$size" ] || break
+    len=$(u32_at "$f" "$pos")
+    if [ "$off" -lt $((pos + 4)) ]; then echo "node $node len(kv)"; return; fi
+    pos=$((pos + 4))
+    if [ "$off" -lt $((pos + 16 * len)) ]; then
+      i=$(((off - pos) / 16)); rel=$(((off - pos) % 16))
+      local field=k; [ $rel -ge 8 ] && field=v
+      echo "node $node kv pair $((i + 1)) of $len, field $field"; return
+    fi
+    pos=$((pos + 16 * len))
+  done
+  echo "past the end of the reference snapshot ($size bytes)"
+}
+first_diff() { # other reference: where two snapshots first differ, for the diff line
+  local out byte
+  out=$(cmp "$1" "$2" 2>&1) && return 0
+  byte=$(sed -n 's/.*differ: byte \([0-9]*\).*/\1/p' <<<"$out")
+  if [ -n "$byte" ]; then
+    echo "first difference at offset $((byte - 1)) ($(locate "$2" $((byte - 1))) of the reference); sizes $(wc -c <"$1") vs $(wc -c <"$2") bytes"
+  else
+    echo "$out; sizes $(wc -c <"$1") vs $(wc -c <"$2") bytes"
+  fi
 }
 
 TMP=$(mktemp -d)
@@ -120,9 +165,9 @@ check_case() { # ext seed ops keys scenario [frozen]
   local ext=$1 seed=$2 ops=$3 keys=$4 scen=$5 frozen=${6:-}
   local label
   label=$(printf '%-6s seed=%-20s ops=%-5s keys=%-20s' "$scen" "$seed" "$ops" "$keys")
-  local rs cs gs="" go_ok=1
-  rs=$(run_port "$RUST_BIN" "$seed" "$ops" "$keys" "$scen") || { echo "FAIL $label: rust port exited non-zero: $(cat "$TMP/port.err")"; fail=1; return; }
-  cs=$(run_port "$CPP_BIN" "$seed" "$ops" "$keys" "$scen") || { echo "FAIL $label: c++ port exited non-zero: $(cat "$TMP/port.err")"; fail=1; return; }
+  local rs cs gs="" gss="" go_ok=1
+  rs=$(run_port "$RUST_BIN" "$TMP/rust.bin" "$seed" "$ops" "$keys" "$scen") || { echo "FAIL $label: rust port exited non-zero: $(cat "$TMP/port.err")"; fail=1; return; }
+  cs=$(run_port "$CPP_BIN" "$TMP/cpp.bin" "$seed" "$ops" "$keys" "$scen") || { echo "FAIL $label: c++ port exited non-zero: $(cat "$TMP/port.err")"; fail=1; return; }
   if [ "$skip_go" != 1 ]; then
     if ! gs=$(run_go "$seed" "$ops" "$keys" "$scen"); then
       if grep -q -e '^panic:' -e '^goroutine ' "$TMP/go.err"; then
@@ -134,6 +179,11 @@ check_case() { # ext seed ops keys scenario [frozen]
       fi
     elif ! [[ $gs =~ ^[0-9a-f]{64}$ ]]; then
       echo "FAIL $label: go dbctl printed ${gs@Q}, want 64 lowercase hex digits and no trailing newline"; fail=1; return
+    else
+      # `dbctl snapshot workload` must print the very bytes that `hash workload` hashes.
+      "$GO_BIN" snapshot workload --seed "$seed" --ops "$ops" --keys "$keys" --scenario "$scen" >"$TMP/go.bin" 2>"$TMP/go.err" || {
+        echo "FAIL $label: go dbctl snapshot workload exited non-zero: $(head -c 300 "$TMP/go.err")"; fail=1; return; }
+      gss=$(sha256sum <"$TMP/go.bin" | cut -d' ' -f1)
     fi
   else
     go_ok=0
@@ -158,6 +208,13 @@ check_case() { # ext seed ops keys scenario [frozen]
     [ "$go_ok" = 0 ] || echo "  go     $gs"
     echo "  rust   $rs"
     echo "  c++    $cs"
+    [ "$rs" = "$cs" ] || echo "  c++ vs rust snapshot: $(first_diff "$TMP/cpp.bin" "$TMP/rust.bin")"
+    [ "$go_ok" = 0 ] || [ "$gss" = "$rs" ] || echo "  go vs rust snapshot: $(first_diff "$TMP/go.bin" "$TMP/rust.bin")"
+    fail=1
+    return
+  fi
+  if [ "$go_ok" = 1 ] && [ "$gss" != "$gs" ]; then
+    echo "FAIL $label: sha256 of go dbctl snapshot workload is $gss but hash workload printed $gs"
     fail=1
     return
   fi
@@ -168,7 +225,7 @@ check_case() { # ext seed ops keys scenario [frozen]
   elif [ "$go_ok" = 0 ]; then
     note="$note [go refused the input: $(head -n1 "$TMP/go.err" | head -c 120); rust=c++]"
   else
-    note="$note [go=rust=c++]"
+    note="$note [go=rust=c++; go snapshot ok]"
   fi
   echo "ok   $label $rs$note"
 }
