@@ -101,6 +101,10 @@ func Run(p Params) (*Cluster, Summary, error) {
 // that reaches the end to exercise the catch-up after the loop.
 func run(p Params, downStart, downEnd uint64) (*Cluster, Summary) {
 	c := New()
+	for i := range c.Nodes {
+		// Every run ends with ops entries on every node: size the logs once.
+		c.Nodes[i].Log = make([]Entry, 0, p.Ops)
+	}
 	rng := NewRand(p.Seed)
 	s := Summary{Params: p}
 	withFault := p.Scenario == Fault
