@@ -264,7 +264,11 @@ func WriteList(w io.Writer, list []Status) error {
 		width = max(width, len(s.Name))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-*s  %-10s  %8s  %8s  %s\n", width, "NAME", "STATE", "HITS", "FIRED", "TERMS")
+	line := func(format string, args ...any) {
+		b.WriteString(strings.TrimRight(fmt.Sprintf(format, args...), " "))
+		b.WriteByte('\n')
+	}
+	line("%-*s  %-10s  %8s  %8s  %s", width, "NAME", "STATE", "HITS", "FIRED", "TERMS")
 	for _, s := range list {
 		state := "off"
 		switch {
@@ -273,7 +277,7 @@ func WriteList(w io.Writer, list []Status) error {
 		case s.Terms != "":
 			state = "on"
 		}
-		fmt.Fprintf(&b, "%-*s  %-10s  %8d  %8d  %s\n", width, s.Name, state, s.Hits, s.Fired, s.Terms)
+		line("%-*s  %-10s  %8d  %8d  %s", width, s.Name, state, s.Hits, s.Fired, s.Terms)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
