@@ -43,7 +43,7 @@ func New(name string) *Site {
 	byName.Store(name, s)
 	if p, ok := reg.pending[name]; ok {
 		delete(reg.pending, name)
-		s.global.set(newConfig(name, p.Text, p.Terms, reg.seed, reg.out))
+		s.setGlobal(newConfig(name, p.Text, p.Terms, reg.seed, reg.out))
 		active.Add(-1) // the pending entry became a configuration
 	}
 	return s
@@ -105,7 +105,7 @@ func Enable(name, terms string) error {
 	if err != nil {
 		return err
 	}
-	s.global.set(newConfig(name, strings.TrimSpace(terms), parsed, reg.seed, reg.out))
+	s.setGlobal(newConfig(name, strings.TrimSpace(terms), parsed, reg.seed, reg.out))
 	return nil
 }
 
@@ -125,7 +125,7 @@ func Disable(name string) error {
 	if err != nil {
 		return err
 	}
-	s.global.set(nil)
+	s.setGlobal(nil)
 	return nil
 }
 
@@ -135,7 +135,7 @@ func DisableAll() {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	for _, s := range reg.sites {
-		s.global.set(nil)
+		s.setGlobal(nil)
 	}
 	active.Add(-int64(len(reg.pending)))
 	clear(reg.pending)
@@ -156,7 +156,7 @@ func Configure(value string) error {
 	defer reg.mu.Unlock()
 	for _, st := range settings {
 		if s, ok := reg.sites[st.Name]; ok {
-			s.global.set(newConfig(st.Name, st.Text, st.Terms, reg.seed, reg.out))
+			s.setGlobal(newConfig(st.Name, st.Text, st.Terms, reg.seed, reg.out))
 			continue
 		}
 		if _, ok := reg.pending[st.Name]; !ok {

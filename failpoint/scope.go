@@ -78,9 +78,9 @@ func (sc *Scope) setLocked(s *Site, st *state, c *config) {
 	was, now := st.set(c)
 	switch {
 	case !was && now:
-		s.scoped.Add(1)
+		s.armed.Add(1)
 	case was && !now:
-		s.scoped.Add(-1)
+		s.armed.Add(-1)
 	}
 }
 

@@ -48,9 +48,9 @@ func (e *Error) Error() string {
 // Is reports that every *Error is an ErrInjected.
 func (e *Error) Is(target error) bool { return target == ErrInjected }
 
-// active counts everything that could make any site act: configured (registry, site) pairs,
-// global and scoped, plus pending FAILPOINTS entries. Zero means every site is off, and a
-// site's evaluation is this one atomic load.
+// active counts everything that could make any fail point act: configured (registry, site)
+// pairs, process-wide and scoped, plus pending FAILPOINTS entries. Zero means every fail point
+// is off; the by-name Eval checks it before looking the name up.
 var active atomic.Int64
 
 // Site is a fail point placed in code. Declare it once, at package level:
@@ -59,9 +59,12 @@ var active atomic.Int64
 //
 // and evaluate it where the failure should happen. A nil *Site is never valid.
 type Site struct {
+	// armed counts the configurations of this site: 1 for the process-wide registry when
+	// enabled, plus 1 per scope that enables it. Zero, the common case, makes an evaluation
+	// this one atomic load.
+	armed  atomic.Int32
 	name   string
-	global state        // the site's configuration in the process-wide registry
-	scoped atomic.Int32 // how many scopes configure this site
+	global state // the site's configuration in the process-wide registry
 }
 
 // Name returns the fail point's name.
@@ -69,9 +72,9 @@ func (s *Site) Name() string { return s.name }
 
 // Eval evaluates the fail point in the process-wide registry. It reports (value, true) when a
 // `return` term fired, and runs every other action (sleep, panic, pause...) before returning
-// ("", false). With nothing configured anywhere it costs one atomic load.
+// ("", false). While the site is not configured it costs one atomic load, whatever else is.
 func (s *Site) Eval() (value string, ok bool) {
-	if !compiledOut && active.Load() != 0 {
+	if !compiledOut && s.armed.Load() != 0 {
 		value, ok = s.eval(nil)
 	}
 	return
@@ -80,7 +83,7 @@ func (s *Site) Eval() (value string, ok bool) {
 // EvalContext is Eval for code that has a context: when ctx carries a Scope, the scope's
 // terms apply instead of the process-wide ones, and sleep and pause end when ctx ends.
 func (s *Site) EvalContext(ctx context.Context) (value string, ok bool) {
-	if !compiledOut && active.Load() != 0 {
+	if !compiledOut && s.armed.Load() != 0 {
 		value, ok = s.eval(ctx)
 	}
 	return
@@ -89,7 +92,7 @@ func (s *Site) EvalContext(ctx context.Context) (value string, ok bool) {
 // Err is Eval for sites that fail with an error: after a `return` term it returns an *Error
 // (errors.Is(err, ErrInjected)), otherwise nil.
 func (s *Site) Err() error {
-	if compiledOut || active.Load() == 0 {
+	if compiledOut || s.armed.Load() == 0 {
 		return nil
 	}
 	return s.err(nil)
@@ -97,7 +100,7 @@ func (s *Site) Err() error {
 
 // ErrContext is Err with a context, as EvalContext.
 func (s *Site) ErrContext(ctx context.Context) error {
-	if compiledOut || active.Load() == 0 {
+	if compiledOut || s.armed.Load() == 0 {
 		return nil
 	}
 	return s.err(ctx)
@@ -130,8 +133,7 @@ func (s *Site) eval(ctx context.Context) (string, bool) {
 // resolve finds the state that governs this evaluation: the context's scope if it has one
 // (scopes isolate fully), else the process-wide registry.
 func (s *Site) resolve(ctx context.Context) (*state, *config) {
-	g := s.global.cfg.Load()
-	if ctx != nil && (g != nil || s.scoped.Load() > 0) {
+	if ctx != nil {
 		if sc, ok := ctx.Value(scopeKey{}).(*Scope); ok && sc != nil {
 			st := sc.lookup(s)
 			if st == nil {
@@ -140,7 +142,7 @@ func (s *Site) resolve(ctx context.Context) (*state, *config) {
 			return st, st.cfg.Load()
 		}
 	}
-	return &s.global, g
+	return &s.global, s.global.cfg.Load()
 }
 
 // state is one site's configuration and counters in one registry (the process-wide one or a
@@ -352,6 +354,17 @@ func (st *state) set(c *config) (was, now bool) {
 		active.Add(-1)
 	}
 	return old != nil, c != nil
+}
+
+// setGlobal installs c in the process-wide registry; reg.mu is held.
+func (s *Site) setGlobal(c *config) {
+	was, now := s.global.set(c)
+	switch {
+	case !was && now:
+		s.armed.Add(1)
+	case was && !now:
+		s.armed.Add(-1)
+	}
 }
 
 func (st *state) status(name string, registered bool) Status {
