@@ -30,7 +30,7 @@ type EnvError struct {
 }
 
 func (e *EnvError) Error() string {
-	return fmt.Sprintf("failpoint: %s entry %d %q: %v", EnvTerms, e.Entry, clip(e.Text), e.Err)
+	return fmt.Sprintf("failpoint: %s entry %d %q: %s", EnvTerms, e.Entry, clip(e.Text), strings.TrimPrefix(e.Err.Error(), "failpoint: "))
 }
 
 func (e *EnvError) Unwrap() error { return e.Err }
