@@ -9,6 +9,7 @@ package bench
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/faultbox/faultbox/bench/gofailsites"
@@ -97,5 +98,27 @@ func BenchmarkFailpoint(b *testing.B) {
 	for _, im := range impls {
 		must(im.disable("benchSite"))
 		must(im.disable("benchOther"))
+	}
+}
+
+// BenchmarkFailpointParallelSleep: 8 goroutines each hit a `sleep(10)` site once per
+// operation. Actions that run outside locks take about 10 ms per operation; a library that
+// holds a lock while sleeping takes about 8 x 10 ms.
+func BenchmarkFailpointParallelSleep(b *testing.B) {
+	const goroutines = 8
+	for _, im := range impls {
+		b.Run(im.name, func(b *testing.B) {
+			if err := im.enable("benchSite", "sleep(10)"); err != nil {
+				b.Fatal(err)
+			}
+			defer im.disable("benchSite")
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for range goroutines {
+					wg.Go(func() { im.loop(1) })
+				}
+				wg.Wait()
+			}
+		})
 	}
 }
