@@ -118,7 +118,7 @@ func clip(s string) string {
 // Parse parses a chain of terms, `[P%][N*]action[(arg)]` joined by `->`, as written in
 // FAILPOINTS and accepted by Enable. Bad input yields a *ParseError, never a panic.
 func Parse(text string) ([]Term, error) {
-	p := parser{in: text}
+	p := parser{in: text, termIndex: 1}
 	if len(text) > maxTermsBytes {
 		return nil, p.fail(0, fmt.Sprintf("at most %d bytes of terms", maxTermsBytes), fmt.Sprintf("%d bytes", len(text)))
 	}

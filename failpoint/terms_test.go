@@ -230,3 +230,12 @@ func FuzzParseEnv(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTooLong(t *testing.T) {
+	t.Parallel()
+	_, err := Parse(strings.Repeat(" ", maxTermsBytes) + "off")
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Term != 1 || !strings.Contains(pe.Expected, "at most") {
+		t.Fatalf("Parse(64 KiB + 3) = %v", err)
+	}
+}
