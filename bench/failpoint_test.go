@@ -5,7 +5,8 @@ package bench
 // (gofailsites, generated with the gofail tool). Each library evaluates a site of the same
 // shape: inline in a loop that keeps the int a `return(1)` term gives. Run:
 //
-//	cd bench && go test -run '^$' -bench BenchmarkFailpoint -benchmem -count 5 .
+//	cd bench && go test -run '^$' -bench 'BenchmarkFailpoint$' -benchmem -count 10 . | tee fp.txt
+//	benchstat -col /impl -row /phase fp.txt
 
 import (
 	"strconv"
@@ -66,7 +67,7 @@ func BenchmarkFailpoint(b *testing.B) {
 	}
 	measure := func(phase string, want int) {
 		for _, im := range impls {
-			b.Run(phase+"/"+im.name, func(b *testing.B) {
+			b.Run("phase="+phase+"/impl="+im.name, func(b *testing.B) {
 				b.ReportAllocs()
 				sink = im.loop(b.N)
 				if sink != want {
@@ -107,7 +108,7 @@ func BenchmarkFailpoint(b *testing.B) {
 func BenchmarkFailpointParallelSleep(b *testing.B) {
 	const goroutines = 8
 	for _, im := range impls {
-		b.Run(im.name, func(b *testing.B) {
+		b.Run("impl="+im.name, func(b *testing.B) {
 			if err := im.enable("benchSite", "sleep(10)"); err != nil {
 				b.Fatal(err)
 			}
