@@ -62,9 +62,13 @@ type Site struct {
 	// armed counts the configurations of this site: 1 for the process-wide registry when
 	// enabled, plus 1 per scope that enables it. Zero, the common case, makes an evaluation
 	// this one atomic load.
-	armed  atomic.Int32
-	name   string
+	armed atomic.Int32
+	name  string
+	// The padding keeps the counters that busy sites write off the cache lines that idle
+	// sites read.
+	_      [64]byte
 	global state // the site's configuration in the process-wide registry
+	_      [64]byte
 }
 
 // Name returns the fail point's name.
