@@ -44,6 +44,16 @@ func pingcapLoop(n int) (v int) {
 	return v
 }
 
+// baselineLoop is the same loop with no fail point: the floor of what a site can cost here.
+func baselineLoop(n int) (v int) {
+	for range n {
+		v = sink
+	}
+	return v
+}
+
+func noop(string, string) error { return nil }
+
 type impl struct {
 	name    string
 	loop    func(n int) int
@@ -57,6 +67,9 @@ var impls = []impl{
 	{"gofail", gofailsites.Loop, gofail.Enable, gofail.Disable},
 }
 
+// baseline runs beside them in BenchmarkFailpoint only.
+var baseline = impl{"baseline", baselineLoop, noop, func(string) error { return nil }}
+
 var sink int
 
 func BenchmarkFailpoint(b *testing.B) {
@@ -66,11 +79,11 @@ func BenchmarkFailpoint(b *testing.B) {
 		}
 	}
 	measure := func(phase string, want int) {
-		for _, im := range impls {
+		for _, im := range append([]impl{baseline}, impls...) {
 			b.Run("phase="+phase+"/impl="+im.name, func(b *testing.B) {
 				b.ReportAllocs()
 				sink = im.loop(b.N)
-				if sink != want {
+				if sink != want && im.name != "baseline" {
 					b.Fatalf("site returned %d, want %d", sink, want)
 				}
 			})
