@@ -52,7 +52,8 @@ func (global) Get(name string) (Status, error) { return Get(name) }
 //	DELETE /         disable every fail point
 //
 // Anyone who can reach it can make the process panic, pause or fail: never expose it beyond
-// the machine (see ServeFromEnv).
+// the machine (see ServeFromEnv). Requests that a browser marks as coming from a web page
+// (Origin or Sec-Fetch-Site headers) are refused with 403.
 func Handler() http.Handler { return handler{global{}} }
 
 // Handler returns the HTTP control of the scope; see the package-level Handler.
@@ -61,6 +62,13 @@ func (sc *Scope) Handler() http.Handler { return handler{sc} }
 type handler struct{ c controller }
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A web page the operator visits could otherwise reach a loopback endpoint from the
+	// browser (a form POST needs no preflight). Browsers mark such requests with Origin or
+	// Sec-Fetch-Site; command-line clients send neither.
+	if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+		http.Error(w, "failpoint: requests from web pages are refused", http.StatusForbidden)
+		return
+	}
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	switch {
 	case name == "" && r.Method == http.MethodGet:

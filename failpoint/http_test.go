@@ -103,6 +103,18 @@ func TestHandlerRaw(t *testing.T) {
 			t.Errorf("%s %s: %d %q; want %d containing %q", c.method, c.path, code, body, c.code, c.contains)
 		}
 	}
+	for _, hdr := range [][2]string{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/"+s.Name(), strings.NewReader("panic"))
+		req.Header.Set(hdr[0], hdr[1])
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("POST with %s: %d, want 403", hdr[0], rec.Code)
+		}
+	}
+	if st, _ := sc.Get(s.Name()); st.Terms != "" {
+		t.Errorf("a browser request configured the fail point: %+v", st)
+	}
 	sc.Close()
 	if code, _ := do("PUT", "/"+s.Name(), "off"); code != http.StatusGone {
 		t.Errorf("PUT on a closed scope: %d, want 410", code)
