@@ -5,11 +5,24 @@ package failpoint
 import (
 	"context"
 	"errors"
+	"flag"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
+
+// TestMain, under the tag, runs TestTagOff alone: every other test and example of the package
+// is about fail points that work, so `go test -tags failpoint_off ./failpoint/` checks just
+// that everything is off.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if err := flag.Set("test.run", "^TestTagOff$"); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
 
 // TestTagOff runs only under -tags failpoint_off (TestBuildTagOff starts it, with FAILPOINTS
 // set): every site is off and nothing can turn it on.

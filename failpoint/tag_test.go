@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,22 @@ func TestBuildTagOff(t *testing.T) {
 	}
 	if !regexpPass.Match(out) {
 		t.Fatalf("TestTagOff did not run and pass under the tag:\n%s", out)
+	}
+
+	// And the sites compile away: the guarded function is a bare `return nil`.
+	bin := filepath.Join(t.TempDir(), "offprog")
+	build := exec.CommandContext(t.Context(), goBin, "build", "-tags=failpoint_off", "-o", bin, "./testdata/offprog")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags=failpoint_off: %v\n%s", err, out)
+	}
+	dump, err := exec.CommandContext(t.Context(), goBin, "tool", "objdump", "-s", `^main\.guarded$`, bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool objdump: %v\n%s", err, dump)
+	}
+	lines := strings.Split(strings.TrimSpace(string(dump)), "\n")
+	body := strings.Join(lines[1:], "\n") // after the TEXT line, which holds the file's path
+	if len(lines) < 2 || len(lines) > 6 || strings.Contains(body, "CALL") || strings.Contains(body, "failpoint.") {
+		t.Fatalf("under failpoint_off, main.guarded is not a bare return:\n%s", dump)
 	}
 }
 
