@@ -126,3 +126,50 @@ func ExampleWriteList() {
 	// raft/send  off                0         0
 	// typo       pending            0         0  panic
 }
+
+var walAppend = failpoint.New("example/wal/append")
+
+// Tests sequence goroutines on hit counters instead of sleeping: park a goroutine in `pause`,
+// wait until it is there, act, then release it by reconfiguring.
+func ExampleScope_WaitHits() {
+	sc := failpoint.NewScope()
+	defer sc.Close()
+	ctx := sc.Context(context.Background())
+	if err := sc.Enable("example/wal/append", "pause"); err != nil {
+		panic(err)
+	}
+	done := make(chan string)
+	go func() {
+		walAppend.EvalContext(ctx) // parks here
+		done <- "append finished"
+	}()
+	if err := sc.WaitHits(ctx, "example/wal/append", 1); err != nil {
+		panic(err)
+	}
+	fmt.Println("append is parked in the fail point")
+	if err := sc.Enable("example/wal/append", "off"); err != nil { // releases it
+		panic(err)
+	}
+	fmt.Println(<-done)
+	// Output:
+	// append is parked in the fail point
+	// append finished
+}
+
+// Configure takes FAILPOINTS syntax; names that no site has registered wait, and are
+// reported, until a site registers them.
+func ExampleConfigure() {
+	if err := failpoint.Configure("example/late=return(7);example/typo=panic"); err != nil {
+		panic(err)
+	}
+	defer failpoint.Disable("example/typo")
+	fmt.Println(failpoint.Pending())
+	late := failpoint.New("example/late")
+	defer failpoint.Disable("example/late")
+	fmt.Println(late.Eval())
+	fmt.Println(failpoint.Pending())
+	// Output:
+	// [example/late example/typo]
+	// 7 true
+	// [example/typo]
+}
