@@ -1,0 +1,186 @@
+package failpoint
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestHandlerAndClient drives a scope's handler, mounted under a prefix on a mux, through the
+// client, the way `faultbox failpoints` does.
+func TestHandlerAndClient(t *testing.T) {
+	t.Parallel()
+	sc, ctx := TestScope(t)
+	s := fresh(t)
+	mux := http.NewServeMux()
+	mux.Handle("/debug/failpoints/", http.StripPrefix("/debug/failpoints", sc.Handler()))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := &Client{Addr: srv.URL + "/debug/failpoints"}
+
+	if err := c.Set(ctx, s.Name(), "1*return(EIO)->off"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := s.EvalContext(ctx); !ok || v != "EIO" {
+		t.Fatalf("after Set: Eval = %q, %v", v, ok)
+	}
+	list, err := c.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0] != (Status{Name: s.Name(), Terms: "1*return(EIO)->off", Registered: true, Hits: 1, Fired: 1}) {
+		t.Fatalf("List = %+v", list)
+	}
+	var table bytes.Buffer
+	if err := WriteList(&table, list); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), s.Name()) || !strings.Contains(table.String(), " on ") {
+		t.Fatalf("WriteList:\n%s", table.String())
+	}
+
+	// Errors: bad terms are caught by the client before the round trip, unknown names come
+	// back as ErrNotRegistered.
+	if err := c.Set(ctx, s.Name(), "return(x"); err == nil || !strings.Contains(err.Error(), "offset") {
+		t.Fatalf("Set with bad terms = %v", err)
+	}
+	if err := c.Set(ctx, "test/http/none", "off"); !errors.Is(err, ErrNotRegistered) {
+		t.Fatalf("Set unknown = %v, want ErrNotRegistered", err)
+	}
+	if err := c.Clear(ctx, s.Name()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := sc.Get(s.Name()); st.Terms != "" {
+		t.Fatalf("after Clear: %+v", st)
+	}
+	if err := sc.Enable(s.Name(), "off"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Clear(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := sc.Get(s.Name()); st.Terms != "" {
+		t.Fatalf("after Clear all: %+v", st)
+	}
+}
+
+func TestHandlerRaw(t *testing.T) {
+	t.Parallel()
+	sc, _ := TestScope(t)
+	s := fresh(t)
+	h := sc.Handler()
+	do := func(method, path, body string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		data, _ := io.ReadAll(rec.Result().Body)
+		return rec.Code, string(data)
+	}
+	cases := []struct {
+		method, path, body string
+		code               int
+		contains           string
+	}{
+		{"PUT", "/" + s.Name(), "2*return(1)", http.StatusNoContent, ""},
+		{"GET", "/" + s.Name(), "", http.StatusOK, `"terms":"2*return(1)"`},
+		{"GET", "/", "", http.StatusOK, `"name":"` + s.Name() + `"`},
+		{"POST", "/" + s.Name(), "explode", http.StatusBadRequest, "expected an action"},
+		{"PUT", "/test/http/none", "off", http.StatusNotFound, "no site registered"},
+		{"GET", "/test/http/none", "", http.StatusNotFound, "no site registered"},
+		{"PATCH", "/" + s.Name(), "", http.StatusMethodNotAllowed, "not allowed"},
+		{"PUT", "/", "off", http.StatusMethodNotAllowed, "not allowed"},
+		{"PUT", "/" + s.Name(), strings.Repeat("x", maxBodyBytes+1), http.StatusRequestEntityTooLarge, "body over"},
+		{"DELETE", "/" + s.Name(), "", http.StatusNoContent, ""},
+		{"DELETE", "/", "", http.StatusNoContent, ""},
+	}
+	for _, c := range cases {
+		code, body := do(c.method, c.path, c.body)
+		if code != c.code || !strings.Contains(body, c.contains) {
+			t.Errorf("%s %s: %d %q; want %d containing %q", c.method, c.path, code, body, c.code, c.contains)
+		}
+	}
+	for _, hdr := range [][2]string{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/"+s.Name(), strings.NewReader("panic"))
+		req.Header.Set(hdr[0], hdr[1])
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("POST with %s: %d, want 403", hdr[0], rec.Code)
+		}
+	}
+	if st, _ := sc.Get(s.Name()); st.Terms != "" {
+		t.Errorf("a browser request configured the fail point: %+v", st)
+	}
+	sc.Close()
+	if code, _ := do("PUT", "/"+s.Name(), "off"); code != http.StatusGone {
+		t.Errorf("PUT on a closed scope: %d, want 410", code)
+	}
+}
+
+func TestCheckListenAddr(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		addr   string
+		remote bool
+		ok     bool
+	}{
+		{"127.0.0.1:6060", false, true},
+		{"127.1.2.3:0", false, true},
+		{"[::1]:6060", false, true},
+		{"localhost:6060", false, true},
+		{":6060", false, false},
+		{"0.0.0.0:6060", false, false},
+		{"10.0.0.1:6060", false, false},
+		{"example.com:80", false, false},
+		{":6060", true, true},
+		{"0.0.0.0:6060", true, true},
+		{"nope", true, false},
+	} {
+		err := CheckListenAddr(c.addr, c.remote)
+		if (err == nil) != c.ok {
+			t.Errorf("CheckListenAddr(%q, %v) = %v, want ok=%v", c.addr, c.remote, err, c.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), c.addr) {
+			t.Errorf("error %q does not name the address", err)
+		}
+	}
+}
+
+func TestServeFromEnv(t *testing.T) {
+	// Not parallel: sets environment variables.
+	t.Setenv(EnvHTTP, "")
+	if ln, err := ServeFromEnv(); ln != nil || err != nil {
+		t.Fatalf("unset: %v, %v", ln, err)
+	}
+	t.Setenv(EnvHTTP, "0.0.0.0:0")
+	if _, err := ServeFromEnv(); err == nil || !strings.Contains(err.Error(), EnvHTTPAllowRemote) {
+		t.Fatalf("non-loopback accepted: %v", err)
+	}
+	t.Setenv(EnvHTTP, "127.0.0.1:0")
+	ln, err := ServeFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s := fresh(t)
+	c := &Client{Addr: ln.Addr().String()}
+	ctx := context.Background()
+	if err := c.Set(ctx, s.Name(), "return(http)"); err != nil {
+		t.Fatal(err)
+	}
+	defer Disable(s.Name())
+	if v, ok := s.Eval(); !ok || v != "http" {
+		t.Fatalf("Eval after remote set = %q, %v", v, ok)
+	}
+	st, err := Get(s.Name())
+	if err != nil || st.Hits != 1 {
+		t.Fatalf("Get = %+v, %v", st, err)
+	}
+	if err := (&Client{Addr: "http://[::1"}).Clear(ctx, "x"); err == nil || !strings.Contains(err.Error(), "expected host:port") {
+		t.Fatalf("bad address: %v", err)
+	}
+}

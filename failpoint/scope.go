@@ -1,0 +1,200 @@
+package failpoint
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+type scopeKey struct{}
+
+// Scope is a private registry of fail point terms and counters, carried by a context. An
+// evaluation whose context carries a scope (EvalContext, ErrContext) sees only that scope's
+// terms: never the process-wide ones, never another scope's. Parallel tests each use their
+// own scope and cannot see each other's fail points.
+type Scope struct {
+	mu     sync.Mutex
+	states atomic.Pointer[map[*Site]*state] // copied on write; read without a lock
+	seed   uint64
+	out    io.Writer
+	closed bool
+}
+
+// NewScope returns an empty scope whose seed is the process-wide seed and whose `print`
+// output is discarded until SetOutput.
+func NewScope() *Scope {
+	sc := &Scope{seed: Seed()}
+	m := map[*Site]*state{}
+	sc.states.Store(&m)
+	return sc
+}
+
+// TestScope returns a scope for tb and a context carrying it, derived from tb.Context(). When
+// the test ends, its context is cancelled (waking paused evaluations) and the scope is closed.
+func TestScope(tb testing.TB) (*Scope, context.Context) {
+	tb.Helper()
+	sc := NewScope()
+	tb.Cleanup(sc.Close)
+	return sc, sc.Context(tb.Context())
+}
+
+// Context returns a copy of parent that carries the scope.
+func (sc *Scope) Context(parent context.Context) context.Context {
+	return context.WithValue(parent, scopeKey{}, sc)
+}
+
+// FromContext returns the scope ctx carries, if any.
+func FromContext(ctx context.Context) (*Scope, bool) {
+	sc, ok := ctx.Value(scopeKey{}).(*Scope)
+	return sc, ok && sc != nil
+}
+
+func (sc *Scope) lookup(s *Site) *state {
+	return (*sc.states.Load())[s]
+}
+
+// stateFor returns the scope's state for s, creating it; sc.mu is held.
+func (sc *Scope) stateFor(s *Site) *state {
+	old := *sc.states.Load()
+	if st, ok := old[s]; ok {
+		return st
+	}
+	m := make(map[*Site]*state, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	st := &state{}
+	m[s] = st
+	sc.states.Store(&m)
+	return st
+}
+
+func (sc *Scope) setLocked(s *Site, st *state, c *config) {
+	was, now := st.set(c)
+	switch {
+	case !was && now:
+		s.armed.Add(1)
+	case was && !now:
+		s.armed.Add(-1)
+	}
+}
+
+func (sc *Scope) site(name string) (*Site, error) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return registered(name)
+}
+
+// Enable configures name within the scope; errors as for the package-level Enable, plus
+// ErrScopeClosed.
+func (sc *Scope) Enable(name, terms string) error {
+	if compiledOut {
+		return ErrCompiledOut
+	}
+	parsed, err := Parse(terms)
+	if err != nil {
+		return fmt.Errorf("failpoint %q: %w", name, err)
+	}
+	s, err := sc.site(name)
+	if err != nil {
+		return err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.closed {
+		return fmt.Errorf("failpoint %q: %w", name, ErrScopeClosed)
+	}
+	sc.setLocked(s, sc.stateFor(s), newConfig(name, strings.TrimSpace(terms), parsed, sc.seed, sc.out))
+	return nil
+}
+
+// Disable turns name off within the scope (hit counts stay).
+func (sc *Scope) Disable(name string) error {
+	if compiledOut {
+		return ErrCompiledOut
+	}
+	s, err := sc.site(name)
+	if err != nil {
+		return err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if st := sc.lookup(s); st != nil {
+		sc.setLocked(s, st, nil)
+	}
+	return nil
+}
+
+// DisableAll turns every fail point of the scope off.
+func (sc *Scope) DisableAll() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for s, st := range *sc.states.Load() {
+		sc.setLocked(s, st, nil)
+	}
+}
+
+// Close turns everything off, wakes paused evaluations and refuses further Enable calls.
+func (sc *Scope) Close() {
+	sc.DisableAll()
+	sc.mu.Lock()
+	sc.closed = true
+	sc.mu.Unlock()
+}
+
+// List returns the status of every fail point the scope has configured or waited on, sorted.
+func (sc *Scope) List() []Status {
+	m := *sc.states.Load()
+	out := make([]Status, 0, len(m))
+	for s, st := range m {
+		out = append(out, st.status(s.name, true))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Get returns the status of name within the scope.
+func (sc *Scope) Get(name string) (Status, error) {
+	s, err := sc.site(name)
+	if err != nil {
+		return Status{}, err
+	}
+	if st := sc.lookup(s); st != nil {
+		return st.status(name, true), nil
+	}
+	return Status{Name: name, Registered: true}, nil
+}
+
+// WaitHits blocks until name has been hit n times within the scope, or ctx ends.
+func (sc *Scope) WaitHits(ctx context.Context, name string, n uint64) error {
+	if compiledOut {
+		return ErrCompiledOut
+	}
+	s, err := sc.site(name)
+	if err != nil {
+		return err
+	}
+	sc.mu.Lock()
+	st := sc.stateFor(s)
+	sc.mu.Unlock()
+	return st.waitHits(ctx, name, n)
+}
+
+// SetSeed sets the seed of the scope's probabilities, for fail points enabled from now on.
+func (sc *Scope) SetSeed(seed uint64) {
+	sc.mu.Lock()
+	sc.seed = seed
+	sc.mu.Unlock()
+}
+
+// SetOutput sets where `print` writes, for fail points enabled from now on; nil discards.
+func (sc *Scope) SetOutput(w io.Writer) {
+	sc.mu.Lock()
+	sc.out = w
+	sc.mu.Unlock()
+}

@@ -1,0 +1,389 @@
+package failpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors callers test for with errors.Is.
+var (
+	// ErrNotRegistered: no site with this name exists (yet) in the program.
+	ErrNotRegistered = errors.New("failpoint: no site registered with this name")
+	// ErrInjected marks every error and panic value a fail point produces.
+	ErrInjected = errors.New("failpoint: injected failure")
+	// ErrCompiledOut: the program was built with the failpoint_off tag.
+	ErrCompiledOut = errors.New("failpoint: fail points are compiled out (build tag failpoint_off)")
+	// ErrScopeClosed: the scope was closed (its test ended).
+	ErrScopeClosed = errors.New("failpoint: scope is closed")
+)
+
+// Error is what a fired fail point produces: the error from Site.Err after `return`, and the
+// panic value of `panic`. errors.Is(err, ErrInjected) holds for it.
+type Error struct {
+	Name   string // the fail point
+	Action Action // Return or Panic
+	Value  string // the term's argument
+	HasArg bool
+}
+
+func (e *Error) Error() string {
+	if e.Action == Panic {
+		if e.HasArg {
+			return e.Value
+		}
+		return "failpoint " + e.Name + " panic"
+	}
+	if e.HasArg {
+		return "failpoint " + e.Name + ": " + e.Action.String() + "(" + e.Value + ")"
+	}
+	return "failpoint " + e.Name + ": " + e.Action.String()
+}
+
+// Is reports that every *Error is an ErrInjected.
+func (e *Error) Is(target error) bool { return target == ErrInjected }
+
+// active counts everything that could make any fail point act: configured (registry, site)
+// pairs, process-wide and scoped, plus pending FAILPOINTS entries. Zero means every fail point
+// is off; the by-name Eval checks it before looking the name up.
+var active atomic.Int64
+
+// Site is a fail point placed in code. Declare it once, at package level:
+//
+//	var walSync = failpoint.New("wal/sync")
+//
+// and evaluate it where the failure should happen. A nil *Site is never valid.
+type Site struct {
+	// armed counts the configurations of this site: 1 for the process-wide registry when
+	// enabled, plus 1 per scope that enables it. Zero, the common case, makes an evaluation
+	// this one atomic load.
+	armed atomic.Int32
+	name  string
+	// The padding keeps the counters that busy sites write off the cache lines that idle
+	// sites read.
+	_      [64]byte
+	global state // the site's configuration in the process-wide registry
+	_      [64]byte
+}
+
+// Name returns the fail point's name.
+func (s *Site) Name() string { return s.name }
+
+// Eval evaluates the fail point in the process-wide registry. It reports (value, true) when a
+// `return` term fired, and runs every other action (sleep, panic, pause...) before returning
+// ("", false). While the site is not configured it costs one atomic load, whatever else is.
+func (s *Site) Eval() (value string, ok bool) {
+	if !compiledOut && s.armed.Load() != 0 {
+		value, ok = s.eval(nil)
+	}
+	return
+}
+
+// EvalContext is Eval for code that has a context: when ctx carries a Scope, the scope's
+// terms apply instead of the process-wide ones, and sleep and pause end when ctx ends.
+func (s *Site) EvalContext(ctx context.Context) (value string, ok bool) {
+	if !compiledOut && s.armed.Load() != 0 {
+		value, ok = s.eval(ctx)
+	}
+	return
+}
+
+// Err is Eval for sites that fail with an error: after a `return` term it returns an *Error
+// (errors.Is(err, ErrInjected)), otherwise nil.
+func (s *Site) Err() error {
+	if compiledOut || s.armed.Load() == 0 {
+		return nil
+	}
+	return s.err(nil)
+}
+
+// ErrContext is Err with a context, as EvalContext.
+func (s *Site) ErrContext(ctx context.Context) error {
+	if compiledOut || s.armed.Load() == 0 {
+		return nil
+	}
+	return s.err(ctx)
+}
+
+func (s *Site) err(ctx context.Context) error {
+	st, cfg := s.resolve(ctx)
+	if cfg == nil {
+		return nil
+	}
+	t, fired := st.run(ctx, cfg)
+	if !fired {
+		return nil
+	}
+	return &Error{Name: s.name, Action: Return, Value: t.Arg, HasArg: t.HasArg}
+}
+
+func (s *Site) eval(ctx context.Context) (string, bool) {
+	st, cfg := s.resolve(ctx)
+	if cfg == nil {
+		return "", false
+	}
+	t, fired := st.run(ctx, cfg)
+	if !fired {
+		return "", false
+	}
+	return t.Arg, true
+}
+
+// resolve finds the state that governs this evaluation: the context's scope if it has one
+// (scopes isolate fully), else the process-wide registry.
+func (s *Site) resolve(ctx context.Context) (*state, *config) {
+	if ctx != nil {
+		if sc, ok := ctx.Value(scopeKey{}).(*Scope); ok && sc != nil {
+			st := sc.lookup(s)
+			if st == nil {
+				return nil, nil
+			}
+			return st, st.cfg.Load()
+		}
+	}
+	return &s.global, s.global.cfg.Load()
+}
+
+// state is one site's configuration and counters in one registry (the process-wide one or a
+// scope).
+type state struct {
+	cfg     atomic.Pointer[config]
+	hits    atomic.Uint64 // evaluations while configured
+	fired   atomic.Uint64 // evaluations where a term fired
+	waiting atomic.Int32  // goroutines in waitHits
+	waitMu  sync.Mutex
+	waitCh  chan struct{} // closed at the next hit, when someone waits
+}
+
+// config is an immutable, parsed configuration with its live counters. Replacing it (enable,
+// disable) closes changed, which wakes paused evaluations.
+type config struct {
+	name    string
+	text    string
+	terms   []termState
+	seed    uint64        // stream key of this site's probabilities
+	draws   atomic.Uint64 // draws taken from the stream
+	out     io.Writer
+	changed chan struct{}
+}
+
+type termState struct {
+	Term
+	left atomic.Int64 // firings left when Count >= 0
+}
+
+func newConfig(name, text string, terms []Term, seed uint64, out io.Writer) *config {
+	c := &config{name: name, text: text, terms: make([]termState, len(terms)), seed: mix(seed, name), out: out, changed: make(chan struct{})}
+	for i, t := range terms {
+		c.terms[i].Term = t
+		c.terms[i].left.Store(t.Count)
+	}
+	return c
+}
+
+// pick returns the first term of the chain that fires, following fail-rs: a term whose count
+// is spent is skipped; otherwise it draws its probability; a term that passes takes one from
+// its count and fires. No term firing means nothing happens.
+func (c *config) pick() *termState {
+	for i := range c.terms {
+		t := &c.terms[i]
+		if t.Count >= 0 && t.left.Load() <= 0 {
+			continue
+		}
+		if t.Percent < 100 && !c.chance(t.Percent) {
+			continue
+		}
+		if t.Count >= 0 && !t.take() {
+			continue
+		}
+		return t
+	}
+	return nil
+}
+
+func (t *termState) take() bool {
+	for {
+		n := t.left.Load()
+		if n <= 0 {
+			return false
+		}
+		if t.left.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// chance draws the next number of the site's stream and reports whether it falls under pct.
+func (c *config) chance(pct float64) bool {
+	if pct <= 0 {
+		return false
+	}
+	n := c.draws.Add(1)
+	u := float64(splitmix(c.seed+n*0x9e3779b97f4a7c15)>>11) / (1 << 53)
+	return u*100 < pct
+}
+
+func splitmix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// mix derives a site's stream key from the registry seed and the site's name (FNV-1a), so
+// each site's decisions depend only on the seed and on its own evaluations.
+func mix(seed uint64, name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h ^= uint64(name[i])
+		h *= 1099511628211
+	}
+	return splitmix(seed ^ h)
+}
+
+// run counts a hit, picks a term and performs it. No lock is held: N goroutines sleeping at
+// the same site sleep together.
+func (st *state) run(ctx context.Context, c *config) (*termState, bool) {
+	st.hit()
+	t := c.pick()
+	if t == nil {
+		return nil, false
+	}
+	st.fired.Add(1)
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	switch t.Action {
+	case Return:
+		return t, true
+	case Sleep:
+		if t.Duration > 0 {
+			timer := time.NewTimer(t.Duration)
+			select {
+			case <-timer.C:
+			case <-done:
+				timer.Stop()
+			}
+		}
+	case Panic:
+		panic(&Error{Name: c.name, Action: Panic, Value: t.Arg, HasArg: t.HasArg})
+	case Print:
+		msg := "failpoint " + c.name + " executed"
+		if t.HasArg {
+			msg = t.Arg
+		}
+		if c.out != nil {
+			_, _ = io.WriteString(c.out, msg+"\n")
+		}
+	case Pause:
+		select {
+		case <-c.changed:
+		case <-done:
+		}
+	case Yield:
+		runtime.Gosched()
+	case Delay:
+		end := time.Now().Add(t.Duration)
+		for time.Now().Before(end) {
+			if done != nil {
+				select {
+				case <-done:
+					return nil, false
+				default:
+				}
+			}
+		}
+	}
+	return nil, false
+}
+
+func (st *state) hit() {
+	st.hits.Add(1)
+	if st.waiting.Load() > 0 {
+		st.waitMu.Lock()
+		if st.waitCh != nil {
+			close(st.waitCh)
+			st.waitCh = nil
+		}
+		st.waitMu.Unlock()
+	}
+}
+
+// waitHits blocks until the state has n hits or ctx ends.
+func (st *state) waitHits(ctx context.Context, name string, n uint64) error {
+	for {
+		if st.hits.Load() >= n {
+			return nil
+		}
+		st.waitMu.Lock()
+		if st.waitCh == nil {
+			st.waitCh = make(chan struct{})
+		}
+		ch := st.waitCh
+		st.waiting.Add(1)
+		st.waitMu.Unlock()
+		if st.hits.Load() >= n { // a hit between the check and the registration
+			st.waiting.Add(-1)
+			return nil
+		}
+		select {
+		case <-ch:
+			st.waiting.Add(-1)
+		case <-ctx.Done():
+			st.waiting.Add(-1)
+			return fmt.Errorf("failpoint: wait for %d hits of %s (have %d): %w", n, name, st.hits.Load(), ctx.Err())
+		}
+	}
+}
+
+// set installs c (nil: off) and reports the change in the active count. Callers hold the
+// owning registry's lock, so sets on one state never interleave.
+func (st *state) set(c *config) (was, now bool) {
+	old := st.cfg.Swap(c)
+	if old != nil {
+		close(old.changed)
+	}
+	switch {
+	case old == nil && c != nil:
+		active.Add(1)
+	case old != nil && c == nil:
+		active.Add(-1)
+	}
+	return old != nil, c != nil
+}
+
+// setGlobal installs c in the process-wide registry; reg.mu is held.
+func (s *Site) setGlobal(c *config) {
+	was, now := s.global.set(c)
+	switch {
+	case !was && now:
+		s.armed.Add(1)
+	case was && !now:
+		s.armed.Add(-1)
+	}
+}
+
+func (st *state) status(name string, registered bool) Status {
+	s := Status{Name: name, Registered: registered, Hits: st.hits.Load(), Fired: st.fired.Load()}
+	if c := st.cfg.Load(); c != nil {
+		s.Terms = c.text
+	}
+	return s
+}
+
+// Status is a fail point's configuration and counters in one registry.
+type Status struct {
+	Name       string `json:"name"`
+	Terms      string `json:"terms"`      // as given to Enable; "" when off
+	Registered bool   `json:"registered"` // false for FAILPOINTS entries whose site never registered
+	Hits       uint64 `json:"hits"`       // evaluations while configured
+	Fired      uint64 `json:"fired"`      // evaluations where a term fired
+}

@@ -1,0 +1,241 @@
+package failpoint
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseValid(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	cases := []struct {
+		in   string
+		want []Term
+		text string // canonical form
+	}{
+		{"off", []Term{{Percent: 100, Count: -1, Action: Off}}, "off"},
+		{"return", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		{"return(EIO)", []Term{{Percent: 100, Count: -1, Action: Return, Arg: "EIO", HasArg: true}}, `return("EIO")`},
+		{`return("a->b;c")`, []Term{{Percent: 100, Count: -1, Action: Return, Arg: "a->b;c", HasArg: true}}, `return("a->b;c")`},
+		{`return('x')`, []Term{{Percent: 100, Count: -1, Action: Return, Arg: "x", HasArg: true}}, `return("x")`},
+		{`return('it\'s')`, []Term{{Percent: 100, Count: -1, Action: Return, Arg: "it's", HasArg: true}}, `return("it's")`},
+		{"return(`raw\\n`)", []Term{{Percent: 100, Count: -1, Action: Return, Arg: `raw\n`, HasArg: true}}, `return("raw\\n")`},
+		{"return()", []Term{{Percent: 100, Count: -1, Action: Return, Arg: "", HasArg: true}}, `return("")`},
+		{"return(f(x))", []Term{{Percent: 100, Count: -1, Action: Return, Arg: "f(x)", HasArg: true}}, `return("f(x)")`},
+		{"sleep(200)", []Term{{Percent: 100, Count: -1, Action: Sleep, Arg: "200", HasArg: true, Duration: 200 * ms}}, "sleep(200)"},
+		{`sleep("1.5s")`, []Term{{Percent: 100, Count: -1, Action: Sleep, Arg: "1.5s", HasArg: true, Duration: 1500 * ms}}, "sleep(1500)"},
+		{`delay(250us)`, []Term{{Percent: 100, Count: -1, Action: Delay, Arg: "250us", HasArg: true, Duration: 250 * time.Microsecond}}, `delay("250µs")`},
+		{"panic", []Term{{Percent: 100, Count: -1, Action: Panic}}, "panic"},
+		{"panic(boom)", []Term{{Percent: 100, Count: -1, Action: Panic, Arg: "boom", HasArg: true}}, `panic("boom")`},
+		{"print(still alive!)", []Term{{Percent: 100, Count: -1, Action: Print, Arg: "still alive!", HasArg: true}}, `print("still alive!")`},
+		{"pause", []Term{{Percent: 100, Count: -1, Action: Pause}}, "pause"},
+		{"yield", []Term{{Percent: 100, Count: -1, Action: Yield}}, "yield"},
+		{"50%return", []Term{{Percent: 50, Count: -1, Action: Return}}, "50%return"},
+		{"0.5%return", []Term{{Percent: 0.5, Count: -1, Action: Return}}, "0.5%return"},
+		{".5%return", []Term{{Percent: 0.5, Count: -1, Action: Return}}, "0.5%return"},
+		{"100%return", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		{"3*return", []Term{{Percent: 100, Count: 3, Action: Return}}, "3*return"},
+		{"0*return", []Term{{Percent: 100, Count: 0, Action: Return}}, "0*return"},
+		{
+			" 20%3*print(still alive!) -> panic ",
+			[]Term{
+				{Percent: 20, Count: 3, Action: Print, Arg: "still alive!", HasArg: true},
+				{Percent: 100, Count: -1, Action: Panic},
+			},
+			`20%3*print("still alive!")->panic`,
+		},
+		{
+			"50%3*return(EIO)->off",
+			[]Term{
+				{Percent: 50, Count: 3, Action: Return, Arg: "EIO", HasArg: true},
+				{Percent: 100, Count: -1, Action: Off},
+			},
+			`50%3*return("EIO")->off`,
+		},
+	}
+	for _, c := range cases {
+		got, err := Parse(c.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Parse(%q) = %+v, want %+v", c.in, got, c.want)
+		}
+		if f := Format(got); f != c.text {
+			t.Errorf("Format(Parse(%q)) = %q, want %q", c.in, f, c.text)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in       string
+		term     int
+		offset   int
+		expected string // a piece of ParseError.Expected
+	}{
+		{"", 1, 0, "an action"},
+		{"explode", 1, 0, "an action"},
+		{"Return", 1, 0, "an action"},
+		{"return->", 2, 8, "an action"},
+		{"off->->off", 2, 5, "an action"},
+		{"return(x", 1, 8, `")" to close`},
+		{`return("x)`, 1, 10, "a closing"},
+		{`return("x" y)`, 1, 11, `")" after the quoted`},
+		{`return("\q")`, 1, 7, "a valid Go string"},
+		{"return(x) off", 1, 10, `"->" or end`},
+		{"150%return", 1, 0, "a percentage from 0 to 100"},
+		{"1.2.3%return", 1, 3, `"%" after a percentage`},
+		{"50return", 1, 2, `"%" after a percentage`},
+		{"1.5*return", 1, 0, "a whole count"},
+		{"99999999999999999999*return", 1, 0, "a whole count"},
+		{"3*50%return", 1, 2, "an action"},
+		{"sleep", 1, 5, "needs a duration"},
+		{"sleep(abc)", 1, 6, "milliseconds or a Go duration"},
+		{"sleep(-5s)", 1, 6, "not negative"},
+		{"delay()", 1, 6, "milliseconds"},
+		{"off(1)", 1, 4, "off without an argument"},
+		{"pause(x)", 1, 6, "pause without an argument"},
+		{"return->50%%off", 2, 11, "an action"},
+		{strings.Repeat("off->", maxTerms) + "off", maxTerms + 1, maxTerms * 5, "at most 256 terms"},
+	}
+	for _, c := range cases {
+		_, err := Parse(c.in)
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Errorf("Parse(%q) error = %v, want a *ParseError", c.in, err)
+			continue
+		}
+		if pe.Term != c.term || pe.Offset != c.offset || !strings.Contains(pe.Expected, c.expected) {
+			t.Errorf("Parse(%q): term %d offset %d expected %q; want term %d offset %d expected ~%q (%v)",
+				c.in, pe.Term, pe.Offset, pe.Expected, c.term, c.offset, c.expected, err)
+		}
+		msg := err.Error()
+		for _, piece := range []string{"term ", "offset ", "expected ", "found "} {
+			if !strings.Contains(msg, piece) {
+				t.Errorf("Parse(%q) message %q lacks %q", c.in, msg, piece)
+			}
+		}
+	}
+}
+
+func TestParseEnv(t *testing.T) {
+	t.Parallel()
+	got, err := ParseEnv(` a=return(1) ; ;b/c=print("x;y")->off;a=off;d=print(p;q)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names, texts []string
+	for _, s := range got {
+		names = append(names, s.Name)
+		texts = append(texts, s.Text)
+	}
+	if want := []string{"a", "b/c", "a", "d"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("names = %q, want %q", names, want)
+	}
+	if want := []string{"return(1)", `print("x;y")->off`, "off", "print(p;q)"}; !reflect.DeepEqual(texts, want) {
+		t.Errorf("texts = %q, want %q", texts, want)
+	}
+	if got[3].Terms[0].Arg != "p;q" {
+		t.Errorf("unquoted argument with ; = %q, want p;q", got[3].Terms[0].Arg)
+	}
+
+	bad := []struct {
+		in    string
+		entry int
+		want  string
+	}{
+		{"a=return;b", 2, `no "="`},
+		{"a=return;=off", 2, "name of 1 to 256 bytes"},
+		{"a b=off", 1, "without spaces"},
+		{"a=return;b=explode", 2, "an action"},
+	}
+	for _, c := range bad {
+		_, err := ParseEnv(c.in)
+		var ee *EnvError
+		if !errors.As(err, &ee) || ee.Entry != c.entry || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseEnv(%q) = %v; want entry %d mentioning %q", c.in, err, c.entry, c.want)
+		}
+	}
+}
+
+func TestParseSeed(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]uint64{"0": 0, "42": 42, " 0x2a ": 42, "18446744073709551615": 1<<64 - 1} {
+		got, err := ParseSeed(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSeed(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "x", "18446744073709551616"} {
+		if _, err := ParseSeed(in); err == nil || !strings.Contains(err.Error(), EnvSeed) {
+			t.Errorf("ParseSeed(%q) error = %v, want one naming %s", in, err, EnvSeed)
+		}
+	}
+}
+
+// FuzzParse: no input panics; what parses formats to a canonical text that parses back to the
+// same terms.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"off", "50%3*return(EIO)->off", `return('x')`, `return("a\"b")`, "sleep(1.5s)",
+		"return(f(x))", "20%3*print(still alive!)->panic", "1.2.3%", "return(`x`)", "delay(5)->yield->pause"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		terms, err := Parse(s)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Parse(%q) error %T, want *ParseError", s, err)
+			}
+			if pe.Offset < 0 || pe.Offset > len(s) {
+				t.Fatalf("Parse(%q) offset %d out of range", s, pe.Offset)
+			}
+			return
+		}
+		text := Format(terms)
+		again, err := Parse(text)
+		if err != nil {
+			t.Fatalf("Parse(Format(Parse(%q))) = Parse(%q): %v", s, text, err)
+		}
+		if Format(again) != text {
+			t.Fatalf("canonical form not stable: %q -> %q", text, Format(again))
+		}
+	})
+}
+
+// FuzzParseEnv: no FAILPOINTS value panics.
+func FuzzParseEnv(f *testing.F) {
+	for _, s := range []string{"a=off", "a=return(1);b=print(\"x;y\")", ";;", "a", "=", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		settings, err := ParseEnv(s)
+		if err != nil {
+			var ee *EnvError
+			if !errors.As(err, &ee) {
+				t.Fatalf("ParseEnv(%q) error %T, want *EnvError", s, err)
+			}
+			return
+		}
+		for _, st := range settings {
+			if checkName(st.Name) != nil || len(st.Terms) == 0 {
+				t.Fatalf("ParseEnv(%q) accepted %+v", s, st)
+			}
+		}
+	})
+}
+
+func TestParseTooLong(t *testing.T) {
+	t.Parallel()
+	_, err := Parse(strings.Repeat(" ", maxTermsBytes) + "off")
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Term != 1 || !strings.Contains(pe.Expected, "at most") {
+		t.Fatalf("Parse(64 KiB + 3) = %v", err)
+	}
+}
