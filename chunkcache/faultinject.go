@@ -1,0 +1,302 @@
+package chunkcache
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/crypto/blake2b"
+)
+
+// bucketDenom is the number of rate buckets: a key drops when its bucket is below
+// floor(rate × bucketDenom).
+const bucketDenom = 1_000_000
+
+var faultInjectType = AdapterType{
+	Name: "fault_inject",
+	Doc: "Test-only wrapper that makes chosen loads of its inner adapter fail, so that a gapped found-set (hit … miss … hit) happens on demand. " +
+		"Only load is faulted: lookup reports a dropped key present (and the inner adapter locks it), the load then reports it failed. " +
+		"Drop decisions match LMCache's fault_inject adapter drop for drop.",
+	Fields: []FieldDoc{
+		{Name: "inner", Type: "object", Doc: "the wrapped adapter's full spec, of any registered type"},
+		{Name: "gap_tail_ratios", Type: "list of numbers in [0, 1]", Default: "[]", Doc: "drop position round_half_even((1 - r) × (n - 1)) of each n-key load: 0.0 = last, 0.5 = middle, 1.0 = first"},
+		{Name: "gap_indices", Type: "list of integers ≥ 0", Default: "[]", Doc: "exact positions (from the head) of each load batch to drop"},
+		{Name: "rate", Type: "number in [0, 1]", Default: "0.0", Doc: "per-key drop probability, decided by an 8-byte BLAKE2b of the seed and the key"},
+		{Name: "seed", Type: "integer", Default: "0", Doc: "seed of that hash"},
+	},
+	Parse: parseFaultInject,
+}
+
+func parseFaultInject(s *Spec) (Config, error) {
+	inner, err := s.Adapter("inner")
+	if err != nil {
+		return nil, err
+	}
+	c := FaultInjectConfig{Inner: inner}
+	if v, ok := s.Raw("rate"); ok {
+		r, isNum := asFloat(v)
+		if !isNum || r < 0 || r > 1 {
+			return nil, s.Errorf("rate", "rate must be a number in [0, 1], got %s", render(v))
+		}
+		c.Rate = r
+	}
+	if v, ok := s.Raw("seed"); ok {
+		n, isInt := asInt(v)
+		if !isInt {
+			return nil, s.Errorf("seed", "seed must be an integer (64-bit), got %s", render(v))
+		}
+		c.Seed = n
+	}
+	if v, ok := s.Raw("gap_indices"); ok {
+		list, isList := v.([]any)
+		if !isList {
+			return nil, s.Errorf("gap_indices", "gap_indices must be a list of non-negative integers, got %s", render(v))
+		}
+		for _, e := range list {
+			n, isInt := asInt(e)
+			if !isInt || n < 0 {
+				return nil, s.Errorf("gap_indices", "gap_indices must be a list of non-negative integers, got %s", render(e))
+			}
+			c.GapIndices = append(c.GapIndices, n)
+		}
+	}
+	if v, ok := s.Raw("gap_tail_ratios"); ok {
+		list, isList := v.([]any)
+		if !isList {
+			return nil, s.Errorf("gap_tail_ratios", "gap_tail_ratios must be a list of floats in [0, 1], got %s", render(v))
+		}
+		for _, e := range list {
+			r, isNum := asFloat(e)
+			if !isNum || r < 0 || r > 1 {
+				return nil, s.Errorf("gap_tail_ratios", "gap_tail_ratios must be a list of floats in [0, 1], got %s", render(e))
+			}
+			c.GapTailRatios = append(c.GapTailRatios, r)
+		}
+	}
+	return c, nil
+}
+
+// FaultInjectConfig configures the fault_inject adapter. The zero value of every field but
+// Inner passes everything through.
+type FaultInjectConfig struct {
+	Inner         Config
+	Rate          float64   // in [0, 1]
+	Seed          int64     // seed of the rate hash
+	GapIndices    []int64   // ≥ 0
+	GapTailRatios []float64 // in [0, 1]
+}
+
+// Type implements Config.
+func (FaultInjectConfig) Type() string { return "fault_inject" }
+
+// Open implements Config: it opens the inner adapter, wraps it, and logs the start-up
+// warning once through env.Warn.
+func (c FaultInjectConfig) Open(ctx context.Context, env Env) (Adapter, error) {
+	if c.Inner == nil {
+		return nil, fmt.Errorf("fault_inject: no inner adapter")
+	}
+	inner, err := c.Inner.Open(ctx, env)
+	if err != nil {
+		return nil, fmt.Errorf("fault_inject inner (%s): %w", c.Inner.Type(), err)
+	}
+	f := NewFaultInject(inner, c.Rate, c.Seed, c.GapIndices, c.GapTailRatios)
+	env.warn(f.StartupLine())
+	return f, nil
+}
+
+// FaultInject wraps an adapter and fails chosen loads. See the package documentation for
+// the drop rule.
+type FaultInject struct {
+	inner     Adapter
+	rate      float64
+	threshold uint64 // floor(rate × bucketDenom)
+	seed      int64
+	seedStr   string
+	indices   []int64 // sorted, distinct
+	ratios    []float64
+	dropped   atomic.Uint64
+}
+
+// NewFaultInject wraps inner. Arguments are taken as given (validation is the spec
+// parser's job); gapIndices are sorted and deduplicated.
+func NewFaultInject(inner Adapter, rate float64, seed int64, gapIndices []int64, gapTailRatios []float64) *FaultInject {
+	idx := append([]int64(nil), gapIndices...)
+	sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
+	idx = compactInts(idx)
+	return &FaultInject{
+		inner:     inner,
+		rate:      rate,
+		threshold: uint64(rate * bucketDenom), // truncation, as Python's int() does
+		seed:      seed,
+		seedStr:   strconv.FormatInt(seed, 10),
+		indices:   idx,
+		ratios:    append([]float64(nil), gapTailRatios...),
+	}
+}
+
+func compactInts(s []int64) []int64 {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// StartupLine is the warning logged once when the adapter starts.
+func (f *FaultInject) StartupLine() string {
+	idx := make([]string, len(f.indices))
+	for i, v := range f.indices {
+		idx[i] = strconv.FormatInt(v, 10)
+	}
+	rs := make([]string, len(f.ratios))
+	for i, r := range f.ratios {
+		rs[i] = pyFloat(r)
+	}
+	return fmt.Sprintf("FaultInjectL2Adapter ACTIVE (rate=%.3f seed=%d gap_indices=[%s] gap_tail_ratios=[%s]) wrapping %s -- test/diagnostic use only.",
+		f.rate, f.seed, strings.Join(idx, ", "), strings.Join(rs, ", "), f.inner.Name())
+}
+
+// pyFloat formats a float as Python's repr does (for values in [0, 1] at least).
+func pyFloat(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eIN") {
+		s += ".0"
+	}
+	return s
+}
+
+// Bucket returns the rate bucket of key under seed: the 8-byte BLAKE2b digest (an 8-byte
+// output, not a truncated longer one) of `{seed}:{Key.ID()}`, read big-endian, modulo
+// 1,000,000.
+func Bucket(seed int64, key Key) uint64 {
+	return bucketOf(strconv.FormatInt(seed, 10), key)
+}
+
+func bucketOf(seedStr string, key Key) uint64 {
+	h, err := blake2b.New(8, nil)
+	if err != nil {
+		panic(err) // size 8 with no key is always valid
+	}
+	var b strings.Builder
+	b.Grow(len(seedStr) + 2*len(key.ChunkHash) + len(key.Model) + len(key.CacheSalt) + 26)
+	b.WriteString(seedStr)
+	b.WriteByte(':')
+	key.appendID(&b)
+	_, _ = h.Write([]byte(b.String()))
+	var sum [8]byte
+	return binary.BigEndian.Uint64(h.Sum(sum[:0])) % bucketDenom
+}
+
+// DropBitmap returns which positions of a load batch of keys are dropped (bit set = drop).
+func (f *FaultInject) DropBitmap(keys []Key) Bitmap {
+	n := len(keys)
+	drop := NewBitmap(n)
+	if n == 0 {
+		return drop
+	}
+	for _, r := range f.ratios {
+		if i := int(math.RoundToEven((1.0 - r) * float64(n-1))); i >= 0 && i < n {
+			drop.Set(i)
+		}
+	}
+	for _, i := range f.indices {
+		if i < int64(n) {
+			drop.Set(int(i))
+		}
+	}
+	if f.rate > 0 {
+		for i, k := range keys {
+			if bucketOf(f.seedStr, k) < f.threshold {
+				drop.Set(i)
+			}
+		}
+	}
+	return drop
+}
+
+// Name implements Adapter.
+func (f *FaultInject) Name() string { return "FaultInjectL2Adapter" }
+
+// Inner returns the wrapped adapter.
+func (f *FaultInject) Inner() Adapter { return f.inner }
+
+// Dropped returns how many loads of present keys this adapter has failed on purpose.
+func (f *FaultInject) Dropped() uint64 { return f.dropped.Load() }
+
+// Store implements Adapter (pass-through).
+func (f *FaultInject) Store(ctx context.Context, keys []Key, objects [][]byte) error {
+	return f.inner.Store(ctx, keys, objects)
+}
+
+// LookupAndLock implements Adapter (pass-through: a key that will be dropped at load is
+// still reported present, and locked by the inner adapter).
+func (f *FaultInject) LookupAndLock(ctx context.Context, keys []Key) (Bitmap, error) {
+	return f.inner.LookupAndLock(ctx, keys)
+}
+
+// Unlock implements Adapter (pass-through; this layer holds no locks of its own).
+func (f *FaultInject) Unlock(ctx context.Context, keys []Key) { f.inner.Unlock(ctx, keys) }
+
+// Load implements Adapter: the inner adapter loads, then the dropped positions of this
+// batch are cleared.
+func (f *FaultInject) Load(ctx context.Context, keys []Key, bufs [][]byte) (Bitmap, error) {
+	got, err := f.inner.Load(ctx, keys, bufs)
+	if got.Len() != len(keys) {
+		return got, err
+	}
+	if len(f.ratios) == 0 && len(f.indices) == 0 && f.rate <= 0 {
+		return got, err
+	}
+	drop := f.DropBitmap(keys)
+	n := 0
+	for i := range len(keys) {
+		if drop.Test(i) && got.Test(i) {
+			got.Clear(i)
+			n++
+		}
+	}
+	f.dropped.Add(uint64(n))
+	return got, err
+}
+
+// Delete implements Adapter (pass-through).
+func (f *FaultInject) Delete(ctx context.Context, keys []Key) error { return f.inner.Delete(ctx, keys) }
+
+// Usage implements Adapter (pass-through).
+func (f *FaultInject) Usage(ctx context.Context) (Usage, error) { return f.inner.Usage(ctx) }
+
+// Status implements Adapter: the inner status plus a "fault_inject" object with the four
+// settings.
+func (f *FaultInject) Status(ctx context.Context) map[string]any {
+	st := f.inner.Status(ctx)
+	if st == nil {
+		st = map[string]any{"is_healthy": false}
+	}
+	idx := append([]int64{}, f.indices...)
+	ratios := append([]float64{}, f.ratios...)
+	st["fault_inject"] = map[string]any{
+		"rate":            f.rate,
+		"seed":            f.seed,
+		"gap_indices":     idx,
+		"gap_tail_ratios": ratios,
+	}
+	return st
+}
+
+// LockedKeys implements LockInspector by asking the inner adapter.
+func (f *FaultInject) LockedKeys() []string {
+	if li, ok := f.inner.(LockInspector); ok {
+		return li.LockedKeys()
+	}
+	return nil
+}
+
+// Close implements Adapter.
+func (f *FaultInject) Close() error { return f.inner.Close() }
