@@ -184,12 +184,11 @@ func bucketOf(seedStr string, key Key) uint64 {
 	if err != nil {
 		panic(err) // size 8 with no key is always valid
 	}
-	var b strings.Builder
-	b.Grow(len(seedStr) + 2*len(key.ChunkHash) + len(key.Model) + len(key.CacheSalt) + 26)
-	b.WriteString(seedStr)
-	b.WriteByte(':')
-	key.appendID(&b)
-	_, _ = h.Write([]byte(b.String()))
+	var buf [160]byte
+	ident := append(buf[:0], seedStr...)
+	ident = append(ident, ':')
+	ident = key.AppendID(ident)
+	_, _ = h.Write(ident)
 	var sum [8]byte
 	return binary.BigEndian.Uint64(h.Sum(sum[:0])) % bucketDenom
 }

@@ -34,6 +34,20 @@ func (k Key) ID() string {
 	return b.String()
 }
 
+// AppendID appends ID to dst; with a stack buffer it lets a map lookup by ID allocate
+// nothing (m[string(buf)] does not copy).
+func (k Key) AppendID(dst []byte) []byte {
+	dst = hex.AppendEncode(dst, k.ChunkHash)
+	dst = append(dst, ':')
+	dst = append(dst, k.Model...)
+	dst = append(dst, ':')
+	dst = strconv.AppendUint(dst, uint64(k.KVRank), 10)
+	dst = append(dst, ':')
+	dst = strconv.AppendUint(dst, uint64(k.ObjectGroup), 10)
+	dst = append(dst, ':')
+	return append(dst, k.CacheSalt...)
+}
+
 func (k Key) appendID(b *strings.Builder) {
 	var hexBuf [2 * ChunkHashSize]byte
 	if len(k.ChunkHash) <= ChunkHashSize {

@@ -142,8 +142,9 @@ func (m *Memory) LookupAndLock(_ context.Context, keys []Key) (Bitmap, error) {
 	if m.closed {
 		return Bitmap{}, ErrClosed
 	}
+	var idBuf [128]byte
 	for i, k := range keys {
-		if el, ok := m.entries[k.ID()]; ok {
+		if el, ok := m.entries[string(k.AppendID(idBuf[:0]))]; ok {
 			el.Value.(*memEntry).locks++
 			m.lru.MoveToFront(el)
 			found.Set(i)
@@ -156,8 +157,9 @@ func (m *Memory) LookupAndLock(_ context.Context, keys []Key) (Bitmap, error) {
 func (m *Memory) Unlock(_ context.Context, keys []Key) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var idBuf [128]byte
 	for _, k := range keys {
-		if el, ok := m.entries[k.ID()]; ok {
+		if el, ok := m.entries[string(k.AppendID(idBuf[:0]))]; ok {
 			if e := el.Value.(*memEntry); e.locks > 0 {
 				e.locks--
 			}
@@ -176,8 +178,9 @@ func (m *Memory) Load(_ context.Context, keys []Key, bufs [][]byte) (Bitmap, err
 	if m.closed {
 		return Bitmap{}, ErrClosed
 	}
+	var idBuf [128]byte
 	for i, k := range keys {
-		el, ok := m.entries[k.ID()]
+		el, ok := m.entries[string(k.AppendID(idBuf[:0]))]
 		if !ok {
 			continue
 		}
