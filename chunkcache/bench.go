@@ -76,6 +76,7 @@ type BenchReport struct {
 	SegmentedTokens  int      `json:"segmented_tokens"`
 	RecomputedTokens int      `json:"recomputed_tokens"`
 	RecomputedRanges [][2]int `json:"recomputed_ranges_first_request"`
+	ChunkMap         string   `json:"chunk_map_first_request"` // see chunkMap
 	VerifiedChunks   int      `json:"verified_chunks"`
 	Elapsed          string   `json:"elapsed"`
 	elapsed          time.Duration
@@ -188,6 +189,7 @@ func RunBench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
 		rep.VerifiedChunks += verified[r]
 	}
 	rep.RecomputedRanges = results[0].RecomputedRanges
+	rep.ChunkMap = chunkMap(results[0])
 	rep.elapsed = time.Since(start)
 	rep.Elapsed = rep.elapsed.Round(time.Millisecond).String()
 	return rep, nil
@@ -216,6 +218,25 @@ func benchOne(ctx context.Context, c benchClient, cfg BenchConfig, chunkSize, r 
 	return res, verified, nil
 }
 
+// chunkMap draws one character per chunk: '#' reused, '!' found but its load failed,
+// '-' loaded but trimmed by the policy, '.' missing.
+func chunkMap(r RetrieveResult) string {
+	var b strings.Builder
+	for _, ch := range r.Chunks {
+		switch {
+		case ch.Source != SourceNameRecompute:
+			b.WriteByte('#')
+		case ch.Reason == "load_failed":
+			b.WriteByte('!')
+		case ch.Reason == "trimmed":
+			b.WriteByte('-')
+		default:
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
+}
+
 // WriteText prints the report for a human.
 func (r BenchReport) WriteText(w io.Writer) {
 	ranges := make([]string, len(r.RecomputedRanges))
@@ -225,5 +246,6 @@ func (r BenchReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "chunkcache bench: %s, policy %s, %d request(s), chunk size %d\n", r.Server, r.Policy, r.Requests, r.ChunkSize)
 	fmt.Fprintf(w, "reused tokens: %s of %s (prefix %s, segmented %s)\n", formatThousands(r.ReusedTokens), formatThousands(r.TotalTokens), formatThousands(r.PrefixTokens), formatThousands(r.SegmentedTokens))
 	fmt.Fprintf(w, "recomputed tokens: %s (first request's ranges: %s)\n", formatThousands(r.RecomputedTokens), strings.Join(ranges, " "))
+	fmt.Fprintf(w, "chunks of the first request: %s   (# reused, ! load failed, - trimmed, . missing)\n", r.ChunkMap)
 	fmt.Fprintf(w, "payloads verified: %d chunk(s) byte for byte; elapsed %s\n", r.VerifiedChunks, r.Elapsed)
 }
