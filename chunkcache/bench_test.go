@@ -105,3 +105,39 @@ func BenchmarkFaultInjectDecision(b *testing.B) {
 		_ = f.DropBitmap(keys)
 	}
 }
+
+// BenchmarkFaultInjectOverhead isolates the wrapper: the same lookup, load and unlock of 8
+// chunks of 64 KiB on a memory adapter, called directly ("inner") and through a
+// pass-through fault_inject ("wrapped") and one that evaluates the gap rule ("wrapped_rule").
+func BenchmarkFaultInjectOverhead(b *testing.B) {
+	ctx := context.Background()
+	keys := KeysFor(seqTokens(benchChunks*256, 1), 256, Key{Model: "bench"})
+	m := NewMemory(1 << 30)
+	if err := m.Store(ctx, keys, testPayloads(benchChunks, benchChunkBytes)); err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		a    Adapter
+	}{
+		{"inner", m},
+		{"wrapped", NewFaultInject(m, 0, 0, nil, nil)},
+		{"wrapped_rule", NewFaultInject(m, 0, 0, []int64{100}, nil)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			bufs := buffers(benchChunks, benchChunkBytes)
+			b.SetBytes(benchChunks * benchChunkBytes)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.a.LookupAndLock(ctx, keys); err != nil {
+					b.Fatal(err)
+				}
+				got, err := tc.a.Load(ctx, keys, bufs)
+				tc.a.Unlock(ctx, keys)
+				if err != nil || got.Count() != benchChunks {
+					b.Fatalf("loaded %s, %v", got, err)
+				}
+			}
+		})
+	}
+}
