@@ -236,3 +236,30 @@ func (b Bitmap) positionsKeys(keys []Key) []Key {
 	}
 	return out
 }
+
+// When the Redis server dies, the resp adapter reports itself unhealthy, lookups fail
+// without leaving locks, and a retrieve degrades to recomputing everything.
+func TestRESPServerDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url, stop := startRedisStoppable(t)
+	a := openSpec(t, fmt.Sprintf(`{"type":"resp","url":%q}`, url))
+	keys := testKeys(4, "")
+	if err := a.Store(ctx, keys, testPayloads(4, 100)); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if st := a.Status(ctx); st["is_healthy"] != false {
+		t.Fatalf("status with the server down = %v; want is_healthy false", st)
+	}
+	if _, err := a.LookupAndLock(ctx, keys); err == nil {
+		t.Fatal("lookup with the server down succeeded")
+	}
+	requireNoLocks(t, a)
+	c := NewCache(CacheConfig{L2: []Adapter{a}})
+	res, err := c.Retrieve(ctx, seqTokens(64, 1), 16, Key{}, PolicySegmentedPrefix, false)
+	if err != nil || res.RecomputedTokens != 64 {
+		t.Fatalf("retrieve with the server down: recomputed %d, %v; want all 64 recomputed", res.RecomputedTokens, err)
+	}
+	requireNoLocks(t, a)
+}

@@ -277,7 +277,9 @@ func TestFaultInjectStartupLine(t *testing.T) {
 func TestFaultInjectRetrieveLeavesNoLocks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, inner := range []string{`{"type":"memory"}`, fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, t.TempDir())} {
+	inners := []string{`{"type":"memory"}`, fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, t.TempDir()),
+		fmt.Sprintf(`{"type":"resp","url":%q}`, startRedis(t))}
+	for _, inner := range inners {
 		spec := `{"type":"fault_inject","inner":` + inner + `,"rate":0.3,"seed":5,"gap_tail_ratios":[0.5],"gap_indices":[1]}`
 		a := openSpec(t, spec)
 		f := a.(*FaultInject)

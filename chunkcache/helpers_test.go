@@ -100,6 +100,13 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 // A missing redis-server fails the test: `make test` installs it (scripts/deps.sh).
 func startRedis(t testing.TB) string {
 	t.Helper()
+	url, _ := startRedisStoppable(t)
+	return url
+}
+
+// startRedisStoppable is startRedis that also returns a function that kills the server.
+func startRedisStoppable(t testing.TB) (string, func()) {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found on PATH; the resp adapter's contract tests need a real server. " +
@@ -120,10 +127,11 @@ func startRedis(t testing.TB) string {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	stop := func() {
 		_ = cmd.Process.Kill()
 		<-done
-	})
+	}
+	t.Cleanup(stop)
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	client := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	defer client.Close()
@@ -133,7 +141,7 @@ func startRedis(t testing.TB) string {
 		err := client.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return url
+			return url, stop
 		}
 		select {
 		case <-done:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -16,7 +17,7 @@ var respType = AdapterType{
 	Name: "resp",
 	Doc:  "A Redis or Valkey server spoken to over RESP (github.com/redis/go-redis/v9); one string value per key, batches pipelined. Eviction is the server's (maxmemory-policy); locks are kept by the adapter.",
 	Fields: []FieldDoc{
-		{Name: "url", Type: "string", Doc: `server URL, e.g. "redis://127.0.0.1:6379/0" (user, password and database as go-redis parses them)`},
+		{Name: "url", Type: "string", Doc: `server URL, e.g. "redis://127.0.0.1:6379/0" (user, password, database and query options such as max_retries and dial_timeout as go-redis parses them; commands are retried once unless max_retries is given)`},
 		{Name: "key_prefix", Type: "string", Default: `"chunkcache:"`, Doc: "prefix of the Redis keys"},
 	},
 	Parse: func(s *Spec) (Config, error) {
@@ -50,6 +51,12 @@ func (c RESPConfig) Open(ctx context.Context, _ Env) (Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resp: %w", err)
 	}
+	// A cache tier must fail fast: a dead server should cost one quick retry, not the
+	// client's default of several dial retries per command retry (seconds per call).
+	if !strings.Contains(c.URL, "max_retries=") {
+		opts.MaxRetries = 1
+	}
+	opts.DialerRetries = 1
 	client := redis.NewClient(opts)
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
