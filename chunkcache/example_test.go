@@ -2,7 +2,11 @@ package chunkcache_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 
 	"github.com/faultbox/faultbox/chunkcache"
 )
@@ -89,4 +93,40 @@ func ExampleChunkHashes() {
 	// e7ca17d6581d126a
 	// a9edfe541f21e65d
 	// d0959160a34210cd
+}
+
+// The HTTP API: store 4 chunks of 2 tokens, then retrieve them through a fault_inject
+// adapter that drops load position 1.
+func ExampleServer() {
+	ctx := context.Background()
+	cfg, err := chunkcache.ParseServerFlags([]string{
+		"--chunk-size", "2", "--enable-segmented-prefix",
+		"--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[1]}`,
+	}, chunkcache.DefaultRegistry())
+	if err != nil {
+		panic(err)
+	}
+	srv, err := chunkcache.NewServer(ctx, cfg, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	call := func(path, body string) string {
+		resp, err := http.Post(hs.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			panic(err)
+		}
+		return fmt.Sprintf("chunks=%v reused=%v prefix=%v recomputed=%v", v["chunks"] != nil, v["reused_tokens"], v["prefix_tokens"], v["recomputed_ranges"])
+	}
+	call("/v1/store", `{"tokens":[1,2,3,4,5,6,7,8],"payloads":["AA==","AQ==","Ag==","Aw=="]}`)
+	fmt.Println(call("/v1/retrieve", `{"tokens":[1,2,3,4,5,6,7,8]}`))
+	// Output: chunks=true reused=6 prefix=2 recomputed=[[2 4]]
 }

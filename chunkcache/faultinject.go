@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"math"
 	"sort"
 	"strconv"
@@ -180,17 +181,33 @@ func Bucket(seed int64, key Key) uint64 {
 }
 
 func bucketOf(seedStr string, key Key) uint64 {
+	return newBucketHasher().bucket(seedStr, key)
+}
+
+// bucketHasher computes buckets; one serves a whole batch, so that a batch costs one
+// allocation rather than a few per key.
+type bucketHasher struct {
+	h     hash.Hash
+	ident []byte
+	sum   []byte
+}
+
+func newBucketHasher() *bucketHasher {
 	h, err := blake2b.New(8, nil)
 	if err != nil {
 		panic(err) // size 8 with no key is always valid
 	}
-	var buf [160]byte
-	ident := append(buf[:0], seedStr...)
-	ident = append(ident, ':')
-	ident = key.AppendID(ident)
-	_, _ = h.Write(ident)
-	var sum [8]byte
-	return binary.BigEndian.Uint64(h.Sum(sum[:0])) % bucketDenom
+	return &bucketHasher{h: h, ident: make([]byte, 0, 160), sum: make([]byte, 0, 8)}
+}
+
+func (b *bucketHasher) bucket(seedStr string, key Key) uint64 {
+	b.h.Reset()
+	b.ident = append(b.ident[:0], seedStr...)
+	b.ident = append(b.ident, ':')
+	b.ident = key.AppendID(b.ident)
+	_, _ = b.h.Write(b.ident)
+	b.sum = b.h.Sum(b.sum[:0])
+	return binary.BigEndian.Uint64(b.sum) % bucketDenom
 }
 
 // DropBitmap returns which positions of a load batch of keys are dropped (bit set = drop).
@@ -211,8 +228,9 @@ func (f *FaultInject) DropBitmap(keys []Key) Bitmap {
 		}
 	}
 	if f.rate > 0 {
+		h := newBucketHasher()
 		for i, k := range keys {
-			if bucketOf(f.seedStr, k) < f.threshold {
+			if h.bucket(f.seedStr, k) < f.threshold {
 				drop.Set(i)
 			}
 		}
