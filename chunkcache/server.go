@@ -25,6 +25,9 @@ const DefaultChunkSize = 256
 // maxRequestBytes bounds one HTTP request body.
 const maxRequestBytes = 256 << 20
 
+// maxRetrieveBufferBytes bounds the buffers one retrieve may allocate (chunks × buffer size).
+const maxRetrieveBufferBytes = 1 << 30
+
 // ServerConfig is the parsed command line of `chunkcache server`.
 type ServerConfig struct {
 	Adapters        []Config // parsed --l2-adapter specs, cascade order
@@ -231,6 +234,12 @@ func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		policy = p
+	}
+	chunks := (len(req.Tokens) + s.chunkSize - 1) / s.chunkSize
+	if need := int64(chunks) * int64(s.cache.BufferBytes()); need > maxRetrieveBufferBytes {
+		s.fail(w, http.StatusBadRequest, fmt.Errorf("tokens: %d chunks would need %d bytes of load buffers (%d per chunk); the limit is %d: retrieve fewer tokens or lower --max-chunk-bytes",
+			chunks, need, s.cache.BufferBytes(), maxRetrieveBufferBytes))
+		return
 	}
 	res, err := s.cache.Retrieve(r.Context(), req.Tokens, s.chunkSize, req.key(), policy, req.WithPayload)
 	if err != nil {

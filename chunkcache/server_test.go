@@ -222,6 +222,10 @@ func TestServerBadRequests(t *testing.T) {
 		{"/v1/retrieve", `{"tokens":[1],"policy":"SUFFIX"}`, `policy "SUFFIX": expected PREFIX, SEGMENTED_PREFIX or SPARSE`},
 		{"/v1/retrieve", `{"tokens":[-1]}`, "request body: json: cannot unmarshal number -1 into Go struct field RetrieveRequest.tokens of type uint32"},
 		{"/v1/retrieve", `{"tokens":[1]} x`, "request body: expected a single JSON object, got trailing data"},
+		// Nothing stored yet, so each chunk needs a --max-chunk-bytes (4 MiB) buffer: 257
+		// chunks of 64 tokens pass 1 GiB.
+		{"/v1/retrieve", fmt.Sprintf(`{"tokens":[%s0]}`, strings.Repeat("0,", 257*64-1)),
+			"tokens: 257 chunks would need 1077936128 bytes of load buffers (4194304 per chunk); the limit is 1073741824: retrieve fewer tokens or lower --max-chunk-bytes"},
 	}
 	for _, c := range cases {
 		resp, err := http.Post(hs.URL+c.path, "application/json", strings.NewReader(c.body))
