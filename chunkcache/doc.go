@@ -16,7 +16,7 @@
 // from JSON specs through a Registry (DefaultRegistry holds the built-in types):
 //
 //	memory        bounded, LRU eviction that never evicts a locked key
-//	fs            one file per key, temp file + rename, optional CRC-32C
+//	fs            one file per key, temp file + rename, optional CRC-32
 //	fs_native     the fs layout, read and written by parallel pread/pwrite workers
 //	resp          a Redis or Valkey server (github.com/redis/go-redis/v9)
 //	fault_inject  wraps any of these and fails chosen loads

@@ -19,13 +19,11 @@ import (
 //
 //	<base_path>/<first two hex digits of the chunk hash>/<hex hash>_<hex model>_<kv rank>_<object group>_<hex salt>.chunk
 //
-// holding the payload, followed by a 4-byte big-endian CRC-32C (Castagnoli) of the payload
+// holding the payload, followed by a 4-byte big-endian CRC-32 (IEEE, as zlib.crc32 computes it) of the payload
 // when "checksum": "crc32" is set. Model and salt are hex-encoded so any string is a safe
 // file name. A file is written under a temporary name in the same folder and renamed into
 // place, so a reader never sees half a file.
 const chunkFileSuffix = ".chunk"
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func chunkFileName(k Key) string {
 	h := hex.EncodeToString(k.ChunkHash)
@@ -259,7 +257,7 @@ func (l *fileLayout) encode(obj []byte) []byte {
 	}
 	out := make([]byte, len(obj)+4)
 	copy(out, obj)
-	binary.BigEndian.PutUint32(out[len(obj):], crc32.Checksum(obj, castagnoli))
+	binary.BigEndian.PutUint32(out[len(obj):], crc32.ChecksumIEEE(obj))
 	return out
 }
 
@@ -291,7 +289,7 @@ var fsType = AdapterType{
 	Doc:  "One file per key under base_path, written to a temporary file and renamed into place; reads a whole file per key, one key after another.",
 	Fields: []FieldDoc{
 		{Name: "base_path", Type: "string", Doc: "folder of the chunk files (created if missing)"},
-		{Name: "checksum", Type: `"crc32" or "none"`, Default: `"none"`, Doc: "append a CRC-32C to each file; a mismatch at load is a miss and the file is removed"},
+		{Name: "checksum", Type: `"crc32" or "none"`, Default: `"none"`, Doc: "append a CRC-32 (IEEE) to each file; a mismatch at load is a miss and the file is removed"},
 	},
 	Parse: func(s *Spec) (Config, error) {
 		base, err := s.String("base_path", "", true)
@@ -323,7 +321,7 @@ func parseChecksum(s *Spec) (bool, error) {
 // FSConfig configures the fs adapter (type "fs").
 type FSConfig struct {
 	BasePath string
-	Checksum bool // CRC-32C trailer per file
+	Checksum bool // CRC-32 (IEEE) trailer per file
 }
 
 // Type implements Config.
@@ -392,7 +390,7 @@ func (a *FS) Load(ctx context.Context, keys []Key, bufs [][]byte) (Bitmap, error
 			continue
 		}
 		if a.l.checksum {
-			if len(data) < 4 || crc32.Checksum(data[:len(data)-4], castagnoli) != binary.BigEndian.Uint32(data[len(data)-4:]) {
+			if len(data) < 4 || crc32.ChecksumIEEE(data[:len(data)-4]) != binary.BigEndian.Uint32(data[len(data)-4:]) {
 				a.l.corrupt(k)
 				continue
 			}

@@ -3,7 +3,9 @@ package chunkcache
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,10 @@ func TestFileChecksumMismatchIsMissAndRemoves(t *testing.T) {
 			}
 			if len(data) != 504 {
 				t.Fatalf("file of %d bytes, want payload + 4-byte checksum", len(data))
+			}
+			// The trailer is the big-endian CRC-32 (IEEE, zlib's) of the payload.
+			if got, want := binary.BigEndian.Uint32(data[500:]), crc32.ChecksumIEEE(payloads[1]); got != want {
+				t.Fatalf("checksum trailer %08x, want IEEE CRC-32 %08x", got, want)
 			}
 			data[10] ^= 0xff
 			if err := os.WriteFile(path, data, 0o644); err != nil {

@@ -191,7 +191,7 @@ func (a *FSNative) write(k Key, obj []byte, scratch *[]byte) error {
 		data = obj
 	}
 	if a.l.checksum {
-		binary.BigEndian.PutUint32(data[len(obj):], crc32.Checksum(obj, castagnoli))
+		binary.BigEndian.PutUint32(data[len(obj):], crc32.ChecksumIEEE(obj))
 	}
 	fd, err := unix.Open(tmp, flags, 0o644)
 	if err != nil {
@@ -306,7 +306,7 @@ func (a *FSNative) read(k Key, buf *[]byte, scratch *[]byte) bool {
 			sum = tail[:]
 		}
 	}
-	if a.l.checksum && crc32.Checksum(out, castagnoli) != binary.BigEndian.Uint32(sum) {
+	if a.l.checksum && crc32.ChecksumIEEE(out) != binary.BigEndian.Uint32(sum) {
 		a.l.corrupt(k)
 		return false
 	}
