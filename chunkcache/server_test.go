@@ -265,3 +265,62 @@ func TestMainUsage(t *testing.T) {
 		t.Fatalf("adapters: %d %q", c, out.String())
 	}
 }
+
+// With --l1-capacity-bytes, reused L2 chunks are promoted: the second retrieve serves them
+// from L1, and only the chunk that failed goes to L2, where (as position 0 of a one-key
+// load) it is dropped again.
+func TestServerL1Promotion(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseServerFlags([]string{"--chunk-size", "256", "--enable-segmented-prefix", "--l1-capacity-bytes", "1048576",
+		"--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5]}`}, DefaultRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	tokens, payloads := benchSequence(1, 0, 8, 256, 1000)
+	// Store goes to L1 as well; drop L1 so the first retrieve comes from L2.
+	if code := post(t, hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &StoreResponse{}); code != 200 {
+		t.Fatalf("store: %d", code)
+	}
+	_ = srv.Cache().L1().Delete(context.Background(), KeysFor(tokens, 256, Key{}))
+	sources := func() string {
+		var res RetrieveResult
+		if code := post(t, hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens}, &res); code != 200 {
+			t.Fatalf("retrieve: %d", code)
+		}
+		var b strings.Builder
+		for _, ch := range res.Chunks {
+			b.WriteString(map[string]string{SourceNameL1: "1", SourceNameL2: "2", SourceNameRecompute: "r"}[ch.Source])
+		}
+		return b.String()
+	}
+	if got := sources(); got != "2222r222" {
+		t.Fatalf("first retrieve sources %s, want 2222r222", got)
+	}
+	if got := sources(); got != "1111r111" {
+		t.Fatalf("second retrieve sources %s, want 1111r111", got)
+	}
+	st := srv.Status(context.Background())
+	if st.L1 == nil || st.L1.UsedBytes != 7*1000 {
+		t.Fatalf("L1 usage %+v, want the 7 promoted chunks", st.L1)
+	}
+}
+
+func TestBenchConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	_, hs := newTestServer(t, `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5]}`)
+	rep, err := RunBench(context.Background(), BenchConfig{Server: hs.URL, Chunks: 8, PayloadBytes: 512, Requests: 6, Concurrency: 3, Seed: 9, Model: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Chunk size 64 here: each request of 8 chunks loses chunk 4 and, under PREFIX, 5-7.
+	if rep.ReusedTokens != 6*4*64 || rep.RecomputedTokens != 6*4*64 || rep.VerifiedChunks != 6*4 || rep.ChunkMap != "####!---" {
+		t.Fatalf("report %+v", rep)
+	}
+}
