@@ -106,6 +106,7 @@ func (c FaultInjectConfig) Open(ctx context.Context, env Env) (Adapter, error) {
 		return nil, fmt.Errorf("fault_inject inner (%s): %w", c.Inner.Type(), err)
 	}
 	f := NewFaultInject(inner, c.Rate, c.Seed, c.GapIndices, c.GapTailRatios)
+	f.onFault = env.OnFault
 	env.warn(f.StartupLine())
 	return f, nil
 }
@@ -121,6 +122,8 @@ type FaultInject struct {
 	indices   []int64 // sorted, distinct
 	ratios    []float64
 	dropped   atomic.Uint64
+	byRule    [len(ruleNames)]atomic.Uint64
+	onFault   func(FaultEvent)
 }
 
 // NewFaultInject wraps inner. Arguments are taken as given (validation is the spec
@@ -210,33 +213,82 @@ func (b *bucketHasher) bucket(seedStr string, key Key) uint64 {
 	return binary.BigEndian.Uint64(b.sum) % bucketDenom
 }
 
-// DropBitmap returns which positions of a load batch of keys are dropped (bit set = drop).
-func (f *FaultInject) DropBitmap(keys []Key) Bitmap {
+// DropRule names the rule that dropped a position of a load batch.
+type DropRule uint8
+
+// The drop rules, in the order they are checked (the first that matches is reported).
+const (
+	RuleNone      DropRule = iota
+	RuleTailRatio          // gap_tail_ratios
+	RuleGapIndex           // gap_indices
+	RuleRate               // rate
+)
+
+var ruleNames = [...]string{"none", "gap_tail_ratios", "gap_indices", "rate"}
+
+func (r DropRule) String() string {
+	if int(r) < len(ruleNames) {
+		return ruleNames[r]
+	}
+	return fmt.Sprintf("DropRule(%d)", int(r))
+}
+
+// FaultEvent reports one injected fault: a load of a key the inner adapter had, failed on
+// purpose. Seq orders one adapter's events without a clock.
+type FaultEvent struct {
+	Layer    string `json:"layer"`     // "chunkcache"
+	Kind     string `json:"kind"`      // "l2_load_drop"
+	Adapter  string `json:"adapter"`   // the inner adapter's name
+	Key      string `json:"key"`       // Key.ID of the dropped key
+	Position int    `json:"position"`  // position in the load batch
+	BatchLen int    `json:"batch_len"` // keys in the load batch
+	Rule     string `json:"rule"`      // gap_tail_ratios, gap_indices or rate
+	Seq      uint64 `json:"seq"`       // 1-based count of this adapter's drops
+}
+
+// DropRules returns, for each position of a load batch of keys, the rule that drops it
+// (RuleNone for a kept position).
+func (f *FaultInject) DropRules(keys []Key) []DropRule {
 	n := len(keys)
-	drop := NewBitmap(n)
+	rules := make([]DropRule, n)
 	if n == 0 {
-		return drop
+		return rules
 	}
 	for _, r := range f.ratios {
-		if i := int(math.RoundToEven((1.0 - r) * float64(n-1))); i >= 0 && i < n {
-			drop.Set(i)
+		if i := int(math.RoundToEven((1.0 - r) * float64(n-1))); i >= 0 && i < n && rules[i] == RuleNone {
+			rules[i] = RuleTailRatio
 		}
 	}
 	for _, i := range f.indices {
-		if i < int64(n) {
-			drop.Set(int(i))
+		if i < int64(n) && rules[i] == RuleNone {
+			rules[i] = RuleGapIndex
 		}
 	}
 	if f.rate > 0 {
 		h := newBucketHasher()
 		for i, k := range keys {
-			if h.bucket(f.seedStr, k) < f.threshold {
-				drop.Set(i)
+			if rules[i] == RuleNone && h.bucket(f.seedStr, k) < f.threshold {
+				rules[i] = RuleRate
 			}
+		}
+	}
+	return rules
+}
+
+// DropBitmap returns which positions of a load batch of keys are dropped (bit set = drop).
+func (f *FaultInject) DropBitmap(keys []Key) Bitmap {
+	drop := NewBitmap(len(keys))
+	for i, r := range f.DropRules(keys) {
+		if r != RuleNone {
+			drop.Set(i)
 		}
 	}
 	return drop
 }
+
+// OnFault sets a function that receives every injected fault, called synchronously from
+// Load. Set it before the adapter is used.
+func (f *FaultInject) OnFault(fn func(FaultEvent)) { f.onFault = fn }
 
 // Name implements Adapter.
 func (f *FaultInject) Name() string { return "FaultInjectL2Adapter" }
@@ -246,6 +298,14 @@ func (f *FaultInject) Inner() Adapter { return f.inner }
 
 // Dropped returns how many loads of present keys this adapter has failed on purpose.
 func (f *FaultInject) Dropped() uint64 { return f.dropped.Load() }
+
+// DroppedBy returns how many of those drops the rule made.
+func (f *FaultInject) DroppedBy(rule DropRule) uint64 {
+	if int(rule) >= len(f.byRule) {
+		return 0
+	}
+	return f.byRule[rule].Load()
+}
 
 // Store implements Adapter (pass-through).
 func (f *FaultInject) Store(ctx context.Context, keys []Key, objects [][]byte) error {
@@ -271,15 +331,18 @@ func (f *FaultInject) Load(ctx context.Context, keys []Key, bufs [][]byte) (Bitm
 	if len(f.ratios) == 0 && len(f.indices) == 0 && f.rate <= 0 {
 		return got, err
 	}
-	drop := f.DropBitmap(keys)
-	n := 0
-	for i := range len(keys) {
-		if drop.Test(i) && got.Test(i) {
-			got.Clear(i)
-			n++
+	for i, rule := range f.DropRules(keys) {
+		if rule == RuleNone || !got.Test(i) {
+			continue
+		}
+		got.Clear(i)
+		f.byRule[rule].Add(1)
+		seq := f.dropped.Add(1)
+		if f.onFault != nil {
+			f.onFault(FaultEvent{Layer: "chunkcache", Kind: "l2_load_drop", Adapter: f.inner.Name(), Key: keys[i].ID(),
+				Position: i, BatchLen: len(keys), Rule: rule.String(), Seq: seq})
 		}
 	}
-	f.dropped.Add(uint64(n))
 	return got, err
 }
 

@@ -301,3 +301,49 @@ func TestFaultInjectRetrieveLeavesNoLocks(t *testing.T) {
 		}
 	}
 }
+
+// Every drop is reported as a FaultEvent naming the rule that made it.
+func TestFaultInjectEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := DefaultRegistry().Parse(1, []byte(`{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5],"gap_indices":[4,0],"rate":0.25,"seed":7}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []FaultEvent
+	a, err := cfg.Open(ctx, Env{OnFault: func(e FaultEvent) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// Keys 0..12 with salt "s": the Python reference drops 4 and 12 by rate for seed 7 at
+	// rate 0.25 (see TestFaultInjectRateMatchesPythonReference).
+	keys := testKeys(13, "s")
+	if err := a.Store(ctx, keys[1:], testPayloads(12, 8)); err != nil { // key 0 is absent
+		t.Fatal(err)
+	}
+	got, err := a.Load(ctx, keys, buffers(13, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Position 6 (tail ratio 0.5 of 13), 4 (gap index; also a rate hit, but the index rule
+	// is checked first), 12 (rate); 0 is in gap_indices but absent, so nothing was dropped.
+	if got.String() != "0111010111110" {
+		t.Fatalf("loaded %s", got)
+	}
+	var summary []string
+	for i, e := range events {
+		if e.Layer != "chunkcache" || e.Kind != "l2_load_drop" || e.Adapter != "MemoryL2Adapter" || e.BatchLen != 13 ||
+			e.Key != keys[e.Position].ID() || e.Seq != uint64(i+1) {
+			t.Fatalf("event %d = %+v", i, e)
+		}
+		summary = append(summary, fmt.Sprintf("%d:%s", e.Position, e.Rule))
+	}
+	if want := []string{"4:gap_indices", "6:gap_tail_ratios", "12:rate"}; !slices.Equal(summary, want) {
+		t.Fatalf("events %v, want %v", summary, want)
+	}
+	f := a.(*FaultInject)
+	if f.Dropped() != 3 || f.DroppedBy(RuleTailRatio) != 1 || f.DroppedBy(RuleGapIndex) != 1 || f.DroppedBy(RuleRate) != 1 {
+		t.Fatalf("counters: total %d by rule %d %d %d", f.Dropped(), f.DroppedBy(RuleTailRatio), f.DroppedBy(RuleGapIndex), f.DroppedBy(RuleRate))
+	}
+}

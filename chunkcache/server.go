@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,6 +25,9 @@ const DefaultChunkSize = 256
 
 // maxRequestBytes bounds one HTTP request body.
 const maxRequestBytes = 256 << 20
+
+// faultLogSize is how many recent fault events GET /v1/faults keeps.
+const faultLogSize = 256
 
 // maxRetrieveBufferBytes bounds the buffers one retrieve may allocate (chunks × buffer size).
 const maxRetrieveBufferBytes = 1 << 30
@@ -102,21 +106,58 @@ type Server struct {
 
 	storeRequests, retrieveRequests, badRequests atomic.Uint64
 	reusedTokens, recomputedTokens               atomic.Uint64
+
+	faultMu    sync.Mutex
+	faults     []FaultEvent // ring of the last faultLogSize events
+	faultNext  int
+	faultTotal uint64
+}
+
+func (s *Server) recordFault(e FaultEvent) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	if len(s.faults) < faultLogSize {
+		s.faults = append(s.faults, e)
+	} else {
+		s.faults[s.faultNext] = e
+	}
+	s.faultNext = (s.faultNext + 1) % faultLogSize
+	s.faultTotal++
+}
+
+// FaultsResponse is the answer to GET /v1/faults.
+type FaultsResponse struct {
+	Total  uint64       `json:"total"`  // faults injected since start
+	Recent []FaultEvent `json:"recent"` // the last ones, oldest first (at most 256)
+}
+
+// Faults returns the recent fault events, oldest first.
+func (s *Server) Faults() FaultsResponse {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	out := FaultsResponse{Total: s.faultTotal, Recent: make([]FaultEvent, 0, len(s.faults))}
+	if len(s.faults) < faultLogSize {
+		out.Recent = append(out.Recent, s.faults...)
+	} else {
+		out.Recent = append(out.Recent, s.faults[s.faultNext:]...)
+		out.Recent = append(out.Recent, s.faults[:s.faultNext]...)
+	}
+	return out
 }
 
 // NewServer opens the adapters of cfg (warnings, such as fault_inject's start-up line, go
 // to warn) and builds the server.
 func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Server, error) {
-	adapters, err := OpenAll(ctx, cfg.Adapters, Env{Warn: warn})
-	if err != nil {
-		return nil, err
-	}
 	s := &Server{
-		cache:     NewCache(CacheConfig{L1CapacityBytes: cfg.L1CapacityBytes, L2: adapters, MaxChunkBytes: cfg.MaxChunkBytes}),
 		chunkSize: cfg.ChunkSize,
 		policy:    cfg.Policy(),
 		started:   time.Now(),
 	}
+	adapters, err := OpenAll(ctx, cfg.Adapters, Env{Warn: warn, OnFault: s.recordFault})
+	if err != nil {
+		return nil, err
+	}
+	s.cache = NewCache(CacheConfig{L1CapacityBytes: cfg.L1CapacityBytes, L2: adapters, MaxChunkBytes: cfg.MaxChunkBytes})
 	for _, c := range cfg.Adapters {
 		s.types = append(s.types, c.Type())
 	}
@@ -135,6 +176,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/store", s.handleStore)
 	mux.HandleFunc("POST /v1/retrieve", s.handleRetrieve)
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.HandleFunc("GET /v1/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	return mux
 }
@@ -323,10 +365,12 @@ func (s *Server) WriteMetrics(ctx context.Context, w io.Writer) {
 		}
 		fmt.Fprintf(w, "chunkcache_adapter_locked_keys{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], n)
 	}
-	fmt.Fprintf(w, "# HELP chunkcache_fault_inject_dropped_total Loads failed on purpose by each fault_inject adapter.\n# TYPE chunkcache_fault_inject_dropped_total counter\n")
+	fmt.Fprintf(w, "# HELP chunkcache_fault_inject_dropped_total Loads failed on purpose by each fault_inject adapter, by rule.\n# TYPE chunkcache_fault_inject_dropped_total counter\n")
 	for i, a := range s.cache.Adapters() {
 		if f, ok := a.(*FaultInject); ok {
-			fmt.Fprintf(w, "chunkcache_fault_inject_dropped_total{position=\"%d\"} %d\n", i+1, f.Dropped())
+			for _, r := range []DropRule{RuleTailRatio, RuleGapIndex, RuleRate} {
+				fmt.Fprintf(w, "chunkcache_fault_inject_dropped_total{position=\"%d\",rule=\"%s\"} %d\n", i+1, r, f.DroppedBy(r))
+			}
 		}
 	}
 }

@@ -190,6 +190,23 @@ func TestServerConcurrentClients(t *testing.T) {
 	if !strings.Contains(string(metrics), fmt.Sprintf("chunkcache_retrieve_requests_total %d\n", clients*rounds)) {
 		t.Fatalf("metrics:\n%s", metrics)
 	}
+	// Every drop was recorded as an event, and the metrics count them by rule.
+	resp, err = http.Get(hs.URL + "/v1/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var faults FaultsResponse
+	_ = json.NewDecoder(resp.Body).Decode(&faults)
+	resp.Body.Close()
+	if faults.Total != f.Dropped() || faults.Total == 0 || len(faults.Recent) != int(min(faults.Total, faultLogSize)) {
+		t.Fatalf("faults: total %d recent %d, adapter dropped %d", faults.Total, len(faults.Recent), f.Dropped())
+	}
+	for _, r := range []DropRule{RuleTailRatio, RuleRate} {
+		line := fmt.Sprintf("chunkcache_fault_inject_dropped_total{position=\"1\",rule=\"%s\"} %d\n", r, f.DroppedBy(r))
+		if f.DroppedBy(r) == 0 || !strings.Contains(string(metrics), line) {
+			t.Fatalf("metrics lack %q (or the rule never fired):\n%s", line, metrics)
+		}
+	}
 	sample := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+$`)
 	for _, l := range strings.Split(strings.TrimSpace(string(metrics)), "\n") {
 		if !strings.HasPrefix(l, "# HELP ") && !strings.HasPrefix(l, "# TYPE ") && !sample.MatchString(l) {

@@ -68,6 +68,9 @@ type Env struct {
 	// Warn receives warnings meant for the operator, one line each (no trailing newline).
 	// Nil discards them.
 	Warn func(line string)
+	// OnFault receives every fault a fault_inject adapter injects (see FaultEvent); it is
+	// called synchronously from Load and must be safe for concurrent use. Nil ignores them.
+	OnFault func(FaultEvent)
 }
 
 func (e Env) warn(line string) {

@@ -46,6 +46,13 @@ bin/chunkcache bench --server "$url" --chunks 32 --payload-bytes 16384 --seed 7 
 echo "  status of adapter #1 (fault_inject object):"
 curl -s "$url/v1/status" | python3 -c 'import json,sys; s=json.load(sys.stdin)["l2"][0]; print("   ", json.dumps(s["status"]["fault_inject"]), "locked_keys:", s["locked_keys"])' 2>/dev/null \
   || curl -s "$url/v1/status"
+echo "  the injected faults (GET /v1/faults):"
+curl -s "$url/v1/faults" | python3 -c 'import json,sys
+f = json.load(sys.stdin)
+print("    total", f["total"])
+for e in f["recent"]:
+    print("    seq %d: position %d of a %d-key load dropped by %s" % (e["seq"], e["position"], e["batch_len"], e["rule"]))' 2>/dev/null \
+  || curl -s "$url/v1/faults"
 echo "  metrics:"
 curl -s "$url/metrics" | grep -E '^chunkcache_(chunks_total|fault_inject_dropped_total|adapter_locked_keys)' | sed 's/^/    /'
 stop
