@@ -1,0 +1,435 @@
+package chunkcache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultListen is the server's default address: loopback only.
+const DefaultListen = "127.0.0.1:7420"
+
+// DefaultChunkSize is the default number of tokens per chunk.
+const DefaultChunkSize = 256
+
+// maxRequestBytes bounds one HTTP request body.
+const maxRequestBytes = 256 << 20
+
+// faultLogSize is how many recent fault events GET /v1/faults keeps.
+const faultLogSize = 256
+
+// maxRetrieveBufferBytes bounds the buffers one retrieve may allocate (chunks × buffer size).
+const maxRetrieveBufferBytes = 1 << 30
+
+// ServerConfig is the parsed command line of `chunkcache server`.
+type ServerConfig struct {
+	Adapters        []Config // parsed --l2-adapter specs, cascade order
+	AdapterSpecs    []string // the specs as given
+	SegmentedPrefix bool
+	ChunkSize       int
+	L1CapacityBytes int64
+	MaxChunkBytes   int
+	Listen          string
+}
+
+// Policy returns the prefix-path trim policy the flags select.
+func (c ServerConfig) Policy() Policy {
+	if c.SegmentedPrefix {
+		return PolicySegmentedPrefix
+	}
+	return PolicyPrefix
+}
+
+// ParseServerFlags parses the arguments of `chunkcache server`, including every
+// --l2-adapter spec (with reg), without touching files or the network.
+func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
+	cfg := ServerConfig{}
+	fs := flag.NewFlagSet("chunkcache server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Func("l2-adapter", "L2 adapter spec as a JSON object (repeatable; cascade order)", func(s string) error {
+		cfg.AdapterSpecs = append(cfg.AdapterSpecs, s)
+		return nil
+	})
+	fs.BoolVar(&cfg.SegmentedPrefix, "enable-segmented-prefix", false, "keep loaded chunks after a gap (SEGMENTED_PREFIX) instead of truncating at it (PREFIX)")
+	chunk := fs.Int("chunk-size", DefaultChunkSize, "tokens per chunk")
+	l1 := fs.Int64("l1-capacity-bytes", 0, "capacity of the L1 tier in process memory (0 = no L1)")
+	maxChunk := fs.Int("max-chunk-bytes", DefaultMaxChunkBytes, "largest payload of one chunk")
+	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "host:port to listen on")
+	if err := fs.Parse(args); err != nil {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: unexpected argument %q; expected only flags", fs.Arg(0))
+	}
+	if *chunk < 1 || *chunk > 1<<20 {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --chunk-size %d: expected an integer in [1, 1048576]", *chunk)
+	}
+	if *l1 < 0 {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --l1-capacity-bytes %d: expected an integer ≥ 0", *l1)
+	}
+	if *maxChunk < 1 || *maxChunk > 1<<30 {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-chunk-bytes %d: expected an integer in [1, 1073741824]", *maxChunk)
+	}
+	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil || port == "" {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --listen %q: expected host:port, such as %s", cfg.Listen, DefaultListen)
+	}
+	if len(cfg.AdapterSpecs) == 0 {
+		return ServerConfig{}, errors.New("chunkcache server: --l2-adapter: expected at least one adapter spec")
+	}
+	cfg.ChunkSize, cfg.L1CapacityBytes, cfg.MaxChunkBytes = *chunk, *l1, *maxChunk
+	adapters, err := reg.ParseAll(cfg.AdapterSpecs)
+	if err != nil {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --l2-adapter: %w", err)
+	}
+	cfg.Adapters = adapters
+	return cfg, nil
+}
+
+// Server serves a Cache over a JSON HTTP API; see docs/chunkcache.md.
+type Server struct {
+	cache     *Cache
+	chunkSize int
+	policy    Policy
+	types     []string
+	started   time.Time
+
+	storeRequests, retrieveRequests, badRequests atomic.Uint64
+	reusedTokens, recomputedTokens               atomic.Uint64
+
+	faultMu    sync.Mutex
+	faults     []FaultEvent // ring of the last faultLogSize events
+	faultNext  int
+	faultTotal uint64
+}
+
+func (s *Server) recordFault(e FaultEvent) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	if len(s.faults) < faultLogSize {
+		s.faults = append(s.faults, e)
+	} else {
+		s.faults[s.faultNext] = e
+	}
+	s.faultNext = (s.faultNext + 1) % faultLogSize
+	s.faultTotal++
+}
+
+// FaultsResponse is the answer to GET /v1/faults.
+type FaultsResponse struct {
+	Total  uint64       `json:"total"`  // faults injected since start
+	Recent []FaultEvent `json:"recent"` // the last ones, oldest first (at most 256)
+}
+
+// Faults returns the recent fault events, oldest first.
+func (s *Server) Faults() FaultsResponse {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	out := FaultsResponse{Total: s.faultTotal, Recent: make([]FaultEvent, 0, len(s.faults))}
+	if len(s.faults) < faultLogSize {
+		out.Recent = append(out.Recent, s.faults...)
+	} else {
+		out.Recent = append(out.Recent, s.faults[s.faultNext:]...)
+		out.Recent = append(out.Recent, s.faults[:s.faultNext]...)
+	}
+	return out
+}
+
+// NewServer opens the adapters of cfg (warnings, such as fault_inject's start-up line, go
+// to warn) and builds the server.
+func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Server, error) {
+	s := &Server{
+		chunkSize: cfg.ChunkSize,
+		policy:    cfg.Policy(),
+		started:   time.Now(),
+	}
+	adapters, err := OpenAll(ctx, cfg.Adapters, Env{Warn: warn, OnFault: s.recordFault})
+	if err != nil {
+		return nil, err
+	}
+	s.cache = NewCache(CacheConfig{L1CapacityBytes: cfg.L1CapacityBytes, L2: adapters, MaxChunkBytes: cfg.MaxChunkBytes})
+	for _, c := range cfg.Adapters {
+		s.types = append(s.types, c.Type())
+	}
+	return s, nil
+}
+
+// Cache returns the server's cache.
+func (s *Server) Cache() *Cache { return s.cache }
+
+// Close closes the adapters.
+func (s *Server) Close() error { return s.cache.Close() }
+
+// Handler returns the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/store", s.handleStore)
+	mux.HandleFunc("POST /v1/retrieve", s.handleRetrieve)
+	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.HandleFunc("GET /v1/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	return mux
+}
+
+// StoreRequest is the body of POST /v1/store: a token sequence and one payload per chunk.
+type StoreRequest struct {
+	Tokens   []uint32 `json:"tokens"`
+	Payloads [][]byte `json:"payloads"` // base64 in JSON; one per chunk of chunk_size tokens
+	KeyFields
+}
+
+// KeyFields are the key fields besides the chunk hash; all optional.
+type KeyFields struct {
+	Model       string `json:"model,omitempty"`
+	KVRank      uint32 `json:"kv_rank,omitempty"`
+	ObjectGroup uint32 `json:"object_group,omitempty"`
+	CacheSalt   string `json:"cache_salt,omitempty"`
+}
+
+func (f KeyFields) key() Key {
+	return Key{Model: f.Model, KVRank: f.KVRank, ObjectGroup: f.ObjectGroup, CacheSalt: f.CacheSalt}
+}
+
+// StoreResponse is the answer to POST /v1/store.
+type StoreResponse struct {
+	Chunks int      `json:"chunks"`
+	Keys   []string `json:"keys"` // chunk hashes, lowercase hex
+}
+
+// RetrieveRequest is the body of POST /v1/retrieve.
+type RetrieveRequest struct {
+	Tokens      []uint32 `json:"tokens"`
+	Policy      string   `json:"policy,omitempty"`       // overrides the server's policy
+	WithPayload bool     `json:"with_payload,omitempty"` // return the reused chunks' bytes
+	KeyFields
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("request body: expected a single JSON object, got trailing data")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func (s *Server) fail(w http.ResponseWriter, code int, err error) {
+	s.badRequests.Add(1)
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
+	s.storeRequests.Add(1)
+	var req StoreRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.fail(w, http.StatusBadRequest, err)
+		return
+	}
+	keys := KeysFor(req.Tokens, s.chunkSize, req.key())
+	if len(req.Payloads) != len(keys) {
+		s.fail(w, http.StatusBadRequest, fmt.Errorf("payloads: %d tokens make %d chunks of %d, but %d payloads were given", len(req.Tokens), len(keys), s.chunkSize, len(req.Payloads)))
+		return
+	}
+	if err := s.cache.Store(r.Context(), keys, req.Payloads); err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	resp := StoreResponse{Chunks: len(keys), Keys: make([]string, len(keys))}
+	for i, k := range keys {
+		resp.Keys[i] = fmt.Sprintf("%x", k.ChunkHash)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
+	s.retrieveRequests.Add(1)
+	var req RetrieveRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		s.fail(w, http.StatusBadRequest, err)
+		return
+	}
+	policy := s.policy
+	if req.Policy != "" {
+		p, err := ParsePolicy(req.Policy)
+		if err != nil {
+			s.fail(w, http.StatusBadRequest, err)
+			return
+		}
+		policy = p
+	}
+	chunks := (len(req.Tokens) + s.chunkSize - 1) / s.chunkSize
+	if need := int64(chunks) * int64(s.cache.BufferBytes()); need > maxRetrieveBufferBytes {
+		s.fail(w, http.StatusBadRequest, fmt.Errorf("tokens: %d chunks would need %d bytes of load buffers (%d per chunk); the limit is %d: retrieve fewer tokens or lower --max-chunk-bytes",
+			chunks, need, s.cache.BufferBytes(), maxRetrieveBufferBytes))
+		return
+	}
+	res, err := s.cache.Retrieve(r.Context(), req.Tokens, s.chunkSize, req.key(), policy, req.WithPayload)
+	if err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	s.reusedTokens.Add(uint64(res.ReusedTokens))
+	s.recomputedTokens.Add(uint64(res.RecomputedTokens))
+	writeJSON(w, http.StatusOK, res)
+}
+
+// AdapterStatus is one L2 adapter in GET /v1/status.
+type AdapterStatus struct {
+	Position   int            `json:"position"`
+	Type       string         `json:"type"`
+	Name       string         `json:"name"`
+	Status     map[string]any `json:"status"`
+	Usage      Usage          `json:"usage"`
+	LockedKeys int            `json:"locked_keys"`
+}
+
+// StatusResponse is the answer to GET /v1/status.
+type StatusResponse struct {
+	ChunkSize int             `json:"chunk_size"`
+	Policy    string          `json:"policy"`
+	L1        *Usage          `json:"l1"` // null when L1 is off
+	L2        []AdapterStatus `json:"l2"`
+}
+
+// Status gathers every adapter's status.
+func (s *Server) Status(ctx context.Context) StatusResponse {
+	resp := StatusResponse{ChunkSize: s.chunkSize, Policy: s.policy.String(), L2: []AdapterStatus{}}
+	if l1 := s.cache.L1(); l1 != nil {
+		u, _ := l1.Usage(ctx)
+		resp.L1 = &u
+	}
+	for i, a := range s.cache.Adapters() {
+		st := AdapterStatus{Position: i + 1, Type: s.types[i], Name: a.Name(), Status: a.Status(ctx)}
+		st.Usage, _ = a.Usage(ctx)
+		if li, ok := a.(LockInspector); ok {
+			st.LockedKeys = len(li.LockedKeys())
+		}
+		resp.L2 = append(resp.L2, st)
+	}
+	return resp
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Status(r.Context()))
+}
+
+// WriteMetrics writes the server's metrics in the Prometheus text format.
+func (s *Server) WriteMetrics(ctx context.Context, w io.Writer) {
+	c := &s.cache.m
+	counter := func(name, help string, v uint64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	}
+	counter("chunkcache_store_requests_total", "HTTP store requests.", s.storeRequests.Load())
+	counter("chunkcache_retrieve_requests_total", "HTTP retrieve requests.", s.retrieveRequests.Load())
+	counter("chunkcache_bad_requests_total", "HTTP requests answered with an error.", s.badRequests.Load())
+	counter("chunkcache_stored_chunks_total", "Chunks stored in every tier.", c.storedChunks.Load())
+	counter("chunkcache_store_errors_total", "Store batches that failed on some L2 adapter.", c.storeErrors.Load())
+	counter("chunkcache_reused_tokens_total", "Tokens served from a cache tier.", s.reusedTokens.Load())
+	counter("chunkcache_recomputed_tokens_total", "Tokens the caller must recompute.", s.recomputedTokens.Load())
+	counter("chunkcache_load_failures_total", "Chunks found at lookup whose load failed.", c.loadFailures.Load())
+	counter("chunkcache_trimmed_chunks_total", "Loaded chunks dropped by the trim policy.", c.trimmed.Load())
+	fmt.Fprintf(w, "# HELP chunkcache_chunks_total Retrieved chunks by source.\n# TYPE chunkcache_chunks_total counter\n")
+	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"l1\"} %d\n", c.fromL1.Load())
+	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"l2\"} %d\n", c.fromL2.Load())
+	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"recompute\"} %d\n", c.recomputed.Load())
+	fmt.Fprintf(w, "# HELP chunkcache_adapter_used_bytes Bytes held by each L2 adapter.\n# TYPE chunkcache_adapter_used_bytes gauge\n")
+	for i, a := range s.cache.Adapters() {
+		u, _ := a.Usage(ctx)
+		fmt.Fprintf(w, "chunkcache_adapter_used_bytes{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], u.UsedBytes)
+	}
+	fmt.Fprintf(w, "# HELP chunkcache_adapter_locked_keys Keys locked right now in each L2 adapter.\n# TYPE chunkcache_adapter_locked_keys gauge\n")
+	for i, a := range s.cache.Adapters() {
+		n := 0
+		if li, ok := a.(LockInspector); ok {
+			n = len(li.LockedKeys())
+		}
+		fmt.Fprintf(w, "chunkcache_adapter_locked_keys{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], n)
+	}
+	fmt.Fprintf(w, "# HELP chunkcache_fault_inject_dropped_total Loads failed on purpose by each fault_inject adapter, by rule.\n# TYPE chunkcache_fault_inject_dropped_total counter\n")
+	for i, a := range s.cache.Adapters() {
+		if f, ok := a.(*FaultInject); ok {
+			for _, r := range []DropRule{RuleTailRatio, RuleGapIndex, RuleRate} {
+				fmt.Fprintf(w, "chunkcache_fault_inject_dropped_total{position=\"%d\",rule=\"%s\"} %d\n", i+1, r, f.DroppedBy(r))
+			}
+		}
+	}
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.WriteMetrics(r.Context(), w)
+}
+
+// Serve runs the server of cfg until ctx is done. It logs warnings (the fault_inject
+// start-up line among them) to stderr, one per line, and announces the address it listens
+// on to stdout as "chunkcache: listening on http://ADDR".
+func Serve(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) error {
+	warn := func(line string) { fmt.Fprintln(stderr, line) }
+	srv, err := NewServer(ctx, cfg, warn)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		warn(fmt.Sprintf("chunkcache: WARNING listening on non-loopback address %s: the API has no authentication", tcp))
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "chunkcache: listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return hs.Shutdown(shutdown)
+}
+
+// formatThousands renders n with commas between groups of three digits (1,792).
+func formatThousands(n int) string {
+	neg := n < 0
+	if neg {
+		if n == math.MinInt {
+			return strconv.Itoa(n)
+		}
+		n = -n
+	}
+	s := strconv.Itoa(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

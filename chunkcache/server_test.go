@@ -1,0 +1,343 @@
+package chunkcache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runMain runs Main with args until ctx ends, returning its stdout, stderr and exit code.
+func runMain(ctx context.Context, args []string) (stdout, stderr *syncBuffer, code chan int) {
+	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
+	go func() { code <- Main(ctx, args, stdout, stderr) }()
+	return stdout, stderr, code
+}
+
+var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+// The issue's acceptance check, through the real command line: `chunkcache server` with
+// fault_inject (gap_tail_ratios [0.5]) around fs_native, then `chunkcache bench`.
+func TestServerAndBenchEndToEnd(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		segmented bool
+		want      string
+	}{
+		{false, "reused tokens: 1,024 of 2,048 (prefix 1,024, segmented 1,024)"},
+		{true, "reused tokens: 1,792 of 2,048 (prefix 1,024, segmented 1,792)"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("segmented=%v", tc.segmented), func(t *testing.T) {
+			t.Parallel()
+			spec := fmt.Sprintf(`{"type":"fault_inject","inner":{"type":"fs_native","base_path":%q},"gap_tail_ratios":[0.5]}`, t.TempDir())
+			args := []string{"server", "--l2-adapter", spec, "--listen", "127.0.0.1:0", "--chunk-size", "256"}
+			if tc.segmented {
+				args = append(args, "--enable-segmented-prefix")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out, errOut, code := runMain(ctx, args)
+			waitFor(t, "the server to listen", 10*time.Second, func() bool {
+				select {
+				case c := <-code:
+					t.Fatalf("server exited with %d: %s", c, errOut)
+				default:
+				}
+				return listenRE.MatchString(out.String())
+			})
+			url := listenRE.FindStringSubmatch(out.String())[1]
+			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only.\n"
+			if got := errOut.String(); got != line {
+				t.Fatalf("server stderr = %q, want exactly the start-up line %q", got, line)
+			}
+			var bout, berr bytes.Buffer
+			if c := Main(context.Background(), []string{"bench", "--server", url}, &bout, &berr); c != 0 {
+				t.Fatalf("bench exited %d: %s", c, berr.String())
+			}
+			if !strings.Contains(bout.String(), tc.want) {
+				t.Fatalf("bench output:\n%s\nwant a line %q", bout.String(), tc.want)
+			}
+			cancel()
+			select {
+			case c := <-code:
+				if c != 0 {
+					t.Fatalf("server exited %d after cancel: %s", c, errOut)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("server did not stop after cancel")
+			}
+		})
+	}
+}
+
+func newTestServer(t *testing.T, specs ...string) (*Server, *httptest.Server) {
+	t.Helper()
+	args := []string{"--chunk-size", "64"}
+	for _, s := range specs {
+		args = append(args, "--l2-adapter", s)
+	}
+	cfg, err := ParseServerFlags(args, DefaultRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); _ = srv.Close() })
+	return srv, hs
+}
+
+func post(t testing.TB, url string, in, out any) int {
+	t.Helper()
+	b, _ := json.Marshal(in)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("POST %s: %s: %v", url, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Concurrent clients under -race: every reused payload is the stored one, and the drops
+// are exactly the ones fault_inject's rule predicts for each request.
+func TestServerConcurrentClients(t *testing.T) {
+	t.Parallel()
+	srv, hs := newTestServer(t,
+		`{"type":"fault_inject","inner":{"type":"memory"},"rate":0.2,"seed":3,"gap_tail_ratios":[0.5]}`,
+		fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, t.TempDir()))
+	f := srv.Cache().Adapters()[0].(*FaultInject)
+	const clients, rounds, chunks = 6, 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*rounds)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				tokens, payloads := benchSequence(uint64(c), r, chunks, 64, 300)
+				var sr StoreResponse
+				if code := post(t, hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &sr); code != 200 || sr.Chunks != chunks {
+					errs <- fmt.Errorf("client %d: store %d %+v", c, code, sr)
+					return
+				}
+				policy := []string{"PREFIX", "SEGMENTED_PREFIX", "SPARSE"}[(c+r)%3]
+				var res RetrieveResult
+				if code := post(t, hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens, WithPayload: true, Policy: policy}, &res); code != 200 {
+					errs <- fmt.Errorf("client %d: retrieve %d", c, code)
+					return
+				}
+				// Adapter #1 drops per its rule; its failures fall through to nothing
+				// (the plan never retries on adapter #2), so they are recomputed.
+				drop := f.DropBitmap(KeysFor(tokens, 64, Key{}))
+				for i, ch := range res.Chunks {
+					reused := ch.Source != SourceNameRecompute
+					wantReused := !drop.Test(i)
+					if policy == "PREFIX" {
+						wantReused = i < drop.Positions0()
+					}
+					if reused != wantReused || (reused && (ch.Adapter != 1 || !bytes.Equal(ch.Payload, payloads[i]))) {
+						errs <- fmt.Errorf("client %d round %d %s chunk %d: reused=%v (adapter %d), want %v; drops %s",
+							c, r, policy, i, reused, ch.Adapter, wantReused, drop)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var st StatusResponse
+	resp, err := http.Get(hs.URL + "/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if len(st.L2) != 2 || st.L2[0].Type != "fault_inject" || st.L2[0].Status["fault_inject"] == nil {
+		t.Fatalf("status %+v", st)
+	}
+	for _, a := range st.L2 {
+		if a.LockedKeys != 0 {
+			t.Fatalf("adapter #%d holds %d locks after all clients finished", a.Position, a.LockedKeys)
+		}
+	}
+	resp, err = http.Get(hs.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), fmt.Sprintf("chunkcache_retrieve_requests_total %d\n", clients*rounds)) {
+		t.Fatalf("metrics:\n%s", metrics)
+	}
+	// Every drop was recorded as an event, and the metrics count them by rule.
+	resp, err = http.Get(hs.URL + "/v1/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var faults FaultsResponse
+	_ = json.NewDecoder(resp.Body).Decode(&faults)
+	resp.Body.Close()
+	if faults.Total != f.Dropped() || faults.Total == 0 || len(faults.Recent) != int(min(faults.Total, faultLogSize)) {
+		t.Fatalf("faults: total %d recent %d, adapter dropped %d", faults.Total, len(faults.Recent), f.Dropped())
+	}
+	for _, r := range []DropRule{RuleTailRatio, RuleRate} {
+		line := fmt.Sprintf("chunkcache_fault_inject_dropped_total{position=\"1\",rule=\"%s\"} %d\n", r, f.DroppedBy(r))
+		if f.DroppedBy(r) == 0 || !strings.Contains(string(metrics), line) {
+			t.Fatalf("metrics lack %q (or the rule never fired):\n%s", line, metrics)
+		}
+	}
+	sample := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+$`)
+	for _, l := range strings.Split(strings.TrimSpace(string(metrics)), "\n") {
+		if !strings.HasPrefix(l, "# HELP ") && !strings.HasPrefix(l, "# TYPE ") && !sample.MatchString(l) {
+			t.Errorf("metrics line %q is not Prometheus text", l)
+		}
+	}
+}
+
+// Positions0 returns the first clear position (the length of the leading run of clear
+// bits in the complement), i.e. where PREFIX stops: the first dropped position.
+func (b Bitmap) Positions0() int {
+	for i := range b.Len() {
+		if b.Test(i) {
+			return i
+		}
+	}
+	return b.Len()
+}
+
+func TestServerBadRequests(t *testing.T) {
+	t.Parallel()
+	_, hs := newTestServer(t, `{"type":"memory"}`)
+	cases := []struct {
+		path string
+		body string
+		want string
+	}{
+		{"/v1/store", `{"tokens":[1,2,3],"payloads":[]}`, "payloads: 3 tokens make 1 chunks of 64, but 0 payloads were given"},
+		{"/v1/store", `{"tokens":[1],"payload":["AA=="]}`, `request body: json: unknown field "payload"`},
+		{"/v1/retrieve", `{"tokens":[1],"policy":"SUFFIX"}`, `policy "SUFFIX": expected PREFIX, SEGMENTED_PREFIX or SPARSE`},
+		{"/v1/retrieve", `{"tokens":[-1]}`, "request body: json: cannot unmarshal number -1 into Go struct field RetrieveRequest.tokens of type uint32"},
+		{"/v1/retrieve", `{"tokens":[1]} x`, "request body: expected a single JSON object, got trailing data"},
+		// Nothing stored yet, so each chunk needs a --max-chunk-bytes (4 MiB) buffer: 257
+		// chunks of 64 tokens pass 1 GiB.
+		{"/v1/retrieve", fmt.Sprintf(`{"tokens":[%s0]}`, strings.Repeat("0,", 257*64-1)),
+			"tokens: 257 chunks would need 1077936128 bytes of load buffers (4194304 per chunk); the limit is 1073741824: retrieve fewer tokens or lower --max-chunk-bytes"},
+	}
+	for _, c := range cases {
+		resp, err := http.Post(hs.URL+c.path, "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e["error"] != c.want {
+			t.Errorf("POST %s %s: %d %q, want 400 %q", c.path, c.body, resp.StatusCode, e["error"], c.want)
+		}
+	}
+	resp, err := http.Get(hs.URL + "/v1/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /v1/store: %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestMainUsage(t *testing.T) {
+	t.Parallel()
+	var out, errOut bytes.Buffer
+	if c := Main(context.Background(), nil, &out, &errOut); c != 2 || !strings.Contains(errOut.String(), "chunkcache server --l2-adapter JSON") {
+		t.Fatalf("no args: %d %q", c, errOut.String())
+	}
+	errOut.Reset()
+	if c := Main(context.Background(), []string{"server", "--l2-adapter", `{"type":"memory","x":1}`}, &out, &errOut); c != 2 ||
+		errOut.String() != "chunkcache server: --l2-adapter: l2 adapter #1 (memory): field \"x\": unknown field; expected one of capacity_bytes, type\n" {
+		t.Fatalf("bad spec: %d %q", c, errOut.String())
+	}
+	out.Reset()
+	if c := Main(context.Background(), []string{"adapters"}, &out, &errOut); c != 0 || !strings.Contains(out.String(), "gap_tail_ratios") {
+		t.Fatalf("adapters: %d %q", c, out.String())
+	}
+}
+
+// With --l1-capacity-bytes, reused L2 chunks are promoted: the second retrieve serves them
+// from L1, and only the chunk that failed goes to L2, where (as position 0 of a one-key
+// load) it is dropped again.
+func TestServerL1Promotion(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseServerFlags([]string{"--chunk-size", "256", "--enable-segmented-prefix", "--l1-capacity-bytes", "1048576",
+		"--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5]}`}, DefaultRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	tokens, payloads := benchSequence(1, 0, 8, 256, 1000)
+	// Store goes to L1 as well; drop L1 so the first retrieve comes from L2.
+	if code := post(t, hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &StoreResponse{}); code != 200 {
+		t.Fatalf("store: %d", code)
+	}
+	_ = srv.Cache().L1().Delete(context.Background(), KeysFor(tokens, 256, Key{}))
+	sources := func() string {
+		var res RetrieveResult
+		if code := post(t, hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens}, &res); code != 200 {
+			t.Fatalf("retrieve: %d", code)
+		}
+		var b strings.Builder
+		for _, ch := range res.Chunks {
+			b.WriteString(map[string]string{SourceNameL1: "1", SourceNameL2: "2", SourceNameRecompute: "r"}[ch.Source])
+		}
+		return b.String()
+	}
+	if got := sources(); got != "2222r222" {
+		t.Fatalf("first retrieve sources %s, want 2222r222", got)
+	}
+	if got := sources(); got != "1111r111" {
+		t.Fatalf("second retrieve sources %s, want 1111r111", got)
+	}
+	st := srv.Status(context.Background())
+	if st.L1 == nil || st.L1.UsedBytes != 7*1000 {
+		t.Fatalf("L1 usage %+v, want the 7 promoted chunks", st.L1)
+	}
+}
+
+func TestBenchConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	_, hs := newTestServer(t, `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5]}`)
+	rep, err := RunBench(context.Background(), BenchConfig{Server: hs.URL, Chunks: 8, PayloadBytes: 512, Requests: 6, Concurrency: 3, Seed: 9, Model: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Chunk size 64 here: each request of 8 chunks loses chunk 4 and, under PREFIX, 5-7.
+	if rep.ReusedTokens != 6*4*64 || rep.RecomputedTokens != 6*4*64 || rep.VerifiedChunks != 6*4 || rep.ChunkMap != "####!---" {
+		t.Fatalf("report %+v", rep)
+	}
+}

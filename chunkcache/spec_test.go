@@ -1,0 +1,235 @@
+package chunkcache
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseBadSpecs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, spec string
+		pos        int
+		want       string
+	}{
+		{"not JSON", `{type: memory}`, 1,
+			`l2 adapter #1: expected a JSON object, got invalid JSON: invalid character 't' looking for beginning of object key string`},
+		{"not an object", `["memory"]`, 2, `l2 adapter #2: expected a JSON object, got ["memory"]`},
+		{"trailing data", `{"type":"memory"} {}`, 1, `l2 adapter #1: expected a single JSON object, got trailing data after it`},
+		{"no type", `{"base_path":"/tmp/x"}`, 1, `l2 adapter #1: field "type": adapter spec must include a string 'type'`},
+		{"type not a string", `{"type":3}`, 3, `l2 adapter #3: field "type": adapter spec must include a string 'type', got 3`},
+		{"unknown type", `{"type":"s3"}`, 2,
+			`l2 adapter #2: field "type": unknown adapter type "s3"; expected one of fault_inject, fs, fs_native, memory, resp`},
+		{"no inner", `{"type":"fault_inject"}`, 1,
+			`l2 adapter #1 (fault_inject): field "inner": required; expected an adapter spec object with a string 'type'`},
+		{"inner not an object", `{"type":"fault_inject","inner":"fs"}`, 1,
+			`l2 adapter #1 (fault_inject): field "inner": expected a JSON object, got "fs"`},
+		{"inner without type", `{"type":"fault_inject","inner":{"base_path":"/x"}}`, 2,
+			`l2 adapter #2 (fault_inject): field "inner.type": inner adapter spec must include a string 'type'`},
+		{"inner unknown type", `{"type":"fault_inject","inner":{"type":"nope"}}`, 1,
+			`l2 adapter #1 (fault_inject): field "inner.type": unknown adapter type "nope"; expected one of fault_inject, fs, fs_native, memory, resp`},
+		{"inner bad field", `{"type":"fault_inject","inner":{"type":"fs_native","base_path":"/x","num_workers":0}}`, 1,
+			`l2 adapter #1 (fault_inject): field "inner.num_workers": expected an integer in [1, 1024], got 0`},
+		{"inner unknown field", `{"type":"fault_inject","inner":{"type":"fs","base_path":"/x","bogus":1}}`, 1,
+			`l2 adapter #1 (fault_inject): field "inner.bogus": unknown field; expected one of base_path, checksum, type`},
+		{"rate 1.5", `{"type":"fault_inject","inner":{"type":"memory"},"rate":1.5}`, 1,
+			`l2 adapter #1 (fault_inject): field "rate": rate must be a number in [0, 1], got 1.5`},
+		{"rate a string", `{"type":"fault_inject","inner":{"type":"memory"},"rate":"0.1"}`, 1,
+			`l2 adapter #1 (fault_inject): field "rate": rate must be a number in [0, 1], got "0.1"`},
+		{"seed a float", `{"type":"fault_inject","inner":{"type":"memory"},"seed":1.5}`, 1,
+			`l2 adapter #1 (fault_inject): field "seed": seed must be an integer (64-bit), got 1.5`},
+		{"negative index", `{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[2,-1]}`, 2,
+			`l2 adapter #2 (fault_inject): field "gap_indices": gap_indices must be a list of non-negative integers, got -1`},
+		{"indices not a list", `{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":4}`, 1,
+			`l2 adapter #1 (fault_inject): field "gap_indices": gap_indices must be a list of non-negative integers, got 4`},
+		{"ratio above 1", `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5,1.01]}`, 1,
+			`l2 adapter #1 (fault_inject): field "gap_tail_ratios": gap_tail_ratios must be a list of floats in [0, 1], got 1.01`},
+		{"ratio a bool", `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[true]}`, 1,
+			`l2 adapter #1 (fault_inject): field "gap_tail_ratios": gap_tail_ratios must be a list of floats in [0, 1], got true`},
+		{"unknown field", `{"type":"fault_inject","inner":{"type":"memory"},"gap_index":[1]}`, 1,
+			`l2 adapter #1 (fault_inject): field "gap_index": unknown field; expected one of gap_indices, gap_tail_ratios, inner, rate, seed, type`},
+		{"memory unknown field", `{"type":"memory","capacity":10}`, 2,
+			`l2 adapter #2 (memory): field "capacity": unknown field; expected one of capacity_bytes, type`},
+		{"memory capacity zero", `{"type":"memory","capacity_bytes":0}`, 1,
+			`l2 adapter #1 (memory): field "capacity_bytes": expected an integer in [1, 9223372036854775807], got 0`},
+		{"fs no base_path", `{"type":"fs"}`, 1, `l2 adapter #1 (fs): field "base_path": required; expected a non-empty string`},
+		{"fs bad checksum", `{"type":"fs","base_path":"/x","checksum":"md5"}`, 1,
+			`l2 adapter #1 (fs): field "checksum": expected "crc32" or "none", got "md5"`},
+		{"fs_native odirect not bool", `{"type":"fs_native","base_path":"/x","use_odirect":"yes"}`, 1,
+			`l2 adapter #1 (fs_native): field "use_odirect": expected true or false, got "yes"`},
+		{"resp no url", `{"type":"resp"}`, 1, `l2 adapter #1 (resp): field "url": required; expected a non-empty string`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := DefaultRegistry().Parse(tc.pos, []byte(tc.spec))
+			if err == nil {
+				t.Fatalf("Parse(%s) succeeded; want %s", tc.spec, tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Fatalf("Parse(%s)\n got: %s\nwant: %s", tc.spec, err, tc.want)
+			}
+			var se *SpecError
+			if !errors.As(err, &se) || se.Position != tc.pos {
+				t.Fatalf("error %v is not a *SpecError at position %d", err, tc.pos)
+			}
+		})
+	}
+}
+
+func TestParseGoodSpecs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		spec string
+		want Config
+	}{
+		{`{"type":"memory"}`, MemoryConfig{CapacityBytes: DefaultMemoryCapacityBytes}},
+		{`{"type":"fs","base_path":"/d","checksum":"crc32"}`, FSConfig{BasePath: "/d", Checksum: true}},
+		{`{"type":"fs_native","base_path":"/d"}`, FSNativeConfig{BasePath: "/d", NumWorkers: 4}},
+		{`{"type":"fs_native","base_path":"/d","num_workers":8,"use_odirect":true}`, FSNativeConfig{BasePath: "/d", NumWorkers: 8, UseODirect: true}},
+		{`{"type":"resp","url":"redis://127.0.0.1:6379/0"}`, RESPConfig{URL: "redis://127.0.0.1:6379/0", KeyPrefix: DefaultRESPKeyPrefix}},
+		{`{"type":"fault_inject","inner":{"type":"fs_native","base_path":"/dev/shm/cb_l2"}}`,
+			FaultInjectConfig{Inner: FSNativeConfig{BasePath: "/dev/shm/cb_l2", NumWorkers: 4}}},
+		{`{"type":"fault_inject","inner":{"type":"memory"},"rate":1,"seed":-7,"gap_indices":[12],"gap_tail_ratios":[0,1]}`,
+			FaultInjectConfig{Inner: MemoryConfig{CapacityBytes: DefaultMemoryCapacityBytes}, Rate: 1, Seed: -7, GapIndices: []int64{12}, GapTailRatios: []float64{0, 1}}},
+		{`{"type":"fault_inject","inner":{"type":"fault_inject","inner":{"type":"memory"}}}`,
+			FaultInjectConfig{Inner: FaultInjectConfig{Inner: MemoryConfig{CapacityBytes: DefaultMemoryCapacityBytes}}}},
+	}
+	for _, tc := range cases {
+		got, err := DefaultRegistry().Parse(1, []byte(tc.spec))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", tc.spec, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Fatalf("Parse(%s) = %#v, want %#v", tc.spec, got, tc.want)
+		}
+	}
+}
+
+func TestRegistryRegister(t *testing.T) {
+	t.Parallel()
+	r := DefaultRegistry()
+	if err := r.Register(memoryType); err == nil || !strings.Contains(err.Error(), "registered twice") {
+		t.Fatalf("registering memory twice: %v", err)
+	}
+	if err := r.Register(AdapterType{Name: "x"}); err == nil {
+		t.Fatal("a type without Parse was accepted")
+	}
+	for _, typ := range r.Types() {
+		if typ.Doc == "" || len(typ.Fields) == 0 {
+			t.Errorf("type %s has no documentation of its fields", typ.Name)
+		}
+	}
+}
+
+// FuzzParseSpec: any input gives a config or a *SpecError naming position 1, never a panic;
+// parsing touches no file or network.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"memory"}`, `{"type":"fs","base_path":"/x","checksum":"crc32"}`,
+		`{"type":"fault_inject","inner":{"type":"fs_native","base_path":"/dev/shm/x"},"gap_tail_ratios":[0.5],"rate":0.1,"seed":7,"gap_indices":[12]}`,
+		`{"type":"resp","url":"redis://127.0.0.1:1/0"}`, `{"type":"fault_inject","inner":{"type":"fault_inject","inner":{}}}`,
+		`[]`, `null`, `{"type":"fs_native","base_path":"/x","num_workers":1e3}`, `{"type":"fault_inject","inner":{"type":"memory"},"rate":-0}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := DefaultRegistry().Parse(1, []byte(s))
+		if err != nil {
+			var se *SpecError
+			if !errors.As(err, &se) || se.Position != 1 || !strings.HasPrefix(err.Error(), "l2 adapter #1") {
+				t.Fatalf("error %q is not a SpecError for position 1", err)
+			}
+			return
+		}
+		if c == nil || c.Type() == "" {
+			t.Fatalf("Parse(%q) returned no config and no error", s)
+		}
+		if fi, ok := c.(FaultInjectConfig); ok {
+			if fi.Rate < 0 || fi.Rate > 1 || fi.Inner == nil {
+				t.Fatalf("accepted a bad fault_inject config %#v", fi)
+			}
+			for _, r := range fi.GapTailRatios {
+				if r < 0 || r > 1 {
+					t.Fatalf("accepted ratio %v", r)
+				}
+			}
+			for _, i := range fi.GapIndices {
+				if i < 0 {
+					t.Fatalf("accepted index %d", i)
+				}
+			}
+		}
+	})
+}
+
+// FuzzServerFlags: the server's command line never panics, and a parsed config is valid.
+func FuzzServerFlags(f *testing.F) {
+	f.Add("--l2-adapter\x00{\"type\":\"memory\"}\x00--chunk-size\x00256")
+	f.Add("--l2-adapter\x00{\"type\":\"fault_inject\",\"inner\":{\"type\":\"memory\"}}\x00--enable-segmented-prefix\x00--listen\x00127.0.0.1:0")
+	f.Add("--chunk-size\x00-1")
+	f.Add("--l1-capacity-bytes\x00x\x00--listen\x00nohost")
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		cfg, err := ParseServerFlags(args, DefaultRegistry())
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "chunkcache server: ") {
+				t.Fatalf("error %q does not say which command failed", err)
+			}
+			return
+		}
+		if cfg.ChunkSize < 1 || cfg.L1CapacityBytes < 0 || len(cfg.Adapters) == 0 || len(cfg.Adapters) != len(cfg.AdapterSpecs) {
+			t.Fatalf("accepted an invalid config %+v", cfg)
+		}
+	})
+}
+
+// FuzzBenchFlags: the bench command line never panics, and a parsed config is valid.
+func FuzzBenchFlags(f *testing.F) {
+	f.Add("--server\x00http://127.0.0.1:7420\x00--chunks\x008")
+	f.Add("--server\x00ftp://x")
+	f.Add("--requests\x000")
+	f.Fuzz(func(t *testing.T, joined string) {
+		cfg, err := ParseBenchFlags(strings.Split(joined, "\x00"))
+		if err != nil {
+			return
+		}
+		if cfg.Chunks < 1 || cfg.PayloadBytes < 1 || cfg.Requests < 1 || cfg.Concurrency < 1 || cfg.Server == "" {
+			t.Fatalf("accepted an invalid config %+v", cfg)
+		}
+	})
+}
+
+func TestServerFlags(t *testing.T) {
+	t.Parallel()
+	reg := DefaultRegistry()
+	cfg, err := ParseServerFlags([]string{"--l2-adapter", `{"type":"memory"}`, "--l2-adapter", `{"type":"fs","base_path":"/x"}`,
+		"--enable-segmented-prefix", "--chunk-size", "16", "--l1-capacity-bytes", "1024"}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Adapters) != 2 || cfg.Adapters[1].Type() != "fs" || cfg.Policy() != PolicySegmentedPrefix ||
+		cfg.ChunkSize != 16 || cfg.L1CapacityBytes != 1024 || cfg.Listen != DefaultListen {
+		t.Fatalf("config %+v", cfg)
+	}
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "chunkcache server: --l2-adapter: expected at least one adapter spec"},
+		{[]string{"--l2-adapter", `{"type":"memory"}`, "--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"rate":1.5}`},
+			`chunkcache server: --l2-adapter: l2 adapter #2 (fault_inject): field "rate": rate must be a number in [0, 1], got 1.5`},
+		{[]string{"--l2-adapter", `{"type":"memory"}`, "--chunk-size", "0"}, "chunkcache server: --chunk-size 0: expected an integer in [1, 1048576]"},
+		{[]string{"--l2-adapter", `{"type":"memory"}`, "--listen", "localhost"}, `chunkcache server: --listen "localhost": expected host:port, such as 127.0.0.1:7420`},
+		{[]string{"--l2-adapter", `{"type":"memory"}`, "extra"}, `chunkcache server: unexpected argument "extra"; expected only flags`},
+		{[]string{"--nope"}, "chunkcache server: flag provided but not defined: -nope"},
+	}
+	for _, b := range bad {
+		_, err := ParseServerFlags(b.args, reg)
+		if err == nil || err.Error() != b.want {
+			t.Errorf("ParseServerFlags(%q)\n got: %v\nwant: %s", b.args, err, b.want)
+		}
+	}
+}
