@@ -1,6 +1,6 @@
 module github.com/faultbox/faultbox/bench
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/faultbox/faultbox v0.0.0
