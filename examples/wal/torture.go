@@ -1,0 +1,278 @@
+package wal
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/faultbox/faultbox/disk"
+)
+
+// TortureOptions shape a torture run.
+type TortureOptions struct {
+	Seed   uint64
+	Ops    int
+	Config disk.Config
+	// Process is the address the log's disk belongs to; "" means "wal-1".
+	Process string
+	// Trace, when set, receives one line per workload step.
+	Trace io.Writer
+}
+
+// TortureReport is what a torture run injected and what the log survived.
+type TortureReport struct {
+	Seed     uint64
+	Ops      int
+	Appended int // records appended
+	Acked    int // acknowledgements given (records made durable by a successful Sync)
+	Crashes  int
+	// Restarts after a failed sync or write (the log poisons itself; the process restarts).
+	Restarts int
+	// ReadSideDetected: recovery or a read reported a checksum or position error that went
+	// away with read faults off: the stored bytes were fine.
+	ReadSideDetected int
+	// DetectedLoss: recovery reported that acknowledged records are damaged (a write-side
+	// fault destroyed them); the run wipes the disk and starts a new log.
+	DetectedLoss int
+	// Survived is how many acknowledged records the final recovery returned intact.
+	Survived int
+	// Problems are silent losses or unexplained detections: each one is a bug.
+	Problems []string
+	Counters disk.Counters
+	Events   []disk.Event
+}
+
+// OK reports whether no acknowledged record was silently lost or altered.
+func (r *TortureReport) OK() bool { return len(r.Problems) == 0 }
+
+// String is the human summary (without the event list).
+func (r *TortureReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed=%d ops=%d appended=%d acked=%d crashes=%d restarts=%d\n",
+		r.Seed, r.Ops, r.Appended, r.Acked, r.Crashes, r.Restarts)
+	fmt.Fprintf(&b, "injected: %s\n", r.Counters)
+	fmt.Fprintf(&b, "detected: read-side=%d damaged-acked=%d (each explained by an injected write-side fault)\n",
+		r.ReadSideDetected, r.DetectedLoss)
+	fmt.Fprintf(&b, "survived: %d acknowledged records intact after the final recovery\n", r.Survived)
+	if r.OK() {
+		b.WriteString("verdict: OK, no acknowledged record silently lost\n")
+	} else {
+		fmt.Fprintf(&b, "verdict: FAIL, %d problem(s):\n", len(r.Problems))
+		for _, p := range r.Problems {
+			b.WriteString("  " + p + "\n")
+		}
+	}
+	return b.String()
+}
+
+// damaging are the families that can destroy acknowledged bytes on the media.
+var damaging = map[disk.Family]bool{disk.WriteCorruption: true, disk.MisdirectedWrite: true,
+	disk.PhantomWrite: true, disk.SyncFailure: true}
+
+type torture struct {
+	opts    TortureOptions
+	st      *disk.Storage
+	proc    string
+	log     *Log
+	truth   [][]byte // payloads in log order, as the workload knows them
+	acked   int      // truth[:acked] are acknowledged
+	rep     *TortureReport
+	r       *rand.Rand
+	seenDmg int // damaging events already used to explain a detection
+}
+
+// Torture runs a random workload (appends, syncs, reads, crashes) on a Log over a faulty
+// memory disk and checks after every recovery that every acknowledged record is there,
+// intact, or that the loss was detected and explained by an injected fault.
+func Torture(opts TortureOptions) (*TortureReport, error) {
+	if opts.Process == "" {
+		opts.Process = "wal-1"
+	}
+	if opts.Ops < 0 {
+		return nil, fmt.Errorf("wal torture: ops = %d: want >= 0", opts.Ops)
+	}
+	st, err := disk.NewStorage(opts.Seed, opts.Config, disk.NewVirtualClock())
+	if err != nil {
+		return nil, err
+	}
+	t := &torture{opts: opts, st: st, proc: opts.Process,
+		rep: &TortureReport{Seed: opts.Seed, Ops: opts.Ops},
+		r:   rand.New(rand.NewPCG(disk.DeriveSeed(opts.Seed, "wal-workload"), 1))}
+	t.recover(false)
+	for i := 0; i < opts.Ops; i++ {
+		t.step(i)
+	}
+	// Final check: crash, then recover with faults off, and count what survived.
+	t.crash()
+	if err := t.st.SetProcessConfig(t.proc, opts.Config.FaultsOff()); err != nil {
+		return nil, err
+	}
+	t.recover(true)
+	t.rep.Survived = t.acked
+	t.rep.Counters = st.Counters()
+	t.rep.Events = st.Events()
+	return t.rep, nil
+}
+
+func (t *torture) trace(format string, args ...any) {
+	if t.opts.Trace != nil {
+		fmt.Fprintf(t.opts.Trace, "[ev %d] "+format+"\n", append([]any{len(t.st.Events())}, args...)...)
+	}
+}
+
+func (t *torture) step(i int) {
+	switch x := t.r.IntN(100); {
+	case x < 55:
+		payload := make([]byte, 1+t.r.IntN(300))
+		for j := range payload {
+			payload[j] = byte(t.r.Uint32())
+		}
+		copy(payload, fmt.Sprintf("op%d", i))
+		if _, err := t.log.Append(payload); err != nil {
+			t.restart()
+			return
+		}
+		t.rep.Appended++
+		t.truth = append(t.truth, payload)
+		t.trace("op %d: append #%d (%d bytes)", i, len(t.truth)-1, len(payload))
+	case x < 85:
+		n, err := t.log.Sync()
+		if err != nil {
+			t.restart()
+			return
+		}
+		t.rep.Acked += n - t.acked
+		t.acked = n
+		t.trace("op %d: sync: %d acknowledged", i, n)
+	case x < 93:
+		if t.acked == 0 {
+			return
+		}
+		k := t.r.IntN(t.acked)
+		rec := t.log.Records()[k]
+		got, err := t.log.Read(rec.Pos)
+		switch {
+		case err != nil && (errors.Is(err, ErrChecksum) || errors.Is(err, ErrMisplaced)):
+			t.rep.ReadSideDetected++
+		case err != nil:
+			t.problem("op %d: read of acknowledged record %d failed oddly: %v", i, k, err)
+		case !bytes.Equal(got, t.truth[k]):
+			t.problem("op %d: read of acknowledged record %d returned wrong bytes without an error", i, k)
+		}
+	default:
+		t.trace("op %d: crash", i)
+		t.crash()
+		t.recover(false)
+	}
+}
+
+func (t *torture) problem(format string, args ...any) {
+	t.trace("PROBLEM: "+format, args...)
+	t.rep.Problems = append(t.rep.Problems, fmt.Sprintf(format, args...))
+}
+
+func (t *torture) crash() {
+	t.st.Crash(t.proc, t.r.IntN(2) == 0)
+	t.rep.Crashes++
+	t.log = nil
+}
+
+// restart: the log poisoned itself after a failed write or sync; the process restarts from
+// its durable state.
+func (t *torture) restart() {
+	t.rep.Restarts++
+	t.crash()
+	t.rep.Crashes--
+	t.recover(false)
+}
+
+func (t *torture) open() (*Log, error) {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		var l *Log
+		l, err = Open(t.st.FS(t.proc), "wal", Options{Align: int64(t.st.Config(t.proc).SectorSize)})
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, disk.ErrSyncFailed) {
+			return nil, err
+		}
+		// A sync failure during recovery: restart and try again.
+		t.st.Crash(t.proc, true)
+	}
+	return nil, err
+}
+
+// recover opens the log after a crash and checks it against the truth.
+func (t *torture) recover(final bool) {
+	l, err := t.open()
+	if err != nil {
+		cfg := t.st.Config(t.proc)
+		if !final && (errors.Is(err, ErrChecksum) || errors.Is(err, ErrMisplaced) || errors.Is(err, ErrLost)) {
+			// Try again with faults off: a read-side fault leaves the stored bytes intact.
+			_ = t.st.SetProcessConfig(t.proc, cfg.FaultsOff())
+			l, err = t.open()
+			t.st.ClearProcessConfig(t.proc)
+			if err == nil {
+				t.rep.ReadSideDetected++
+			}
+		}
+		if err != nil {
+			t.detectedLoss(err)
+			return
+		}
+	}
+	t.log = l
+	t.check()
+	t.trace("recovered %d records, %d acknowledged", len(l.Records()), t.acked)
+}
+
+func (t *torture) detectedLoss(err error) {
+	events := t.st.Events()
+	explained := false
+	for _, e := range events[min(t.seenDmg, len(events)):] {
+		if damaging[e.Family] {
+			explained = true
+		}
+	}
+	t.seenDmg = len(events)
+	if !errors.Is(err, ErrLost) && !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrMisplaced) {
+		t.problem("recovery failed with an unexpected error: %v", err)
+	} else if !explained {
+		t.problem("recovery reported damage that no injected write-side fault explains: %v", err)
+	}
+	t.rep.DetectedLoss++
+	// The data is gone and the log said so: replace the disk and start a new log.
+	t.st.Wipe(t.proc)
+	t.truth, t.acked = nil, 0
+	l, err := t.open()
+	if err != nil {
+		t.problem("opening a fresh log after a wipe failed: %v", err)
+		return
+	}
+	t.log = l
+}
+
+// check compares the recovered records with the truth: every acknowledged record must be
+// there and intact, and nothing may be there that was never written.
+func (t *torture) check() {
+	recs := t.log.Records()
+	if len(recs) < t.acked {
+		t.problem("recovery returned %d records without an error, but %d were acknowledged", len(recs), t.acked)
+	}
+	for i, r := range recs {
+		if i >= len(t.truth) {
+			t.problem("recovery returned record %d that was never written", i)
+			break
+		}
+		if !bytes.Equal(r.Payload, t.truth[i]) {
+			t.problem("recovery returned record %d with bytes that differ from what was written (acknowledged: %v)", i, i < t.acked)
+			break
+		}
+	}
+	t.truth = t.truth[:min(len(recs), len(t.truth))]
+	t.acked = len(t.truth)
+}
