@@ -20,6 +20,8 @@ type TortureOptions struct {
 	Process string
 	// Trace, when set, receives one line per workload step.
 	Trace io.Writer
+
+	beforeFinal func(*disk.Storage) // test hook
 }
 
 // TortureReport is what a torture run injected and what the log survived.
@@ -107,6 +109,9 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	}
 	// Final check: crash, then recover with faults off, and count what survived.
 	t.crash()
+	if opts.beforeFinal != nil {
+		opts.beforeFinal(st)
+	}
 	if err := t.st.SetProcessConfig(t.proc, opts.Config.FaultsOff()); err != nil {
 		return nil, err
 	}
@@ -197,10 +202,10 @@ func (t *torture) open() (*Log, error) {
 		if err == nil {
 			return l, nil
 		}
-		if !errors.Is(err, disk.ErrSyncFailed) {
+		if !errors.Is(err, disk.ErrSyncFailed) && !errors.Is(err, ErrVerify) {
 			return nil, err
 		}
-		// A sync failure during recovery: restart and try again.
+		// A sync failure or a failed read-back during recovery: restart and try again.
 		t.st.Crash(t.proc, true)
 	}
 	return nil, err
@@ -211,8 +216,9 @@ func (t *torture) recover(final bool) {
 	l, err := t.open()
 	if err != nil {
 		cfg := t.st.Config(t.proc)
-		if !final && (errors.Is(err, ErrChecksum) || errors.Is(err, ErrMisplaced) || errors.Is(err, ErrLost)) {
-			// Try again with faults off: a read-side fault leaves the stored bytes intact.
+		if !final {
+			// Try again with faults off: a read-side fault leaves the stored bytes intact
+			// (and a retry under faults would see the same read fault again).
 			_ = t.st.SetProcessConfig(t.proc, cfg.FaultsOff())
 			l, err = t.open()
 			t.st.ClearProcessConfig(t.proc)
@@ -269,10 +275,14 @@ func (t *torture) check() {
 			break
 		}
 		if !bytes.Equal(r.Payload, t.truth[i]) {
-			t.problem("recovery returned record %d with bytes that differ from what was written (acknowledged: %v)", i, i < t.acked)
+			t.problem("recovery returned record %d at %d (%d bytes) that differs from what was written (%d bytes; acknowledged: %v)", i, r.Pos, len(r.Payload), len(t.truth[i]), i < t.acked)
 			break
 		}
 	}
-	t.truth = t.truth[:min(len(recs), len(t.truth))]
+	// From here on the log's records are the truth (a problem was reported if they differ).
+	t.truth = t.truth[:0]
+	for _, r := range recs {
+		t.truth = append(t.truth, r.Payload)
+	}
 	t.acked = len(t.truth)
 }

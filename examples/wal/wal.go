@@ -1,11 +1,12 @@
 // Package wal is a small write-ahead log built on disk.FS, the consumer that proves the
 // disk layer's faults are injected and can be handled. Every record carries its length, its
-// own position and a CRC32C over position, length and payload, so a record that is
-// corrupted, torn, or found where it was not written is detected. A naive log without those
+// own position, its index in the log and a CRC32C over all of them and the payload, so a
+// record that is corrupted, torn, stale, or found where it was not written is detected. A naive log without those
 // defences (Naive) is the negative control.
 package wal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -30,10 +31,12 @@ var (
 	// its durable state (crash and reopen): after a failed fsync the page cache cannot be
 	// trusted.
 	ErrPoisoned = errors.New("wal: poisoned by a failed sync; reopen after a restart")
+	// ErrVerify: what was written and synced does not read back (read after write).
+	ErrVerify = errors.New("wal: read after write mismatch")
 )
 
 const (
-	headerSize = 16 // position u64, length u32, crc u32
+	headerSize = 20 // position u64, index u32, length u32, crc u32
 	maxRecord  = 1 << 20
 	metaSize   = 32
 	metaMagic  = 0x57414c4d // "WALM"
@@ -41,10 +44,11 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func checksum(pos int64, payload []byte) uint32 {
-	var h [12]byte
+func checksum(pos int64, index uint32, payload []byte) uint32 {
+	var h [16]byte
 	binary.LittleEndian.PutUint64(h[0:], uint64(pos))
-	binary.LittleEndian.PutUint32(h[8:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(h[8:], index)
+	binary.LittleEndian.PutUint32(h[12:], uint32(len(payload)))
 	c := crc32.Update(0, castagnoli, h[:])
 	return crc32.Update(c, castagnoli, payload)
 }
@@ -127,11 +131,18 @@ type metaState struct {
 	end        int64
 }
 
-func (l *Log) readMeta() metaState {
+// readMeta returns the newest valid meta slot. If no slot is valid but one holds bytes,
+// the meta is damaged: recovery must not guess how much was acknowledged.
+func (l *Log) readMeta() (metaState, error) {
 	var best metaState
+	valid, written := 0, 0
 	buf := make([]byte, metaSize)
 	for slot := int64(0); slot < 2; slot++ {
-		if n, _ := l.meta.ReadAt(buf, slot*l.align); n < metaSize {
+		n, _ := l.meta.ReadAt(buf, slot*l.align)
+		if !allZero(buf[:n]) {
+			written++
+		}
+		if n < metaSize {
 			continue
 		}
 		if binary.LittleEndian.Uint32(buf[0:]) != metaMagic {
@@ -140,13 +151,17 @@ func (l *Log) readMeta() metaState {
 		if crc32.Checksum(buf[:28], castagnoli) != binary.LittleEndian.Uint32(buf[28:]) {
 			continue
 		}
+		valid++
 		m := metaState{seq: binary.LittleEndian.Uint64(buf[4:]), count: binary.LittleEndian.Uint64(buf[12:]),
 			end: int64(binary.LittleEndian.Uint64(buf[20:]))}
 		if m.seq >= best.seq {
 			best = m
 		}
 	}
-	return best
+	if valid == 0 && written > 0 {
+		return best, fmt.Errorf("wal: meta of %s unreadable: %w", l.name, ErrChecksum)
+	}
+	return best, nil
 }
 
 func (l *Log) writeMeta() error {
@@ -157,22 +172,38 @@ func (l *Log) writeMeta() error {
 	binary.LittleEndian.PutUint64(buf[20:], uint64(l.end))
 	binary.LittleEndian.PutUint32(buf[28:], crc32.Checksum(buf[:28], castagnoli))
 	// Two slots, alternating: a torn slot leaves the other one, older but valid.
-	if _, err := l.meta.WriteAt(buf, int64(l.seq%2)*l.align); err != nil {
+	off := int64(l.seq%2) * l.align
+	if _, err := l.meta.WriteAt(buf, off); err != nil {
 		return err
 	}
-	return l.meta.Sync()
+	if err := l.meta.Sync(); err != nil {
+		return err
+	}
+	// Read after write: a corrupted or misdirected meta write would silently weaken the
+	// loss detection of the next recovery.
+	back := make([]byte, metaSize)
+	if n, _ := l.meta.ReadAt(back, off); n < metaSize || !bytes.Equal(back, buf) {
+		return fmt.Errorf("wal: meta slot at %d does not read back as written: %w", off, ErrVerify)
+	}
+	return nil
 }
 
 // readRecord reads and checks the record at pos. It returns io.EOF at a clean end (no
 // header, or a zero header on an aligned position) and errPad for padding up to alignment.
-func (l *Log) readRecord(pos int64) ([]byte, error) {
+func (l *Log) readRecord(pos int64, index int) ([]byte, error) {
 	var h [headerSize]byte
 	n, err := l.data.ReadAt(h[:], pos)
 	// Between a batch and the next aligned position lie zeros (padding). A record at an
 	// unaligned position never starts with a zero byte pair: its header begins with that
 	// position, whose low bits are not all zero.
 	if gap := roundUp(pos, l.align) - pos; gap > 0 && n >= int(min(gap, headerSize)) && allZero(h[:min(gap, headerSize)]) {
-		return nil, errPad
+		// Confirm with a second, whole-gap read: one faulty read claiming zeros must not
+		// make recovery skip over records.
+		pad := make([]byte, gap)
+		if m, _ := l.data.ReadAt(pad, pos); allZero(pad[:m]) {
+			return nil, errPad
+		}
+		return nil, fmt.Errorf("wal: padding at %d is not zero: %w", pos, ErrChecksum)
 	}
 	if n < headerSize {
 		if n == 0 && (err == io.EOF || err == nil) {
@@ -190,8 +221,9 @@ func (l *Log) readRecord(pos int64) ([]byte, error) {
 		return nil, io.EOF
 	}
 	stored := int64(binary.LittleEndian.Uint64(h[0:]))
-	size := binary.LittleEndian.Uint32(h[8:])
-	sum := binary.LittleEndian.Uint32(h[12:])
+	storedIndex := binary.LittleEndian.Uint32(h[8:])
+	size := binary.LittleEndian.Uint32(h[12:])
+	sum := binary.LittleEndian.Uint32(h[16:])
 	if size > maxRecord {
 		return nil, fmt.Errorf("wal: record at %d: length %d over the limit: %w", pos, size, ErrChecksum)
 	}
@@ -199,11 +231,14 @@ func (l *Log) readRecord(pos int64) ([]byte, error) {
 	if m, _ := l.data.ReadAt(payload, pos+headerSize); m < int(size) {
 		return nil, fmt.Errorf("wal: record at %d: payload cut at %d of %d bytes: %w", pos, m, size, ErrChecksum)
 	}
-	if checksum(stored, payload) != sum {
+	if checksum(stored, storedIndex, payload) != sum {
 		return nil, fmt.Errorf("wal: record at %d: %w", pos, ErrChecksum)
 	}
 	if stored != pos {
 		return nil, fmt.Errorf("wal: record at %d was written for position %d: %w", pos, stored, ErrMisplaced)
+	}
+	if index >= 0 && int(storedIndex) != index {
+		return nil, fmt.Errorf("wal: record at %d is record #%d, want #%d (stale or out of sequence): %w", pos, storedIndex, index, ErrMisplaced)
 	}
 	return payload, nil
 }
@@ -220,11 +255,14 @@ func allZero(b []byte) bool {
 }
 
 func (l *Log) recover() error {
-	meta := l.readMeta()
+	meta, err := l.readMeta()
+	if err != nil {
+		return errors.Join(fmt.Errorf("wal: recover %s: cannot tell what was acknowledged: %w", l.name, ErrLost), err)
+	}
 	pos := int64(0)
 	var bad error
 	for {
-		payload, err := l.readRecord(pos)
+		payload, err := l.readRecord(pos, len(l.records))
 		if err == errPad {
 			pos = roundUp(pos, l.align)
 			continue
@@ -258,12 +296,9 @@ func (l *Log) recover() error {
 	// batch never shares a sector with acknowledged records.
 	aligned := roundUp(pos, l.align)
 	if aligned > pos {
-		tail := make([]byte, aligned-pos)
-		n, _ := l.data.ReadAt(tail, pos)
-		if !allZero(tail[:n]) {
-			if _, err := l.data.WriteAt(make([]byte, aligned-pos), pos); err != nil {
-				return fmt.Errorf("wal: recover %s: %w", l.name, err)
-			}
+		// Written unconditionally: a read that says "already zero" may be a read fault.
+		if _, err := l.data.WriteAt(make([]byte, aligned-pos), pos); err != nil {
+			return fmt.Errorf("wal: recover %s: %w", l.name, err)
 		}
 	}
 	if err := l.data.Truncate(aligned); err != nil {
@@ -304,9 +339,11 @@ func (l *Log) Append(payload []byte) (int64, error) {
 	}
 	pos := l.end
 	buf := make([]byte, headerSize+len(payload))
+	index := uint32(len(l.records))
 	binary.LittleEndian.PutUint64(buf[0:], uint64(pos))
-	binary.LittleEndian.PutUint32(buf[8:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(buf[12:], checksum(pos, payload))
+	binary.LittleEndian.PutUint32(buf[8:], index)
+	binary.LittleEndian.PutUint32(buf[12:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(buf[16:], checksum(pos, index, payload))
 	copy(buf[headerSize:], payload)
 	if _, err := l.data.WriteAt(buf, pos); err != nil {
 		l.failed = fmt.Errorf("%w: %w", ErrPoisoned, err)
@@ -342,6 +379,25 @@ func (l *Log) Sync() (int, error) {
 		l.failed = fmt.Errorf("%w: %w", ErrPoisoned, err)
 		return l.synced, fmt.Errorf("wal: sync %s: %w", l.name, err)
 	}
+	// Read after write: every record of the batch must read back intact at its position
+	// before it is acknowledged (catches write corruption and misdirected writes).
+	for i := len(l.records) - l.pending; i < len(l.records); i++ {
+		r := l.records[i]
+		got, err := l.readRecord(r.Pos, i)
+		if err != nil || !bytes.Equal(got, r.Payload) {
+			l.failed = fmt.Errorf("%w: record at %d: %w", ErrPoisoned, r.Pos, ErrVerify)
+			return l.synced, l.failed
+		}
+	}
+	{
+		last := l.records[len(l.records)-1]
+		tail := last.Pos + headerSize + int64(len(last.Payload))
+		pad := make([]byte, l.end-tail)
+		if n, _ := l.data.ReadAt(pad, tail); n < len(pad) || !allZero(pad) {
+			l.failed = fmt.Errorf("%w: padding at %d: %w", ErrPoisoned, tail, ErrVerify)
+			return l.synced, l.failed
+		}
+	}
 	l.seq++
 	old := l.synced
 	l.synced += l.pending
@@ -356,7 +412,7 @@ func (l *Log) Sync() (int, error) {
 
 // Read reads the record at pos, checking its checksum and position.
 func (l *Log) Read(pos int64) ([]byte, error) {
-	p, err := l.readRecord(pos)
+	p, err := l.readRecord(pos, -1)
 	if err == io.EOF || err == errPad {
 		return nil, fmt.Errorf("wal: read at %d: no record there: %w", pos, ErrChecksum)
 	}
