@@ -302,20 +302,24 @@ func (ff *faultFile) readFaults(c *Config, p []byte, off int64) {
 	if c.MisdirectReadProbability > 0 {
 		h := combine(f.seed, tagMisdirectRead, nameHash, uint64(off), uint64(len(p)), hashBytes(0, p))
 		if unit(h) < c.MisdirectReadProbability && f.allows(ff.name, off/sector) {
-			k := int64(1 + mix(h+1)%8)
-			targets := []int64{off + k*sector, off - k*sector}
-			if mix(h+2)%2 == 1 {
-				targets[0], targets[1] = targets[1], targets[0]
-			}
-			tmp := make([]byte, len(p))
-			for _, t := range targets {
-				if t < 0 {
-					continue
+			// Any other offset a whole number of sectors away that holds len(p) bytes.
+			if fi, err := ff.f.Stat(); err == nil {
+				lo := -(off / sector)
+				hi := (fi.Size() - int64(len(p)) - off) / sector
+				if fi.Size()-int64(len(p))-off < 0 {
+					hi = -1
 				}
-				if m, _ := ff.f.ReadAt(tmp, t); m == len(p) {
-					copy(p, tmp)
-					f.record(MisdirectedRead, ff.name, off, int64(len(p)), "from="+strconv.FormatInt(t, 10))
-					break
+				if n := hi - lo; n > 0 { // hi-lo+1 shifts, one of them 0
+					k := lo + int64(mix(h+1)%uint64(n))
+					if k >= 0 {
+						k++ // skip 0
+					}
+					t := off + k*sector
+					tmp := make([]byte, len(p))
+					if m, _ := ff.f.ReadAt(tmp, t); m == len(p) {
+						copy(p, tmp)
+						f.record(MisdirectedRead, ff.name, off, int64(len(p)), "from="+strconv.FormatInt(t, 10))
+					}
 				}
 			}
 		}
