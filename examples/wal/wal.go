@@ -188,37 +188,36 @@ func (l *Log) writeMeta() error {
 	return nil
 }
 
-// readRecord reads and checks the record at pos. It returns io.EOF at a clean end (no
-// header, or a zero header on an aligned position) and errPad for padding up to alignment.
+// padIndex marks a padding record: it fills a batch up to the next sector boundary and is
+// checksummed like a record, so that a read fault returning zeros cannot fake padding and
+// make recovery skip over records.
+const padIndex = 0xFFFFFFFF
+
+// readRecord reads and checks the record at pos, which must be record number index (-1:
+// any). It returns io.EOF at a clean end (nothing, or a zero header, at a sector boundary)
+// and errPad for padding.
 func (l *Log) readRecord(pos int64, index int) ([]byte, error) {
-	var h [headerSize]byte
-	n, err := l.data.ReadAt(h[:], pos)
-	// Between a batch and the next aligned position lie zeros (padding). A record at an
-	// unaligned position never starts with a zero byte pair: its header begins with that
-	// position, whose low bits are not all zero.
-	if gap := roundUp(pos, l.align) - pos; gap > 0 && n >= int(min(gap, headerSize)) && allZero(h[:min(gap, headerSize)]) {
-		// Confirm with a second, whole-gap read: one faulty read claiming zeros must not
-		// make recovery skip over records.
-		pad := make([]byte, gap)
-		if m, _ := l.data.ReadAt(pad, pos); allZero(pad[:m]) {
-			return nil, errPad
-		}
-		return nil, fmt.Errorf("wal: padding at %d is not zero: %w", pos, ErrChecksum)
+	gap := roundUp(pos, l.align) - pos
+	if gap > 0 && gap < headerSize {
+		return nil, errPad // no record starts this close to a boundary (see Append)
 	}
+	// One read of a whole sector's worth usually holds the header and the payload, so a
+	// misdirected read returns a whole other record, caught by its position.
+	first := make([]byte, max(l.align, headerSize))
+	n, err := l.data.ReadAt(first, pos)
+	first = first[:n]
 	if n < headerSize {
-		if n == 0 && (err == io.EOF || err == nil) {
-			return nil, io.EOF
-		}
-		if allZero(h[:n]) && err == io.EOF {
+		if allZero(first) && pos%l.align == 0 && (err == io.EOF || err == nil) {
 			return nil, io.EOF
 		}
 		return nil, fmt.Errorf("wal: record at %d: short header (%d bytes): %w", pos, n, ErrChecksum)
 	}
-	if allZero(h[:]) {
-		if pos%l.align != 0 {
-			return nil, errPad
+	h := first[:headerSize]
+	if allZero(h) {
+		if pos%l.align == 0 {
+			return nil, io.EOF
 		}
-		return nil, io.EOF
+		return nil, fmt.Errorf("wal: record at %d: zeros where a record or padding belongs: %w", pos, ErrChecksum)
 	}
 	stored := int64(binary.LittleEndian.Uint64(h[0:]))
 	storedIndex := binary.LittleEndian.Uint32(h[8:])
@@ -228,8 +227,11 @@ func (l *Log) readRecord(pos int64, index int) ([]byte, error) {
 		return nil, fmt.Errorf("wal: record at %d: length %d over the limit: %w", pos, size, ErrChecksum)
 	}
 	payload := make([]byte, size)
-	if m, _ := l.data.ReadAt(payload, pos+headerSize); m < int(size) {
-		return nil, fmt.Errorf("wal: record at %d: payload cut at %d of %d bytes: %w", pos, m, size, ErrChecksum)
+	have := copy(payload, first[headerSize:])
+	if have < int(size) {
+		if m, _ := l.data.ReadAt(payload[have:], pos+headerSize+int64(have)); m < int(size)-have {
+			return nil, fmt.Errorf("wal: record at %d: payload cut at %d of %d bytes: %w", pos, have+m, size, ErrChecksum)
+		}
 	}
 	if checksum(stored, storedIndex, payload) != sum {
 		return nil, fmt.Errorf("wal: record at %d: %w", pos, ErrChecksum)
@@ -237,10 +239,30 @@ func (l *Log) readRecord(pos int64, index int) ([]byte, error) {
 	if stored != pos {
 		return nil, fmt.Errorf("wal: record at %d was written for position %d: %w", pos, stored, ErrMisplaced)
 	}
+	if storedIndex == padIndex {
+		if pos+headerSize+int64(size) != roundUp(pos+1, l.align) {
+			return nil, fmt.Errorf("wal: padding at %d does not end on a sector boundary: %w", pos, ErrChecksum)
+		}
+		return nil, errPad
+	}
 	if index >= 0 && int(storedIndex) != index {
 		return nil, fmt.Errorf("wal: record at %d is record #%d, want #%d (stale or out of sequence): %w", pos, storedIndex, index, ErrMisplaced)
 	}
 	return payload, nil
+}
+
+// padding returns the bytes that fill [pos, next sector boundary): a checksummed padding
+// record, or zeros when the gap is too small for a header.
+func (l *Log) padding(pos int64) []byte {
+	gap := roundUp(pos, l.align) - pos
+	buf := make([]byte, gap)
+	if gap >= headerSize {
+		binary.LittleEndian.PutUint64(buf[0:], uint64(pos))
+		binary.LittleEndian.PutUint32(buf[8:], padIndex)
+		binary.LittleEndian.PutUint32(buf[12:], uint32(gap-headerSize))
+		binary.LittleEndian.PutUint32(buf[16:], checksum(pos, padIndex, buf[headerSize:]))
+	}
+	return buf
 }
 
 var errPad = errors.New("padding")
@@ -296,8 +318,7 @@ func (l *Log) recover() error {
 	// batch never shares a sector with acknowledged records.
 	aligned := roundUp(pos, l.align)
 	if aligned > pos {
-		// Written unconditionally: a read that says "already zero" may be a read fault.
-		if _, err := l.data.WriteAt(make([]byte, aligned-pos), pos); err != nil {
+		if _, err := l.data.WriteAt(l.padding(pos), pos); err != nil {
 			return fmt.Errorf("wal: recover %s: %w", l.name, err)
 		}
 	}
@@ -337,6 +358,9 @@ func (l *Log) Append(payload []byte) (int64, error) {
 	if len(payload) > maxRecord {
 		return 0, fmt.Errorf("wal: append: record of %d bytes over the limit %d", len(payload), maxRecord)
 	}
+	if gap := roundUp(l.end, l.align) - l.end; gap > 0 && gap < headerSize {
+		l.end += gap // too close to a sector boundary for a header: start on the next sector
+	}
 	pos := l.end
 	buf := make([]byte, headerSize+len(payload))
 	index := uint32(len(l.records))
@@ -368,12 +392,13 @@ func (l *Log) Sync() (int, error) {
 	}
 	// Pad the batch to a whole sector, explicitly: the next batch then starts on a fresh
 	// sector, and a sector torn at a crash never holds acknowledged records.
-	if pad := roundUp(l.end, l.align) - l.end; pad > 0 {
-		if _, err := l.data.WriteAt(make([]byte, pad), l.end); err != nil {
+	tail := l.end
+	if pad := l.padding(l.end); len(pad) > 0 {
+		if _, err := l.data.WriteAt(pad, l.end); err != nil {
 			l.failed = fmt.Errorf("%w: %w", ErrPoisoned, err)
 			return l.synced, fmt.Errorf("wal: sync %s: %w", l.name, err)
 		}
-		l.end += pad
+		l.end += int64(len(pad))
 	}
 	if err := l.data.Sync(); err != nil {
 		l.failed = fmt.Errorf("%w: %w", ErrPoisoned, err)
@@ -389,11 +414,8 @@ func (l *Log) Sync() (int, error) {
 			return l.synced, l.failed
 		}
 	}
-	{
-		last := l.records[len(l.records)-1]
-		tail := last.Pos + headerSize + int64(len(last.Payload))
-		pad := make([]byte, l.end-tail)
-		if n, _ := l.data.ReadAt(pad, tail); n < len(pad) || !allZero(pad) {
+	if tail < l.end && l.end-tail >= headerSize {
+		if _, err := l.readRecord(tail, -1); err != errPad {
 			l.failed = fmt.Errorf("%w: padding at %d: %w", ErrPoisoned, tail, ErrVerify)
 			return l.synced, l.failed
 		}
