@@ -44,6 +44,18 @@ func TestNoAcknowledgedRecordLost(t *testing.T) {
 	t.Logf("%d seeds x %d ops: %d crashes, faults: %s", seeds, ops, crashes, total)
 }
 
+// The checker itself: a log that acknowledges before syncing must be caught.
+func TestTortureCatchesALyingLog(t *testing.T) {
+	t.Parallel()
+	rep, err := Torture(TortureOptions{Seed: 1, Ops: 400, Config: disk.DefaultConfig(), ackOnAppend: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || !strings.Contains(rep.Problems[0], "were acknowledged") {
+		t.Fatalf("acknowledging unsynced records went unnoticed:\n%s", rep)
+	}
+}
+
 func TestTortureIsDeterministic(t *testing.T) {
 	t.Parallel()
 	run := func() string {
