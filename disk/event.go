@@ -123,7 +123,8 @@ func (c Counters) String() string {
 }
 
 // Recorder collects events and counters; safe for concurrent use. The events kept are
-// capped (Limit, default 1<<16) so a long run cannot exhaust memory; counters keep counting.
+// capped (Limit, default 1<<16; set it before use) so a long run cannot exhaust memory;
+// counters keep counting.
 type Recorder struct {
 	mu      sync.Mutex
 	events  []Event

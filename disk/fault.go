@@ -45,8 +45,7 @@ type FaultFS struct {
 	seed     uint64
 	streamID string
 	life     *life
-	atlas    *Atlas
-	replica  int
+	atlas    atomic.Pointer[atlasRef]
 
 	mu      sync.Mutex // guards streams
 	streams [numStreams]*rand.Rand
@@ -81,7 +80,8 @@ func NewFaultFS(inner FS, opts FaultOptions) (*FaultFS, error) {
 
 func newFaultFS(inner FS, opts FaultOptions, streamID string, l *life) *FaultFS {
 	f := &FaultFS{inner: inner, clock: opts.Clock, rec: opts.Recorder, process: opts.Process,
-		seed: opts.Seed, streamID: streamID, life: l, atlas: opts.Atlas, replica: opts.Replica}
+		seed: opts.Seed, streamID: streamID, life: l}
+	f.setAtlas(opts.Atlas, opts.Replica)
 	if f.clock == nil {
 		f.clock = NewVirtualClock()
 	}
@@ -159,8 +159,23 @@ func (f *FaultFS) record(fam Family, file string, off, length int64, detail stri
 		Length: length, Time: f.clock.Now(), Detail: detail})
 }
 
+// atlasRef is the atlas and this disk's replica index in it.
+type atlasRef struct {
+	atlas   *Atlas
+	replica int
+}
+
+func (f *FaultFS) setAtlas(a *Atlas, replica int) {
+	if a == nil {
+		f.atlas.Store(nil)
+		return
+	}
+	f.atlas.Store(&atlasRef{atlas: a, replica: replica})
+}
+
 func (f *FaultFS) allows(file string, sector int64) bool {
-	return f.atlas == nil || f.atlas.Faultable(f.replica, file, sector)
+	ref := f.atlas.Load()
+	return ref == nil || ref.atlas.Faultable(ref.replica, file, sector)
 }
 
 func (f *FaultFS) alive(op, name string) error {

@@ -98,7 +98,7 @@ func (s *Storage) configLocked(process string) Config {
 func ptr[T any](v T) *T { return &v }
 
 // SetAtlas spreads corruption by the atlas; replicaOf maps a process address to its replica
-// index. Processes not in the map are not limited. It applies to incarnations opened after.
+// index. Processes not in the map are not limited. It applies at once, to every process.
 func (s *Storage) SetAtlas(a *Atlas, replicaOf map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -108,7 +108,7 @@ func (s *Storage) SetAtlas(a *Atlas, replicaOf map[string]int) {
 		s.replicaOf[k] = v
 	}
 	for addr, p := range s.procs {
-		p.fs.atlas, p.fs.replica = s.atlasFor(addr)
+		p.fs.setAtlas(s.atlasFor(addr))
 	}
 }
 

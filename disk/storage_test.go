@@ -170,3 +170,48 @@ func TestAtlasLeavesAGoodCopy(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent use from many goroutines is safe (run under -race); crashes racing with I/O
+// make the losers fail with ErrCrashed, never corrupt the model.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.ReadFaultProbability, cfg.WriteFaultProbability, cfg.SyncFailureProbability = 0.01, 0.01, 0.01
+	st, _ := NewStorage(1, cfg, nil)
+	a, _ := NewAtlas(1, 2, 2)
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			p := fmt.Sprintf("p%d", g%2)
+			for i := 0; i < 200; i++ {
+				fsys := st.FS(p)
+				h, err := fsys.Create(fmt.Sprintf("f%d", g))
+				if err != nil {
+					if errors.Is(err, ErrCrashed) {
+						continue
+					}
+					done <- err
+					return
+				}
+				_, _ = h.WriteAt(pattern(700), int64(i))
+				_, _ = h.ReadAt(make([]byte, 100), 0)
+				_ = h.Sync()
+				if i%50 == 0 {
+					st.Crash(p, true)
+				}
+				if i == 100 {
+					st.SetAtlas(a, map[string]int{"p0": 0, "p1": 1})
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.Counters().Crashes != 16 {
+		t.Fatalf("crashes = %d, want 16", st.Counters().Crashes)
+	}
+}
