@@ -2,12 +2,14 @@ module github.com/faultbox/faultbox/bench
 
 go 1.26
 
-require github.com/faultbox/faultbox v0.0.0
+require (
+	github.com/cockroachdb/pebble v1.1.5
+	github.com/faultbox/faultbox v0.0.0
+)
 
 require (
 	github.com/cockroachdb/errors v1.11.3 // indirect
 	github.com/cockroachdb/logtags v0.0.0-20230118201751-21c54148d20b // indirect
-	github.com/cockroachdb/pebble v1.1.5 // indirect
 	github.com/cockroachdb/redact v1.1.5 // indirect
 	github.com/getsentry/sentry-go v0.27.0 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
