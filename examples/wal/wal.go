@@ -171,19 +171,23 @@ func (l *Log) writeMeta() error {
 	binary.LittleEndian.PutUint64(buf[12:], uint64(l.synced))
 	binary.LittleEndian.PutUint64(buf[20:], uint64(l.end))
 	binary.LittleEndian.PutUint32(buf[28:], crc32.Checksum(buf[:28], castagnoli))
-	// Two slots, alternating: a torn slot leaves the other one, older but valid.
-	off := int64(l.seq%2) * l.align
-	if _, err := l.meta.WriteAt(buf, off); err != nil {
-		return err
-	}
-	if err := l.meta.Sync(); err != nil {
-		return err
-	}
-	// Read after write: a corrupted or misdirected meta write would silently weaken the
-	// loss detection of the next recovery.
-	back := make([]byte, metaSize)
-	if n, _ := l.meta.ReadAt(back, off); n < metaSize || !bytes.Equal(back, buf) {
-		return fmt.Errorf("wal: meta slot at %d does not read back as written: %w", off, ErrVerify)
+	// Both slots, one after the other, each synced before the next is touched: a crash tears
+	// at most the slot being written, and a write lost on its way to the media (a phantom
+	// write, which no read-back can see) still leaves the other slot up to date.
+	for _, slot := range []int64{int64(l.seq % 2), int64(1 - l.seq%2)} {
+		off := slot * l.align
+		if _, err := l.meta.WriteAt(buf, off); err != nil {
+			return err
+		}
+		if err := l.meta.Sync(); err != nil {
+			return err
+		}
+		// Read after write: a corrupted or misdirected meta write would silently weaken the
+		// loss detection of the next recovery.
+		back := make([]byte, metaSize)
+		if n, _ := l.meta.ReadAt(back, off); n < metaSize || !bytes.Equal(back, buf) {
+			return fmt.Errorf("wal: meta slot at %d does not read back as written: %w", off, ErrVerify)
+		}
 	}
 	return nil
 }
