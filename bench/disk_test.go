@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -66,6 +67,7 @@ func benchSeq(b *testing.B, w seqWriter) {
 	if err := w.restart(); err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC() // the previous sub-benchmark's garbage must not be collected on our time
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := i % seqBlocks
@@ -112,6 +114,7 @@ func benchRead(b *testing.B, f readerAt) {
 	buf := make([]byte, blockSize)
 	b.SetBytes(blockSize)
 	b.ReportAllocs()
+	runtime.GC() // the previous sub-benchmark's garbage must not be collected on our time
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := f.ReadAt(buf, offs[i&(len(offs)-1)]); err != nil {
