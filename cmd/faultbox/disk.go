@@ -121,4 +121,3 @@ func indent(s string) string {
 	}
 	return out
 }
-
