@@ -137,7 +137,7 @@ type Recorder struct {
 // NewRecorder returns an empty recorder.
 func NewRecorder() *Recorder { return &Recorder{} }
 
-func (r *Recorder) record(e Event) {
+func (r *Recorder) record(e Event) Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
@@ -149,9 +149,10 @@ func (r *Recorder) record(e Event) {
 	}
 	if len(r.events) >= limit {
 		r.dropped++
-		return
+		return e
 	}
 	r.events = append(r.events, e)
+	return e
 }
 
 func (r *Recorder) lifecycle(crash bool) {

@@ -169,8 +169,8 @@ func (s *Storage) Crash(process string, closeFiles bool) []Event {
 		Process:            process,
 		Time:               int64(s.clock.Now()),
 	})
-	for _, e := range events {
-		s.rec.record(e)
+	for i, e := range events {
+		events[i] = s.rec.record(e)
 	}
 	s.rec.lifecycle(true)
 	if closeFiles {
