@@ -1,8 +1,3 @@
-// Package wal is a small write-ahead log built on disk.FS, the consumer that proves the
-// disk layer's faults are injected and can be handled. Every record carries its length, its
-// own position, its index in the log and a CRC32C over all of them and the payload, so a
-// record that is corrupted, torn, stale, or found where it was not written is detected. A naive log without those
-// defences (Naive) is the negative control.
 package wal
 
 import (
