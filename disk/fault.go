@@ -38,7 +38,7 @@ type FaultOptions struct {
 // inner FS that models durability (MemFS); on other FSes they are not applied.
 type FaultFS struct {
 	inner    FS
-	cfg      atomic.Pointer[Config]
+	cfg      atomic.Pointer[active]
 	clock    Clock
 	rec      *Recorder
 	process  string
@@ -88,8 +88,7 @@ func newFaultFS(inner FS, opts FaultOptions, streamID string, l *life) *FaultFS 
 	if f.rec == nil {
 		f.rec = NewRecorder()
 	}
-	cfg := opts.Config
-	f.cfg.Store(&cfg)
+	f.store(opts.Config)
 	return f
 }
 
@@ -98,12 +97,23 @@ func (f *FaultFS) SetConfig(c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	f.cfg.Store(&c)
+	f.store(c)
 	return nil
 }
 
+// active is the configuration in force, with what the hot path asks of it precomputed.
+type active struct {
+	Config
+	timed bool // some latency to spend
+}
+
+func (f *FaultFS) store(c Config) {
+	f.cfg.Store(&active{Config: c, timed: c.ReadLatency.Max > 0 || c.WriteLatency.Max > 0 ||
+		c.SyncLatency.Max > 0 || c.IOPS > 0 || c.Bandwidth > 0})
+}
+
 // Config returns the current model.
-func (f *FaultFS) Config() Config { return *f.cfg.Load() }
+func (f *FaultFS) Config() Config { return f.cfg.Load().Config }
 
 // Recorder returns where this FS reports events.
 func (f *FaultFS) Recorder() *Recorder { return f.rec }
@@ -139,17 +149,17 @@ func (f *FaultFS) intn(k streamKind, n int) int {
 }
 
 // spend charges one operation's latency to the clock.
-func (f *FaultFS) spend(c *Config, lr LatencyRange, size int) {
-	if lr.Max == 0 && c.IOPS == 0 && c.Bandwidth == 0 {
+func (f *FaultFS) spend(c *active, lr LatencyRange, size int) {
+	if !c.timed {
 		return
 	}
 	var d time.Duration
 	if lr.Max > lr.Min {
 		f.mu.Lock()
-		d = c.latency(f.stream(streamLatency), lr, size)
+		d = c.Config.latency(f.stream(streamLatency), lr, size)
 		f.mu.Unlock()
 	} else {
-		d = c.latency(nil, lr, size)
+		d = c.Config.latency(nil, lr, size)
 	}
 	f.clock.Sleep(d)
 }
@@ -310,7 +320,7 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // readFaults applies the read-side overlay to p, which holds the true bytes at off.
-func (ff *faultFile) readFaults(c *Config, p []byte, off int64) {
+func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 	f := ff.fs
 	sector := c.sector()
 	nameHash := hashString(0, ff.name)
@@ -369,8 +379,9 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	}
 	c := f.cfg.Load()
 	f.spend(c, c.WriteLatency, len(p))
-	if off < 0 || len(p) == 0 {
-		return ff.f.WriteAt(p, off)
+	if off < 0 || len(p) == 0 ||
+		(c.MisdirectWriteProbability <= 0 && c.WriteFaultProbability <= 0 && c.PhantomWriteProbability <= 0) {
+		return ff.f.WriteAt(p, off) // no write-side family on: nothing to draw
 	}
 	sector := c.sector()
 	target, buf := off, p
@@ -417,7 +428,7 @@ func (ff *faultFile) Sync() error {
 	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if f.draw(streamSync, c.SyncFailureProbability) {
+	if c.SyncFailureProbability > 0 && f.draw(streamSync, c.SyncFailureProbability) {
 		detail := ""
 		if c.SyncFailureDropsDirty {
 			if d, ok := ff.f.(dirtyDropper); ok {

@@ -78,6 +78,22 @@ func (n *memInode) resize(size int64) {
 	}
 }
 
+// grow extends the visible data to end for a write at off, zeroing only the gap before off
+// (the write covers the rest).
+func (n *memInode) grow(off, end int64) {
+	old := int64(len(n.data))
+	if end <= int64(cap(n.data)) {
+		n.data = n.data[:end]
+		if off > old {
+			clear(n.data[old:off])
+		}
+		return
+	}
+	d := make([]byte, end, max(end, 2*int64(cap(n.data))))
+	copy(d, n.data)
+	n.data = d
+}
+
 func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
 	end := off + int64(len(p))
 	oldLen := int64(len(n.data))
@@ -92,7 +108,7 @@ func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
 		n.subtract(off, end)
 	}
 	if end > oldLen {
-		n.resize(end)
+		n.grow(off, end)
 		n.markDirty(oldLen, end)
 	}
 	copy(n.data[off:end], p)

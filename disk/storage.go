@@ -52,7 +52,7 @@ func (s *Storage) SetConfig(cfg Config) error {
 	defer s.mu.Unlock()
 	s.global = cfg
 	for addr, p := range s.procs {
-		p.fs.cfg.Store(ptr(s.configLocked(addr)))
+		p.fs.store(s.configLocked(addr))
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func (s *Storage) SetProcessConfig(process string, cfg Config) error {
 	defer s.mu.Unlock()
 	s.overrides[process] = cfg
 	if p, ok := s.procs[process]; ok {
-		p.fs.cfg.Store(ptr(cfg))
+		p.fs.store(cfg)
 	}
 	return nil
 }
@@ -77,7 +77,7 @@ func (s *Storage) ClearProcessConfig(process string) {
 	defer s.mu.Unlock()
 	delete(s.overrides, process)
 	if p, ok := s.procs[process]; ok {
-		p.fs.cfg.Store(ptr(s.global))
+		p.fs.store(s.global)
 	}
 }
 
@@ -94,8 +94,6 @@ func (s *Storage) configLocked(process string) Config {
 	}
 	return s.global
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // SetAtlas spreads corruption by the atlas; replicaOf maps a process address to its replica
 // index. Processes not in the map are not limited. It applies at once, to every process.
