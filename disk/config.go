@@ -29,7 +29,8 @@ type Config struct {
 	SyncLatency  LatencyRange
 
 	// ReadFaultProbability: per sector read, the chance it reads back with a flipped bit.
-	// Decided by the seed, the file, the sector and its contents, so a retry sees the same.
+	// Decided by the seed, the disk, the file, the sector and its contents, so a retry sees
+	// the same.
 	ReadFaultProbability float64
 	// WriteFaultProbability: per write, the chance a bit flips on its way to the media.
 	WriteFaultProbability float64

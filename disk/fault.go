@@ -44,6 +44,9 @@ type FaultFS struct {
 	process  string
 	seed     uint64
 	streamID string
+	// readSalt keys the read-side overlay: the seed and the physical disk (process and how
+	// many times it was wiped), so replicas do not share bad sectors and a crash keeps them.
+	readSalt uint64
 	life     *life
 	atlas    atomic.Pointer[atlasRef]
 
@@ -75,12 +78,12 @@ func NewFaultFS(inner FS, opts FaultOptions) (*FaultFS, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
-	return newFaultFS(inner, opts, opts.Process, nil), nil
+	return newFaultFS(inner, opts, opts.Process, opts.Process, nil), nil
 }
 
-func newFaultFS(inner FS, opts FaultOptions, streamID string, l *life) *FaultFS {
+func newFaultFS(inner FS, opts FaultOptions, streamID, diskID string, l *life) *FaultFS {
 	f := &FaultFS{inner: inner, clock: opts.Clock, rec: opts.Recorder, process: opts.Process,
-		seed: opts.Seed, streamID: streamID, life: l}
+		seed: opts.Seed, streamID: streamID, life: l, readSalt: DeriveSeed(opts.Seed, "read/"+diskID)}
 	f.setAtlas(opts.Atlas, opts.Replica)
 	if f.clock == nil {
 		f.clock = NewVirtualClock()
@@ -325,7 +328,7 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 	sector := c.sector()
 	nameHash := hashString(0, ff.name)
 	if c.MisdirectReadProbability > 0 {
-		h := combine(f.seed, tagMisdirectRead, nameHash, uint64(off), uint64(len(p)), hashBytes(0, p))
+		h := combine(f.readSalt, tagMisdirectRead, nameHash, uint64(off), uint64(len(p)), hashBytes(0, p))
 		if unit(h) < c.MisdirectReadProbability && f.allows(ff.name, off/sector) {
 			// Any other offset a whole number of sectors away that holds len(p) bytes.
 			if fi, err := ff.f.Stat(); err == nil {
@@ -357,7 +360,7 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 			if m == 0 {
 				break
 			}
-			h := combine(f.seed, tagReadCorruption, nameHash, uint64(s0), hashBytes(0, buf[:m]))
+			h := combine(f.readSalt, tagReadCorruption, nameHash, uint64(s0), hashBytes(0, buf[:m]))
 			if unit(h) >= c.ReadFaultProbability || !f.allows(ff.name, s0/sector) {
 				continue
 			}

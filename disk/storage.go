@@ -28,6 +28,7 @@ type proc struct {
 	life        *life
 	incarnation int
 	crashes     int
+	wipes       int
 }
 
 // NewStorage returns storage whose random decisions all derive from seed and whose latency
@@ -146,7 +147,7 @@ func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
 	atlas, replica := s.atlasFor(process)
 	p.fs = newFaultFS(mem, FaultOptions{Seed: s.seed, Config: s.configLocked(process),
 		Clock: s.clock, Process: process, Recorder: s.rec, Atlas: atlas, Replica: replica},
-		process+"/"+strconv.Itoa(p.incarnation), p.life)
+		process+"/"+strconv.Itoa(p.incarnation), process+"/"+strconv.Itoa(p.wipes), p.life)
 }
 
 // Crash is power loss for one process: its disk is replaced by the post-crash disk (unsynced
@@ -189,6 +190,7 @@ func (s *Storage) Wipe(process string) {
 	p.life.state.Store(wiped)
 	s.rec.lifecycle(false)
 	p.incarnation++
+	p.wipes++
 	s.startLocked(process, p, NewMem())
 }
 

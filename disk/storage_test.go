@@ -215,3 +215,41 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("crashes = %d, want 16", st.Counters().Crashes)
 	}
 }
+
+// Read faults belong to a physical disk: replicas with the same bytes at the same place do
+// not share them, a crash keeps them, a wipe (a new disk) changes them.
+func TestReadFaultsBelongToTheDisk(t *testing.T) {
+	t.Parallel()
+	st, _ := NewStorage(3, Config{ReadFaultProbability: 0.3}, nil)
+	data := pattern(64 * 512)
+	faults := func(p string) string {
+		fsys := st.FS(p)
+		h, err := fsys.Open("f")
+		if err != nil {
+			h = mustCreate(t, fsys, "f", data)
+			_ = h.Sync()
+			_ = fsys.SyncDir("")
+		}
+		got := make([]byte, len(data))
+		_, _ = h.ReadAt(got, 0)
+		var b []byte
+		for i := range got {
+			if got[i] != data[i] {
+				b = append(b, fmt.Sprint(i, ",")...)
+			}
+		}
+		return string(b)
+	}
+	a, b := faults("a"), faults("b")
+	if a == "" || a == b {
+		t.Fatalf("replicas a and b share their bad bytes: %q vs %q", a, b)
+	}
+	st.Crash("a", true)
+	if again := faults("a"); again != a {
+		t.Fatalf("a crash changed the disk's bad sectors: %q vs %q", again, a)
+	}
+	st.Wipe("a")
+	if fresh := faults("a"); fresh == a {
+		t.Fatal("a wiped (new) disk has the old disk's bad sectors")
+	}
+}
