@@ -143,7 +143,7 @@ func (l *Log) readMeta() (metaState, error) {
 		if binary.LittleEndian.Uint32(buf[0:]) != metaMagic {
 			continue
 		}
-		if crc32.Checksum(buf[:28], castagnoli) != binary.LittleEndian.Uint32(buf[28:]) {
+		if metaChecksum(buf, slot*l.align) != binary.LittleEndian.Uint32(buf[28:]) {
 			continue
 		}
 		valid++
@@ -159,18 +159,26 @@ func (l *Log) readMeta() (metaState, error) {
 	return best, nil
 }
 
+// metaChecksum covers a meta slot's fields and its own offset, so a slot read from the
+// wrong place (a misdirected read or write) does not pass for the real one.
+func metaChecksum(buf []byte, off int64) uint32 {
+	var o [8]byte
+	binary.LittleEndian.PutUint64(o[:], uint64(off))
+	return crc32.Update(crc32.Checksum(buf[:28], castagnoli), castagnoli, o[:])
+}
+
 func (l *Log) writeMeta() error {
 	buf := make([]byte, metaSize)
 	binary.LittleEndian.PutUint32(buf[0:], metaMagic)
 	binary.LittleEndian.PutUint64(buf[4:], l.seq)
 	binary.LittleEndian.PutUint64(buf[12:], uint64(l.synced))
 	binary.LittleEndian.PutUint64(buf[20:], uint64(l.end))
-	binary.LittleEndian.PutUint32(buf[28:], crc32.Checksum(buf[:28], castagnoli))
 	// Both slots, one after the other, each synced before the next is touched: a crash tears
 	// at most the slot being written, and a write lost on its way to the media (a phantom
 	// write, which no read-back can see) still leaves the other slot up to date.
 	for _, slot := range []int64{int64(l.seq % 2), int64(1 - l.seq%2)} {
 		off := slot * l.align
+		binary.LittleEndian.PutUint32(buf[28:], metaChecksum(buf, off))
 		if _, err := l.meta.WriteAt(buf, off); err != nil {
 			return err
 		}
