@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/examples/wal"
+)
+
+func init() {
+	register(command{
+		name:    "disk",
+		summary: "storage faults: 'disk torture' runs a write-ahead log on a lying disk",
+		run:     runDisk,
+	})
+}
+
+// diskTortureArgs are the parsed flags of 'faultbox disk torture'.
+type diskTortureArgs struct {
+	opts   wal.TortureOptions
+	config string
+	events int
+	naive  bool
+}
+
+const maxTortureOps = 10_000_000
+
+func parseDiskTorture(args []string, stderr io.Writer) (diskTortureArgs, error) {
+	var a diskTortureArgs
+	fs := flag.NewFlagSet("faultbox disk torture", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Uint64Var(&a.opts.Seed, "seed", 1, "seed of the whole run")
+	fs.IntVar(&a.opts.Ops, "ops", 2000, "workload steps (append, sync, read, crash)")
+	fs.StringVar(&a.config, "config", "stress", "disk model: a preset (default, fast-local, random, stress) or a JSON object of disk.Config fields")
+	fs.IntVar(&a.events, "events", 0, "also list the first N injected events")
+	fs.BoolVar(&a.naive, "naive", true, "also run the naive log (no checksums) under the same faults, for contrast")
+	if err := fs.Parse(args); err != nil {
+		return a, err
+	}
+	if fs.NArg() > 0 {
+		return a, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if a.opts.Ops < 0 || a.opts.Ops > maxTortureOps {
+		return a, fmt.Errorf("--ops %d: want 0..%d", a.opts.Ops, maxTortureOps)
+	}
+	if a.events < 0 {
+		return a, fmt.Errorf("--events %d: want >= 0", a.events)
+	}
+	cfg, err := wal.ConfigFor(a.config, a.opts.Seed)
+	if err != nil {
+		return a, err
+	}
+	a.opts.Config = cfg
+	return a, nil
+}
+
+func runDisk(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "torture" {
+		fmt.Fprintln(stderr, "usage: faultbox disk torture [--seed N] [--ops N] [--config preset|JSON] [--events N] [--naive=false]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return 0
+		}
+		return 2
+	}
+	a, err := parseDiskTorture(args[1:], stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "faultbox disk torture: %v\n", err)
+		return 2
+	}
+	rep, err := wal.Torture(a.opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "faultbox disk torture: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "faultbox disk torture: seed=%d ops=%d config=%s\n", a.opts.Seed, a.opts.Ops, a.config)
+	fmt.Fprintf(stdout, "injected events: %d; the first of each family:\n", len(rep.Events))
+	for _, fam := range disk.Families {
+		for _, e := range rep.Events {
+			if e.Family == fam {
+				fmt.Fprintf(stdout, "  %s\n", e)
+				break
+			}
+		}
+	}
+	if n := min(a.events, len(rep.Events)); n > 0 {
+		fmt.Fprintf(stdout, "the first %d events:\n", n)
+		for _, e := range rep.Events[:n] {
+			fmt.Fprintf(stdout, "  %s\n", e)
+		}
+	}
+	fmt.Fprintf(stdout, "\nchecksummed WAL (length, CRC32C, position, index; read after write):\n%s", indent(rep.String()))
+	if a.naive {
+		nrep, err := wal.NaiveTorture(a.opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "faultbox disk torture: naive: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "\nnaive log (no checksums, retries failed syncs) on the same kind of disk:\n")
+		fmt.Fprintf(stdout, "  acked=%d recoveries=%d injected: %s\n", nrep.Acked, nrep.Recoveries, nrep.Counters)
+		fmt.Fprintf(stdout, "  recoveries that silently lost or altered acknowledged records: %d\n", nrep.SilentLosses)
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}
+
+func indent(s string) string {
+	out := "  "
+	for i := 0; i < len(s); i++ {
+		out += string(s[i])
+		if s[i] == '\n' && i+1 < len(s) {
+			out += "  "
+		}
+	}
+	return out
+}

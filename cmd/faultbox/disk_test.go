@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestDiskTorture(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"disk", "torture", "--seed", "3", "--ops", "600", "--config", "stress"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s\n%s", code, errb.String(), out.String())
+	}
+	for _, want := range []string{"injected events:", "torn-write", "verdict: OK", "naive log", "silently lost"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Same seed, same output.
+	var again bytes.Buffer
+	dispatch([]string{"disk", "torture", "--seed", "3", "--ops", "600", "--config", "stress"}, &again, &errb)
+	if again.String() != out.String() {
+		t.Fatal("two runs with the same seed printed different reports")
+	}
+}
+
+func TestDiskTortureJSONConfig(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"disk", "torture", "--ops", "300", "--naive=false", "--config",
+		`{"SyncFailureProbability": 0.05, "SyncFailureDropsDirty": true}`}, &out, &errb)
+	if code != 0 || !strings.Contains(out.String(), "sync-failure") {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+func TestDiskTortureBadInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"torture", "--ops", "-5"}, "--ops -5"},
+		{[]string{"torture", "--config", `{"ReadFaultProbability": 3}`}, "ReadFaultProbability = 3"},
+		{[]string{"torture", "--config", `{"IOPS": -2}`}, "IOPS = -2"},
+		{[]string{"torture", "--config", `{"WriteLatency": {"Min": "2ms", "Max": "1ms"}}`}, "WriteLatency = [2ms, 1ms]"},
+		{[]string{"torture", "--config", "turbo"}, `--config "turbo"`},
+		{[]string{"torture", "--seed", "x"}, "invalid value \"x\" for flag -seed"},
+		{[]string{"torture", "extra"}, `unexpected argument "extra"`},
+		{[]string{"format"}, "usage: faultbox disk torture"},
+	} {
+		var out, errb bytes.Buffer
+		if code := dispatch(append([]string{"disk"}, tc.args...), &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		if !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: stderr %q lacks %q", tc.args, errb.String(), tc.want)
+		}
+	}
+}
+
+func FuzzDiskTortureFlags(f *testing.F) {
+	f.Add("--seed 1 --ops 10 --config stress")
+	f.Add(`--config {"IOPS":-1}`)
+	f.Add("--ops 99999999999 --events -1")
+	f.Add("--config random --seed 18446744073709551615")
+	f.Fuzz(func(t *testing.T, line string) {
+		var errb bytes.Buffer
+		a, err := parseDiskTorture(strings.Fields(line), &errb)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if a.opts.Ops < 0 || a.opts.Ops > maxTortureOps || a.events < 0 {
+			t.Fatalf("accepted out-of-range flags: %+v", a)
+		}
+		if err := a.opts.Config.Validate(); err != nil {
+			t.Fatalf("accepted an invalid config: %v", err)
+		}
+	})
+}

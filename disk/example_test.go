@@ -1,0 +1,73 @@
+package disk_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/faultbox/faultbox/disk"
+)
+
+// A crash keeps what was synced, and a directory entry only once its directory was synced.
+func ExampleMemFS_Crash() {
+	m := disk.NewMem()
+	f, _ := m.Create("wal")
+	_, _ = f.WriteAt([]byte("synced"), 0)
+	_ = f.Sync()
+	_ = m.SyncDir("")
+	_, _ = f.WriteAt([]byte(" and not"), 6)
+	g, _ := m.Create("new-file")
+	_ = g.Sync() // its data is durable, its name is not
+
+	after, _ := m.Crash(disk.CrashOptions{Seed: 1})
+	names, _ := after.List("")
+	h, _ := after.Open("wal")
+	buf := make([]byte, 32)
+	n, _ := h.ReadAt(buf, 0)
+	fmt.Println(names, string(buf[:n]))
+	// Output: [wal] synced
+}
+
+// Storage scopes disks per process; a crash closes the process's handles.
+func ExampleStorage() {
+	st, _ := disk.NewStorage(42, disk.FastLocal(), disk.NewVirtualClock())
+	fsys := st.FS("10.0.0.1:7000")
+	f, _ := fsys.Create("data")
+	_, _ = f.WriteAt([]byte("hello"), 0)
+
+	st.Crash("10.0.0.1:7000", true)
+	_, err := f.ReadAt(make([]byte, 5), 0)
+	fmt.Println(errors.Is(err, disk.ErrCrashed))
+	_, err = st.FS("10.0.0.1:7000").Open("data")
+	fmt.Println(err)
+	// Output:
+	// true
+	// open data: file does not exist
+}
+
+// Faults are events: a sync failure reaches the caller and is recorded.
+func ExampleFaultFS() {
+	cfg := disk.Config{SyncFailureProbability: 1}
+	fsys, _ := disk.NewFaultFS(disk.NewMem(), disk.FaultOptions{Seed: 1, Config: cfg})
+	f, _ := fsys.Create("log")
+	err := f.Sync()
+	fmt.Println(errors.Is(err, disk.ErrSyncFailed))
+	for _, e := range fsys.Recorder().Events() {
+		fmt.Println(e)
+	}
+	fmt.Println(fsys.Recorder().Counters())
+	// Output:
+	// true
+	// #1 t=0s sync-failure log off=0 len=0
+	// sync-failure=1 crashes=0 wipes=0
+}
+
+// A configuration from JSON: absent fields keep moonpool's defaults; bad values are named.
+func ExampleParseConfig() {
+	c, _ := disk.ParseConfig([]byte(`{"SyncLatency": {"Min": "2ms", "Max": "8ms"}, "PhantomWriteProbability": 0.001}`))
+	fmt.Println(c.IOPS, c.SyncLatency.Min, c.PhantomWriteProbability)
+	_, err := disk.ParseConfig([]byte(`{"ReadFaultProbability": 1.5}`))
+	fmt.Println(err)
+	// Output:
+	// 25000 2ms 0.001
+	// disk config: ReadFaultProbability = 1.5: want a probability in [0, 1]
+}

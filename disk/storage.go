@@ -1,0 +1,227 @@
+package disk
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+)
+
+// Storage is the disks of a set of simulated processes, each identified by its address: one
+// global Config, per-process overrides, one MemFS per process, and the two lifecycle
+// operations Crash and Wipe. All faults of all processes go to one Recorder.
+type Storage struct {
+	mu        sync.Mutex
+	seed      uint64
+	global    Config
+	overrides map[string]Config
+	clock     Clock
+	rec       *Recorder
+	procs     map[string]*proc
+	atlas     *Atlas
+	replicaOf map[string]int
+}
+
+type proc struct {
+	mem         *MemFS
+	fs          *FaultFS
+	life        *life
+	incarnation int
+	crashes     int
+	wipes       int
+}
+
+// NewStorage returns storage whose random decisions all derive from seed and whose latency
+// is spent on clock (nil: a new VirtualClock). It returns an error if cfg is invalid.
+func NewStorage(seed uint64, cfg Config, clock Clock) (*Storage, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clock == nil {
+		clock = NewVirtualClock()
+	}
+	return &Storage{seed: seed, global: cfg, overrides: map[string]Config{}, clock: clock,
+		rec: NewRecorder(), procs: map[string]*proc{}}, nil
+}
+
+// SetConfig replaces the global configuration for every process without an override.
+func (s *Storage) SetConfig(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.global = cfg
+	for addr, p := range s.procs {
+		p.fs.store(s.configLocked(addr))
+	}
+	return nil
+}
+
+// SetProcessConfig gives one process its own configuration (a degraded disk, say).
+func (s *Storage) SetProcessConfig(process string, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("process %s: %w", process, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.overrides[process] = cfg
+	if p, ok := s.procs[process]; ok {
+		p.fs.store(cfg)
+	}
+	return nil
+}
+
+// ClearProcessConfig returns a process to the global configuration.
+func (s *Storage) ClearProcessConfig(process string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.overrides, process)
+	if p, ok := s.procs[process]; ok {
+		p.fs.store(s.global)
+	}
+}
+
+// Config returns the configuration that applies to a process.
+func (s *Storage) Config(process string) Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.configLocked(process)
+}
+
+func (s *Storage) configLocked(process string) Config {
+	if c, ok := s.overrides[process]; ok {
+		return c
+	}
+	return s.global
+}
+
+// SetAtlas spreads corruption by the atlas; replicaOf maps a process address to its replica
+// index. Processes not in the map are not limited. It applies at once, to every process.
+func (s *Storage) SetAtlas(a *Atlas, replicaOf map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.atlas = a
+	s.replicaOf = make(map[string]int, len(replicaOf))
+	for k, v := range replicaOf {
+		s.replicaOf[k] = v
+	}
+	for addr, p := range s.procs {
+		p.fs.setAtlas(s.atlasFor(addr))
+	}
+}
+
+func (s *Storage) atlasFor(process string) (*Atlas, int) {
+	if s.atlas == nil {
+		return nil, 0
+	}
+	r, ok := s.replicaOf[process]
+	if !ok {
+		return nil, 0
+	}
+	return s.atlas, r
+}
+
+// FS returns the current incarnation of a process's disk, creating an empty one the first
+// time. Every file opened through it belongs to that process. After Crash or Wipe, call FS
+// again to see the new disk.
+func (s *Storage) FS(process string) *FaultFS {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procLocked(process).fs
+}
+
+func (s *Storage) procLocked(process string) *proc {
+	p, ok := s.procs[process]
+	if !ok {
+		p = &proc{}
+		s.procs[process] = p
+		s.startLocked(process, p, NewMem())
+	}
+	return p
+}
+
+func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
+	p.mem = mem
+	p.life = &life{}
+	atlas, replica := s.atlasFor(process)
+	p.fs = newFaultFS(mem, FaultOptions{Seed: s.seed, Config: s.configLocked(process),
+		Clock: s.clock, Process: process, Recorder: s.rec, Atlas: atlas, Replica: replica},
+		process+"/"+strconv.Itoa(p.incarnation), process+"/"+strconv.Itoa(p.wipes), p.life)
+}
+
+// Crash is power loss for one process: its disk is replaced by the post-crash disk (unsynced
+// writes lost, kept or torn by the process's configuration and the seed). With closeFiles,
+// every handle and FS of the old incarnation fails from now on with ErrCrashed; without it,
+// they stay usable on the pre-crash image, and nothing they do reaches the new disk. It
+// returns the torn-write events of this crash.
+func (s *Storage) Crash(process string, closeFiles bool) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procLocked(process)
+	cfg := s.configLocked(process)
+	next, events := p.mem.Crash(CrashOptions{
+		Seed:               DeriveSeed(s.seed, "crash/"+process+"/"+strconv.Itoa(p.crashes)),
+		TornProbability:    cfg.CrashFaultProbability,
+		KeepAllProbability: cfg.CrashKeepAllProbability,
+		SectorSize:         int(cfg.sector()),
+		Process:            process,
+		Time:               int64(s.clock.Now()),
+	})
+	for i, e := range events {
+		events[i] = s.rec.record(e)
+	}
+	s.rec.lifecycle(true)
+	if closeFiles {
+		p.life.state.Store(crashed)
+	}
+	p.crashes++
+	p.incarnation++
+	s.startLocked(process, p, next)
+	return events
+}
+
+// Wipe replaces a process's disk with an empty one: everything it stored is gone. Every
+// handle and FS of the old incarnation fails from now on with ErrWiped.
+func (s *Storage) Wipe(process string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procLocked(process)
+	p.life.state.Store(wiped)
+	s.rec.lifecycle(false)
+	p.incarnation++
+	p.wipes++
+	s.startLocked(process, p, NewMem())
+}
+
+// Mem returns a process's current memory disk, for inspection in tests (reads through it
+// see the true bytes, without faults or latency).
+func (s *Storage) Mem(process string) *MemFS {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.procLocked(process).mem
+}
+
+// Processes lists the processes that have storage, sorted.
+func (s *Storage) Processes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.procs))
+	for k := range s.procs {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Events returns every fault injected so far, in order.
+func (s *Storage) Events() []Event { return s.rec.Events() }
+
+// Counters returns the fault counters so far.
+func (s *Storage) Counters() Counters { return s.rec.Counters() }
+
+// Recorder returns the shared recorder.
+func (s *Storage) Recorder() *Recorder { return s.rec }
+
+// Clock returns the storage's clock.
+func (s *Storage) Clock() Clock { return s.clock }
