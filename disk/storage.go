@@ -2,7 +2,8 @@ package disk
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -206,12 +207,7 @@ func (s *Storage) Mem(process string) *MemFS {
 func (s *Storage) Processes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.procs))
-	for k := range s.procs {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(s.procs))
 }
 
 // Events returns every fault injected so far, in order.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -172,12 +174,7 @@ func Configure(value string) error {
 func Pending() []string {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
-	out := make([]string, 0, len(reg.pending))
-	for n := range reg.pending {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(reg.pending))
 }
 
 // List returns the status of every registered fail point and every pending entry, sorted by
