@@ -1,0 +1,43 @@
+//go:build linux && amd64
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/faultbox/faultbox/trace"
+)
+
+func init() {
+	register(command{name: "run", summary: "trace a program's communication and inject faults at exact calls", run: runTrace})
+}
+
+func runTrace(args []string, stdout, stderr io.Writer) int {
+	o, err := trace.ParseArgs(args, stderr)
+	if err == trace.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := trace.Run(ctx, o.Config)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := trace.WriteOutputs(res, o.EventsPath, o.HTMLPath, o.ChromePath); err != nil {
+		fmt.Fprintln(stderr, err)
+	}
+	if !o.Quiet {
+		fmt.Fprint(stderr, res.Summary())
+	}
+	return res.ExitCode
+}
