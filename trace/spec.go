@@ -132,7 +132,7 @@ func splitColons(s string) []segment {
 		}
 		seg := segment{s[start:i], start}
 		if n := len(out); n > 0 && isDigits(seg.text) && strings.HasPrefix(out[n-1].text, "addr=") &&
-			!strings.Contains(strings.TrimPrefix(out[n-1].text, "addr="), ":") {
+			addrWantsPort(strings.TrimPrefix(out[n-1].text, "addr=")) {
 			out[n-1].text += ":" + seg.text
 		} else {
 			out = append(out, seg)
@@ -140,6 +140,13 @@ func splitColons(s string) []segment {
 		start = i + 1
 	}
 	return out
+}
+
+func addrWantsPort(v string) bool {
+	if strings.HasPrefix(v, "[") {
+		return strings.HasSuffix(v, "]")
+	}
+	return !strings.Contains(v, ":")
 }
 
 func isDigits(s string) bool {
