@@ -39,5 +39,8 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 	if !o.Quiet {
 		fmt.Fprint(stderr, res.Summary())
 	}
+	if res.Interrupted {
+		return 130
+	}
 	return res.ExitCode
 }
