@@ -71,11 +71,22 @@ func (es *endpoints) resolve(tid, fd int, fresh bool) *Endpoint {
 		}
 		return &Endpoint{Kind: "other", Path: link}
 	}
-	if e, ok := es.byInode[ino]; ok && !fresh && (e.Kind != "tcp" || e.Remote != "") {
+	// Sockets are looked up again until they are complete: an unbound socket is not yet in
+	// the tables, a connected TCP socket gains its remote address, a unix socket its peer.
+	if e, ok := es.byInode[ino]; ok && !fresh && e.Kind != "other" &&
+		(e.Kind != "tcp" || e.Remote != "") && (e.Kind != "unix" || e.peer != 0) {
 		return e
 	}
 	e := es.lookupSocket(tid, ino)
+	if old, ok := es.byInode[ino]; ok && e.peer == 0 && old.peer != 0 {
+		e.peer = old.peer
+	}
 	es.byInode[ino] = e
+	if e.peer != 0 {
+		if p, ok := es.byInode[e.peer]; ok && p.peer == 0 {
+			p.peer = ino
+		}
+	}
 	return e
 }
 

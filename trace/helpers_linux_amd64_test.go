@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +60,13 @@ func build(t *testing.T, key string, cmd func(out string) *exec.Cmd) string {
 	if p, ok := buildDone[key]; ok {
 		return p
 	}
-	out := filepath.Join(buildDir, filepath.Base(key[3:])+key[:1])
+	// Each binary keeps its own name (labels match command lines) in a folder of its own.
+	sub := filepath.Join(buildDir, strings.NewReplacer(":", "_", "/", "_").Replace(key))
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := strings.SplitN(filepath.Base(key[strings.Index(key, ":")+1:]), "_", 2)[0]
+	out := filepath.Join(sub, name)
 	c := cmd(out)
 	if b, err := c.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", key, err, b)

@@ -626,7 +626,7 @@ func (t *tracer) entry(tk *task) {
 	case "sendto":
 		e.Dest = t.sockaddr(tk.tid, r.Arg(4), int(r.Arg(5)))
 	}
-	if e.Dir == "send" && e.Endpoint != nil && e.Endpoint.Kind == "udp" && c.buf != 0 {
+	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "other") && c.buf != 0 {
 		e.dgram = t.hashMem(tk.tid, c.buf, e.Size)
 	}
 	c.fresh = callFresh[nr]
@@ -945,6 +945,10 @@ func (t *tracer) exit(tk *task) {
 					t.noteOwner(tk.proc, t.eps.resolve(tk.tid, fd, true))
 				}
 			}
+		}
+		if e.Endpoint != nil && e.Endpoint.Kind == "other" && e.Fd >= 0 {
+			// An unbound socket (a UDP sender) enters the tables as the call binds it.
+			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
 		}
 		if e.Dir != "" && ret > 0 && e.Endpoint != nil && !c.skip {
 			e.Bytes = ret

@@ -11,6 +11,42 @@ import (
 // each datagram with the send of the same contents, and adds those pairs to the
 // happens-before edges that program order already gave every event.
 func link(events []*Event, byInode map[uint64]*Endpoint) {
+	unixPair := map[uint64]uint64{}
+	// connect → accept.
+	usedConnect := map[int]bool{}
+	for _, a := range events {
+		if (a.Call != "accept" && a.Call != "accept4") || a.Ret < 0 || a.Endpoint == nil {
+			continue
+		}
+		for j, c := range events {
+			if c.Call != "connect" || c.Ret < 0 && c.Errno != "EINPROGRESS" || c.Endpoint == nil || c.Endpoint.Kind != a.Endpoint.Kind {
+				continue
+			}
+			ok := false
+			switch a.Endpoint.Kind {
+			case "tcp":
+				ok = c.Endpoint.Local == a.Endpoint.Remote && c.Endpoint.Remote == a.Endpoint.Local && a.Endpoint.Remote != ""
+			case "unix":
+				peer := a.Endpoint.peer
+				if cur := byInode[a.Endpoint.Inode]; cur != nil && cur.peer != 0 {
+					peer = cur.peer
+				}
+				// When the client closed before the accept, sock_diag no longer names the
+				// peer: pair the connects and accepts of one path in order instead.
+				ok = peer != 0 && peer == c.Endpoint.Inode ||
+					peer == 0 && !usedConnect[j] && a.Endpoint.Path != "" && c.Dest == a.Endpoint.Path
+			}
+			if ok && !usedConnect[j] {
+				usedConnect[j] = true
+				a.msgFrom = append(a.msgFrom, j)
+				if a.Endpoint.Kind == "unix" {
+					unixPair[a.Endpoint.Inode] = c.Endpoint.Inode
+					unixPair[c.Endpoint.Inode] = a.Endpoint.Inode
+				}
+				break
+			}
+		}
+	}
 	// The sending inode for a receiving one.
 	tcpBy := map[[2]string]uint64{}
 	for ino, ep := range byInode {
@@ -26,7 +62,10 @@ func link(events []*Event, byInode map[uint64]*Endpoint) {
 			if cur := byInode[ep.Inode]; cur != nil && cur.peer != 0 {
 				return cur.peer
 			}
-			return ep.peer
+			if ep.peer != 0 {
+				return ep.peer
+			}
+			return unixPair[ep.Inode]
 		case "tcp":
 			return tcpBy[[2]string{ep.Remote, ep.Local}]
 		}
@@ -82,32 +121,6 @@ func link(events []*Event, byInode map[uint64]*Endpoint) {
 				break
 			}
 			e.msgFrom = append(e.msgFrom, list[k])
-		}
-	}
-	// connect → accept.
-	for _, a := range events {
-		if (a.Call != "accept" && a.Call != "accept4") || a.Ret < 0 || a.Endpoint == nil {
-			continue
-		}
-		for j, c := range events {
-			if c.Call != "connect" || c.Endpoint == nil || c.Endpoint.Kind != a.Endpoint.Kind {
-				continue
-			}
-			ok := false
-			switch a.Endpoint.Kind {
-			case "tcp":
-				ok = c.Endpoint.Local == a.Endpoint.Remote && c.Endpoint.Remote == a.Endpoint.Local && a.Endpoint.Remote != ""
-			case "unix":
-				peer := a.Endpoint.peer
-				if cur := byInode[a.Endpoint.Inode]; cur != nil && cur.peer != 0 {
-					peer = cur.peer
-				}
-				ok = peer != 0 && peer == c.Endpoint.Inode
-			}
-			if ok {
-				a.msgFrom = append(a.msgFrom, j)
-				break
-			}
 		}
 	}
 	for _, e := range events {
