@@ -13,7 +13,8 @@ import (
 type Event struct {
 	Seq      int       `json:"seq"`
 	Addr     string    `json:"addr"`
-	TimeUs   int64     `json:"time_us"`
+	TimeUs   int64     `json:"time_us"` // since the run started; not reproducible
+	DurUs    int64     `json:"dur_us,omitempty"`
 	Pid      int       `json:"pid"`
 	Tid      int       `json:"tid"`
 	Label    string    `json:"label"`

@@ -968,6 +968,9 @@ func (t *tracer) exit(tk *task) {
 		}
 	}
 	e.complete = true
+	if c.ev >= 0 {
+		e.DurUs = time.Since(t.start).Microseconds() - e.TimeUs
+	}
 	if c.delayExit > 0 {
 		t.delay(tk, c.delayExit)
 		return
