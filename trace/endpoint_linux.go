@@ -30,6 +30,8 @@ func (e *Endpoint) isSocket() bool { return e.Kind == "tcp" || e.Kind == "udp" |
 // endpoints resolves (process, fd) to an Endpoint through /proc and caches sockets by inode.
 type endpoints struct {
 	byInode map[uint64]*Endpoint
+	links   map[int]map[int]string // tgid → fd → /proc/PID/fd/FD link target
+	files   map[string]*Endpoint
 	diag    int // netlink sock_diag socket, or -1
 }
 
@@ -38,7 +40,8 @@ func newEndpoints() *endpoints {
 	if err != nil {
 		fd = -1
 	}
-	return &endpoints{byInode: map[uint64]*Endpoint{}, diag: fd}
+	return &endpoints{byInode: map[uint64]*Endpoint{}, links: map[int]map[int]string{},
+		files: map[string]*Endpoint{}, diag: fd}
 }
 
 func (es *endpoints) close() {
@@ -54,6 +57,38 @@ func (es *endpoints) resolve(tid, fd int, fresh bool) *Endpoint {
 	if err != nil {
 		return nil
 	}
+	return es.fromLink(tid, link, fresh)
+}
+
+// resolveCached is resolve with the fd's link target remembered per process: the tracer
+// forgets it when the process closes or replaces that fd, or executes a new program.
+func (es *endpoints) resolveCached(tgid, tid, fd int) *Endpoint {
+	fds := es.links[tgid]
+	if fds == nil {
+		fds = map[int]string{}
+		es.links[tgid] = fds
+	}
+	link, ok := fds[fd]
+	if !ok {
+		var err error
+		link, err = os.Readlink("/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(fd))
+		if err != nil {
+			return nil
+		}
+		fds[fd] = link
+	}
+	return es.fromLink(tid, link, false)
+}
+
+func (es *endpoints) forget(tgid, fd int) {
+	if fd < 0 {
+		delete(es.links, tgid)
+		return
+	}
+	delete(es.links[tgid], fd)
+}
+
+func (es *endpoints) fromLink(tid int, link string, fresh bool) *Endpoint {
 	inode := func(prefix string) (uint64, bool) {
 		if !strings.HasPrefix(link, prefix) || !strings.HasSuffix(link, "]") {
 			return 0, false
@@ -66,10 +101,17 @@ func (es *endpoints) resolve(tid, fd int, fresh bool) *Endpoint {
 	}
 	ino, ok := inode("socket:[")
 	if !ok {
-		if strings.HasPrefix(link, "/") {
-			return &Endpoint{Kind: "file", Path: link}
+		if f, ok := es.files[link]; ok {
+			return f
 		}
-		return &Endpoint{Kind: "other", Path: link}
+		e := &Endpoint{Kind: "other", Path: link}
+		if strings.HasPrefix(link, "/") {
+			e.Kind = "file"
+		}
+		if len(es.files) < 4096 {
+			es.files[link] = e
+		}
+		return e
 	}
 	// Sockets are looked up again until they are complete: an unbound socket is not yet in
 	// the tables, a connected TCP socket gains its remote address, a unix socket its peer.

@@ -131,6 +131,7 @@ type tracer struct {
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	labelN   map[string]int
 	delays   []delayed
+	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
@@ -226,7 +227,15 @@ func (t *tracer) filterSet() []int {
 			set[nr] = true
 		}
 	}
-	// execve must run free: the helper executes the target with the filter already in place.
+	t.traced = map[int]bool{}
+	for nr := range set {
+		t.traced[nr] = true
+	}
+	// The fd cache needs to see descriptors closed or replaced.
+	for _, nr := range []int{sysClose, sysDup2, sysDup3, sysCloseRange} {
+		set[nr] = true
+	}
+	// execve runs free: the helper executes the target with the filter already in place.
 	out := make([]int, 0, len(set))
 	for nr := range set {
 		out = append(out, nr)
@@ -434,6 +443,7 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 		return
 	}
 	p.exited = true
+	t.eps.forget(p.pid, -1)
 	p.code = statusCode(ws)
 	if ws.Signaled() {
 		p.status = "killed by " + unix.SignalName(ws.Signal())
@@ -502,6 +512,7 @@ func (t *tracer) exec(tk *task) {
 		delete(t.tasks, int(old))
 	}
 	tk.call = nil
+	t.eps.forget(p.pid, -1)
 	if !p.started {
 		// The helper has executed the target: from now on follow every child and thread.
 		p.started = true
@@ -567,6 +578,13 @@ var (
 	callPair  = names("pipe", "pipe2", "socketpair")
 )
 
+var (
+	sysClose, _      = sysNumber("close")
+	sysDup2, _       = sysNumber("dup2")
+	sysDup3, _       = sysNumber("dup3")
+	sysCloseRange, _ = sysNumber("close_range")
+)
+
 func names(ns ...string) map[int]bool {
 	m := map[int]bool{}
 	for _, n := range ns {
@@ -587,6 +605,24 @@ func (t *tracer) entry(tk *task) {
 		t.resume(tk, 0)
 		return
 	}
+	switch nr {
+	case sysClose:
+		t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
+	case sysDup2, sysDup3:
+		t.eps.forget(tk.proc.pid, int(int32(r.Arg(1))))
+	case sysCloseRange:
+		for fd := r.Arg(0); fd <= r.Arg(1) && fd < 1<<16; fd++ {
+			t.eps.forget(tk.proc.pid, int(fd))
+		}
+		if r.Arg(1)-r.Arg(0) >= 1<<16 {
+			t.eps.forget(tk.proc.pid, -1)
+		}
+	}
+	if !t.traced[nr] {
+		// Stopped only so that the fd cache stays true: no event.
+		unix.PtraceCont(tk.tid, 0)
+		return
+	}
 	fd := -1
 	if callFdArg0[nr] {
 		fd = int(int32(r.Arg(0)))
@@ -601,7 +637,7 @@ func (t *tracer) entry(tk *task) {
 	c.e = e
 	tk.call = c
 	if fd >= 0 {
-		e.Endpoint = t.eps.resolve(tk.tid, fd, false)
+		e.Endpoint = t.eps.resolveCached(tk.proc.pid, tk.tid, fd)
 		t.noteOwner(tk.proc, e.Endpoint)
 	}
 	switch {
