@@ -18,7 +18,7 @@ func TestRunRejectsBadSpecBeforeStarting(t *testing.T) {
 	if code != 2 {
 		t.Errorf("exit %d, want 2", code)
 	}
-	if msg := errb.String(); !strings.Contains(msg, "column 23") || !strings.Contains(msg, `when "0"`) || !strings.Contains(msg, "expected FIRST") {
+	if msg := errb.String(); !strings.Contains(msg, "column 25") || !strings.Contains(msg, `when "0"`) || !strings.Contains(msg, "expected FIRST") {
 		t.Errorf("error does not give position, field and expectation: %q", msg)
 	}
 	if _, err := os.Stat(marker); err == nil {
