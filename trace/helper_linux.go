@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -74,24 +75,56 @@ func runHelper(spec string) int {
 }
 
 // seccompFilter builds a classic BPF program that returns SECCOMP_RET_TRACE for the listed
-// x86-64 system calls and SECCOMP_RET_ALLOW for everything else (other ABIs included).
+// x86-64 system calls and SECCOMP_RET_ALLOW for everything else (other ABIs included). The
+// numbers are searched as a binary tree, so that an untraced call (the common case, which must
+// run at native speed) costs a handful of instructions however many calls are traced.
 func seccompFilter(nrs []int) []unix.SockFilter {
 	const (
 		offNr   = 0 // offsetof(struct seccomp_data, nr)
 		offArch = 4 // offsetof(struct seccomp_data, arch)
 	)
-	stmt := func(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
-	jeq := func(k uint32, jt, jf uint8) unix.SockFilter {
-		return unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: k, Jt: jt, Jf: jf}
-	}
-	p := []unix.SockFilter{
+	sorted := append([]int(nil), nrs...)
+	sort.Ints(sorted)
+	head := []unix.SockFilter{
 		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offArch),
-		jeq(unix.AUDIT_ARCH_X86_64, 1, 0),
+		jump(unix.BPF_JEQ, unix.AUDIT_ARCH_X86_64, 1, 0),
 		stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
 		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offNr),
 	}
+	if tree, ok := bpfTree(sorted); ok {
+		return append(head, tree...)
+	}
+	return append(head, bpfList(sorted)...)
+}
+
+func stmt(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
+
+func jump(op uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, K: k, Jt: jt, Jf: jf}
+}
+
+// bpfList tests each number in turn.
+func bpfList(nrs []int) []unix.SockFilter {
+	var p []unix.SockFilter
 	for _, nr := range nrs {
-		p = append(p, jeq(uint32(nr), 0, 1), stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_TRACE))
+		p = append(p, jump(unix.BPF_JEQ, uint32(nr), 0, 1), stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_TRACE))
 	}
 	return append(p, stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW))
+}
+
+// bpfTree splits the sorted numbers in halves: "nr >= middle" jumps to the upper half's code,
+// which comes first, else over it to the lower half's. It fails when a jump would exceed
+// classic BPF's 255-instruction reach.
+func bpfTree(nrs []int) ([]unix.SockFilter, bool) {
+	if len(nrs) <= 4 {
+		return bpfList(nrs), true
+	}
+	mid := len(nrs) / 2
+	hi, ok1 := bpfTree(nrs[mid:])
+	lo, ok2 := bpfTree(nrs[:mid])
+	if !ok1 || !ok2 || len(hi) > 255 {
+		return nil, false
+	}
+	p := append([]unix.SockFilter{jump(unix.BPF_JGE, uint32(nrs[mid]), 0, uint8(len(hi)))}, hi...)
+	return append(p, lo...), true
 }
