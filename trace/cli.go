@@ -53,6 +53,9 @@ func ParseArgs(args []string, usage io.Writer) (*Options, error) {
 		return nil, err
 	}
 	o.Args = fs.Args()
+	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {
+		o.MaxEvents = -1 // nothing will read them: do not keep them
+	}
 	if len(o.Args) == 0 {
 		return nil, errors.New("faultbox run: no command: expected -- CMD [ARGS...]")
 	}

@@ -73,7 +73,9 @@ func (r *Result) Summary() string {
 	}
 	sort.Strings(names)
 	fmt.Fprintf(&b, "faultbox run: %d events", len(r.Events))
-	if r.Dropped > 0 {
+	if r.Dropped > 0 && len(r.Events) == 0 {
+		fmt.Fprintf(&b, " kept (%d seen; no output asked for them)", r.Dropped)
+	} else if r.Dropped > 0 {
 		fmt.Fprintf(&b, " (%d more not kept)", r.Dropped)
 	}
 	b.WriteString("\n  calls:")

@@ -39,7 +39,7 @@ type Config struct {
 	// Helper is a binary that imports this package (it carries the helper mode); empty means
 	// the running executable.
 	Helper    string
-	MaxEvents int // 0 means 1,000,000
+	MaxEvents int // 0 means 1,000,000; negative keeps none (the summary still counts calls)
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads
@@ -544,7 +544,7 @@ func (t *tracer) exec(tk *task) {
 func (t *tracer) record(tk *task, call string, fd int) *Event {
 	t.calls[call]++
 	tk.n++
-	if len(t.events) >= t.cfg.MaxEvents {
+	if t.cfg.MaxEvents < 0 || len(t.events) >= t.cfg.MaxEvents {
 		t.dropped++
 		return nil
 	}
@@ -630,7 +630,9 @@ func (t *tracer) entry(tk *task) {
 	c := &callState{nr: nr, ev: -1}
 	e := t.record(tk, sysName(nr), fd)
 	if e == nil {
-		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc} // not kept, still used for decisions
+		// Not kept, still used for the decisions and named in the list of faults.
+		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc,
+			Addr: tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)}
 	} else {
 		c.ev = len(t.events) - 1
 	}
