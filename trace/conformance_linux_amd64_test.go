@@ -38,6 +38,8 @@ func TestConformanceWithStrace(t *testing.T) {
 		{"sh-write-EPIPE-2nd", []string{"sh", "-c", "echo one; echo two; echo three"}, "write:error=EPIPE:when=2", "write"},
 		{"sh-write-signal", []string{"sh", "-c", "echo one; echo two; echo three"}, "write:signal=SIGTERM:when=2", "write"},
 		{"sh-fork-child-write", []string{"sh", "-c", "(echo a; echo b) | cat; echo c"}, "write:error=EBADF:when=2+", "write"},
+		{"sh-kill-EPERM", []string{"sh", "-c", "kill -0 $$ && echo alive"}, "kill:error=EPERM", "kill"},
+		{"sh-execve-EACCES", []string{"sh", "-c", "exec /bin/echo inner"}, "execve:error=EACCES:when=1", "execve"},
 		{"c-fsync-EIO", []string{cprog, "data"}, "fsync:error=EIO", "fsync"},
 		{"c-write-ENOSPC-2nd", []string{cprog, "data"}, "write:error=ENOSPC:when=2", "write"},
 		{"c-openat-ENOENT", []string{cprog, "data"}, "openat:error=ENOENT:when=3", "openat"},

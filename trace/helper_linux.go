@@ -48,11 +48,15 @@ func runHelper(spec string) int {
 			nrs = append(nrs, n)
 		}
 	}
-	// Resolve the path before the filter is in place: until the tracer seizes us, a filtered
-	// call would fail with ENOSYS.
+	// Resolve the path before the filter is in place.
 	path, err := exec.LookPath(args[0])
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faultbox: %v\n", err)
+		return 127
+	}
+	// Stop first, filter after: once the tracer has seized this thread, the filter may trace
+	// anything (kill and execve included) without the helper tripping over it.
+	if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
 		return 127
 	}
 	prog := seccompFilter(nrs)
@@ -64,9 +68,6 @@ func runHelper(spec string) int {
 	if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0,
 		uintptr(unsafe.Pointer(&fprog))); e != 0 {
 		fmt.Fprintf(os.Stderr, "faultbox: trace helper: seccomp: %v\n", e)
-		return 127
-	}
-	if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
 		return 127
 	}
 	err = unix.Exec(path, args, os.Environ())

@@ -509,9 +509,15 @@ func readTgid(tid int) int {
 func (t *tracer) exec(tk *task) {
 	p := tk.proc
 	if old, err := unix.PtraceGetEventMsg(tk.tid); err == nil && int(old) != tk.tid {
+		// A non-leader thread executed: it now wears the leader's id, and its execve (if
+		// traced) is still to report its exit.
+		if ot := t.tasks[int(old)]; ot != nil {
+			tk.call = ot.call
+		} else {
+			tk.call = nil
+		}
 		delete(t.tasks, int(old))
 	}
-	tk.call = nil
 	t.eps.forget(p.pid, -1)
 	if !p.started {
 		// The helper has executed the target: from now on follow every child and thread.
@@ -601,10 +607,8 @@ func (t *tracer) entry(tk *task) {
 		return
 	}
 	nr := r.Syscall()
-	if !tk.proc.started {
-		t.resume(tk, 0)
-		return
-	}
+	// Before the target starts, the helper can only stop at its execve of the target (or a
+	// write of its error message): that execve is the command's first, an event as in strace.
 	switch nr {
 	case sysClose:
 		t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
@@ -677,7 +681,12 @@ func (t *tracer) entry(tk *task) {
 	}
 	c.hashAtExit = e.Dir == "recv" && e.Endpoint != nil && e.Endpoint.Kind == "udp" && c.buf != 0
 
-	rule, ri := t.matchRule(tk, nr, e)
+	var rule *Rule
+	var ri int
+	if tk.proc.started {
+		// strace neither counts nor tampers with the command's own first execve.
+		rule, ri = t.matchRule(tk, nr, e)
+	}
 	changed := false
 	if rule != nil {
 		what := rule.Text
