@@ -91,6 +91,36 @@ func TestGoTarget(t *testing.T) {
 	}
 }
 
+func TestGoTargetStartingProcesses(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "gospawn")
+	res, stdout, stderr := runTraced(t, Config{Args: []string{prog}})
+	if res.ExitCode != 0 || stdout != "child said: from child\n" {
+		t.Fatalf("exit %d stdout %q stderr %q", res.ExitCode, stdout, stderr)
+	}
+	var child *ProcInfo
+	for i, p := range res.Procs {
+		if p.Comm == "sh" {
+			child = &res.Procs[i]
+		}
+	}
+	if child == nil || child.Status != "exit 0" || child.Parent != res.Procs[0].Pid {
+		t.Fatalf("the vforked child was not followed: %+v", res.Procs)
+	}
+	// Its write to the pipe is paired with the parent's read.
+	paired := false
+	for _, e := range res.Events {
+		if e.Pid == res.Procs[0].Pid && e.Call == "read" && e.Endpoint != nil && e.Endpoint.Kind == "pipe" && e.Bytes > 0 {
+			for _, s := range e.msgFrom {
+				paired = paired || res.Events[s].Pid == child.Pid
+			}
+		}
+	}
+	if !paired {
+		t.Errorf("the parent's pipe read is not paired with the child's write")
+	}
+}
+
 func TestSignalsDeliveredAsUntraced(t *testing.T) {
 	t.Parallel()
 	res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c",
@@ -104,13 +134,23 @@ func TestSignalsDeliveredAsUntraced(t *testing.T) {
 	}
 }
 
-// TestInterruptLeavesNothingStopped sends SIGINT to faultbox itself mid-run and then checks
-// every traced process: none may be left in a stopped state.
+// TestInterruptLeavesNothingStopped stops faultbox itself mid-run (Ctrl-C, SIGTERM, and
+// SIGKILL, which leaves the tracees to PTRACE_O_EXITKILL) and then checks every traced
+// process: none may be left stopped, or alive.
 func TestInterruptLeavesNothingStopped(t *testing.T) {
 	t.Parallel()
 	fb := build(t, "go:faultbox", func(out string) *exec.Cmd {
 		return exec.Command("go", "build", "-o", out, "../cmd/faultbox")
 	})
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			interruptAndCheck(t, fb, sig)
+		})
+	}
+}
+
+func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 	cmd := exec.Command(fb, "run", "-q", "--", "sh", "-c", "sleep 30 & sleep 30 & echo $$ $!; wait")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -129,17 +169,17 @@ func TestInterruptLeavesNothingStopped(t *testing.T) {
 		n, _ := strconv.Atoi(f)
 		pids = append(pids, n)
 	}
-	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Process.Signal(sig)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("faultbox did not exit after SIGINT")
+		t.Fatalf("faultbox did not exit after %v", sig)
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 128+2 && code != 128+9 {
-		t.Errorf("faultbox exit %d after SIGINT", code)
+	if code := cmd.ProcessState.ExitCode(); sig != syscall.SIGKILL && code != 130 {
+		t.Errorf("faultbox exit %d after %v, want 130", code, sig)
 	}
 	for _, pid := range pids {
 		deadline := time.Now().Add(10 * time.Second)
@@ -160,7 +200,7 @@ func TestInterruptLeavesNothingStopped(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("pid %d still alive (%s) after faultbox exited", pid, st)
 			}
-			time.Sleep(10 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
 		}
 	}
 }
