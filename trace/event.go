@@ -67,6 +67,10 @@ type Result struct {
 // Summary is the human-readable report printed on stderr after a run.
 func (r *Result) Summary() string {
 	var b strings.Builder
+	if len(r.Procs) == 0 {
+		fmt.Fprintf(&b, "faultbox run: the command did not start (exit %d)\n", r.ExitCode)
+		return b.String()
+	}
 	names := make([]string, 0, len(r.Calls))
 	for n := range r.Calls {
 		names = append(names, n)
