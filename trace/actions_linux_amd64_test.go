@@ -12,33 +12,42 @@ import (
 
 func TestDelayDoesNotStopOtherProcesses(t *testing.T) {
 	t.Parallel()
+	for _, spec := range []string{"write:delay_enter=300ms:proc=a", "write:pause=300ms:proc=a", "write:delay_exit=300ms:proc=a"} {
+		t.Run(spec, func(t *testing.T) {
+			t.Parallel()
+			checkDelay(t, spec)
+		})
+	}
+}
+
+func checkDelay(t *testing.T, spec string) {
 	const delay = 300 * time.Millisecond
 	res, stdout, _ := runTraced(t, Config{
 		Args:   []string{"sh", "-c", `sh -c "echo A" & sh -c "echo B1; echo B2"; wait`},
 		Labels: []Label{{Name: "a", Match: "sh -c echo A"}, {Name: "b", Match: "sh -c echo B1"}},
-		Rules:  []*Rule{mustRule(t, "write:delay_enter=300ms:proc=a")},
+		Rules:  []*Rule{mustRule(t, spec)},
 	})
 	if res.ExitCode != 0 || !strings.Contains(stdout, "A\n") || !strings.Contains(stdout, "B2\n") {
 		t.Fatalf("exit %d stdout %q", res.ExitCode, stdout)
 	}
+	// Measured from a's write to a's exit: the hold is at entry, in the call or at exit.
 	var a *Event
-	var bEnd int64
+	var aExit, bEnd int64
 	for _, e := range res.Events {
-		if e.Call != "write" {
-			continue
-		}
-		switch e.Label {
-		case "a":
+		switch {
+		case e.Label == "a" && e.Call == "write":
 			a = e
-		case "b":
+		case e.Label == "a" && e.Call == "exit":
+			aExit = e.TimeUs
+		case e.Label == "b" && e.Call == "write":
 			bEnd = max(bEnd, e.TimeUs+e.DurUs)
 		}
 	}
-	if a == nil || a.Fault == "" || a.DurUs < delay.Microseconds() {
-		t.Fatalf("delayed write: %+v", a)
+	if a == nil || a.Fault == "" || aExit-a.TimeUs < delay.Microseconds() {
+		t.Fatalf("delayed write %+v, a exited at %dµs", a, aExit)
 	}
-	if bEnd == 0 || bEnd >= a.TimeUs+a.DurUs {
-		t.Errorf("b's writes ended at %dµs, after a's delayed write ended (%dµs): the delay held the tracer", bEnd, a.TimeUs+a.DurUs)
+	if bEnd == 0 || bEnd >= aExit {
+		t.Errorf("b's writes ended at %dµs, after a's delayed write (a exited at %dµs): the delay held the tracer", bEnd, aExit)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 
 // Endpoint is what a file descriptor refers to: its kind and, for sockets, its addresses.
 type Endpoint struct {
-	Kind   string `json:"kind"` // tcp, udp, unix, pipe, file, other
+	Kind   string `json:"kind"` // tcp, udp, unix, pipe, file, sock (a socket not yet bound), other
 	Local  string `json:"local,omitempty"`
 	Remote string `json:"remote,omitempty"`
 	Path   string `json:"path,omitempty"`
@@ -25,7 +25,9 @@ type Endpoint struct {
 	peer   uint64 // the other end of a unix socket, from sock_diag
 }
 
-func (e *Endpoint) isSocket() bool { return e.Kind == "tcp" || e.Kind == "udp" || e.Kind == "unix" }
+func (e *Endpoint) isSocket() bool {
+	return e.Kind == "tcp" || e.Kind == "udp" || e.Kind == "unix" || e.Kind == "sock"
+}
 
 // endpoints resolves (process, fd) to an Endpoint through /proc and caches sockets by inode.
 type endpoints struct {
@@ -115,7 +117,7 @@ func (es *endpoints) fromLink(tid int, link string, fresh bool) *Endpoint {
 	}
 	// Sockets are looked up again until they are complete: an unbound socket is not yet in
 	// the tables, a connected TCP socket gains its remote address, a unix socket its peer.
-	if e, ok := es.byInode[ino]; ok && !fresh && e.Kind != "other" &&
+	if e, ok := es.byInode[ino]; ok && !fresh && e.Kind != "sock" &&
 		(e.Kind != "tcp" || e.Remote != "") && (e.Kind != "unix" || e.peer != 0) {
 		return e
 	}
@@ -145,7 +147,7 @@ func (es *endpoints) lookupSocket(tid int, ino uint64) *Endpoint {
 		e.peer = es.unixPeer(ino)
 		return e
 	}
-	return &Endpoint{Kind: "other", Inode: ino}
+	return &Endpoint{Kind: "sock", Inode: ino}
 }
 
 func scanInet(file, kind string, ino uint64) *Endpoint {

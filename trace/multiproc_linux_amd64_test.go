@@ -203,6 +203,14 @@ func TestMultiProcessFaults(t *testing.T) {
 				t.Errorf("cut calls %v, want %v", faulted, want)
 			}
 		}},
+		{"mute-client-from-3rd-send", []*Rule{mustRule(t, "sendto:mute:when=3:fd=tcp:proc=client")}, nil,
+			"tcp1 32\ntcp2 0\nudp 0\nunix 0\nfsync ok\nsize 30\n", func(t *testing.T, res *Result) {
+				for _, e := range eventsOf(res, "client") {
+					if e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() && e.N >= 10 && e.Fault == "" {
+						t.Errorf("%s %s after the crash-stop was not omitted", e.Addr, e.Call)
+					}
+				}
+			}},
 		{"fsync-EIO", []*Rule{mustRule(t, "fsync:error=EIO:proc=server")}, nil,
 			"tcp1 80\ntcp2 16\nudp 3\nunix 20\nfsync Input/output error\nsize 30\n", nil},
 		{"phantom-write", []*Rule{mustRule(t, "write:phantom:path=*/data")}, nil,

@@ -28,11 +28,14 @@ const (
 	ActReset          // the call fails with ECONNRESET
 	ActENOSPC         // the call fails with ENOSPC
 	ActEIO            // the call fails with EIO
+	ActPause          // the whole process stops (SIGSTOP) for Pause, then goes on (SIGCONT)
+	ActMute           // crash-stop in communication: this send and every later one is omitted
 )
 
 var actionNames = map[string]Action{
 	"omit": ActOmit, "phantom": ActPhantom, "short": ActShort, "corrupt": ActCorrupt,
 	"crash": ActCrash, "refuse": ActRefuse, "reset": ActReset, "enospc": ActENOSPC, "eio": ActEIO,
+	"pause": ActPause, "mute": ActMute,
 }
 
 func (a Action) String() string {
@@ -83,6 +86,7 @@ type Rule struct {
 	Proc       string  // glob on the process label
 	Action     Action
 	ShortBytes int64
+	Pause      time.Duration
 	// PerProcess counts invocations per process instead of per thread (used by --crash).
 	PerProcess bool
 }
@@ -187,6 +191,14 @@ func ParseInject(spec string) (*Rule, error) {
 			}
 			r.Action = a
 			acted = true
+			if a == ActPause {
+				d, ok := parseDelay(val)
+				if !hasVal || !ok || d <= 0 {
+					return nil, bad(vpos, key, val, "pause=DURATION like 500ms or 2s")
+				}
+				r.Pause = d
+				continue
+			}
 			if hasVal {
 				if a != ActShort {
 					return nil, bad(vpos, key, val, "no value")
@@ -202,7 +214,7 @@ func ParseInject(spec string) (*Rule, error) {
 			continue
 		}
 		if !hasVal {
-			return nil, bad(sg.pos, "field", sg.text, "KEY=VALUE (error, retval, signal, delay_enter, delay_exit, when, p, fd, path, addr, proc) or an action (omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio)")
+			return nil, bad(sg.pos, "field", sg.text, "KEY=VALUE (error, retval, signal, delay_enter, delay_exit, when, p, fd, path, addr, proc) or an action (omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause=DURATION, mute)")
 		}
 		switch key {
 		case "error":
@@ -304,7 +316,7 @@ var (
 func checkActionCalls(r *Rule) error {
 	var allowed []string
 	switch r.Action {
-	case ActOmit, ActPhantom:
+	case ActOmit, ActPhantom, ActMute:
 		allowed = sendCalls
 	case ActShort:
 		allowed = countCalls

@@ -37,6 +37,8 @@ func TestParseInjectStraceGrammar(t *testing.T) {
 		{"write:short=3:fd=pipe", func(r *Rule) bool { return r.Action == ActShort && r.ShortBytes == 3 && r.FdKind == "pipe" }},
 		{"connect:refuse:addr=[::1]:80", func(r *Rule) bool { return r.Action == ActRefuse && r.Addr == "[::1]:80" }},
 		{"write:phantom:path=/tmp/*", func(r *Rule) bool { return r.Action == ActPhantom && r.Path == "/tmp/*" }},
+		{"accept:pause=1.5s:proc=server", func(r *Rule) bool { return r.Action == ActPause && r.Pause == 1500*time.Millisecond }},
+		{"sendto,sendmsg:mute:when=4", func(r *Rule) bool { return r.Action == ActMute && r.When.First == 4 }},
 	}
 	for _, c := range cases {
 		r, err := ParseInject(c.spec)
@@ -71,6 +73,9 @@ func TestParseInjectErrors(t *testing.T) {
 		{"write:signal=SIGFOO", "signal", 14},
 		{"write:syscall=getpid", "field", 7},
 		{"write:error=EIO:when", "field", 17},
+		{"write:pause", "pause", 13},
+		{"write:pause=0", "pause", 13},
+		{"read:mute", "syscall set", 1},
 	}
 	for _, c := range cases {
 		_, err := ParseInject(c.spec)

@@ -70,6 +70,7 @@ type process struct {
 	nThreads  int
 	counts    map[countKey]uint64
 	started   bool
+	muted     bool // crash-stopped in communication: every send is omitted
 	exited    bool
 	status    string
 	code      int
@@ -105,8 +106,9 @@ type callState struct {
 }
 
 type delayed struct {
-	at  time.Time
-	tid int
+	at   time.Time
+	tid  int
+	cont int // a paused process to send SIGCONT to first, or 0
 }
 
 type tracer struct {
@@ -362,18 +364,24 @@ func (t *tracer) fireDelays() {
 	for len(t.delays) > 0 && !t.delays[0].at.After(now) {
 		d := t.delays[0]
 		t.delays = t.delays[1:]
+		if d.cont != 0 {
+			unix.Kill(d.cont, unix.SIGCONT)
+		}
 		if tk := t.tasks[d.tid]; tk != nil {
 			t.resume(tk, 0)
 		}
 	}
 }
 
-func (t *tracer) delay(tk *task, d time.Duration) {
+func (t *tracer) delay(tk *task, d time.Duration) { t.delayThen(tk, d, 0) }
+
+// delayThen holds tk for d; when d is over it sends SIGCONT to cont (if not 0) and resumes tk.
+func (t *tracer) delayThen(tk *task, d time.Duration, cont int) {
 	at := time.Now().Add(d)
 	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
 	t.delays = append(t.delays, delayed{})
 	copy(t.delays[i+1:], t.delays[i:])
-	t.delays[i] = delayed{at: at, tid: tk.tid}
+	t.delays[i] = delayed{at: at, tid: tk.tid, cont: cont}
 }
 
 func (t *tracer) resume(tk *task, sig int) {
@@ -668,7 +676,7 @@ func (t *tracer) entry(tk *task) {
 	case "sendto":
 		e.Dest = t.sockaddr(tk.tid, r.Arg(4), int(r.Arg(5)))
 	}
-	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "other") && c.buf != 0 {
+	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "sock") && c.buf != 0 {
 		e.dgram = t.hashMem(tk.tid, c.buf, e.Size)
 	}
 	c.fresh = callFresh[nr]
@@ -713,6 +721,12 @@ func (t *tracer) entry(tk *task) {
 			c.skip, c.ret = true, rule.Retval
 		case rule.Action == ActOmit || rule.Action == ActPhantom:
 			c.skip, c.ret = true, e.Size
+		case rule.Action == ActMute:
+			tk.proc.muted = true
+			c.skip, c.ret = true, e.Size
+		case rule.Action == ActPause:
+			// Every other thread goes into a group-stop; this one is held at its call.
+			unix.Kill(tk.proc.pid, unix.SIGSTOP)
 		case rule.Action == ActShort:
 			n := rule.ShortBytes
 			if n < 0 {
@@ -737,6 +751,13 @@ func (t *tracer) entry(tk *task) {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
 		}
 		c.delayExit = rule.DelayExit
+	} else if tk.proc.muted && e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() {
+		c.skip, c.ret = true, e.Size
+		r.SetSyscall(-1)
+		r.SetRet(c.ret)
+		changed = true
+		e.Fault = "mute (crash-stop in communication)"
+		t.faults = append(t.faults, e.Addr+": "+e.Fault)
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
 		if sysName(nr) == "connect" {
@@ -754,6 +775,10 @@ func (t *tracer) entry(tk *task) {
 	}
 	if changed {
 		setRegs(tk.tid, r)
+	}
+	if rule != nil && rule.Action == ActPause {
+		t.delayThen(tk, rule.Pause+rule.DelayEnter, tk.proc.pid)
+		return
 	}
 	if rule != nil && rule.DelayEnter > 0 {
 		t.delay(tk, rule.DelayEnter)
@@ -908,7 +933,7 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 	if len(t.cfg.Partitions) == 0 || !(e.Dir == "send" || sysName(nr) == "connect") {
 		return -1
 	}
-	if e.Endpoint != nil && !e.Endpoint.isSocket() && e.Endpoint.Kind != "other" {
+	if e.Endpoint != nil && !e.Endpoint.isSocket() {
 		return -1
 	}
 	peer := t.peerOf(e)
@@ -993,7 +1018,7 @@ func (t *tracer) exit(tk *task) {
 				}
 			}
 		}
-		if e.Endpoint != nil && e.Endpoint.Kind == "other" && e.Fd >= 0 {
+		if e.Endpoint != nil && e.Endpoint.Kind == "sock" && e.Fd >= 0 {
 			// An unbound socket (a UDP sender) enters the tables as the call binds it.
 			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
 		}
