@@ -8,8 +8,9 @@
 //     fork, vfork, clone and exec, makes every ptrace request from one locked OS thread, delivers
 //     signals as they would be delivered untraced, and kills the whole tree when interrupted;
 //   - the injector applies the rules parsed by ParseInject (strace's --inject syntax as-is, plus
-//     omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, seeded probabilities and
-//     filters on fd kind, path, address and process label), ParseCrash and ParsePartition;
+//     omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause, mute, seeded
+//     probabilities and filters on fd kind, path, address and process label), ParseCrash and
+//     ParsePartition;
 //   - the tracker names every endpoint (pid, fd) with its kind and addresses, pairs connect with
 //     accept and each received byte with the send that wrote it, and builds a happens-before
 //     graph over events whose addresses (label/tTHREAD/N) are stable from run to run.

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,7 @@ static int server(const char *dir, int pfd) {
 }
 
 static int client(const char *dir, int pfd) {
+	signal(SIGPIPE, SIG_IGN); /* a crashed server makes writes fail, not kill the client */
 	char line[64] = {0};
 	if (read(pfd, line, sizeof line - 1) <= 0) die("pipe read");
 	int tport, uport;
