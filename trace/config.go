@@ -26,6 +26,11 @@ type Config struct {
 	// the running executable.
 	Helper    string
 	MaxEvents int // 0 means 1,000,000; negative keeps none (the summary still counts calls)
+	// OnThisThread runs the tracer in the calling goroutine, which the caller has locked to its
+	// OS thread, instead of a goroutine of its own. Best done from the main thread (locked in
+	// init): the SIGCHLD the kernel sends for every tracee stop then lands on the thread that
+	// is waiting for that stop anyway, rather than waking an idle one.
+	OnThisThread bool
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads

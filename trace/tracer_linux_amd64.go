@@ -109,6 +109,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	done := make(chan out, 1)
 	stop := make(chan struct{})
+	if cfg.OnThisThread {
+		defer func() {
+			close(stop)
+		}()
+		go func() {
+			select {
+			case <-ctx.Done():
+				t.interrupt()
+			case <-stop:
+			}
+		}()
+		return t.run()
+	}
 	go func() {
 		// All ptrace requests must come from the thread that attached; the thread is never
 		// unlocked, so Go discards it when this goroutine ends.
@@ -231,6 +244,11 @@ func (t *tracer) run() (*Result, error) {
 		if err != unix.EINTR {
 			break
 		}
+	}
+	if err == unix.ECHILD {
+		// The helper failed before it stopped (it said why) and SIGCHLD is ignored, so the
+		// kernel reaped it: its status is gone, report what the helper reports.
+		return &Result{ExitCode: 127, Calls: map[string]int{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("trace: wait for helper %d: %w", pid, err)
