@@ -204,3 +204,30 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 		}
 	}
 }
+
+func TestLabelsAndTraceSet(t *testing.T) {
+	t.Parallel()
+	only, err := ParseTrace("write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c", `sh -c "echo x"; sh -c "echo y"; cat /dev/null`},
+		Labels: []Label{{Name: "w", Match: "sh -c echo"}}, Trace: only})
+	if res.ExitCode != 0 || stdout != "x\ny\n" {
+		t.Fatalf("exit %d stdout %q", res.ExitCode, stdout)
+	}
+	var labels []string
+	for _, p := range res.Procs {
+		labels = append(labels, p.Label)
+	}
+	if got := strings.Join(labels, " "); got != "p1 w w#2 p1.3" {
+		t.Errorf("labels %q, want %q", got, "p1 w w#2 p1.3")
+	}
+	for _, e := range res.Events {
+		switch e.Call {
+		case "write", "exec", "fork", "exit":
+		default:
+			t.Errorf("%s: %s traced with --trace=write", e.Addr, e.Call)
+		}
+	}
+}
