@@ -13,6 +13,7 @@ check redis-server redis-server   # chunkcache: the resp adapter's contract test
 check strace strace               # trace: conformance with strace --inject
 check hyperfine hyperfine         # trace: speed side by side with strace
 check chromium chromium           # trace: the space-time diagram checked in a real browser
+check gcc gcc                     # trace: the C programs its tests trace
 check sha256sum coreutils         # cross_test.sh
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -1,0 +1,45 @@
+//go:build linux && amd64
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunRejectsBadSpecBeforeStarting(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "ran")
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"run", "--inject", "write:error=ENOSPC:when=0", "--", "touch", marker}, &out, &errb)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if msg := errb.String(); !strings.Contains(msg, "column 25") || !strings.Contains(msg, `when "0"`) || !strings.Contains(msg, "expected FIRST") {
+		t.Errorf("error does not give position, field and expectation: %q", msg)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the command ran despite the bad spec")
+	}
+}
+
+func TestRunExitsWithTracedStatus(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	events := filepath.Join(dir, "ev.jsonl")
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"run", "-o", events, "--inject", "write:error=EIO:when=1", "--", "sh", "-c", "echo hi; exit 3"}, &out, &errb)
+	if code != 3 {
+		t.Errorf("exit %d, want 3", code)
+	}
+	if !strings.Contains(errb.String(), "faults injected: 1") || !strings.Contains(errb.String(), "exit 3") {
+		t.Errorf("summary: %q", errb.String())
+	}
+	b, err := os.ReadFile(events)
+	if err != nil || !strings.Contains(string(b), `"fault":"write:error=EIO:when=1"`) {
+		t.Errorf("events file: %v %q", err, b)
+	}
+}

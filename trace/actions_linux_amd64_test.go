@@ -1,0 +1,151 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDelayDoesNotStopOtherProcesses(t *testing.T) {
+	t.Parallel()
+	for _, spec := range []string{"write:delay_enter=300ms:proc=a", "write:pause=300ms:proc=a", "write:delay_exit=300ms:proc=a"} {
+		t.Run(spec, func(t *testing.T) {
+			t.Parallel()
+			checkDelay(t, spec)
+		})
+	}
+}
+
+func checkDelay(t *testing.T, spec string) {
+	const delay = 300 * time.Millisecond
+	res, stdout, _ := runTraced(t, Config{
+		Args:   []string{"sh", "-c", `sh -c "echo A" & sh -c "echo B1; echo B2"; wait`},
+		Labels: []Label{{Name: "a", Match: "sh -c echo A"}, {Name: "b", Match: "sh -c echo B1"}},
+		Rules:  []*Rule{mustRule(t, spec)},
+	})
+	if res.ExitCode != 0 || !strings.Contains(stdout, "A\n") || !strings.Contains(stdout, "B2\n") {
+		t.Fatalf("exit %d stdout %q", res.ExitCode, stdout)
+	}
+	// Measured from a's write to a's exit: the hold is at entry, in the call or at exit.
+	var a *Event
+	var aExit, bEnd int64
+	for _, e := range res.Events {
+		switch {
+		case e.Label == "a" && e.Call == "write":
+			a = e
+		case e.Label == "a" && e.Call == "exit":
+			aExit = e.TimeUs
+		case e.Label == "b" && e.Call == "write":
+			bEnd = max(bEnd, e.TimeUs+e.DurUs)
+		}
+	}
+	if a == nil || a.Fault == "" || aExit-a.TimeUs < delay.Microseconds() {
+		t.Fatalf("delayed write %+v, a exited at %dµs", a, aExit)
+	}
+	if bEnd == 0 || bEnd >= aExit {
+		t.Errorf("b's writes ended at %dµs, after a's delayed write (a exited at %dµs): the delay held the tracer", bEnd, aExit)
+	}
+}
+
+func TestShortAndCorrupt(t *testing.T) {
+	t.Parallel()
+	t.Run("short", func(t *testing.T) {
+		t.Parallel()
+		res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c", "echo hello | cat"},
+			Rules: []*Rule{mustRule(t, "write:short=2:fd=pipe:when=1")}})
+		// The shell writes the rest after a short write, as it must.
+		if stdout != "hello\n" {
+			t.Errorf("stdout %q", stdout)
+		}
+		var writes []string
+		for _, e := range res.Events {
+			if e.Call == "write" && e.Endpoint != nil && e.Endpoint.Kind == "pipe" {
+				writes = append(writes, fmt.Sprintf("%d/%d", e.Ret, e.Size))
+			}
+		}
+		if fmt.Sprint(writes) != "[2/6 4/4]" {
+			t.Errorf("pipe writes (returned/asked) %v, want [2/6 4/4]", writes)
+		}
+	})
+	t.Run("corrupt", func(t *testing.T) {
+		t.Parallel()
+		res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c", "echo hello | cat"}, Seed: 42,
+			Rules: []*Rule{mustRule(t, "read:corrupt:fd=pipe:when=1")}})
+		want := "hello\n"
+		if len(stdout) != len(want) {
+			t.Fatalf("stdout %q", stdout)
+		}
+		bits := 0
+		for i := range want {
+			for x := stdout[i] ^ want[i]; x != 0; x &= x - 1 {
+				bits++
+			}
+		}
+		if bits != 1 || len(res.Faults) != 1 {
+			t.Errorf("stdout %q differs from %q in %d bits (faults %v), want 1", stdout, want, bits, res.Faults)
+		}
+	})
+}
+
+func TestRefuseAndReset(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { buf := make([]byte, 64); c.Read(buf); c.Close() }()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	script := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && echo hi >&3 && echo sent`, port)
+	for _, c := range []struct{ spec, want string }{
+		{"", "sent\n"},
+		{fmt.Sprintf("connect:refuse:addr=127.0.0.1:%d", port), "Connection refused"},
+		{"write:reset:fd=tcp", "Connection reset by peer"},
+	} {
+		cfg := Config{Args: []string{"bash", "-c", script}}
+		if c.spec != "" {
+			cfg.Rules = []*Rule{mustRule(t, c.spec)}
+		}
+		res, stdout, stderr := runTraced(t, cfg)
+		if !strings.Contains(stdout+stderr, c.want) {
+			t.Errorf("%q: exit %d stdout %q stderr %q, want %q", c.spec, res.ExitCode, stdout, stderr, c.want)
+		}
+	}
+}
+
+func TestProbabilityIsSeeded(t *testing.T) {
+	t.Parallel()
+	run := func(seed uint64) string {
+		res, _, _ := runTraced(t, Config{Args: []string{"sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i; done"},
+			Seed: seed, Rules: []*Rule{mustRule(t, "write:error=EIO:p=0.5")}})
+		var hit []string
+		for _, e := range res.Events {
+			if e.Call == "write" {
+				hit = append(hit, fmt.Sprint(e.Fault != ""))
+			}
+		}
+		return strings.Join(hit, ",")
+	}
+	a, b, c := run(7), run(7), run(8)
+	if a != b {
+		t.Errorf("same seed, different faults:\n%s\n%s", a, b)
+	}
+	if a == c {
+		t.Errorf("seeds 7 and 8 chose the same 12 faults: %s", a)
+	}
+	if !strings.Contains(a, "true") || !strings.Contains(a, "false") {
+		t.Errorf("p=0.5 over 12 writes chose %s", a)
+	}
+}

@@ -1,0 +1,70 @@
+//go:build linux
+
+package trace
+
+import (
+	"errors"
+	"os"
+)
+
+// Config says what to run, what to trace and which faults to inject.
+type Config struct {
+	Args       []string // the command and its arguments
+	Env        []string // nil means os.Environ()
+	Dir        string
+	Stdin      *os.File // nil means os.Stdin (likewise for Stdout, Stderr)
+	Stdout     *os.File
+	Stderr     *os.File
+	Rules      []*Rule
+	Partitions []*Partition
+	Labels     []Label
+	Seed       uint64
+	// Trace lists the system call numbers to stop at besides those the rules name; nil means
+	// DefaultTrace (communication and storage calls).
+	Trace []int
+	// Helper is a binary that imports this package (it carries the helper mode); empty means
+	// the running executable.
+	Helper    string
+	MaxEvents int // 0 means 1,000,000; negative keeps none (the summary still counts calls)
+	// OnThisThread runs the tracer in the calling goroutine, which the caller has locked to its
+	// OS thread, instead of a goroutine of its own. Best done from the main thread (locked in
+	// init): the SIGCHLD the kernel sends for every tracee stop then lands on the thread that
+	// is waiting for that stop anyway, rather than waking an idle one.
+	OnThisThread bool
+}
+
+// DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads
+// and writes of every kind, pipes, and the storage barriers.
+func DefaultTrace() []int {
+	set, _ := parseSyscallSet("%network,read,write,readv,writev,pread64,pwrite64,fsync,fdatasync,pipe,pipe2")
+	return set
+}
+
+// ParseTrace parses a --trace set (strace's -e trace= syntax).
+func ParseTrace(s string) ([]int, error) {
+	set, err := parseSyscallSet(s)
+	if err != nil {
+		return nil, &SpecError{Flag: "--trace", Spec: s, Pos: 1, Field: "syscall set", Value: s, Expected: err.Error()}
+	}
+	return set, nil
+}
+
+// ErrNoCommand is returned by Run when Config.Args is empty.
+var ErrNoCommand = errors.New("trace: no command to run")
+
+type process struct {
+	pid       int
+	parent    *process
+	label     string
+	comm      string
+	nChildren int
+	nThreads  int
+	counts    map[countKey]uint64
+	started   bool
+	muted     bool // crash-stopped in communication: every send is omitted
+	exited    bool
+	status    string
+	code      int
+}
+
+type countKey struct{ rule, nr int }

@@ -1,0 +1,233 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestManyProcessesAndThreads(t *testing.T) {
+	t.Parallel()
+	prog := buildC(t, "spawn", "-pthread")
+	res, stdout, _ := runTraced(t, Config{Args: []string{prog}})
+	if res.ExitCode != 0 || strings.TrimSpace(stdout) != "lines 100 bad 0" {
+		t.Fatalf("exit %d, stdout %q", res.ExitCode, stdout)
+	}
+	if len(res.Procs) != 51 {
+		t.Errorf("%d processes traced, want 51", len(res.Procs))
+	}
+	threads := map[int]bool{}
+	writes := 0
+	for _, e := range res.Events {
+		if e.Call == "write" && e.Endpoint != nil && e.Endpoint.Kind == "pipe" {
+			writes++
+			threads[e.Tid] = true
+		}
+	}
+	if writes != 100 || len(threads) != 100 {
+		t.Errorf("%d pipe writes from %d threads, want 100 from 100", writes, len(threads))
+	}
+	// The parent's reads are each paired with the pipe writes they drained.
+	paired := map[string]bool{}
+	for _, e := range res.Events {
+		if e.Call == "read" && e.Endpoint != nil && e.Endpoint.Kind == "pipe" {
+			for _, h := range e.HB {
+				paired[h] = true
+			}
+		}
+	}
+	for _, e := range res.Events {
+		if e.Call == "write" && e.Endpoint != nil && e.Endpoint.Kind == "pipe" && !paired[e.Addr] {
+			t.Errorf("pipe write %s not paired with a read", e.Addr)
+		}
+	}
+}
+
+func TestTraceeKilledBySIGKILL(t *testing.T) {
+	t.Parallel()
+	res, _, _ := runTraced(t, Config{Args: []string{"sh", "-c", "echo before; kill -9 $$; echo after"}})
+	if res.ExitCode != 128+9 {
+		t.Errorf("exit %d, want 137", res.ExitCode)
+	}
+	if got := res.Procs[0].Status; got != "killed by SIGKILL" {
+		t.Errorf("status %q", got)
+	}
+}
+
+func TestStaticBinary(t *testing.T) {
+	t.Parallel()
+	prog := buildC(t, "fsync", "-static")
+	out, err := exec.Command("file", prog).Output()
+	if err == nil && !strings.Contains(string(out), "statically linked") {
+		t.Fatalf("not static: %s", out)
+	}
+	dir := t.TempDir()
+	res, _, stderr := runTraced(t, Config{Args: []string{prog, "data"}, Dir: dir, Rules: []*Rule{mustRule(t, "fsync:error=EIO")}})
+	if res.ExitCode != 4 || stderr != "fsync: Input/output error\n" {
+		t.Errorf("exit %d stderr %q, want 4 and the fsync error", res.ExitCode, stderr)
+	}
+}
+
+func TestGoTarget(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "gobusy")
+	res, stdout, stderr := runTraced(t, Config{Args: []string{prog}})
+	if res.ExitCode != 0 || strings.TrimSpace(stdout) != "bytes 160" {
+		t.Fatalf("exit %d stdout %q stderr %q", res.ExitCode, stdout, stderr)
+	}
+	threads := map[int]bool{}
+	for _, e := range res.Events {
+		threads[e.Tid] = true
+	}
+	if len(threads) < 2 {
+		t.Errorf("events from %d threads; a Go program has several", len(threads))
+	}
+}
+
+func TestGoTargetStartingProcesses(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "gospawn")
+	res, stdout, stderr := runTraced(t, Config{Args: []string{prog}})
+	if res.ExitCode != 0 || stdout != "child said: from child\n" {
+		t.Fatalf("exit %d stdout %q stderr %q", res.ExitCode, stdout, stderr)
+	}
+	var child *ProcInfo
+	for i, p := range res.Procs {
+		if p.Comm == "sh" {
+			child = &res.Procs[i]
+		}
+	}
+	if child == nil || child.Status != "exit 0" || child.Parent != res.Procs[0].Pid {
+		t.Fatalf("the vforked child was not followed: %+v", res.Procs)
+	}
+	// Its write to the pipe is paired with the parent's read.
+	paired := false
+	for _, e := range res.Events {
+		if e.Pid == res.Procs[0].Pid && e.Call == "read" && e.Endpoint != nil && e.Endpoint.Kind == "pipe" && e.Bytes > 0 {
+			for _, s := range e.msgFrom {
+				paired = paired || res.Events[s].Pid == child.Pid
+			}
+		}
+	}
+	if !paired {
+		t.Errorf("the parent's pipe read is not paired with the child's write")
+	}
+}
+
+func TestSignalsDeliveredAsUntraced(t *testing.T) {
+	t.Parallel()
+	res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c",
+		`trap 'echo got USR1' USR1; kill -USR1 $$; sleep 0.3 & pid=$!; kill -STOP $pid; ` +
+			`i=0; until grep -q '^State:.*[Tt]' /proc/$pid/status || [ $i = 500 ]; do i=$((i+1)); sleep 0.01; done; ` +
+			// Stopped it stays, as untraced, past the time it would have slept (a group-stop
+			// of a traced process reads "t (tracing stop)" in /proc).
+			`sleep 0.5; grep -q '^State:.*[Tt]' /proc/$pid/status && echo stopped; kill -CONT $pid; wait $pid; echo done $?`}})
+	if res.ExitCode != 0 || stdout != "got USR1\nstopped\ndone 0\n" {
+		t.Errorf("exit %d stdout %q", res.ExitCode, stdout)
+	}
+}
+
+// TestInterruptLeavesNothingStopped stops faultbox itself mid-run (Ctrl-C, SIGTERM, and
+// SIGKILL, which leaves the tracees to PTRACE_O_EXITKILL) and then checks every traced
+// process: none may be left stopped, or alive.
+func TestInterruptLeavesNothingStopped(t *testing.T) {
+	t.Parallel()
+	fb := build(t, "go:faultbox", func(out string) *exec.Cmd {
+		return exec.Command("go", "build", "-o", out, "../cmd/faultbox")
+	})
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			interruptAndCheck(t, fb, sig)
+		})
+	}
+}
+
+func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
+	cmd := exec.Command(fb, "run", "-q", "--", "sh", "-c", "sleep 30 & sleep 30 & echo $$ $!; wait")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("read pids: %v", err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(line) {
+		n, _ := strconv.Atoi(f)
+		pids = append(pids, n)
+	}
+	cmd.Process.Signal(sig)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("faultbox did not exit after %v", sig)
+	}
+	if code := cmd.ProcessState.ExitCode(); sig != syscall.SIGKILL && code != 130 {
+		t.Errorf("faultbox exit %d after %v, want 130", code, sig)
+	}
+	for _, pid := range pids {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+			st := ""
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "State:") {
+					st = strings.TrimSpace(l[6:])
+				}
+			}
+			if err != nil || strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X") {
+				break // gone, or dead and waiting for its reaper
+			}
+			if strings.HasPrefix(st, "T") || strings.HasPrefix(st, "t") {
+				t.Fatalf("pid %d left stopped: %s", pid, st)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("pid %d still alive (%s) after faultbox exited", pid, st)
+			}
+			time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
+		}
+	}
+}
+
+func TestLabelsAndTraceSet(t *testing.T) {
+	t.Parallel()
+	only, err := ParseTrace("write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c", `sh -c "echo x"; sh -c "echo y"; cat /dev/null`},
+		Labels: []Label{{Name: "w", Match: "sh -c echo"}}, Trace: only})
+	if res.ExitCode != 0 || stdout != "x\ny\n" {
+		t.Fatalf("exit %d stdout %q", res.ExitCode, stdout)
+	}
+	var labels []string
+	for _, p := range res.Procs {
+		labels = append(labels, p.Label)
+	}
+	if got := strings.Join(labels, " "); got != "p1 w w#2 p1.3" {
+		t.Errorf("labels %q, want %q", got, "p1 w w#2 p1.3")
+	}
+	for _, e := range res.Events {
+		switch e.Call {
+		case "write", "exec", "fork", "exit":
+		default:
+			t.Errorf("%s: %s traced with --trace=write", e.Addr, e.Call)
+		}
+	}
+}

@@ -1,0 +1,1102 @@
+//go:build linux && amd64
+
+package trace
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type task struct {
+	tid      int
+	proc     *process
+	index    int
+	n        int // events recorded for this thread
+	last     int // index of its last event, -1 when none
+	firstHB  int // spawn event the first event follows, -1 when none
+	call     *callState
+	counts   map[countKey]uint64
+	listened bool
+}
+
+type callState struct {
+	ev         int // index into events, -1 when not kept
+	e          *Event
+	nr         int
+	skip       bool
+	ret        int64
+	corrupt    bool
+	delayExit  time.Duration
+	buf        uint64
+	fdOut      bool // accept: ret is a new fd to name
+	fresh      bool // re-resolve the endpoint at exit (connect, bind, listen)
+	pairAddr   uint64
+	hashAtExit bool
+}
+
+type delayed struct {
+	at   time.Time
+	tid  int
+	cont int // a paused process to send SIGCONT to first, or 0
+}
+
+type tracer struct {
+	cfg      Config
+	rules    []*Rule
+	ruleSets []map[int]bool
+	start    time.Time
+	tasks    map[int]*task
+	procs    map[int]*process
+	order    []*process
+	orphans  map[int]bool // stopped new tasks whose parent's event has not arrived
+	root     *process
+	rootCode int
+	events   []*Event
+	dropped  int
+	faults   []string
+	calls    map[string]int
+	eps      *endpoints
+	owner    map[string]*process // "tcp|addr", "udp|addr", "unix|path", "ino|N" → owner
+	sendOff  map[uint64]int64
+	recvOff  map[uint64]int64
+	crossN   map[int]uint64 // partition index → messages that tried to cross
+	labelN   map[string]int
+	delays   []delayed
+	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
+
+	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
+	pids        map[int]bool
+	interrupted bool
+}
+
+// Run starts cfg.Args under the tracer, waits until every traced process has exited and
+// returns what happened. When ctx is cancelled every traced process is killed (none is left
+// stopped) and Run returns with Result.Interrupted set.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if len(cfg.Args) == 0 {
+		return nil, ErrNoCommand
+	}
+	if cfg.MaxEvents == 0 {
+		cfg.MaxEvents = 1_000_000
+	}
+	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
+		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
+		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
+		labelN: map[string]int{}, pids: map[int]bool{}}
+	for _, r := range t.rules {
+		s := map[int]bool{}
+		for _, nr := range r.Syscalls {
+			s[nr] = true
+		}
+		t.ruleSets = append(t.ruleSets, s)
+	}
+	type out struct {
+		res *Result
+		err error
+	}
+	done := make(chan out, 1)
+	stop := make(chan struct{})
+	if cfg.OnThisThread {
+		defer func() {
+			close(stop)
+		}()
+		go func() {
+			select {
+			case <-ctx.Done():
+				t.interrupt()
+			case <-stop:
+			}
+		}()
+		return t.run()
+	}
+	go func() {
+		// All ptrace requests must come from the thread that attached; the thread is never
+		// unlocked, so Go discards it when this goroutine ends.
+		runtime.LockOSThread()
+		res, err := t.run()
+		done <- out{res, err}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t.interrupt()
+		case <-stop:
+		}
+	}()
+	o := <-done
+	close(stop)
+	return o.res, o.err
+}
+
+func (t *tracer) interrupt() {
+	t.mu.Lock()
+	t.interrupted = true
+	pids := make([]int, 0, len(t.pids))
+	for p := range t.pids {
+		pids = append(pids, p)
+	}
+	t.mu.Unlock()
+	for _, p := range pids {
+		unix.Kill(p, unix.SIGKILL)
+	}
+}
+
+func (t *tracer) addPid(pid int) {
+	t.mu.Lock()
+	t.pids[pid] = true
+	killed := t.interrupted
+	t.mu.Unlock()
+	if killed {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+func (t *tracer) filterSet() []int {
+	set := map[int]bool{}
+	base := t.cfg.Trace
+	if base == nil {
+		base = DefaultTrace()
+	}
+	for _, nr := range base {
+		set[nr] = true
+	}
+	for _, r := range t.rules {
+		for _, nr := range r.Syscalls {
+			set[nr] = true
+		}
+	}
+	if len(t.cfg.Partitions) > 0 {
+		for _, n := range []string{"connect", "write", "writev", "sendto", "sendmsg"} {
+			nr, _ := sysNumber(n)
+			set[nr] = true
+		}
+	}
+	t.traced = map[int]bool{}
+	for nr := range set {
+		t.traced[nr] = true
+	}
+	// The fd cache needs to see descriptors closed or replaced.
+	for _, nr := range []int{sysClose, sysDup2, sysDup3, sysCloseRange} {
+		set[nr] = true
+	}
+	// execve runs free: the helper executes the target with the filter already in place.
+	out := make([]int, 0, len(set))
+	for nr := range set {
+		out = append(out, nr)
+	}
+	sort.Ints(out)
+	return out
+}
+
+const (
+	baseOptions = unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACEEXEC |
+		unix.PTRACE_O_TRACESYSGOOD
+	fullOptions = baseOptions | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACECLONE
+)
+
+func (t *tracer) run() (*Result, error) {
+	helper := t.cfg.Helper
+	if helper == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("trace: find own executable for the helper: %w", err)
+		}
+		helper = exe
+	}
+	nrs := t.filterSet()
+	list := make([]string, len(nrs))
+	for i, n := range nrs {
+		list[i] = strconv.Itoa(n)
+	}
+	env := t.cfg.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","))
+	files := []uintptr{fileFd(t.cfg.Stdin, os.Stdin), fileFd(t.cfg.Stdout, os.Stdout), fileFd(t.cfg.Stderr, os.Stderr)}
+	pid, err := syscall.ForkExec(helper, append([]string{helper}, t.cfg.Args...), &syscall.ProcAttr{
+		Dir: t.cfg.Dir, Env: env, Files: files,
+	})
+	runtime.KeepAlive(t.cfg.Stdin)
+	runtime.KeepAlive(t.cfg.Stdout)
+	runtime.KeepAlive(t.cfg.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("trace: start %s: %w", t.cfg.Args[0], err)
+	}
+	t.start = time.Now()
+	t.addPid(pid)
+	var ws unix.WaitStatus
+	for {
+		_, err = unix.Wait4(pid, &ws, unix.WUNTRACED|unix.WALL|unix.WNOTHREAD, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.ECHILD {
+		// The helper failed before it stopped (it said why) and SIGCHLD is ignored, so the
+		// kernel reaped it: its status is gone, report what the helper reports.
+		return &Result{ExitCode: 127, Calls: map[string]int{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trace: wait for helper %d: %w", pid, err)
+	}
+	if !ws.Stopped() {
+		// The helper failed before stopping (bad command): it printed why.
+		return &Result{ExitCode: statusCode(ws), Calls: map[string]int{}}, nil
+	}
+	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, baseOptions, 0, 0); e != 0 {
+		unix.Kill(pid, unix.SIGKILL)
+		return nil, fmt.Errorf("trace: seize %d: %w", pid, e)
+	}
+	t.eps = newEndpoints()
+	defer t.eps.close()
+	t.root = &process{pid: pid, label: "p1", counts: map[countKey]uint64{}, nThreads: 1}
+	t.procs[pid] = t.root
+	t.order = append(t.order, t.root)
+	t.tasks[pid] = &task{tid: pid, proc: t.root, last: -1, firstHB: -1, counts: map[countKey]uint64{}}
+	unix.Kill(pid, unix.SIGCONT)
+	t.loop()
+	return t.result(), nil
+}
+
+func fileFd(f, def *os.File) uintptr {
+	if f == nil {
+		f = def
+	}
+	return f.Fd()
+}
+
+func statusCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+func (t *tracer) loop() {
+	for {
+		var ws unix.WaitStatus
+		var tid int
+		var err error
+		if len(t.delays) > 0 {
+			t.fireDelays()
+			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
+			if err == nil && tid == 0 {
+				wait := time.Millisecond
+				if len(t.delays) > 0 {
+					if d := time.Until(t.delays[0].at); d < wait {
+						wait = d
+					}
+				}
+				if wait > 0 {
+					time.Sleep(wait)
+				}
+				continue
+			}
+		} else {
+			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return // ECHILD: every traced process is gone
+		}
+		t.handle(tid, ws)
+	}
+}
+
+func (t *tracer) fireDelays() {
+	now := time.Now()
+	for len(t.delays) > 0 && !t.delays[0].at.After(now) {
+		d := t.delays[0]
+		t.delays = t.delays[1:]
+		if d.cont != 0 {
+			unix.Kill(d.cont, unix.SIGCONT)
+		}
+		if tk := t.tasks[d.tid]; tk != nil {
+			t.resume(tk, 0)
+		}
+	}
+}
+
+func (t *tracer) delay(tk *task, d time.Duration) { t.delayThen(tk, d, 0) }
+
+// delayThen holds tk for d; when d is over it sends SIGCONT to cont (if not 0) and resumes tk.
+func (t *tracer) delayThen(tk *task, d time.Duration, cont int) {
+	at := time.Now().Add(d)
+	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
+	t.delays = append(t.delays, delayed{})
+	copy(t.delays[i+1:], t.delays[i:])
+	t.delays[i] = delayed{at: at, tid: tk.tid, cont: cont}
+}
+
+func (t *tracer) resume(tk *task, sig int) {
+	if tk.call != nil {
+		unix.PtraceSyscall(tk.tid, sig)
+	} else {
+		unix.PtraceCont(tk.tid, sig)
+	}
+}
+
+func (t *tracer) handle(tid int, ws unix.WaitStatus) {
+	if ws.Exited() || ws.Signaled() {
+		t.gone(tid, ws)
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	sig := ws.StopSignal()
+	event := int(ws >> 16)
+	tk := t.tasks[tid]
+	if tk == nil {
+		// A new task can report its first stop before its parent's fork event: hold it.
+		t.orphans[tid] = true
+		t.addPid(tid)
+		return
+	}
+	switch {
+	case sig == unix.SIGTRAP|0x80:
+		t.exit(tk)
+	case event == unix.PTRACE_EVENT_SECCOMP:
+		t.entry(tk)
+	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
+		msg, err := unix.PtraceGetEventMsg(tid)
+		if err == nil {
+			t.spawn(tk, int(msg))
+		}
+		t.resume(tk, 0)
+	case event == unix.PTRACE_EVENT_EXEC:
+		t.exec(tk)
+		t.resume(tk, 0)
+	case event == unix.PTRACE_EVENT_STOP:
+		switch sig {
+		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+			// A group-stop: keep the task stopped, as it would be untraced, until SIGCONT.
+			unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
+		default:
+			t.resume(tk, 0)
+		}
+	case event != 0:
+		t.resume(tk, 0)
+	default:
+		// A signal on its way to the task: deliver it as it would be delivered untraced.
+		t.resume(tk, int(sig))
+	}
+}
+
+func (t *tracer) gone(tid int, ws unix.WaitStatus) {
+	delete(t.orphans, tid)
+	tk := t.tasks[tid]
+	delete(t.tasks, tid)
+	if tk == nil {
+		return
+	}
+	p := tk.proc
+	if tid != p.pid {
+		return
+	}
+	p.exited = true
+	t.eps.forget(p.pid, -1)
+	p.code = statusCode(ws)
+	if ws.Signaled() {
+		p.status = "killed by " + unix.SignalName(ws.Signal())
+	} else {
+		p.status = "exit " + strconv.Itoa(ws.ExitStatus())
+	}
+	if p.started {
+		e := t.record(tk, "exit", -1)
+		if e != nil {
+			e.Ret = int64(p.code)
+			e.complete = true
+		}
+	}
+	t.mu.Lock()
+	delete(t.pids, tid)
+	t.mu.Unlock()
+	if p == t.root {
+		t.rootCode = p.code
+	}
+}
+
+func (t *tracer) spawn(parent *task, child int) {
+	var p *process
+	if tgid := readTgid(child); tgid == parent.proc.pid {
+		p = parent.proc
+	} else {
+		pp := parent.proc
+		pp.nChildren++
+		p = &process{pid: child, parent: pp, label: pp.label + "." + strconv.Itoa(pp.nChildren),
+			comm: pp.comm, counts: map[countKey]uint64{}, started: true}
+		t.procs[child] = p
+		t.order = append(t.order, p)
+	}
+	nt := &task{tid: child, proc: p, index: p.nThreads, last: -1, firstHB: -1, counts: map[countKey]uint64{}}
+	p.nThreads++
+	t.tasks[child] = nt
+	t.addPid(child)
+	if e := t.record(parent, map[bool]string{true: "clone", false: "fork"}[p == parent.proc], -1); e != nil {
+		e.Ret = int64(child)
+		e.complete = true
+		nt.firstHB = len(t.events) - 1
+	}
+	if t.orphans[child] {
+		delete(t.orphans, child)
+		unix.PtraceCont(child, 0)
+	}
+}
+
+func readTgid(tid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return -1
+}
+
+func (t *tracer) exec(tk *task) {
+	p := tk.proc
+	if old, err := unix.PtraceGetEventMsg(tk.tid); err == nil && int(old) != tk.tid {
+		// A non-leader thread executed: it now wears the leader's id, and its execve (if
+		// traced) is still to report its exit.
+		if ot := t.tasks[int(old)]; ot != nil {
+			tk.call = ot.call
+		} else {
+			tk.call = nil
+		}
+		delete(t.tasks, int(old))
+	}
+	t.eps.forget(p.pid, -1)
+	if !p.started {
+		// The helper has executed the target: from now on follow every child and thread.
+		p.started = true
+		unix.PtraceSetOptions(tk.tid, fullOptions)
+	}
+	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if len(args) > 0 {
+		p.comm = filepath.Base(args[0])
+	}
+	line := strings.Join(args, " ")
+	for _, l := range t.cfg.Labels {
+		if l.matches(line) {
+			t.labelN[l.Name]++
+			p.label = l.Name
+			if n := t.labelN[l.Name]; n > 1 {
+				p.label += "#" + strconv.Itoa(n)
+			}
+			break
+		}
+	}
+	if e := t.record(tk, "exec", -1); e != nil {
+		e.Dest = line
+		e.complete = true
+	}
+}
+
+// record appends a new event for tk (or returns nil when the log is full).
+func (t *tracer) record(tk *task, call string, fd int) *Event {
+	t.calls[call]++
+	tk.n++
+	if t.cfg.MaxEvents < 0 || len(t.events) >= t.cfg.MaxEvents {
+		t.dropped++
+		return nil
+	}
+	p := tk.proc
+	e := &Event{Seq: len(t.events), Pid: p.pid, Tid: tk.tid, Label: p.label, Thread: tk.index, N: tk.n,
+		Call: call, Fd: fd, TimeUs: time.Since(t.start).Microseconds(), proc: p}
+	e.Addr = p.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)
+	if tk.last >= 0 {
+		e.hb = append(e.hb, tk.last)
+	} else if tk.firstHB >= 0 {
+		e.hb = append(e.hb, tk.firstHB)
+	}
+	tk.last = len(t.events)
+	t.events = append(t.events, e)
+	return e
+}
+
+// Calls by what their arguments mean.
+var (
+	callFdArg0 = names("read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
+		"preadv2", "pwritev2", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+		"connect", "accept", "accept4", "bind", "listen", "shutdown", "fsync", "fdatasync", "close",
+		"getsockname", "getpeername", "setsockopt", "getsockopt", "ftruncate", "fallocate", "sendfile",
+		"lseek", "fstat", "dup", "dup2", "dup3", "fcntl", "ioctl")
+	callSend  = names("write", "writev", "sendto", "sendmsg", "pwrite64", "pwritev", "pwritev2")
+	callRecv  = names("read", "readv", "recvfrom", "recvmsg", "pread64", "preadv", "preadv2")
+	callIov   = names("readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2")
+	callMsg   = names("sendmsg", "recvmsg")
+	callFresh = names("connect", "bind", "listen")
+	callNewFd = names("accept", "accept4")
+	callPair  = names("pipe", "pipe2", "socketpair")
+)
+
+var (
+	sysClose, _      = sysNumber("close")
+	sysDup2, _       = sysNumber("dup2")
+	sysDup3, _       = sysNumber("dup3")
+	sysCloseRange, _ = sysNumber("close_range")
+)
+
+func names(ns ...string) map[int]bool {
+	m := map[int]bool{}
+	for _, n := range ns {
+		if nr, ok := sysNumber(n); ok {
+			m[nr] = true
+		}
+	}
+	return m
+}
+
+func (t *tracer) entry(tk *task) {
+	r, err := getRegs(tk.tid)
+	if err != nil {
+		return
+	}
+	nr := r.Syscall()
+	// Before the target starts, the helper can only stop at its execve of the target (or a
+	// write of its error message): that execve is the command's first, an event as in strace.
+	switch nr {
+	case sysClose:
+		t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
+	case sysDup2, sysDup3:
+		t.eps.forget(tk.proc.pid, int(int32(r.Arg(1))))
+	case sysCloseRange:
+		for fd := r.Arg(0); fd <= r.Arg(1) && fd < 1<<16; fd++ {
+			t.eps.forget(tk.proc.pid, int(fd))
+		}
+		if r.Arg(1)-r.Arg(0) >= 1<<16 {
+			t.eps.forget(tk.proc.pid, -1)
+		}
+	}
+	if !t.traced[nr] {
+		// Stopped only so that the fd cache stays true: no event.
+		unix.PtraceCont(tk.tid, 0)
+		return
+	}
+	fd := -1
+	if callFdArg0[nr] {
+		fd = int(int32(r.Arg(0)))
+	}
+	c := &callState{nr: nr, ev: -1}
+	e := t.record(tk, sysName(nr), fd)
+	if e == nil {
+		// Not kept, still used for the decisions and named in the list of faults.
+		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc,
+			Addr: tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)}
+	} else {
+		c.ev = len(t.events) - 1
+	}
+	c.e = e
+	tk.call = c
+	if fd >= 0 {
+		e.Endpoint = t.eps.resolveCached(tk.proc.pid, tk.tid, fd)
+		t.noteOwner(tk.proc, e.Endpoint)
+	}
+	switch {
+	case callSend[nr]:
+		e.Dir = "send"
+	case callRecv[nr]:
+		e.Dir = "recv"
+	}
+	if e.Dir != "" && !callIov[nr] && !callMsg[nr] {
+		e.Size = int64(r.Arg(2))
+		c.buf = r.Arg(1)
+	}
+	if callIov[nr] {
+		e.Size = t.iovLen(tk.tid, r.Arg(1), int(r.Arg(2)))
+	}
+	if callMsg[nr] {
+		e.Size = t.msgLen(tk.tid, r.Arg(1))
+	}
+	switch sysName(nr) {
+	case "connect", "bind":
+		e.Dest = t.sockaddr(tk.tid, r.Arg(1), int(r.Arg(2)))
+	case "sendto":
+		e.Dest = t.sockaddr(tk.tid, r.Arg(4), int(r.Arg(5)))
+	}
+	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "sock") && c.buf != 0 {
+		e.dgram = t.hashMem(tk.tid, c.buf, e.Size)
+	}
+	c.fresh = callFresh[nr]
+	c.fdOut = callNewFd[nr]
+	if callPair[nr] {
+		c.pairAddr = r.Arg(0)
+		if sysName(nr) == "socketpair" {
+			c.pairAddr = r.Arg(3)
+		}
+	}
+	c.hashAtExit = e.Dir == "recv" && e.Endpoint != nil && e.Endpoint.Kind == "udp" && c.buf != 0
+
+	var rule *Rule
+	var ri int
+	if tk.proc.started {
+		// strace neither counts nor tampers with the command's own first execve.
+		rule, ri = t.matchRule(tk, nr, e)
+	}
+	changed := false
+	if rule != nil {
+		what := rule.Text
+		switch {
+		case rule.Action == ActCrash:
+			r.SetSyscall(-1)
+			r.SetRet(-int64(unix.ENOSYS))
+			changed = true
+			unix.Kill(tk.proc.pid, unix.SIGKILL)
+		case rule.Error != 0 || rule.Action == ActRefuse || rule.Action == ActReset || rule.Action == ActENOSPC || rule.Action == ActEIO:
+			errno := rule.Error
+			switch rule.Action {
+			case ActRefuse:
+				errno = int(unix.ECONNREFUSED)
+			case ActReset:
+				errno = int(unix.ECONNRESET)
+			case ActENOSPC:
+				errno = int(unix.ENOSPC)
+			case ActEIO:
+				errno = int(unix.EIO)
+			}
+			c.skip, c.ret = true, -int64(errno)
+		case rule.HasRetval:
+			c.skip, c.ret = true, rule.Retval
+		case rule.Action == ActOmit || rule.Action == ActPhantom:
+			c.skip, c.ret = true, e.Size
+		case rule.Action == ActMute:
+			tk.proc.muted = true
+			c.skip, c.ret = true, e.Size
+		case rule.Action == ActPause:
+			// Every other thread goes into a group-stop; this one is held at its call.
+			unix.Kill(tk.proc.pid, unix.SIGSTOP)
+		case rule.Action == ActShort:
+			n := rule.ShortBytes
+			if n < 0 {
+				n = e.Size / 2
+			}
+			if n < e.Size {
+				r.SetArg(2, uint64(n))
+				changed = true
+			}
+		case rule.Action == ActCorrupt:
+			c.corrupt = true
+		}
+		if c.skip {
+			r.SetSyscall(-1)
+			r.SetRet(c.ret)
+			changed = true
+		}
+		e.Fault = what
+		t.faults = append(t.faults, e.Addr+": "+what)
+		_ = ri
+		if rule.Signal != 0 {
+			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
+		}
+		c.delayExit = rule.DelayExit
+	} else if tk.proc.muted && e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() {
+		c.skip, c.ret = true, e.Size
+		r.SetSyscall(-1)
+		r.SetRet(c.ret)
+		changed = true
+		e.Fault = "mute (crash-stop in communication)"
+		t.faults = append(t.faults, e.Addr+": "+e.Fault)
+	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
+		what := "--partition " + t.cfg.Partitions[pi].Text
+		if sysName(nr) == "connect" {
+			c.skip, c.ret = true, -int64(unix.ECONNREFUSED)
+			what += " (refused)"
+		} else {
+			c.skip, c.ret = true, e.Size
+			what += " (omitted)"
+		}
+		r.SetSyscall(-1)
+		r.SetRet(c.ret)
+		changed = true
+		e.Fault = what
+		t.faults = append(t.faults, e.Addr+": "+what)
+	}
+	if changed {
+		setRegs(tk.tid, r)
+	}
+	if rule != nil && rule.Action == ActPause {
+		t.delayThen(tk, rule.Pause+rule.DelayEnter, tk.proc.pid)
+		return
+	}
+	if rule != nil && rule.DelayEnter > 0 {
+		t.delay(tk, rule.DelayEnter)
+		return
+	}
+	t.resume(tk, 0)
+}
+
+// matchRule finds the first rule that fires for this call, counting invocations as strace does
+// (per system call, per thread) among the calls that pass the rule's filters.
+func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
+	for i, r := range t.rules {
+		if !t.ruleSets[i][nr] {
+			continue
+		}
+		if r.Proc != "" && !globMatch(r.Proc, tk.proc.label) {
+			continue
+		}
+		ep := e.Endpoint
+		if r.FdKind != "" && (ep == nil || !(ep.Kind == r.FdKind || r.FdKind == "sock" && ep.isSocket())) {
+			continue
+		}
+		if r.Path != "" && (ep == nil || !globMatch(r.Path, ep.Path)) {
+			continue
+		}
+		if r.Addr != "" && !addrMatches(r.Addr, e) {
+			continue
+		}
+		key, counts := countKey{i, nr}, tk.counts
+		if r.PerProcess {
+			key.nr, counts = -1, tk.proc.counts
+		}
+		counts[key]++
+		n := counts[key]
+		if !r.When.Match(n) {
+			continue
+		}
+		if r.Prob < 1 && draw(t.cfg.Seed, i, tk.proc.label, tk.index, n) >= r.Prob {
+			continue
+		}
+		return r, i
+	}
+	return nil, -1
+}
+
+// draw is the seeded chance for one rule at one invocation of one thread: it depends only on
+// the seed and the invocation's stable address, never on the order the tracer saw events in.
+func draw(seed uint64, rule int, label string, thread int, n uint64) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	h.Write(b[:])
+	fmt.Fprintf(h, "|%d|%s|%d|%d", rule, label, thread, n)
+	x := h.Sum64()
+	// splitmix64 finaliser to spread FNV's low-entropy high bits.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / float64(1<<53)
+}
+
+func addrMatches(pattern string, e *Event) bool {
+	var cands []string
+	if e.Dest != "" {
+		cands = append(cands, e.Dest)
+	}
+	if e.Endpoint != nil {
+		cands = append(cands, e.Endpoint.Remote, e.Endpoint.Local, e.Endpoint.Path)
+	}
+	ph, pp, _ := splitHostPort(pattern)
+	for _, c := range cands {
+		if c == "" {
+			continue
+		}
+		if c == pattern {
+			return true
+		}
+		h, p, ok := splitHostPort(c)
+		if !ok {
+			continue
+		}
+		if (ph == "" || ph == "*" || ph == h) && (pp == "" || pp == "*" || pp == p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *tracer) noteOwner(p *process, ep *Endpoint) {
+	if ep == nil {
+		return
+	}
+	switch ep.Kind {
+	case "tcp", "udp":
+		if ep.Local != "" {
+			t.owner[ep.Kind+"|"+ep.Local] = p
+			if _, port, ok := splitHostPort(ep.Local); ok {
+				if _, taken := t.owner[ep.Kind+"|*:"+port]; !taken || ep.Remote == "" {
+					t.owner[ep.Kind+"|*:"+port] = p
+				}
+			}
+		}
+	case "unix":
+		if ep.Path != "" && ep.peer == 0 {
+			t.owner["unix|"+ep.Path] = p
+		}
+	}
+	if ep.Inode != 0 {
+		t.owner["ino|"+strconv.FormatUint(ep.Inode, 10)] = p
+	}
+}
+
+// peerOf names the process at the other end of a send or connect, when the tracer knows it.
+func (t *tracer) peerOf(e *Event) *process {
+	ep := e.Endpoint
+	lookup := func(kind, addr string) *process {
+		if addr == "" {
+			return nil
+		}
+		if p := t.owner[kind+"|"+addr]; p != nil {
+			return p
+		}
+		if _, port, ok := splitHostPort(addr); ok {
+			return t.owner[kind+"|*:"+port]
+		}
+		return nil
+	}
+	if e.Dest != "" {
+		for _, k := range []string{"tcp", "udp", "unix"} {
+			if p := lookup(k, e.Dest); p != nil {
+				return p
+			}
+		}
+	}
+	if ep == nil {
+		return nil
+	}
+	switch ep.Kind {
+	case "tcp", "udp":
+		return lookup(ep.Kind, ep.Remote)
+	case "unix":
+		if ep.peer != 0 {
+			return t.owner["ino|"+strconv.FormatUint(ep.peer, 10)]
+		}
+	}
+	return nil
+}
+
+func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
+	if len(t.cfg.Partitions) == 0 || !(e.Dir == "send" || sysName(nr) == "connect") {
+		return -1
+	}
+	if e.Endpoint != nil && !e.Endpoint.isSocket() {
+		return -1
+	}
+	peer := t.peerOf(e)
+	if peer == nil {
+		return -1
+	}
+	in := func(p *process, g []string) bool {
+		for _, pat := range g {
+			if globMatch(pat, p.label) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, pt := range t.cfg.Partitions {
+		me := tk.proc
+		if !(in(me, pt.A) && in(peer, pt.B) || in(me, pt.B) && in(peer, pt.A)) {
+			continue
+		}
+		t.crossN[i]++
+		if pt.ByTime {
+			el := time.Since(t.start)
+			if el >= pt.FromTime && (pt.ToTime == 0 || el < pt.ToTime) {
+				return i
+			}
+			continue
+		}
+		n := t.crossN[i]
+		if n >= pt.FromMsg && (pt.ToMsg == 0 || n <= pt.ToMsg) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t *tracer) exit(tk *task) {
+	c := tk.call
+	if c == nil {
+		t.resume(tk, 0)
+		return
+	}
+	r, err := getRegs(tk.tid)
+	if err != nil {
+		return
+	}
+	tk.call = nil
+	e := c.e
+	ret := r.Ret()
+	if c.skip {
+		if ret != c.ret {
+			r.SetRet(c.ret)
+			setRegs(tk.tid, r)
+		}
+		ret = c.ret
+	}
+	e.Ret = ret
+	if ret < 0 && ret > -4096 {
+		e.Errno = errnoName(int(-ret))
+	}
+	if c.corrupt && ret > 0 && c.buf != 0 {
+		t.corrupt(tk, c.buf, ret)
+	}
+	if ret >= 0 {
+		switch {
+		case c.fdOut:
+			ep := t.eps.resolve(tk.tid, int(ret), true)
+			t.noteOwner(tk.proc, ep)
+			e.Dest = ""
+			if ep != nil {
+				e.Dest = ep.Remote
+				e.Endpoint = ep
+			}
+		case c.fresh && e.Fd >= 0:
+			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
+			t.noteOwner(tk.proc, e.Endpoint)
+		case c.pairAddr != 0:
+			var fds [8]byte
+			if t.readMem(tk.tid, c.pairAddr, fds[:]) {
+				for i := 0; i < 2; i++ {
+					fd := int(int32(binary.LittleEndian.Uint32(fds[4*i:])))
+					t.noteOwner(tk.proc, t.eps.resolve(tk.tid, fd, true))
+				}
+			}
+		}
+		if e.Endpoint != nil && e.Endpoint.Kind == "sock" && e.Fd >= 0 {
+			// An unbound socket (a UDP sender) enters the tables as the call binds it.
+			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
+		}
+		if e.Dir != "" && ret > 0 && e.Endpoint != nil && !c.skip {
+			e.Bytes = ret
+			ino := e.Endpoint.Inode
+			if e.Endpoint.Kind == "tcp" || e.Endpoint.Kind == "pipe" || e.Endpoint.Kind == "unix" {
+				if e.Dir == "send" {
+					e.Offset = t.sendOff[ino]
+					t.sendOff[ino] += ret
+				} else {
+					e.Offset = t.recvOff[ino]
+					t.recvOff[ino] += ret
+				}
+			}
+			if c.hashAtExit {
+				e.dgram = t.hashMem(tk.tid, c.buf, ret)
+			}
+		}
+	}
+	e.complete = true
+	if c.ev >= 0 {
+		e.DurUs = time.Since(t.start).Microseconds() - e.TimeUs
+	}
+	if c.delayExit > 0 {
+		t.delay(tk, c.delayExit)
+		return
+	}
+	t.resume(tk, 0)
+}
+
+func (t *tracer) readMem(tid int, addr uint64, b []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	n, err := unix.ProcessVMReadv(tid, []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}},
+		[]unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}, 0)
+	return err == nil && n == len(b)
+}
+
+func (t *tracer) sockaddr(tid int, addr uint64, n int) string {
+	if addr == 0 || n <= 0 || n > 128 {
+		return ""
+	}
+	b := make([]byte, n)
+	if !t.readMem(tid, addr, b) {
+		return ""
+	}
+	return sockaddrString(b)
+}
+
+func (t *tracer) iovLen(tid int, addr uint64, cnt int) int64 {
+	if cnt <= 0 || cnt > 1024 {
+		return 0
+	}
+	b := make([]byte, 16*cnt)
+	if !t.readMem(tid, addr, b) {
+		return 0
+	}
+	var sum int64
+	for i := 0; i < cnt; i++ {
+		sum += int64(binary.LittleEndian.Uint64(b[16*i+8:]))
+	}
+	return sum
+}
+
+func (t *tracer) msgLen(tid int, addr uint64) int64 {
+	var h [56]byte // struct msghdr
+	if !t.readMem(tid, addr, h[:]) {
+		return 0
+	}
+	return t.iovLen(tid, binary.LittleEndian.Uint64(h[16:]), int(binary.LittleEndian.Uint64(h[24:])))
+}
+
+func (t *tracer) hashMem(tid int, addr uint64, n int64) uint64 {
+	if n <= 0 {
+		return 0
+	}
+	if n > 4096 {
+		n = 4096
+	}
+	b := make([]byte, n)
+	if !t.readMem(tid, addr, b) {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64() | 1
+}
+
+// corrupt flips one bit of the bytes a read returned; which bit is drawn from the seed.
+func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
+	x := uint64(draw(t.cfg.Seed, -1, tk.proc.label, tk.index, uint64(tk.n)) * float64(1<<53))
+	off := x % uint64(n)
+	var b [1]byte
+	if !t.readMem(tk.tid, addr+off, b[:]) {
+		return
+	}
+	b[0] ^= 1 << (x >> 32 % 8)
+	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
+		[]unix.RemoteIovec{{Base: uintptr(addr + off), Len: 1}}, 0)
+}
+
+func (t *tracer) result() *Result {
+	link(t.events, t.eps.byInode)
+	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: t.faults, Calls: t.calls}
+	t.mu.Lock()
+	res.Interrupted = t.interrupted
+	t.mu.Unlock()
+	for _, p := range t.order {
+		pi := ProcInfo{Pid: p.pid, Label: p.label, Comm: p.comm, Status: p.status, Code: p.code}
+		if p.parent != nil {
+			pi.Parent = p.parent.pid
+		}
+		if !p.exited {
+			pi.Status = "not seen exiting"
+		}
+		res.Procs = append(res.Procs, pi)
+	}
+	return res
+}
