@@ -1,5 +1,3 @@
-//go:build linux && amd64
-
 package trace_test
 
 import (
@@ -10,35 +8,43 @@ import (
 	"github.com/faultbox/faultbox/trace"
 )
 
-func ExampleParseInject() {
-	r, err := trace.ParseInject("sendto:omit:when=3:fd=tcp:proc=client")
-	fmt.Println(r.Action, r.When.First, r.FdKind, r.Proc, err)
-
-	_, err = trace.ParseInject("write:error=ENOSPC:when=0")
-	fmt.Println(err)
-	// Output:
-	// omit 3 tcp client <nil>
-	// --inject "write:error=ENOSPC:when=0": column 25: when "0": expected FIRST[..LAST][+[STEP]] with FIRST, STEP in 1..65535 and LAST in FIRST..65534
-}
-
+// Run cat under the tracer and make its read of one file fail with EIO, as
+// `faultbox run --inject 'read:error=EIO:path=/etc/hostname' -- cat /etc/hostname` would.
 func ExampleRun() {
-	rule, _ := trace.ParseInject("write:error=EIO:when=2")
-	devnull, _ := os.Open(os.DevNull)
+	rule, err := trace.ParseInject("read:error=EIO:path=/etc/hostname")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer devnull.Close()
 	res, err := trace.Run(context.Background(), trace.Config{
-		Args:   []string{"sh", "-c", "echo one; echo two; echo three"},
+		Args:   []string{"cat", "/etc/hostname"},
 		Rules:  []*trace.Rule{rule},
-		Stderr: devnull, // sh's complaint about the failed write
+		Stdout: devnull,
+		Stderr: devnull, // cat's "Input/output error" message
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("exit", res.ExitCode)
-	fmt.Println(res.Faults)
+	fmt.Println("exit status:", res.ExitCode)
+	fmt.Println("faults injected:", len(res.Faults))
+	fmt.Println("processes:", len(res.Procs))
 	// Output:
-	// one
-	// three
-	// exit 0
-	// [p1/t0/6: write:error=EIO:when=2]
+	// exit status: 1
+	// faults injected: 1
+	// processes: 1
+}
+
+// A bad spec is rejected before anything runs, with its position and what was expected.
+func ExampleParseInject() {
+	_, err := trace.ParseInject("write:error=EWHAT")
+	fmt.Println(err)
+	// Output:
+	// --inject "write:error=EWHAT": column 13: error "EWHAT": expected an errno name like ENOENT or a number in 1..4095
 }

@@ -1,5 +1,3 @@
-// Command chunkcache runs the chunk cache server and its bench client; the logic lives in
-// package chunkcache.
 package main
 
 import (
