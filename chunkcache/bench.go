@@ -47,21 +47,41 @@ func ParseBenchFlags(args []string) (BenchConfig, error) {
 	if fs.NArg() > 0 {
 		return BenchConfig{}, fmt.Errorf("chunkcache bench: unexpected argument %q; expected only flags", fs.Arg(0))
 	}
-	u, err := url.Parse(c.Server)
-	if c.Server == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return BenchConfig{}, fmt.Errorf("chunkcache bench: --server %q: expected an http:// URL such as http://%s", c.Server, DefaultListen)
+	if err := c.validate(true); err != nil {
+		return BenchConfig{}, fmt.Errorf("chunkcache bench: %w", err)
 	}
 	c.Server = strings.TrimSuffix(c.Server, "/")
+	return c, nil
+}
+
+// validate checks every field RunBench relies on. Errors name the field as a flag
+// (--requests) when flags is true, else as the BenchConfig field (Requests).
+func (c BenchConfig) validate(flags bool) error {
+	name := func(flag, field string) string {
+		if flags {
+			return "--" + flag
+		}
+		return field
+	}
+	u, err := url.Parse(c.Server)
+	if c.Server == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s %q: expected an http:// URL such as http://%s", name("server", "Server"), c.Server, DefaultListen)
+	}
 	checks := []struct {
-		name   string
-		v, max int
-	}{{"chunks", c.Chunks, 1 << 16}, {"payload-bytes", c.PayloadBytes, 64 << 20}, {"requests", c.Requests, 1 << 20}, {"concurrency", c.Concurrency, 1024}}
+		flag, field string
+		v, max      int
+	}{
+		{"chunks", "Chunks", c.Chunks, 1 << 16},
+		{"payload-bytes", "PayloadBytes", c.PayloadBytes, 64 << 20},
+		{"requests", "Requests", c.Requests, 1 << 20},
+		{"concurrency", "Concurrency", c.Concurrency, 1024},
+	}
 	for _, ch := range checks {
 		if ch.v < 1 || ch.v > ch.max {
-			return BenchConfig{}, fmt.Errorf("chunkcache bench: --%s %d: expected an integer in [1, %d]", ch.name, ch.v, ch.max)
+			return fmt.Errorf("%s %d: expected an integer in [1, %d]", name(ch.flag, ch.field), ch.v, ch.max)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // BenchReport is what `chunkcache bench` measured.
@@ -147,7 +167,14 @@ func (c benchClient) do(ctx context.Context, method, path string, in, out any) e
 
 // RunBench stores then retrieves cfg.Requests token sequences and reports how many tokens
 // were reused and recomputed. Reused payloads are checked byte for byte.
+//
+// Every count in cfg must be at least 1 (and within the bounds ParseBenchFlags enforces);
+// otherwise RunBench returns an error naming the field, its value and what was expected.
 func RunBench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
+	if err := cfg.validate(false); err != nil {
+		return BenchReport{}, fmt.Errorf("bench: config: %w", err)
+	}
+	cfg.Server = strings.TrimSuffix(cfg.Server, "/")
 	c := benchClient{base: cfg.Server, http: &http.Client{Timeout: 60 * time.Second}}
 	var st StatusResponse
 	if err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
 )
@@ -262,4 +263,34 @@ func TestRESPServerDown(t *testing.T) {
 		t.Fatalf("retrieve with the server down: recomputed %d, %v; want all 64 recomputed", res.RecomputedTokens, err)
 	}
 	requireNoLocks(t, a)
+}
+
+// The redis helper survives the race it is exposed to: the port it picked is taken before
+// redis-server binds it. redis exits early on the taken port and the helper retries on a
+// fresh one.
+func TestStartRedisRetriesTakenPort(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	takenPort := taken.Addr().(*net.TCPAddr).Port
+	var picks []int
+	url, _ := startRedisOnPorts(t, func() (int, error) {
+		if len(picks) == 0 {
+			picks = append(picks, takenPort)
+			return takenPort, nil
+		}
+		p, err := freePort()
+		picks = append(picks, p)
+		return p, err
+	})
+	if len(picks) != 2 || url != fmt.Sprintf("redis://127.0.0.1:%d/0", picks[1]) {
+		t.Fatalf("picks %v, url %s; want a retry on a second port after the taken %d", picks, url, takenPort)
+	}
+	a := openSpec(t, fmt.Sprintf(`{"type":"resp","url":%q}`, url))
+	if st := a.Status(context.Background()); st["is_healthy"] != true {
+		t.Fatalf("status of the retried server = %v", st)
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,32 +70,41 @@ func requireNoLocks(t testing.TB, a Adapter) {
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	re      *regexp.Regexp
+	matched chan struct{}
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if s.re != nil && s.re.Match(s.b.Bytes()) {
+		close(s.matched)
+		s.re = nil
+	}
+	return n, err
+}
+
+// notifyOn returns a channel closed as soon as the buffer's content matches re (at once if
+// it already does), so a test can wait for output without polling.
+func (s *syncBuffer) notifyOn(re *regexp.Regexp) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.matched = make(chan struct{})
+	if re.Match(s.b.Bytes()) {
+		close(s.matched)
+	} else {
+		s.re = re
+	}
+	return s.matched
 }
 
 func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // startRedis starts a private redis-server on a free loopback port and returns its URL.
@@ -104,53 +115,100 @@ func startRedis(t testing.TB) string {
 	return url
 }
 
+// redisAttempts is how many free ports startRedisStoppable tries. The port is picked by
+// listening on :0 and closing, so another process (a parallel test) may take it before
+// redis-server binds it; redis then exits early and a fresh port is tried.
+const redisAttempts = 4
+
 // startRedisStoppable is startRedis that also returns a function that kills the server.
 func startRedisStoppable(t testing.TB) (string, func()) {
+	t.Helper()
+	return startRedisOnPorts(t, freePort)
+}
+
+// freePort returns a loopback TCP port that was free when it returned.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
+}
+
+// startRedisOnPorts is startRedisStoppable with the port picker as a parameter.
+func startRedisOnPorts(t testing.TB, pick func() (int, error)) (string, func()) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found on PATH; the resp adapter's contract tests need a real server. " +
 			"Install it with scripts/deps.sh (run by `make test`) or `apt-get install redis-server`")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var failures []string
+	for attempt := 1; attempt <= redisAttempts; attempt++ {
+		port, err := pick()
+		if err != nil {
+			t.Fatalf("pick a port for redis-server: %v", err)
+		}
+		url, stop, err := tryStartRedis(bin, t.TempDir(), port)
+		if err == nil {
+			t.Cleanup(stop)
+			return url, stop
+		}
+		failures = append(failures, fmt.Sprintf("attempt %d: %v", attempt, err))
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
+	t.Fatalf("redis-server did not start in %d attempts, each on a fresh loopback port:\n%s",
+		redisAttempts, strings.Join(failures, "\n"))
+	return "", nil
+}
+
+// tryStartRedis starts redis-server on port (free a moment ago, perhaps) and waits up to
+// 10s for it to answer PING. On failure the server is killed and the error carries its
+// output.
+func tryStartRedis(bin, dir string, port int) (string, func(), error) {
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(), "--protected-mode", "yes")
+		"--dir", dir, "--protected-mode", "yes")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
+		return "", nil, fmt.Errorf("start redis-server: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Kill()
+		once.Do(func() { _ = cmd.Process.Kill() })
 		<-done
 	}
-	t.Cleanup(stop)
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	client := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// Short timeouts, honoured through the context too: a PING to a port held by someone
+	// else's silent listener must not wait for go-redis's default 3s read timeout.
+	const pingTimeout = 200 * time.Millisecond
+	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: pingTimeout, ReadTimeout: pingTimeout,
+		WriteTimeout: pingTimeout, ContextTimeoutEnabled: true, MaxRetries: -1})
 	defer client.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	const timeout = 10 * time.Second
+	deadline := time.Now().Add(timeout)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		select {
+		case <-done:
+			return "", nil, fmt.Errorf("redis-server on port %d exited early (port taken?): %s", port, strings.TrimSpace(out.String()))
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
 		err := client.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return url, stop
+			return "redis://" + addr + "/0", stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("redis-server on port %d did not answer PING within %v: %v\n%s", port, timeout, err, out.String())
 		}
 		select {
 		case <-done:
-			t.Fatalf("redis-server exited early: %s", out.String())
-		default:
+			return "", nil, fmt.Errorf("redis-server on port %d exited early (port taken?): %s", port, strings.TrimSpace(out.String()))
+		case <-time.After(10 * time.Millisecond):
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %d did not answer PING within 10s: %v\n%s", port, err, out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

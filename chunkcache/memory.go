@@ -42,6 +42,15 @@ func (c MemoryConfig) Open(context.Context, Env) (Adapter, error) {
 // Memory is the bounded in-process adapter. Eviction is LRU over unlocked entries: a store
 // that does not fit evicts the least recently used unlocked entries until it does, and fails
 // with ErrNoSpace when only locked entries remain.
+//
+// Locks are counted per key, not per stored entry: the count of a key is the number of
+// LookupAndLock bits set for it and not yet released by Unlock, whatever happened to the
+// entry in between. Delete of a locked key drops its data at once but keeps its count
+// (in orphanLocks); a later Store of the same key takes that count over. So an Unlock
+// that arrives after a Delete and a re-Store can never release a lock that another
+// caller took on the new entry: the new entry stays locked until every outstanding lock
+// on the key, old or new, has been released. (Unlock names only keys, so it cannot tell
+// which caller's lock it releases; counting per key is the sound choice.)
 type Memory struct {
 	mu       sync.Mutex
 	capacity int64
@@ -51,6 +60,9 @@ type Memory struct {
 	lru      *list.List               // front = most recently used
 	closed   bool
 	evicted  int64
+	// orphanLocks holds the lock counts of deleted keys that are still locked. A key
+	// is never both here and in entries.
+	orphanLocks map[string]int
 }
 
 type memEntry struct {
@@ -117,6 +129,11 @@ func (m *Memory) storeLocked(k Key, obj []byte) bool {
 		m.evicted++
 	}
 	e := &memEntry{id: id, salt: k.CacheSalt, data: append([]byte(nil), obj...)}
+	if n, ok := m.orphanLocks[id]; ok {
+		// Locks taken on a deleted generation of this key carry over (see Memory).
+		e.locks = n
+		delete(m.orphanLocks, id)
+	}
 	m.entries[id] = m.lru.PushFront(e)
 	m.used += size
 	m.perSalt[k.CacheSalt] += size
@@ -159,9 +176,18 @@ func (m *Memory) Unlock(_ context.Context, keys []Key) {
 	defer m.mu.Unlock()
 	var idBuf [128]byte
 	for _, k := range keys {
-		if el, ok := m.entries[string(k.AppendID(idBuf[:0]))]; ok {
+		id := k.AppendID(idBuf[:0])
+		if el, ok := m.entries[string(id)]; ok {
 			if e := el.Value.(*memEntry); e.locks > 0 {
 				e.locks--
+			}
+			continue
+		}
+		if n, ok := m.orphanLocks[string(id)]; ok {
+			if n > 1 {
+				m.orphanLocks[string(id)] = n - 1
+			} else {
+				delete(m.orphanLocks, string(id))
 			}
 		}
 	}
@@ -196,7 +222,9 @@ func (m *Memory) Load(_ context.Context, keys []Key, bufs [][]byte) (Bitmap, err
 	return got, nil
 }
 
-// Delete implements Adapter. A locked key is deleted too: the lock only guards eviction.
+// Delete implements Adapter. A locked key is deleted too (the lock only guards eviction):
+// its data goes at once, but its outstanding locks are kept and pass to the next Store of
+// the key, so late Unlocks release exactly those (see Memory).
 func (m *Memory) Delete(_ context.Context, keys []Key) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -205,6 +233,12 @@ func (m *Memory) Delete(_ context.Context, keys []Key) error {
 	}
 	for _, k := range keys {
 		if el, ok := m.entries[k.ID()]; ok {
+			if e := el.Value.(*memEntry); e.locks > 0 {
+				if m.orphanLocks == nil {
+					m.orphanLocks = map[string]int{}
+				}
+				m.orphanLocks[e.id] = e.locks
+			}
 			m.removeLocked(el)
 		}
 	}
@@ -242,6 +276,9 @@ func (m *Memory) LockedKeys() []string {
 			out = append(out, e.id)
 		}
 	}
+	for id := range m.orphanLocks {
+		out = append(out, id)
+	}
 	sortStrings(out)
 	return out
 }
@@ -255,5 +292,6 @@ func (m *Memory) Close() error {
 	m.lru.Init()
 	m.used = 0
 	m.perSalt = map[string]int64{}
+	m.orphanLocks = nil
 	return nil
 }

@@ -15,11 +15,13 @@ import (
 	"time"
 )
 
-// runMain runs Main with args until ctx ends, returning its stdout, stderr and exit code.
-func runMain(ctx context.Context, args []string) (stdout, stderr *syncBuffer, code chan int) {
+// runMain runs Main with args until ctx ends, returning its stdout, stderr, exit code and a
+// channel closed when stdout matches listenRE (registered before Main starts).
+func runMain(ctx context.Context, args []string) (stdout, stderr *syncBuffer, code chan int, listening <-chan struct{}) {
 	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
+	listening = stdout.notifyOn(listenRE)
 	go func() { code <- Main(ctx, args, stdout, stderr) }()
-	return stdout, stderr, code
+	return stdout, stderr, code, listening
 }
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
@@ -45,15 +47,14 @@ func TestServerAndBenchEndToEnd(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			out, errOut, code := runMain(ctx, args)
-			waitFor(t, "the server to listen", 10*time.Second, func() bool {
-				select {
-				case c := <-code:
-					t.Fatalf("server exited with %d: %s", c, errOut)
-				default:
-				}
-				return listenRE.MatchString(out.String())
-			})
+			out, errOut, code, listening := runMain(ctx, args)
+			select {
+			case <-listening:
+			case c := <-code:
+				t.Fatalf("server exited with %d: %s", c, errOut)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("server did not print %q within 10s; stdout %q", listenRE, out)
+			}
 			url := listenRE.FindStringSubmatch(out.String())[1]
 			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only.\n"
 			if got := errOut.String(); got != line {
@@ -98,21 +99,38 @@ func newTestServer(t *testing.T, specs ...string) (*Server, *httptest.Server) {
 	return srv, hs
 }
 
-func post(t testing.TB, url string, in, out any) int {
-	t.Helper()
-	b, _ := json.Marshal(in)
+// post sends in as JSON to url and decodes the reply into out (when out is not nil). It
+// returns an error instead of failing the test, so client goroutines can use it.
+func post(url string, in, out any) (int, error) {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return 0, fmt.Errorf("POST %s: %w", url, err)
+	}
 	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, fmt.Errorf("POST %s: reading the body: %w", url, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("POST %s: %s: %w", url, data, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// mustPost is post for the test goroutine: an error fails the test.
+func mustPost(t testing.TB, url string, in, out any) int {
+	t.Helper()
+	code, err := post(url, in, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("POST %s: %s: %v", url, data, err)
-		}
-	}
-	return resp.StatusCode
+	return code
 }
 
 // Concurrent clients under -race: every reused payload is the stored one, and the drops
@@ -133,14 +151,14 @@ func TestServerConcurrentClients(t *testing.T) {
 			for r := range rounds {
 				tokens, payloads := benchSequence(uint64(c), r, chunks, 64, 300)
 				var sr StoreResponse
-				if code := post(t, hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &sr); code != 200 || sr.Chunks != chunks {
-					errs <- fmt.Errorf("client %d: store %d %+v", c, code, sr)
+				if code, err := post(hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &sr); err != nil || code != 200 || sr.Chunks != chunks {
+					errs <- fmt.Errorf("client %d: store %d %+v: %v", c, code, sr, err)
 					return
 				}
 				policy := []string{"PREFIX", "SEGMENTED_PREFIX", "SPARSE"}[(c+r)%3]
 				var res RetrieveResult
-				if code := post(t, hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens, WithPayload: true, Policy: policy}, &res); code != 200 {
-					errs <- fmt.Errorf("client %d: retrieve %d", c, code)
+				if code, err := post(hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens, WithPayload: true, Policy: policy}, &res); err != nil || code != 200 {
+					errs <- fmt.Errorf("client %d: retrieve %d: %v", c, code, err)
 					return
 				}
 				// Adapter #1 drops per its rule; its failures fall through to nothing
@@ -302,13 +320,13 @@ func TestServerL1Promotion(t *testing.T) {
 	defer hs.Close()
 	tokens, payloads := benchSequence(1, 0, 8, 256, 1000)
 	// Store goes to L1 as well; drop L1 so the first retrieve comes from L2.
-	if code := post(t, hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &StoreResponse{}); code != 200 {
+	if code := mustPost(t, hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &StoreResponse{}); code != 200 {
 		t.Fatalf("store: %d", code)
 	}
 	_ = srv.Cache().L1().Delete(context.Background(), KeysFor(tokens, 256, Key{}))
 	sources := func() string {
 		var res RetrieveResult
-		if code := post(t, hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens}, &res); code != 200 {
+		if code := mustPost(t, hs.URL+"/v1/retrieve", RetrieveRequest{Tokens: tokens}, &res); code != 200 {
 			t.Fatalf("retrieve: %d", code)
 		}
 		var b strings.Builder
@@ -339,5 +357,41 @@ func TestBenchConcurrentRequests(t *testing.T) {
 	// Chunk size 64 here: each request of 8 chunks loses chunk 4 and, under PREFIX, 5-7.
 	if rep.ReusedTokens != 6*4*64 || rep.RecomputedTokens != 6*4*64 || rep.VerifiedChunks != 6*4 || rep.ChunkMap != "####!---" {
 		t.Fatalf("report %+v", rep)
+	}
+}
+
+// RunBench as a library validates its config before contacting the server: a zero count
+// used to panic (Requests) or deadlock (Concurrency).
+func TestRunBenchBadConfig(t *testing.T) {
+	t.Parallel()
+	good := BenchConfig{Server: "http://127.0.0.1:1", Chunks: 8, PayloadBytes: 64, Requests: 1, Concurrency: 1}
+	cases := []struct {
+		edit func(*BenchConfig)
+		want string
+	}{
+		{func(c *BenchConfig) { c.Requests = 0 }, "bench: config: Requests 0: expected an integer in [1, 1048576]"},
+		{func(c *BenchConfig) { c.Concurrency = 0 }, "bench: config: Concurrency 0: expected an integer in [1, 1024]"},
+		{func(c *BenchConfig) { c.Concurrency = -3 }, "bench: config: Concurrency -3: expected an integer in [1, 1024]"},
+		{func(c *BenchConfig) { c.Chunks = 0 }, "bench: config: Chunks 0: expected an integer in [1, 65536]"},
+		{func(c *BenchConfig) { c.PayloadBytes = 0 }, "bench: config: PayloadBytes 0: expected an integer in [1, 67108864]"},
+		{func(c *BenchConfig) { c.Server = "" }, `bench: config: Server "": expected an http:// URL such as http://127.0.0.1:7420`},
+		{func(c *BenchConfig) { c.Server = "127.0.0.1:7420" }, `bench: config: Server "127.0.0.1:7420": expected an http:// URL such as http://127.0.0.1:7420`},
+	}
+	for _, tc := range cases {
+		cfg := good
+		tc.edit(&cfg)
+		done := make(chan error, 1)
+		go func() {
+			_, err := RunBench(context.Background(), cfg)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("RunBench(%+v)\n got: %v\nwant: %s", cfg, err, tc.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("RunBench(%+v) did not return within 10s (deadlock?)", cfg)
+		}
 	}
 }
