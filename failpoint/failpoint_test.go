@@ -375,6 +375,55 @@ func TestScopeHidesGlobal(t *testing.T) {
 	}
 }
 
+// TestScopeCloseRacesEnable: an Enable racing Close either lands before Close (and Close
+// turns it off) or fails with ErrScopeClosed; it never leaves the site armed by a closed scope.
+func TestScopeCloseRacesEnable(t *testing.T) {
+	t.Parallel()
+	const rounds = 1000
+	s := fresh(t)
+	for range rounds {
+		sc := NewScope()
+		ctx := sc.Context(t.Context())
+		first := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			for i := 0; ; i++ {
+				err := sc.Enable(s.Name(), "return(leak)")
+				if errors.Is(err, ErrScopeClosed) {
+					done <- nil
+					return
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+				if i == 0 {
+					close(first)
+				}
+			}
+		}()
+		<-first
+		sc.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := s.armed.Load(); n != 0 {
+			t.Fatalf("after Close, site armed by %d configurations", n)
+		}
+		if v, ok := s.EvalContext(ctx); ok {
+			t.Fatalf("after Close, the closed scope's fail point fired: %q", v)
+		}
+		for _, st := range sc.List() {
+			if st.Terms != "" {
+				t.Fatalf("after Close, the scope lists %+v", st)
+			}
+		}
+		if err := sc.Enable(s.Name(), "off"); !errors.Is(err, ErrScopeClosed) {
+			t.Fatalf("Enable after Close = %v, want ErrScopeClosed", err)
+		}
+	}
+}
+
 func TestSleepRunsOutsideLocks(t *testing.T) {
 	t.Parallel()
 	const n, ms = 8, 200
