@@ -424,24 +424,99 @@ func TestScopeCloseRacesEnable(t *testing.T) {
 	}
 }
 
+// TestSleepRunsOutsideLocks proves without a clock that sleep holds no lock: n goroutines
+// enter a sleep(1h) together (n hits, none returned), then each is released alone by its own
+// context, in a fixed order, while the others stay asleep. Were the action run under a lock,
+// the goroutines would be queued behind whichever holds it, and releasing goroutine 0 first
+// would not return it. The wall-clock comparison with the peers (8 goroutines, one sleep each)
+// is BenchmarkFailpointParallelSleep in the bench module.
 func TestSleepRunsOutsideLocks(t *testing.T) {
 	t.Parallel()
-	const n, ms = 8, 200
+	const n = 8
 	sc, ctx := TestScope(t)
 	s := fresh(t)
-	if err := sc.Enable(s.Name(), fmt.Sprintf("sleep(%d)", ms)); err != nil {
+	if err := sc.Enable(s.Name(), "sleep(1h)"); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	deadline, cancelAll := context.WithTimeout(ctx, time.Minute)
+	defer cancelAll()
+	var cancels [n]context.CancelFunc
+	var done [n]chan struct{}
+	for i := range n {
+		gctx, cancel := context.WithCancel(deadline)
+		cancels[i], done[i] = cancel, make(chan struct{})
+		go func() {
+			defer close(done[i])
+			s.EvalContext(gctx)
+		}()
+	}
+	if err := sc.WaitHits(deadline, s.Name(), n); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		for j := i; j < n; j++ {
+			select {
+			case <-done[j]:
+				t.Fatalf("goroutine %d left sleep(1h) before its context ended", j)
+			default:
+			}
+		}
+		cancels[i]()
+		select {
+		case <-done[i]:
+		case <-deadline.Done():
+			t.Fatalf("goroutine %d of %d still in the fail point after its context ended: "+
+				"the sleep is serialised", i, n)
+		}
+	}
+	if st, _ := sc.Get(s.Name()); st.Hits != n || st.Fired != n {
+		t.Fatalf("status %+v, want %d hits and %d fired", st, n, n)
+	}
+}
+
+// blockingWriter records each Write on entered and holds it until release is closed.
+type blockingWriter struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.entered <- struct{}{}
+	<-w.release
+	return len(p), nil
+}
+
+// TestActionsRunTogether: n goroutines are inside the same `print` action at the same time
+// (each blocked in the output's Write), which no lock around actions would allow.
+func TestActionsRunTogether(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	sc, ctx := TestScope(t)
+	w := &blockingWriter{entered: make(chan struct{}, n), release: make(chan struct{})}
+	sc.SetOutput(w)
+	s := fresh(t)
+	if err := sc.Enable(s.Name(), "print(inside)"); err != nil {
+		t.Fatal(err)
+	}
+	deadline, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(w.release) }) }
+	defer release() // let the goroutines go even when the test fails
 	for range n {
 		wg.Go(func() { s.EvalContext(ctx) })
 	}
-	wg.Wait()
-	took := time.Since(start)
-	if took < ms*time.Millisecond || took > n/2*ms*time.Millisecond {
-		t.Fatalf("%d goroutines sleeping %d ms took %v; want about %d ms, far from %d", n, ms, took, ms, n*ms)
+	for i := range n {
+		select {
+		case <-w.entered:
+		case <-deadline.Done():
+			t.Fatalf("only %d of %d goroutines inside the print action at once", i, n)
+		}
 	}
+	release()
+	wg.Wait()
 }
 
 func TestSleepHonoursContext(t *testing.T) {
