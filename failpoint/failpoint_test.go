@@ -163,7 +163,8 @@ func TestGlobalSeedReproducesRun(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	t.Parallel()
-	name := "test/registry/" + t.Name()
+	// A name no earlier run (-count) has registered: sites never unregister.
+	name := fmt.Sprintf("test/registry/%s/%d", t.Name(), siteSeq.Add(1))
 	if err := Enable(name, "return"); !errors.Is(err, ErrNotRegistered) {
 		t.Fatalf("Enable before New = %v, want ErrNotRegistered", err)
 	}
@@ -218,7 +219,12 @@ func TestRegistry(t *testing.T) {
 
 func TestConfigurePendingThenRegister(t *testing.T) {
 	t.Parallel()
-	base := "test/pending/" + t.Name()
+	base := fmt.Sprintf("test/pending/%s/%d", t.Name(), siteSeq.Add(1)) // new in every run
+	t.Cleanup(func() {
+		for _, n := range []string{"/late", "/never", "/byname", "/ok"} {
+			_ = Disable(base + n) // leave nothing pending for the tests and examples that follow
+		}
+	})
 	if err := Configure(base + "/late=1*return(late);" + base + "/never=panic"); err != nil {
 		t.Fatal(err)
 	}
