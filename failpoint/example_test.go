@@ -163,13 +163,13 @@ func ExampleConfigure() {
 		panic(err)
 	}
 	defer failpoint.Disable("example/typo")
-	fmt.Println(failpoint.Pending())
+	// Until a site named example/late registers, its terms wait; then they apply.
 	late := failpoint.New("example/late")
 	defer failpoint.Disable("example/late")
 	fmt.Println(late.Eval())
+	// What is still pending names no site: here, a typo.
 	fmt.Println(failpoint.Pending())
 	// Output:
-	// [example/late example/typo]
 	// 7 true
 	// [example/typo]
 }

@@ -163,7 +163,8 @@ func TestGlobalSeedReproducesRun(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	t.Parallel()
-	name := "test/registry/" + t.Name()
+	// A name no earlier run (-count) has registered: sites never unregister.
+	name := fmt.Sprintf("test/registry/%s/%d", t.Name(), siteSeq.Add(1))
 	if err := Enable(name, "return"); !errors.Is(err, ErrNotRegistered) {
 		t.Fatalf("Enable before New = %v, want ErrNotRegistered", err)
 	}
@@ -218,7 +219,12 @@ func TestRegistry(t *testing.T) {
 
 func TestConfigurePendingThenRegister(t *testing.T) {
 	t.Parallel()
-	base := "test/pending/" + t.Name()
+	base := fmt.Sprintf("test/pending/%s/%d", t.Name(), siteSeq.Add(1)) // new in every run
+	t.Cleanup(func() {
+		for _, n := range []string{"/late", "/never", "/byname", "/ok"} {
+			_ = Disable(base + n) // leave nothing pending for the tests and examples that follow
+		}
+	})
 	if err := Configure(base + "/late=1*return(late);" + base + "/never=panic"); err != nil {
 		t.Fatal(err)
 	}
@@ -375,24 +381,148 @@ func TestScopeHidesGlobal(t *testing.T) {
 	}
 }
 
+// TestScopeCloseRacesEnable: an Enable racing Close either lands before Close (and Close
+// turns it off) or fails with ErrScopeClosed; it never leaves the site armed by a closed scope.
+func TestScopeCloseRacesEnable(t *testing.T) {
+	t.Parallel()
+	const rounds = 1000
+	s := fresh(t)
+	for range rounds {
+		sc := NewScope()
+		ctx := sc.Context(t.Context())
+		first := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			for i := 0; ; i++ {
+				err := sc.Enable(s.Name(), "return(leak)")
+				if errors.Is(err, ErrScopeClosed) {
+					done <- nil
+					return
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+				if i == 0 {
+					close(first)
+				}
+			}
+		}()
+		<-first
+		sc.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := s.armed.Load(); n != 0 {
+			t.Fatalf("after Close, site armed by %d configurations", n)
+		}
+		if v, ok := s.EvalContext(ctx); ok {
+			t.Fatalf("after Close, the closed scope's fail point fired: %q", v)
+		}
+		for _, st := range sc.List() {
+			if st.Terms != "" {
+				t.Fatalf("after Close, the scope lists %+v", st)
+			}
+		}
+		if err := sc.Enable(s.Name(), "off"); !errors.Is(err, ErrScopeClosed) {
+			t.Fatalf("Enable after Close = %v, want ErrScopeClosed", err)
+		}
+	}
+}
+
+// TestSleepRunsOutsideLocks proves without a clock that sleep holds no lock: n goroutines
+// enter a sleep(1h) together (n hits, none returned), then each is released alone by its own
+// context, in a fixed order, while the others stay asleep. Were the action run under a lock,
+// the goroutines would be queued behind whichever holds it, and releasing goroutine 0 first
+// would not return it. The wall-clock comparison with the peers (8 goroutines, one sleep each)
+// is BenchmarkFailpointParallelSleep in the bench module.
 func TestSleepRunsOutsideLocks(t *testing.T) {
 	t.Parallel()
-	const n, ms = 8, 200
+	const n = 8
 	sc, ctx := TestScope(t)
 	s := fresh(t)
-	if err := sc.Enable(s.Name(), fmt.Sprintf("sleep(%d)", ms)); err != nil {
+	if err := sc.Enable(s.Name(), "sleep(1h)"); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	deadline, cancelAll := context.WithTimeout(ctx, time.Minute)
+	defer cancelAll()
+	var cancels [n]context.CancelFunc
+	var done [n]chan struct{}
+	for i := range n {
+		gctx, cancel := context.WithCancel(deadline)
+		cancels[i], done[i] = cancel, make(chan struct{})
+		go func() {
+			defer close(done[i])
+			s.EvalContext(gctx)
+		}()
+	}
+	if err := sc.WaitHits(deadline, s.Name(), n); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		for j := i; j < n; j++ {
+			select {
+			case <-done[j]:
+				t.Fatalf("goroutine %d left sleep(1h) before its context ended", j)
+			default:
+			}
+		}
+		cancels[i]()
+		select {
+		case <-done[i]:
+		case <-deadline.Done():
+			t.Fatalf("goroutine %d of %d still in the fail point after its context ended: "+
+				"the sleep is serialised", i, n)
+		}
+	}
+	if st, _ := sc.Get(s.Name()); st.Hits != n || st.Fired != n {
+		t.Fatalf("status %+v, want %d hits and %d fired", st, n, n)
+	}
+}
+
+// blockingWriter records each Write on entered and holds it until release is closed.
+type blockingWriter struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.entered <- struct{}{}
+	<-w.release
+	return len(p), nil
+}
+
+// TestActionsRunTogether: n goroutines are inside the same `print` action at the same time
+// (each blocked in the output's Write), which no lock around actions would allow.
+func TestActionsRunTogether(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	sc, ctx := TestScope(t)
+	w := &blockingWriter{entered: make(chan struct{}, n), release: make(chan struct{})}
+	sc.SetOutput(w)
+	s := fresh(t)
+	if err := sc.Enable(s.Name(), "print(inside)"); err != nil {
+		t.Fatal(err)
+	}
+	deadline, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(w.release) }) }
+	defer release() // let the goroutines go even when the test fails
 	for range n {
 		wg.Go(func() { s.EvalContext(ctx) })
 	}
-	wg.Wait()
-	took := time.Since(start)
-	if took < ms*time.Millisecond || took > n/2*ms*time.Millisecond {
-		t.Fatalf("%d goroutines sleeping %d ms took %v; want about %d ms, far from %d", n, ms, took, ms, n*ms)
+	for i := range n {
+		select {
+		case <-w.entered:
+		case <-deadline.Done():
+			t.Fatalf("only %d of %d goroutines inside the print action at once", i, n)
+		}
 	}
+	release()
+	wg.Wait()
 }
 
 func TestSleepHonoursContext(t *testing.T) {

@@ -121,6 +121,39 @@ func TestHandlerRaw(t *testing.T) {
 	}
 }
 
+// TestHandlerBodyWithLineEnds: terms sent from a file (`curl --data-binary @file`) arrive
+// with their line end; the handler accepts them and the status shows the terms without it.
+func TestHandlerBodyWithLineEnds(t *testing.T) {
+	t.Parallel()
+	sc, ctx := TestScope(t)
+	s := fresh(t)
+	srv := httptest.NewServer(sc.Handler())
+	defer srv.Close()
+	for _, body := range []string{"1*return(file)\n", "1*return(file)\r\n", "\n1*return(file)\n\n"} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/"+s.Name(), strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl --data-binary sends
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("POST %q: %d %q, want 204", body, resp.StatusCode, msg)
+		}
+		st, err := sc.Get(s.Name())
+		if err != nil || st.Terms != "1*return(file)" {
+			t.Fatalf("POST %q: status %+v, %v; want terms %q", body, st, err, "1*return(file)")
+		}
+		if v, ok := s.EvalContext(ctx); !ok || v != "file" {
+			t.Fatalf("POST %q: Eval = %q, %v; want file, true", body, v, ok)
+		}
+	}
+}
+
 func TestCheckListenAddr(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {

@@ -134,17 +134,25 @@ func (sc *Scope) Disable(name string) error {
 func (sc *Scope) DisableAll() {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.disableAllLocked()
+}
+
+// disableAllLocked turns every fail point of the scope off; sc.mu is held.
+func (sc *Scope) disableAllLocked() {
 	for s, st := range *sc.states.Load() {
 		sc.setLocked(s, st, nil)
 	}
 }
 
-// Close turns everything off, wakes paused evaluations and refuses further Enable calls.
+// Close turns everything off, wakes paused evaluations and refuses further Enable calls
+// (they fail with ErrScopeClosed). Marking the scope closed and turning its fail points off
+// happen in one critical section, so an Enable racing Close either lands first and is turned
+// off, or fails: it never leaves a site armed by a closed scope. Close may be called again.
 func (sc *Scope) Close() {
-	sc.DisableAll()
 	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	sc.closed = true
-	sc.mu.Unlock()
+	sc.disableAllLocked()
 }
 
 // List returns the status of every fail point the scope has configured or waited on, sorted.

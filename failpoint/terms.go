@@ -177,11 +177,15 @@ func (p *parser) found(at int) string {
 	return strconv.Quote(rest)
 }
 
+// space skips blanks around terms: spaces, tabs and line ends, so that terms read from a file
+// (`curl --data-binary @file`, a heredoc) parse with their trailing newline or CRLF.
 func (p *parser) space() {
-	for p.i < len(p.in) && (p.in[p.i] == ' ' || p.in[p.i] == '\t') {
+	for p.i < len(p.in) && isSpace(p.in[p.i]) {
 		p.i++
 	}
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 

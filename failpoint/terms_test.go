@@ -47,6 +47,18 @@ func TestParseValid(t *testing.T) {
 			},
 			`20%3*print("still alive!")->panic`,
 		},
+		// Line ends count as blanks around terms: a file sent with curl --data-binary keeps them.
+		{"return\n", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		{"return\r\n", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		{
+			"\r\n 1*return(x)\n->\r\n\toff\n",
+			[]Term{
+				{Percent: 100, Count: 1, Action: Return, Arg: "x", HasArg: true},
+				{Percent: 100, Count: -1, Action: Off},
+			},
+			`1*return("x")->off`,
+		},
+		{"return( \n'x'\n)", []Term{{Percent: 100, Count: -1, Action: Return, Arg: "x", HasArg: true}}, `return("x")`},
 		{
 			"50%3*return(EIO)->off",
 			[]Term{
@@ -89,6 +101,8 @@ func TestParseErrors(t *testing.T) {
 		{`return("x" y)`, 1, 11, `")" after the quoted`},
 		{`return("\q")`, 1, 7, "a valid Go string"},
 		{"return(x) off", 1, 10, `"->" or end`},
+		{"return\nexplode", 1, 7, `"->" or end`},
+		{"return\r\n->\r\n", 2, 12, "an action"},
 		{"150%return", 1, 0, "a percentage from 0 to 100"},
 		{"1.2.3%return", 1, 3, `"%" after a percentage`},
 		{"50return", 1, 2, `"%" after a percentage`},
