@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"time"
 )
 
@@ -175,61 +178,180 @@ func (r LatencyRange) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads {"Min": "50us", "Max": "200us"}; a bare number is nanoseconds.
 func (r *LatencyRange) UnmarshalJSON(b []byte) error {
-	var raw struct {
-		Min json.RawMessage
-		Max json.RawMessage
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		return fmt.Errorf("latency range %s: want {\"Min\": \"50us\", \"Max\": \"200us\"}: %w", b, err)
-	}
-	var err error
-	if raw.Min != nil {
-		if r.Min, err = parseDuration(raw.Min); err != nil {
-			return fmt.Errorf("Min: %w", err)
-		}
-	}
-	if raw.Max != nil {
-		if r.Max, err = parseDuration(raw.Max); err != nil {
-			return fmt.Errorf("Max: %w", err)
-		}
-	}
-	return nil
+	return r.parse("LatencyRange", b)
 }
 
-func parseDuration(b json.RawMessage) (time.Duration, error) {
+// parse reads a latency range at path (a field name like "SyncLatency"), naming path.Min or
+// path.Max, the value and what was expected in every error.
+func (r *LatencyRange) parse(path string, b []byte) error {
+	const want = `a latency range like {"Min": "50us", "Max": "200us"}`
+	return eachField(path, b, want, func(key string, v json.RawMessage) error {
+		var d *time.Duration
+		var name string
+		switch {
+		case strings.EqualFold(key, "Min"):
+			d, name = &r.Min, path+".Min"
+		case strings.EqualFold(key, "Max"):
+			d, name = &r.Max, path+".Max"
+		default:
+			return fmt.Errorf("%s: unknown field %q: want Min or Max", path, key)
+		}
+		if isNull(v) {
+			return nil
+		}
+		var err error
+		*d, err = parseDuration(name, v)
+		return err
+	})
+}
+
+func parseDuration(path string, b json.RawMessage) (time.Duration, error) {
+	const want = `want a duration like "150us" or a number of nanoseconds`
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return 0, fmt.Errorf("%q: want a duration like \"150us\": %w", s, err)
+			return 0, fmt.Errorf("%s = %s: %s", path, shown(b), want)
 		}
 		return d, nil
 	}
 	var n float64
 	if err := json.Unmarshal(b, &n); err != nil || math.IsNaN(n) || math.Abs(n) > math.MaxInt64/2 {
-		return 0, fmt.Errorf("%s: want a duration string or a number of nanoseconds", b)
+		return 0, fmt.Errorf("%s = %s: %s", path, shown(b), want)
 	}
 	return time.Duration(n), nil
 }
 
+// shown is a JSON value as an error quotes it: compact, and cut short if long.
+func shown(b []byte) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) == nil {
+		b = buf.Bytes()
+	}
+	const maxShown = 40
+	if len(b) > maxShown {
+		return string(b[:maxShown]) + "..."
+	}
+	return string(b)
+}
+
+func isNull(b json.RawMessage) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+// eachField calls fn for every key of the JSON object in data, in document order (a
+// repeated key: the last one wins, as in encoding/json). path names the object in errors
+// ("" for the top level), want says what it should be.
+func eachField(path string, data []byte, want string, fn func(key string, v json.RawMessage) error) error {
+	where := path
+	if where == "" {
+		where = "the configuration"
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%s: invalid JSON: %v", where, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("%s = %s: want %s", where, shown(data), want)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%s: invalid JSON: %v", where, err)
+		}
+		key, _ := tok.(string) // inside an object the decoder only yields string keys
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("%s: invalid JSON after %q: %v", where, key, err)
+		}
+		if err := fn(key, v); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return fmt.Errorf("%s: invalid JSON: %v", where, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("trailing data after the JSON object")
+	}
+	return nil
+}
+
 // ParseConfig reads a JSON object of Config fields over DefaultConfig (absent fields keep
-// their defaults) and validates the result. Unknown fields are errors.
+// their defaults) and validates the result. Field names match as in encoding/json (case
+// folded); unknown fields are errors. Every error names the field path (SyncLatency.Min),
+// the value and what was expected.
 func ParseConfig(data []byte) (Config, error) {
 	c := DefaultConfig()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	cv := reflect.ValueOf(&c).Elem()
+	err := eachField("", data, "a JSON object of disk.Config fields", func(key string, v json.RawMessage) error {
+		sf, ok := configField(key)
+		if !ok {
+			return fmt.Errorf("unknown field %q: want one of %s", key, strings.Join(configFieldNames(), ", "))
+		}
+		if isNull(v) {
+			return nil // as encoding/json: null leaves the default
+		}
+		fv := cv.FieldByIndex(sf.Index)
+		switch fv.Interface().(type) {
+		case LatencyRange:
+			r := fv.Interface().(LatencyRange)
+			if err := r.parse(sf.Name, v); err != nil {
+				return err
+			}
+			fv.Set(reflect.ValueOf(r))
+			return nil
+		}
+		var want string
+		switch fv.Kind() {
+		case reflect.Float64:
+			want = "a number"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Int:
+			want = "an integer"
+		default:
+			return fmt.Errorf("%s: unsupported field kind %s", sf.Name, fv.Kind()) // a new Config field needs a case
+		}
+		if err := json.Unmarshal(v, fv.Addr().Interface()); err != nil {
+			return fmt.Errorf("%s = %s: want %s", sf.Name, shown(v), want)
+		}
+		return nil
+	})
+	if err != nil {
 		return Config{}, fmt.Errorf("disk config: %w", err)
-	}
-	if dec.More() {
-		return Config{}, fmt.Errorf("disk config: trailing data after the JSON object")
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// configFieldNames lists the Config fields in declaration order.
+func configFieldNames() []string {
+	t := reflect.TypeFor[Config]()
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).IsExported() {
+			names = append(names, t.Field(i).Name)
+		}
+	}
+	return names
+}
+
+// configField finds the exported Config field a JSON key names: the exact name first, then
+// a case-folded match (encoding/json's rule).
+func configField(key string) (reflect.StructField, bool) {
+	t := reflect.TypeFor[Config]()
+	if sf, ok := t.FieldByName(key); ok && sf.IsExported() {
+		return sf, true
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if sf := t.Field(i); sf.IsExported() && strings.EqualFold(sf.Name, key) {
+			return sf, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // latency samples one operation's duration: its range, plus 1/IOPS, plus size/Bandwidth.

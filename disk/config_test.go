@@ -102,9 +102,9 @@ func TestParseConfig(t *testing.T) {
 		`{"IOPS": -1}`:                               "IOPS = -1",
 		`{"ReadLatency": {"Min": "9ms"}}`:            "ReadLatency = [9ms, 200µs]",
 		`{"Nope": 1}`:                                `unknown field "Nope"`,
-		`{"IOPS": "fast"}`:                           "IOPS",
-		`{"SyncLatency": {"Min": "soon"}}`:           `"soon"`,
-		`{"SyncLatency": {"Mean": "1ms"}}`:           `unknown field "Mean"`,
+		`{"IOPS": "fast"}`:                           `IOPS = "fast": want a number`,
+		`{"SyncLatency": {"Min": "soon"}}`:           `SyncLatency.Min = "soon"`,
+		`{"SyncLatency": {"Mean": "1ms"}}`:           `SyncLatency: unknown field "Mean"`,
 		`{} {}`:                                      "trailing data",
 		`{"WriteFaultProbability": 0.5, "IOPS": -3}`: "IOPS = -3",
 	} {
@@ -114,12 +114,71 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// Every JSON error names the full field path, the value and what was expected: each
+// latency field (the range and its Min and Max) and each kind of top-level field.
+func TestParseConfigErrorsNameThePath(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		in   string
+		want []string
+	}
+	var cases []tc
+	for _, f := range []string{"ReadLatency", "WriteLatency", "SyncLatency"} {
+		cases = append(cases,
+			tc{`{"` + f + `": {"Min": "soon"}}`, []string{f + `.Min = "soon"`, "want a duration"}},
+			tc{`{"` + f + `": {"Max": true}}`, []string{f + ".Max = true", "want a duration"}},
+			tc{`{"` + f + `": {"min": [1]}}`, []string{f + ".Min = [1]", "want a duration"}},
+			tc{`{"` + f + `": 5}`, []string{f + " = 5", "want a latency range"}},
+			tc{`{"` + f + `": "1ms"}`, []string{f + ` = "1ms"`, "want a latency range"}},
+			tc{`{"` + f + `": {"Mean": "1ms"}}`, []string{f + `: unknown field "Mean"`, "want Min or Max"}},
+		)
+	}
+	cases = append(cases,
+		tc{`{"IOPS": "fast"}`, []string{`IOPS = "fast"`, "want a number"}},
+		tc{`{"Bandwidth": 1e400}`, []string{"Bandwidth = 1e400", "want a number"}},
+		tc{`{"ReadFaultProbability": {}}`, []string{"ReadFaultProbability = {}", "want a number"}},
+		tc{`{"SyncFailureDropsDirty": 1}`, []string{"SyncFailureDropsDirty = 1", "want true or false"}},
+		tc{`{"SectorSize": 4096.5}`, []string{"SectorSize = 4096.5", "want an integer"}},
+		tc{`{"sectorsize": "big"}`, []string{`SectorSize = "big"`, "want an integer"}},
+		tc{`{"Nope": 1}`, []string{`unknown field "Nope"`, "IOPS", "SectorSize"}},
+		tc{`[1]`, []string{"[1]", "want a JSON object"}},
+	)
+	for _, c := range cases {
+		_, err := ParseConfig([]byte(c.in))
+		if err == nil {
+			t.Errorf("ParseConfig(%s) accepted it", c.in)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("ParseConfig(%s) = %q, want it to contain %q", c.in, err, w)
+			}
+		}
+	}
+	// A long bad value is cut short, not copied whole into the message.
+	long := `{"IOPS": "` + strings.Repeat("x", 1000) + `"}`
+	if _, err := ParseConfig([]byte(long)); err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "IOPS") {
+		t.Errorf("long value: %v", err)
+	}
+	// What encoding/json accepts still works: case-folded names, null keeping the default,
+	// a repeated latency field merging into the same range.
+	c, err := ParseConfig([]byte(`{"iops": 7, "Bandwidth": null, "ReadLatency": {"Min": "1ms"}, "readlatency": {"max": 2000000}}`))
+	want := DefaultConfig()
+	want.IOPS = 7
+	want.ReadLatency = LatencyRange{time.Millisecond, 2 * time.Millisecond}
+	if err != nil || c != want {
+		t.Fatalf("got %+v, %v; want %+v", c, err, want)
+	}
+}
+
 func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"IOPS": 5000, "SyncLatency": {"Min": "2ms", "Max": "3ms"}}`))
 	f.Add([]byte(`{"ReadFaultProbability": 1.5}`))
 	f.Add([]byte(`{"ReadLatency": {"Min": 100, "Max": 50}}`))
 	f.Add([]byte(`{"SectorSize": 4096, "SyncFailureDropsDirty": true}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"ReadLatency": 5, "iops": "x"}`))
+	f.Add([]byte(`{"SyncLatency": {"min": null, "Max": "soon"}, "SyncLatency": {}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data)
 		if err != nil {

@@ -380,9 +380,14 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.alive("write", ff.name); err != nil {
 		return 0, err
 	}
+	// The same range rule as the memory disk, whatever the inner FS: checked before any
+	// draw, so a rejected write injects nothing and a misdirected target cannot overflow.
+	if err := checkRange("write", ff.name, off, len(p)); err != nil {
+		return 0, err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.WriteLatency, len(p))
-	if off < 0 || len(p) == 0 ||
+	if len(p) == 0 ||
 		(c.MisdirectWriteProbability <= 0 && c.WriteFaultProbability <= 0 && c.PhantomWriteProbability <= 0) {
 		return ff.f.WriteAt(p, off) // no write-side family on: nothing to draw
 	}
@@ -392,10 +397,10 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 		k := int64(1 + f.intn(streamMisdirectWrite, 8))
 		down := f.intn(streamMisdirectWrite, 2) == 0
 		t := off + k*sector
-		if down && off-k*sector >= 0 {
+		if (down || t > MaxFileSize-int64(len(p))) && off-k*sector >= 0 {
 			t = off - k*sector
 		}
-		if f.allows(ff.name, t/sector) {
+		if t <= MaxFileSize-int64(len(p)) && f.allows(ff.name, t/sector) {
 			target = t
 			f.record(MisdirectedWrite, ff.name, off, int64(len(p)), "to="+strconv.FormatInt(t, 10))
 		}
@@ -448,6 +453,9 @@ func (ff *faultFile) Sync() error {
 func (ff *faultFile) Truncate(size int64) error {
 	f := ff.fs
 	if err := f.alive("truncate", ff.name); err != nil {
+		return err
+	}
+	if err := checkRange("truncate", ff.name, size, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()

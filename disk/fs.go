@@ -2,6 +2,7 @@ package disk
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -67,7 +68,25 @@ var (
 	// ErrIsDir / ErrNotDir: the name is of the wrong kind for the operation.
 	ErrIsDir  = errors.New("is a directory")
 	ErrNotDir = errors.New("not a directory")
+	// ErrRange: a negative offset or size, or one whose end would pass MaxFileSize. It
+	// wraps fs.ErrInvalid, so errors.Is(err, fs.ErrInvalid) holds too.
+	ErrRange = fmt.Errorf("%w: offset or size negative or beyond disk.MaxFileSize (%d bytes)", fs.ErrInvalid, MaxFileSize)
 )
+
+// MaxFileSize caps a file of the memory disk and of the fault wrapper (1 TiB, whatever the
+// wrapper wraps): a write or truncate that would reach past it fails with ErrRange instead
+// of overflowing or asking for an impossible allocation. The memory disk is dense, so the
+// practical limit is the machine's memory.
+const MaxFileSize int64 = 1 << 40
+
+// checkRange rejects an operation on [off, off+n) that is negative or ends past MaxFileSize
+// (computed without overflow).
+func checkRange(op, name string, off int64, n int) error {
+	if off < 0 || n < 0 || off > MaxFileSize || int64(n) > MaxFileSize-off {
+		return &fs.PathError{Op: op, Path: name, Err: ErrRange}
+	}
+	return nil
+}
 
 // clean turns a user name into the canonical form used as a key: no leading slash, cleaned,
 // "" for the root.

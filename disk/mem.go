@@ -95,6 +95,9 @@ func (n *memInode) grow(off, end int64) {
 }
 
 func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
+	if len(p) == 0 {
+		return // like pwrite(2): an empty write does not extend the file
+	}
 	end := off + int64(len(p))
 	oldLen := int64(len(n.data))
 	if phantom {
@@ -447,8 +450,8 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (f *memFile) write(p []byte, off int64, phantom bool) (int, error) {
-	if off < 0 {
-		return 0, &fs.PathError{Op: "write", Path: f.name, Err: fs.ErrInvalid}
+	if err := checkRange("write", f.name, off, len(p)); err != nil {
+		return 0, err
 	}
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
@@ -482,8 +485,8 @@ func (f *memFile) Sync() error {
 }
 
 func (f *memFile) Truncate(size int64) error {
-	if size < 0 {
-		return &fs.PathError{Op: "truncate", Path: f.name, Err: fs.ErrInvalid}
+	if err := checkRange("truncate", f.name, size, 0); err != nil {
+		return err
 	}
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()

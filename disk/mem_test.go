@@ -336,3 +336,59 @@ func TestPhantomAndDroppedWrites(t *testing.T) {
 		t.Fatalf("dropped dirty data must stay visible to reads, got %q", got)
 	}
 }
+
+// Offsets and sizes that are negative, overflow off+len or pass MaxFileSize are rejected
+// with ErrRange (an fs.ErrInvalid) by the memory disk and by the fault wrapper, never a
+// panic or a huge allocation; the file is left as it was and no fault is injected.
+func TestOutOfRangeOffsetsAndSizes(t *testing.T) {
+	t.Parallel()
+	m, inner := NewMem(), NewMem()
+	f, err := NewFaultFS(inner, FaultOptions{Seed: 7, Config: Config{
+		WriteFaultProbability: 1, MisdirectWriteProbability: 1, PhantomWriteProbability: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, m, "f", []byte("abc"))
+	mustCreate(t, inner, "f", []byte("abc"))
+	const maxInt64 = int64(^uint64(0) >> 1)
+	for _, fsys := range []FS{m, f} {
+		h, err := fsys.Open("f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes := []struct {
+			n   int
+			off int64
+		}{
+			{1, -1}, {4, 1 << 62}, {4, maxInt64 - 1}, {2, MaxFileSize - 1}, {1, MaxFileSize},
+		}
+		for _, w := range writes {
+			n, err := h.WriteAt(make([]byte, w.n), w.off)
+			var pe *fs.PathError
+			if n != 0 || !errors.Is(err, ErrRange) || !errors.Is(err, fs.ErrInvalid) ||
+				!errors.As(err, &pe) || pe.Op != "write" || pe.Path != "f" {
+				t.Errorf("%T: WriteAt(%d bytes, %d) = %d, %v; want 0 and a write PathError wrapping ErrRange", fsys, w.n, w.off, n, err)
+			}
+		}
+		for _, size := range []int64{-1, MaxFileSize + 1, 1 << 62, maxInt64} {
+			err := h.Truncate(size)
+			var pe *fs.PathError
+			if !errors.Is(err, ErrRange) || !errors.Is(err, fs.ErrInvalid) || !errors.As(err, &pe) || pe.Op != "truncate" {
+				t.Errorf("%T: Truncate(%d) = %v; want a truncate PathError wrapping ErrRange", fsys, size, err)
+			}
+		}
+		if fi, err := h.Stat(); err != nil || fi.Size() != 3 {
+			t.Errorf("%T: after rejected calls: size %v, %v; want 3", fsys, fi.Size(), err)
+		}
+		// An empty write at MaxFileSize is in range and, like pwrite(2), grows nothing.
+		if n, err := h.WriteAt(nil, MaxFileSize); n != 0 || err != nil {
+			t.Errorf("%T: WriteAt(nil, MaxFileSize) = %d, %v; want 0, nil", fsys, n, err)
+		}
+		if fi, err := h.Stat(); err != nil || fi.Size() != 3 {
+			t.Errorf("%T: after an empty write: size %v, %v; want 3", fsys, fi.Size(), err)
+		}
+	}
+	if c := f.Recorder().Counters(); c.Total() != 0 {
+		t.Errorf("rejected writes injected faults: %s", c)
+	}
+}

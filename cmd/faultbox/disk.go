@@ -58,6 +58,13 @@ func parseDiskTorture(args []string, stderr io.Writer) (diskTortureArgs, error) 
 }
 
 func runDisk(args []string, stdout, stderr io.Writer) int {
+	return runDiskWith(args, stdout, stderr, nil)
+}
+
+// runDiskWith is runDisk with a hook that adjusts the torture options after the flags are
+// parsed: the tests use it to run a deliberately broken log or a small event cap, which
+// the command line does not offer.
+func runDiskWith(args []string, stdout, stderr io.Writer, adjust func(*wal.TortureOptions)) int {
 	if len(args) == 0 || args[0] != "torture" {
 		fmt.Fprintln(stderr, "usage: faultbox disk torture [--seed N] [--ops N] [--config preset|JSON] [--events N] [--naive=false]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -73,19 +80,31 @@ func runDisk(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "faultbox disk torture: %v\n", err)
 		return 2
 	}
+	if adjust != nil {
+		adjust(&a.opts)
+	}
 	rep, err := wal.Torture(a.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "faultbox disk torture: %v\n", err)
 		return 2
 	}
 	fmt.Fprintf(stdout, "faultbox disk torture: seed=%d ops=%d config=%s\n", a.opts.Seed, a.opts.Ops, a.config)
-	fmt.Fprintf(stdout, "injected events: %d; the first of each family:\n", len(rep.Events))
+	fmt.Fprintf(stdout, "injected events: %d; the first of each family:\n", rep.Counters.Total())
+	if rep.EventsDropped > 0 {
+		fmt.Fprintf(stdout, "  (the event list is truncated: it kept the first %d; %d more were counted, not kept)\n",
+			len(rep.Events), rep.EventsDropped)
+	}
 	for _, fam := range disk.Families {
+		kept := false
 		for _, e := range rep.Events {
 			if e.Family == fam {
 				fmt.Fprintf(stdout, "  %s\n", e)
+				kept = true
 				break
 			}
+		}
+		if n := rep.Counters.Of(fam); !kept && n > 0 {
+			fmt.Fprintf(stdout, "  %s: %d injected, all after the event list was full\n", fam, n)
 		}
 	}
 	if n := min(a.events, len(rep.Events)); n > 0 {

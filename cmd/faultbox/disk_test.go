@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/examples/wal"
 )
 
 func TestDiskTorture(t *testing.T) {
@@ -23,6 +26,61 @@ func TestDiskTorture(t *testing.T) {
 	dispatch([]string{"disk", "torture", "--seed", "3", "--ops", "600", "--config", "stress"}, &again, &errb)
 	if again.String() != out.String() {
 		t.Fatal("two runs with the same seed printed different reports")
+	}
+}
+
+// The exit-1 path: a log that acknowledges records before syncing them loses acknowledged
+// records at a crash; the command must say so and exit 1.
+func TestDiskTortureExitsOneOnALostRecord(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := runDiskWith([]string{"torture", "--seed", "1", "--ops", "400", "--config", "default", "--naive=false"},
+		&out, &errb, func(o *wal.TortureOptions) { o.AckBeforeSync = true })
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr %q\n%s", code, errb.String(), out.String())
+	}
+	for _, want := range []string{"verdict: FAIL", "were acknowledged"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// The same run with the honest log passes: the exit code comes from the lost records.
+	out.Reset()
+	if code := runDiskWith([]string{"torture", "--seed", "1", "--ops", "400", "--config", "default", "--naive=false"},
+		&out, &errb, nil); code != 0 {
+		t.Fatalf("honest log: exit %d\n%s", code, out.String())
+	}
+}
+
+// "injected events" counts every fault, also past the recorder's cap on kept events, and
+// says when the list was truncated.
+func TestDiskTortureCountsEventsPastTheCap(t *testing.T) {
+	t.Parallel()
+	args := []string{"torture", "--seed", "10", "--ops", "1500", "--config", "stress", "--naive=false"}
+	var full, capped, errb bytes.Buffer
+	if code := runDiskWith(args, &full, &errb, nil); code != 0 {
+		t.Fatalf("exit %d, stderr %q\n%s", code, errb.String(), full.String())
+	}
+	rep, err := wal.Torture(wal.TortureOptions{Seed: 10, Ops: 1500, Config: wal.Stress()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := rep.Counters.Total()
+	if total < 2 || len(rep.Events) != total {
+		t.Fatalf("the reference run injected %d faults and kept %d events", total, len(rep.Events))
+	}
+	wantLine := fmt.Sprintf("injected events: %d;", total)
+	if !strings.Contains(full.String(), wantLine) || strings.Contains(full.String(), "truncated") {
+		t.Fatalf("output lacks %q or claims truncation:\n%s", wantLine, full.String())
+	}
+	if code := runDiskWith(args, &capped, &errb, func(o *wal.TortureOptions) { o.EventLimit = 1 }); code != 0 {
+		t.Fatalf("capped: exit %d\n%s", code, capped.String())
+	}
+	for _, want := range []string{wantLine, fmt.Sprintf("kept the first 1; %d more were counted", total-1),
+		"all after the event list was full", "verdict: OK"} {
+		if !strings.Contains(capped.String(), want) {
+			t.Errorf("capped output lacks %q:\n%s", want, capped.String())
+		}
 	}
 }
 

@@ -47,12 +47,37 @@ func TestNoAcknowledgedRecordLost(t *testing.T) {
 // The checker itself: a log that acknowledges before syncing must be caught.
 func TestTortureCatchesALyingLog(t *testing.T) {
 	t.Parallel()
-	rep, err := Torture(TortureOptions{Seed: 1, Ops: 400, Config: disk.DefaultConfig(), ackOnAppend: true})
+	rep, err := Torture(TortureOptions{Seed: 1, Ops: 400, Config: disk.DefaultConfig(), AckBeforeSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.OK() || !strings.Contains(rep.Problems[0], "were acknowledged") {
 		t.Fatalf("acknowledging unsynced records went unnoticed:\n%s", rep)
+	}
+}
+
+// Detected losses are explained by the counters, not by the kept events: with the recorder
+// keeping a single event, the verdict must be the same as with its full default cap (a long
+// run passes the default cap of 65,536 events the same way).
+func TestTortureExplainsLossesPastTheEventCap(t *testing.T) {
+	t.Parallel()
+	run := func(limit int) *TortureReport {
+		rep, err := Torture(TortureOptions{Seed: 10, Ops: 1500, Config: Stress(), EventLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	full, capped := run(0), run(1)
+	if full.DetectedLoss < 2 || !full.OK() || full.EventsDropped != 0 {
+		t.Fatalf("seed 10 under Stress no longer detects two or more losses cleanly with all events kept:\n%s", full)
+	}
+	if !capped.OK() || capped.String() != full.String() {
+		t.Fatalf("keeping one event changed the verdict:\n%s\nwant:\n%s", capped, full)
+	}
+	if len(capped.Events) != 1 || capped.EventsDropped != capped.Counters.Total()-1 {
+		t.Fatalf("kept %d events, dropped %d, counted %d; want 1 kept and the rest dropped",
+			len(capped.Events), capped.EventsDropped, capped.Counters.Total())
 	}
 }
 

@@ -21,8 +21,16 @@ type TortureOptions struct {
 	// Trace, when set, receives one line per workload step.
 	Trace io.Writer
 
+	// EventLimit is how many injected events the run keeps for the report (the disk
+	// recorder's Limit; 0 means its default, 65,536). Counters and the verdict do not
+	// depend on it: they count every fault.
+	EventLimit int
+	// AckBeforeSync makes the workload a deliberately broken client, the negative control
+	// of the checker: it counts a record as acknowledged when it is appended, before any
+	// sync, so a crash loses acknowledged records and the run must fail.
+	AckBeforeSync bool
+
 	beforeFinal func(*disk.Storage) // test hook
-	ackOnAppend bool                // test hook: a broken log that acknowledges before syncing
 }
 
 // TortureReport is what a torture run injected and what the log survived.
@@ -49,8 +57,12 @@ type TortureReport struct {
 	Notes       []string
 	// Problems are silent losses or unexplained detections: each one is a bug.
 	Problems []string
+	// Counters count every injected fault, past the recorder's cap on kept events.
 	Counters disk.Counters
-	Events   []disk.Event
+	// Events are the injected faults kept by the recorder: the first disk.Recorder.Limit
+	// of them; EventsDropped more were counted but not kept.
+	Events        []disk.Event
+	EventsDropped int
 }
 
 // OK reports whether no acknowledged record was silently lost or altered.
@@ -92,7 +104,19 @@ type torture struct {
 	acked   int      // truth[:acked] are acknowledged
 	rep     *TortureReport
 	r       *rand.Rand
-	seenDmg int // damaging events already used to explain a detection
+	seenDmg int // damaging faults (by the counters) already used to explain a detection
+}
+
+// damageCount is how many damaging faults the counters hold: counters, not the event list,
+// because the recorder stops keeping events at its Limit while the counters keep counting.
+func damageCount(c disk.Counters) int {
+	n := 0
+	for _, f := range disk.Families {
+		if damaging[f] {
+			n += c.Of(f)
+		}
+	}
+	return n
 }
 
 // Torture runs a random workload (appends, syncs, reads, crashes) on a Log over a faulty
@@ -109,6 +133,7 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.Recorder().Limit = opts.EventLimit
 	t := &torture{opts: opts, st: st, proc: opts.Process,
 		rep: &TortureReport{Seed: opts.Seed, Ops: opts.Ops},
 		r:   rand.New(rand.NewPCG(disk.DeriveSeed(opts.Seed, "wal-workload"), 1))}
@@ -128,12 +153,13 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	t.rep.Survived = t.acked
 	t.rep.Counters = st.Counters()
 	t.rep.Events = st.Events()
+	t.rep.EventsDropped = st.Recorder().Dropped()
 	return t.rep, nil
 }
 
 func (t *torture) trace(format string, args ...any) {
 	if t.opts.Trace != nil {
-		fmt.Fprintf(t.opts.Trace, "[ev %d] "+format+"\n", append([]any{len(t.st.Events())}, args...)...)
+		fmt.Fprintf(t.opts.Trace, "[ev %d] "+format+"\n", append([]any{t.st.Counters().Total()}, args...)...)
 	}
 }
 
@@ -151,7 +177,7 @@ func (t *torture) step(i int) {
 		}
 		t.rep.Appended++
 		t.truth = append(t.truth, payload)
-		if t.opts.ackOnAppend {
+		if t.opts.AckBeforeSync {
 			t.acked = len(t.truth)
 		}
 		t.trace("op %d: append #%d (%d bytes)", i, len(t.truth)-1, len(payload))
@@ -249,14 +275,9 @@ func (t *torture) recover(final bool) {
 }
 
 func (t *torture) detectedLoss(err error) {
-	events := t.st.Events()
-	explained := false
-	for _, e := range events[min(t.seenDmg, len(events)):] {
-		if damaging[e.Family] {
-			explained = true
-		}
-	}
-	t.seenDmg = len(events)
+	dmg := damageCount(t.st.Counters())
+	explained := dmg > t.seenDmg
+	t.seenDmg = dmg
 	if !errors.Is(err, ErrLost) && !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrMisplaced) {
 		t.problem("recovery failed with an unexpected error: %v", err)
 	} else if !explained {
