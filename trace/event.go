@@ -62,6 +62,8 @@ type Result struct {
 	Procs       []ProcInfo
 	Faults      []string // one line per injected fault: address and rule
 	Calls       map[string]int
+
+	tableReads int // reads of /proc/PID/net tables (the slow way to name a socket)
 }
 
 // Summary is the human-readable report printed on stderr after a run.

@@ -231,3 +231,37 @@ func TestLabelsAndTraceSet(t *testing.T) {
 		}
 	}
 }
+
+// Naming sockets must not cost a scan of the machine's socket tables per call: those tables
+// grow with every connection left in TIME_WAIT, which made a connect/accept loop quadratic
+// (seconds at N=500, over a minute at N=2000). A thousand rounds read the tables a constant
+// number of times, every accept names its peer, and the run ends well within a minute.
+func TestConnectAcceptLoopNamesSocketsInConstantTime(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "goconn")
+	const rounds = 1000
+	start := time.Now()
+	res, stdout, stderr := runTraced(t, Config{Args: []string{prog, strconv.Itoa(rounds)}})
+	took := time.Since(start)
+	if res.ExitCode != 0 || strings.TrimSpace(stdout) != strconv.Itoa(4*rounds) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.ExitCode, stdout, stderr)
+	}
+	accepts := 0
+	for _, e := range res.Events {
+		if (e.Call == "accept" || e.Call == "accept4") && e.Ret >= 0 {
+			accepts++
+			if e.Endpoint == nil || e.Endpoint.Kind != "tcp" || e.Endpoint.Remote == "" {
+				t.Fatalf("%s: accepted socket not named: %+v", e.Addr, e.Endpoint)
+			}
+		}
+	}
+	if accepts != rounds {
+		t.Errorf("%d accepts named, want %d", accepts, rounds)
+	}
+	if res.tableReads > 10 {
+		t.Errorf("%d reads of /proc/PID/net tables for %d rounds, want a constant few", res.tableReads, rounds)
+	}
+	if took > 60*time.Second {
+		t.Errorf("%d rounds took %v under the tracer", rounds, took)
+	}
+}

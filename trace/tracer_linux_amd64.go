@@ -959,7 +959,7 @@ func (t *tracer) exit(tk *task) {
 	if ret >= 0 {
 		switch {
 		case c.fdOut:
-			ep := t.eps.resolve(tk.tid, int(ret), true)
+			ep := t.eps.resolve(tk.proc.pid, tk.tid, int(ret), true)
 			t.noteOwner(tk.proc, ep)
 			e.Dest = ""
 			if ep != nil {
@@ -967,20 +967,20 @@ func (t *tracer) exit(tk *task) {
 				e.Endpoint = ep
 			}
 		case c.fresh && e.Fd >= 0:
-			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
+			e.Endpoint = t.eps.resolve(tk.proc.pid, tk.tid, e.Fd, true)
 			t.noteOwner(tk.proc, e.Endpoint)
 		case c.pairAddr != 0:
 			var fds [8]byte
 			if t.readMem(tk.tid, c.pairAddr, fds[:]) {
 				for i := 0; i < 2; i++ {
 					fd := int(int32(binary.LittleEndian.Uint32(fds[4*i:])))
-					t.noteOwner(tk.proc, t.eps.resolve(tk.tid, fd, true))
+					t.noteOwner(tk.proc, t.eps.resolve(tk.proc.pid, tk.tid, fd, true))
 				}
 			}
 		}
 		if e.Endpoint != nil && e.Endpoint.Kind == "sock" && e.Fd >= 0 {
 			// An unbound socket (a UDP sender) enters the tables as the call binds it.
-			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
+			e.Endpoint = t.eps.resolve(tk.proc.pid, tk.tid, e.Fd, true)
 		}
 		if e.Dir != "" && ret > 0 && e.Endpoint != nil && !c.skip {
 			e.Bytes = ret
@@ -1084,7 +1084,8 @@ func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 
 func (t *tracer) result() *Result {
 	link(t.events, t.eps.byInode)
-	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: t.faults, Calls: t.calls}
+	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: t.faults, Calls: t.calls,
+		tableReads: t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
 	t.mu.Unlock()
