@@ -37,6 +37,8 @@ type Event struct {
 	Peer string `json:"peer,omitempty"`
 
 	proc     *process
+	gen      int   // which of proc's names it was recorded under
+	renamed  bool  // Label and Addr carry the final name
 	hb       []int // indices into the event slice
 	msgFrom  []int // sends this receive read bytes from
 	dgram    uint64

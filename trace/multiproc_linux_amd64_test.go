@@ -144,6 +144,34 @@ func TestEventAddressesStableAcrossRuns(t *testing.T) {
 	if !strings.Contains(a, "server/t0/") || !strings.Contains(a, "client/t0/") {
 		t.Errorf("labels missing from addresses:\n%s", a)
 	}
+
+	// Two processes with the same label are numbered by their place in the process tree, not
+	// by the order their execs arrive in: the shell's first child execs last (it sleeps
+	// first), and still keeps the bare name.
+	dup := func() string {
+		res, _, _ := runTraced(t, Config{Args: []string{"sh", "-c",
+			"(sleep 0.3; exec sleep 0.01) & sleep 0.02 & wait"}, Labels: []Label{{Name: "s", Match: "sleep 0.0*"}}})
+		var lines []string
+		for _, e := range res.Events {
+			if e.Call == "exec" && strings.Contains(e.Dest, "sleep 0.0") {
+				lines = append(lines, e.Dest+" "+e.Addr)
+			}
+		}
+		for _, p := range res.Procs {
+			lines = append(lines, "proc "+p.Label)
+		}
+		sort.Strings(lines)
+		return strings.Join(lines, "\n")
+	}
+	d1, d2 := dup(), dup()
+	if d1 != d2 {
+		t.Errorf("duplicate labels differ between runs:\n%s\n----\n%s", d1, d2)
+	}
+	for _, want := range []string{"sleep 0.01 s/t0/", "sleep 0.02 s#2/t0/", "proc p1.1.1\n"} {
+		if !strings.Contains(d1+"\n", want) {
+			t.Errorf("labels for the two sleeps lack %q:\n%s", want, d1)
+		}
+	}
 }
 
 func TestMultiProcessFaults(t *testing.T) {

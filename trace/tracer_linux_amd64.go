@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,11 @@ type callState struct {
 	hashAtExit bool
 }
 
+type fault struct {
+	e    *Event
+	what string
+}
+
 type delayed struct {
 	at   time.Time
 	tid  int
@@ -66,14 +72,13 @@ type tracer struct {
 	rootCode int
 	events   []*Event
 	dropped  int
-	faults   []string
+	faults   []fault
 	calls    map[string]int
 	eps      *endpoints
 	owner    map[string]*process // "tcp|addr", "udp|addr", "unix|path", "ino|N" → owner
 	sendOff  map[uint64]int64
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
-	labelN   map[string]int
 	delays   []delayed
 	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
 
@@ -95,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
-		labelN: map[string]int{}, pids: map[int]bool{}}
+		pids: map[int]bool{}}
 	for _, r := range t.rules {
 		s := map[int]bool{}
 		for _, nr := range r.Syscalls {
@@ -263,7 +268,8 @@ func (t *tracer) run() (*Result, error) {
 	}
 	t.eps = newEndpoints()
 	defer t.eps.close()
-	t.root = &process{pid: pid, label: "p1", counts: map[countKey]uint64{}, nThreads: 1}
+	t.root = &process{pid: pid, label: "p1", counts: map[countKey]uint64{}, nThreads: 1,
+		names: []string{"p1"}, fromLabel: []bool{false}}
 	t.procs[pid] = t.root
 	t.order = append(t.order, t.root)
 	t.tasks[pid] = &task{tid: pid, proc: t.root, last: -1, firstHB: -1, counts: map[countKey]uint64{}}
@@ -441,7 +447,9 @@ func (t *tracer) spawn(parent *task, child int) {
 		pp := parent.proc
 		pp.nChildren++
 		p = &process{pid: child, parent: pp, label: pp.label + "." + strconv.Itoa(pp.nChildren),
-			comm: pp.comm, counts: map[countKey]uint64{}, started: true}
+			comm: pp.comm, counts: map[countKey]uint64{}, started: true,
+			path: append(append([]int(nil), pp.path...), pp.nChildren), atSpawn: len(pp.names) - 1}
+		p.names, p.fromLabel = []string{p.label}, []bool{false}
 		t.procs[child] = p
 		t.order = append(t.order, p)
 	}
@@ -500,11 +508,12 @@ func (t *tracer) exec(tk *task) {
 	line := strings.Join(args, " ")
 	for _, l := range t.cfg.Labels {
 		if l.matches(line) {
-			t.labelN[l.Name]++
+			// Every process the label matches wears the bare name while it runs (rules and
+			// draws see NAME); duplicates are numbered when the run ends, by their position
+			// in the process tree, never by the order their execs happened to arrive in.
 			p.label = l.Name
-			if n := t.labelN[l.Name]; n > 1 {
-				p.label += "#" + strconv.Itoa(n)
-			}
+			p.names = append(p.names, l.Name)
+			p.fromLabel = append(p.fromLabel, true)
 			break
 		}
 	}
@@ -524,7 +533,7 @@ func (t *tracer) record(tk *task, call string, fd int) *Event {
 	}
 	p := tk.proc
 	e := &Event{Seq: len(t.events), Pid: p.pid, Tid: tk.tid, Label: p.label, Thread: tk.index, N: tk.n,
-		Call: call, Fd: fd, TimeUs: time.Since(t.start).Microseconds(), proc: p}
+		Call: call, Fd: fd, TimeUs: time.Since(t.start).Microseconds(), proc: p, gen: len(p.names) - 1}
 	e.Addr = p.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)
 	if tk.last >= 0 {
 		e.hb = append(e.hb, tk.last)
@@ -603,7 +612,7 @@ func (t *tracer) entry(tk *task) {
 	e := t.record(tk, sysName(nr), fd)
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
-		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc,
+		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
 			Addr: tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)}
 	} else {
 		c.ev = len(t.events) - 1
@@ -705,7 +714,7 @@ func (t *tracer) entry(tk *task) {
 			changed = true
 		}
 		e.Fault = what
-		t.faults = append(t.faults, e.Addr+": "+what)
+		t.faults = append(t.faults, fault{e, what})
 		_ = ri
 		if rule.Signal != 0 {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
@@ -717,7 +726,7 @@ func (t *tracer) entry(tk *task) {
 		r.SetRet(c.ret)
 		changed = true
 		e.Fault = "mute (crash-stop in communication)"
-		t.faults = append(t.faults, e.Addr+": "+e.Fault)
+		t.faults = append(t.faults, fault{e, e.Fault})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
 		if sysName(nr) == "connect" {
@@ -731,7 +740,7 @@ func (t *tracer) entry(tk *task) {
 		r.SetRet(c.ret)
 		changed = true
 		e.Fault = what
-		t.faults = append(t.faults, e.Addr+": "+what)
+		t.faults = append(t.faults, fault{e, what})
 	}
 	if changed {
 		setRegs(tk.tid, r)
@@ -1083,14 +1092,20 @@ func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 }
 
 func (t *tracer) result() *Result {
+	t.rename()
 	link(t.events, t.eps.byInode)
-	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: t.faults, Calls: t.calls,
+	var faults []string
+	for _, f := range t.faults {
+		relabel(f.e)
+		faults = append(faults, f.e.Addr+": "+f.what)
+	}
+	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
 		tableReads: t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
 	t.mu.Unlock()
 	for _, p := range t.order {
-		pi := ProcInfo{Pid: p.pid, Label: p.label, Comm: p.comm, Status: p.status, Code: p.code}
+		pi := ProcInfo{Pid: p.pid, Label: p.final(len(p.names) - 1), Comm: p.comm, Status: p.status, Code: p.code}
 		if p.parent != nil {
 			pi.Parent = p.parent.pid
 		}
@@ -1100,4 +1115,74 @@ func (t *tracer) result() *Result {
 		res.Procs = append(res.Procs, pi)
 	}
 	return res
+}
+
+// rename numbers the processes that wear the same --label name: ordered by their position in
+// the process tree (fork index at each level, which is the parent's program order), the first
+// keeps NAME and the others become NAME#2, NAME#3. The names reach events, faults and the
+// process list; children's derived names ("NAME#2.1") follow.
+func (t *tracer) rename() {
+	type worn struct {
+		p   *process
+		gen int
+	}
+	groups := map[string][]worn{}
+	var order []string
+	for _, p := range t.order {
+		p.finals = make([]string, len(p.names))
+		for i, n := range p.names {
+			if !p.fromLabel[i] {
+				continue
+			}
+			if _, ok := groups[n]; !ok {
+				order = append(order, n)
+			}
+			groups[n] = append(groups[n], worn{p, i})
+		}
+	}
+	for _, n := range order {
+		g := groups[n]
+		sort.SliceStable(g, func(i, j int) bool {
+			if c := slices.Compare(g[i].p.path, g[j].p.path); c != 0 {
+				return c < 0
+			}
+			return g[i].gen < g[j].gen
+		})
+		for k, w := range g {
+			w.p.finals[w.gen] = n
+			if k > 0 {
+				w.p.finals[w.gen] = n + "#" + strconv.Itoa(k+1)
+			}
+		}
+	}
+	for _, e := range t.events {
+		relabel(e)
+	}
+}
+
+// final is the name a process wore as names[gen], with duplicates numbered.
+func (p *process) final(gen int) string {
+	if gen < 0 || gen >= len(p.names) {
+		return p.label
+	}
+	if p.finals != nil && p.finals[gen] != "" {
+		return p.finals[gen]
+	}
+	if p.fromLabel[gen] || p.parent == nil {
+		return p.names[gen]
+	}
+	return p.parent.final(p.atSpawn) + "." + strconv.Itoa(p.path[len(p.path)-1])
+}
+
+func relabel(e *Event) {
+	if e.renamed || e.proc == nil {
+		return
+	}
+	e.renamed = true
+	old, nl := e.Label, e.proc.final(e.gen)
+	if old == nl {
+		return
+	}
+	e.Addr = nl + strings.TrimPrefix(e.Addr, old)
+	e.Label = nl
 }
