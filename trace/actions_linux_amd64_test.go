@@ -5,6 +5,7 @@ package trace
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,48 @@ func TestProbabilityIsSeeded(t *testing.T) {
 	}
 	if !strings.Contains(a, "true") || !strings.Contains(a, "false") {
 		t.Errorf("p=0.5 over 12 writes chose %s", a)
+	}
+}
+
+// path= selects open/openat (and the other path-taking calls) by the path they name, read from
+// the tracee at entry; the path reaches the event, and a rule that never fired is reported.
+func TestPathRuleOnOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	target, other := dir+"/target", dir+"/other"
+	for _, f := range []string{target, other} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, stdout, stderr := runTraced(t, Config{Args: []string{"sh", "-c", "cat " + other + "; cat " + target},
+		Rules: []*Rule{mustRule(t, "openat,open:error=ENOENT:path="+dir+"/tar*"),
+			mustRule(t, "unlink,unlinkat:error=EIO:path=/nowhere")}})
+	if res.ExitCode == 0 || stdout != "x\n" || !strings.Contains(stderr, "No such file") {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want the second cat to fail on its open", res.ExitCode, stdout, stderr)
+	}
+	var faulted, seen int
+	for _, e := range res.Events {
+		if e.Call != "openat" && e.Call != "open" {
+			continue
+		}
+		if e.Path == other || e.Path == target {
+			seen++
+		}
+		if e.Fault != "" {
+			faulted++
+			if e.Path != target || e.Errno != "ENOENT" {
+				t.Errorf("%s: fault on path %q errno %q, want %s ENOENT", e.Addr, e.Path, e.Errno, target)
+			}
+		}
+	}
+	if faulted != 1 || seen < 2 {
+		t.Errorf("%d opens faulted, %d opens of the two files seen with their paths; want 1 and 2", faulted, seen)
+	}
+	if len(res.Unfired) != 1 || res.Unfired[0] != "--inject unlink,unlinkat:error=EIO:path=/nowhere" {
+		t.Errorf("unfired rules %q", res.Unfired)
+	}
+	if s := res.Summary(); !strings.Contains(s, "warning: --inject unlink,unlinkat:error=EIO:path=/nowhere never fired") {
+		t.Errorf("summary lacks the warning:\n%s", s)
 	}
 }

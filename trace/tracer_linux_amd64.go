@@ -73,6 +73,8 @@ type tracer struct {
 	events   []*Event
 	dropped  int
 	faults   []fault
+	fired    map[int]int // rule index → times it fired
+	unfired  []string
 	calls    map[string]int
 	eps      *endpoints
 	owner    map[string]*process // "tcp|addr", "udp|addr", "unix|path", "ino|N" → owner
@@ -100,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
-		pids: map[int]bool{}}
+		pids: map[int]bool{}, fired: map[int]int{}}
 	for _, r := range t.rules {
 		s := map[int]bool{}
 		for _, nr := range r.Syscalls {
@@ -559,6 +561,15 @@ var (
 	callFresh = names("connect", "bind", "listen")
 	callNewFd = names("accept", "accept4")
 	callPair  = names("pipe", "pipe2", "socketpair")
+	// Calls whose path argument is at this position (the first path, for rename and link).
+	callPath0 = names("open", "creat", "unlink", "rename", "mkdir", "rmdir", "stat", "lstat", "access",
+		"truncate", "chdir", "chmod", "chown", "lchown", "link", "symlink", "readlink", "mknod", "statfs",
+		"execve", "utime", "utimes", "setxattr", "lsetxattr", "getxattr", "lgetxattr", "listxattr",
+		"llistxattr", "removexattr", "lremovexattr", "chroot", "acct", "swapon", "swapoff", "uselib")
+	callPath1 = names("openat", "openat2", "unlinkat", "renameat", "renameat2", "mkdirat", "newfstatat",
+		"statx", "faccessat", "faccessat2", "fchmodat", "fchownat", "linkat", "readlinkat", "mknodat",
+		"futimesat", "utimensat", "execveat", "name_to_handle_at", "inotify_add_watch")
+	callSockaddr = names("connect", "bind")
 )
 
 var (
@@ -645,6 +656,18 @@ func (t *tracer) entry(tk *task) {
 	case "sendto":
 		e.Dest = t.sockaddr(tk.tid, r.Arg(4), int(r.Arg(5)))
 	}
+	switch {
+	case callPath0[nr]:
+		e.Path = t.readString(tk.tid, r.Arg(0))
+	case callPath1[nr]:
+		e.Path = t.readString(tk.tid, r.Arg(1))
+	case callSockaddr[nr] || sysName(nr) == "sendto":
+		if e.Dest != "" && !strings.HasPrefix(e.Dest, "family ") {
+			if _, _, ok := splitHostPort(e.Dest); !ok {
+				e.Path = e.Dest // a unix socket's path (or @abstract name)
+			}
+		}
+	}
 	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "sock") && c.buf != 0 {
 		e.dgram = t.hashMem(tk.tid, c.buf, e.Size)
 	}
@@ -715,7 +738,7 @@ func (t *tracer) entry(tk *task) {
 		}
 		e.Fault = what
 		t.faults = append(t.faults, fault{e, what})
-		_ = ri
+		t.fired[ri]++
 		if rule.Signal != 0 {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
 		}
@@ -770,7 +793,7 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		if r.FdKind != "" && (ep == nil || !(ep.Kind == r.FdKind || r.FdKind == "sock" && ep.isSocket())) {
 			continue
 		}
-		if r.Path != "" && (ep == nil || !globMatch(r.Path, ep.Path)) {
+		if r.Path != "" && !(e.Path != "" && globMatch(r.Path, e.Path) || ep != nil && ep.Path != "" && globMatch(r.Path, ep.Path)) {
 			continue
 		}
 		if r.Addr != "" && !addrMatches(r.Addr, e) {
@@ -1028,6 +1051,32 @@ func (t *tracer) readMem(tid int, addr uint64, b []byte) bool {
 	return err == nil && n == len(b)
 }
 
+// readString reads a NUL-terminated string (a path) from the tracee, up to PATH_MAX bytes,
+// page by page so that a string ending just before an unmapped page is still read.
+func (t *tracer) readString(tid int, addr uint64) string {
+	if addr == 0 {
+		return ""
+	}
+	const pathMax, page = 4096, 4096
+	var out []byte
+	for len(out) < pathMax {
+		n := page - int(addr%page)
+		if n > pathMax-len(out) {
+			n = pathMax - len(out)
+		}
+		b := make([]byte, n)
+		if !t.readMem(tid, addr, b) {
+			break
+		}
+		if i := strings.IndexByte(string(b), 0); i >= 0 {
+			return string(append(out, b[:i]...))
+		}
+		out = append(out, b...)
+		addr += uint64(n)
+	}
+	return string(out)
+}
+
 func (t *tracer) sockaddr(tid int, addr uint64, n int) string {
 	if addr == 0 || n <= 0 || n > 128 {
 		return ""
@@ -1099,7 +1148,17 @@ func (t *tracer) result() *Result {
 		relabel(f.e)
 		faults = append(faults, f.e.Addr+": "+f.what)
 	}
+	for i, r := range t.rules {
+		if t.fired[i] == 0 {
+			text := r.Text
+			if !strings.HasPrefix(text, "--") {
+				text = "--inject " + text
+			}
+			t.unfired = append(t.unfired, text)
+		}
+	}
 	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
+		Unfired:    t.unfired,
 		tableReads: t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
