@@ -148,10 +148,19 @@ func TestInterruptLeavesNothingStopped(t *testing.T) {
 			interruptAndCheck(t, fb, sig)
 		})
 	}
+	// The shell is held by the tracer in its wait: at entry (a delay timer pending) or
+	// stopped as a whole (pause), when faultbox is interrupted.
+	for _, rule := range []string{"wait4:delay_enter=60s", "wait4:pause=60s"} {
+		t.Run("SIGINT held by "+rule, func(t *testing.T) {
+			t.Parallel()
+			interruptAndCheck(t, fb, syscall.SIGINT, "--inject", rule)
+		})
+	}
 }
 
-func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
-	cmd := exec.Command(fb, "run", "-q", "--", "sh", "-c", "sleep 30 & sleep 30 & echo $$ $!; wait")
+func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal, flags ...string) {
+	args := append(append([]string{"run", "-q"}, flags...), "--", "sh", "-c", "sleep 30 & sleep 30 & echo $$ $!; wait")
+	cmd := exec.Command(fb, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +178,17 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 		n, _ := strconv.Atoi(f)
 		pids = append(pids, n)
 	}
+	if len(flags) > 0 {
+		// Interrupt only once the shell is held (stopped at its wait), not before.
+		deadline := time.Now().Add(20 * time.Second)
+		for st := procState(pids[0]); !strings.HasPrefix(st, "t") && !strings.HasPrefix(st, "T"); st = procState(pids[0]) {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("shell never held (state %q)", st)
+			}
+			time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
+		}
+	}
 	cmd.Process.Signal(sig)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -178,20 +198,14 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 		cmd.Process.Kill()
 		t.Fatalf("faultbox did not exit after %v", sig)
 	}
-	if code := cmd.ProcessState.ExitCode(); sig != syscall.SIGKILL && code != 130 {
-		t.Errorf("faultbox exit %d after %v, want 130", code, sig)
+	if code := cmd.ProcessState.ExitCode(); sig != syscall.SIGKILL && code != 128+int(sig) {
+		t.Errorf("faultbox exit %d after %v, want %d", code, sig, 128+int(sig))
 	}
 	for _, pid := range pids {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-			st := ""
-			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, "State:") {
-					st = strings.TrimSpace(l[6:])
-				}
-			}
-			if err != nil || strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X") {
+			st := procState(pid)
+			if st == "" || strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X") {
 				break // gone, or dead and waiting for its reaper
 			}
 			if strings.HasPrefix(st, "T") || strings.HasPrefix(st, "t") {
@@ -203,6 +217,20 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 			time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
 		}
 	}
+}
+
+// procState is the State line of /proc/PID/status ("" when the process is gone).
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "State:") {
+			return strings.TrimSpace(l[6:])
+		}
+	}
+	return ""
 }
 
 func TestLabelsAndTraceSet(t *testing.T) {
