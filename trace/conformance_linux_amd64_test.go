@@ -45,6 +45,11 @@ func TestConformanceWithStrace(t *testing.T) {
 		{"c-openat-ENOENT", []string{cprog, "data"}, "openat:error=ENOENT:when=3", "openat"},
 		{"go-write-ENOSPC-3rd", []string{goprog}, "write:error=ENOSPC:when=3", "write"},
 		{"go-write-retval", []string{goprog}, "write:retval=7:when=2", "write"},
+		// strace's grammar as-is: lower-case names, empty fields and items, stat classes.
+		{"sh-write-lowercase-enospc", []string{"sh", "-c", "echo one; echo two"}, "write:error=enospc:when=2", "write"},
+		{"sh-write-signal-term", []string{"sh", "-c", "echo one; echo two; echo three"}, "write:signal=term:when=2", "write"},
+		{"cat-read-empty-fields", []string{"cat", "src"}, "read,,write::error=EIO:when=2:", "read"},
+		{"cat-stat-class", []string{"cat", "src"}, "%%stat:error=EACCES:when=2", "newfstatat"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
