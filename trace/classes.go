@@ -1,4 +1,6 @@
-// Code generated from the x86-64 system call table of strace (its class flags per call); DO NOT EDIT.
+// The classes of strace's -e trace=%CLASS, taken from the class flags of strace's x86-64 system
+// call table (src/linux/x86_64/syscallent.h and src/linux/generic/syscallent-common.h): each
+// call is listed under every class whose flag it carries. Keep in step with strace by hand.
 
 package trace
 

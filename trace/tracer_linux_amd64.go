@@ -232,7 +232,8 @@ func (t *tracer) run() (*Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","))
+	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","),
+		helperParentEnv+"="+strconv.Itoa(os.Getpid()))
 	files := []uintptr{fileFd(t.cfg.Stdin, os.Stdin), fileFd(t.cfg.Stdout, os.Stdout), fileFd(t.cfg.Stderr, os.Stderr)}
 	pid, err := syscall.ForkExec(helper, append([]string{helper}, t.cfg.Args...), &syscall.ProcAttr{
 		Dir: t.cfg.Dir, Env: env, Files: files,
