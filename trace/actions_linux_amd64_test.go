@@ -11,9 +11,11 @@ import (
 	"time"
 )
 
+// A long hold on one process (at entry, paused, or at exit) must not hold the others: while a
+// is held, b runs to its end; then the script kills a, so the test ends as soon as b is done.
 func TestDelayDoesNotStopOtherProcesses(t *testing.T) {
 	t.Parallel()
-	for _, spec := range []string{"write:delay_enter=300ms:proc=a", "write:pause=300ms:proc=a", "write:delay_exit=300ms:proc=a"} {
+	for _, spec := range []string{"write:delay_enter=30s:proc=a", "write:pause=30s:proc=a", "write:delay_exit=30s:proc=a"} {
 		t.Run(spec, func(t *testing.T) {
 			t.Parallel()
 			checkDelay(t, spec)
@@ -22,33 +24,40 @@ func TestDelayDoesNotStopOtherProcesses(t *testing.T) {
 }
 
 func checkDelay(t *testing.T, spec string) {
-	const delay = 300 * time.Millisecond
+	const hold = 30 * time.Second
+	// b starts only once a is held in its write (stopped, with write as its current call).
+	script := `sh -c "echo A" & a=$!
+i=0; until grep -q '^State:.*[tT]' /proc/$a/status && grep -q '^1 ' /proc/$a/syscall || [ $i = 20000 ]; do i=$((i+1)); done
+sh -c "echo B1; echo B2"; kill -9 $a; wait $a; echo a $?`
 	res, stdout, _ := runTraced(t, Config{
-		Args:   []string{"sh", "-c", `sh -c "echo A" & sh -c "echo B1; echo B2"; wait`},
+		Args:   []string{"sh", "-c", script},
 		Labels: []Label{{Name: "a", Match: "sh -c echo A"}, {Name: "b", Match: "sh -c echo B1"}},
 		Rules:  []*Rule{mustRule(t, spec)},
 	})
-	if res.ExitCode != 0 || !strings.Contains(stdout, "A\n") || !strings.Contains(stdout, "B2\n") {
-		t.Fatalf("exit %d stdout %q", res.ExitCode, stdout)
+	if res.ExitCode != 0 || !strings.Contains(stdout, "B2\n") || !strings.Contains(stdout, "a 137\n") {
+		t.Fatalf("exit %d stdout %q: want b's lines and a killed while held", res.ExitCode, stdout)
 	}
-	// Measured from a's write to a's exit: the hold is at entry, in the call or at exit.
 	var a *Event
-	var aExit, bEnd int64
+	var bStart, bEnd int64
 	for _, e := range res.Events {
 		switch {
 		case e.Label == "a" && e.Call == "write":
 			a = e
-		case e.Label == "a" && e.Call == "exit":
-			aExit = e.TimeUs
 		case e.Label == "b" && e.Call == "write":
+			if bStart == 0 {
+				bStart = e.TimeUs
+			}
 			bEnd = max(bEnd, e.TimeUs+e.DurUs)
 		}
 	}
-	if a == nil || a.Fault == "" || aExit-a.TimeUs < delay.Microseconds() {
-		t.Fatalf("delayed write %+v, a exited at %dµs", a, aExit)
+	if a == nil || a.Fault == "" {
+		t.Fatalf("a's write not held: %+v", a)
 	}
-	if bEnd == 0 || bEnd >= aExit {
-		t.Errorf("b's writes ended at %dµs, after a's delayed write (a exited at %dµs): the delay held the tracer", bEnd, aExit)
+	if bStart < a.TimeUs {
+		t.Fatalf("b wrote at %dµs, before a's write was held at %dµs", bStart, a.TimeUs)
+	}
+	if bEnd == 0 || bEnd >= a.TimeUs+hold.Microseconds() {
+		t.Errorf("b's writes ended at %dµs, not before a's %v hold from %dµs ended: the hold held the tracer", bEnd, hold, a.TimeUs)
 	}
 }
 

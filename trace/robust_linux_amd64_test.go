@@ -124,12 +124,14 @@ func TestGoTargetStartingProcesses(t *testing.T) {
 func TestSignalsDeliveredAsUntraced(t *testing.T) {
 	t.Parallel()
 	res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c",
-		`trap 'echo got USR1' USR1; kill -USR1 $$; sleep 0.3 & pid=$!; kill -STOP $pid; ` +
-			`i=0; until grep -q '^State:.*[Tt]' /proc/$pid/status || [ $i = 500 ]; do i=$((i+1)); sleep 0.01; done; ` +
-			// Stopped it stays, as untraced, past the time it would have slept (a group-stop
-			// of a traced process reads "t (tracing stop)" in /proc).
-			`sleep 0.5; grep -q '^State:.*[Tt]' /proc/$pid/status && echo stopped; kill -CONT $pid; wait $pid; echo done $?`}})
-	if res.ExitCode != 0 || stdout != "got USR1\nstopped\ndone 0\n" {
+		`trap 'echo got USR1' USR1; kill -USR1 $$; sleep 60 & pid=$!; kill -STOP $pid; ` +
+			`i=0; until grep -q '^State:.*[Tt]' /proc/$pid/status || [ $i = 3000 ]; do i=$((i+1)); sleep 0.01; done; ` +
+			// Stopped it stays, as untraced (a group-stop of a traced process reads
+			// "t (tracing stop)" in /proc), until SIGCONT resumes it; then it is ended early.
+			`sleep 0.5; grep -q '^State:.*[Tt]' /proc/$pid/status && echo stopped; kill -CONT $pid; ` +
+			`i=0; while grep -q '^State:.*[Tt]' /proc/$pid/status && [ $i != 3000 ]; do i=$((i+1)); sleep 0.01; done; ` +
+			`grep -q '^State:.*[Tt]' /proc/$pid/status || echo running; kill $pid; wait $pid; echo done $?`}})
+	if res.ExitCode != 0 || stdout != "got USR1\nstopped\nrunning\ndone 143\n" {
 		t.Errorf("exit %d stdout %q", res.ExitCode, stdout)
 	}
 }
