@@ -309,6 +309,13 @@ func ParseInject(spec string) (*Rule, error) {
 	return r, nil
 }
 
+// straceOnly reports whether the rule uses only strace's own --inject fields (error, retval,
+// signal, delays, when), to which strace's one-rule-per-call semantics apply.
+func (r *Rule) straceOnly() bool {
+	return r.Action == ActNone && r.Proc == "" && r.FdKind == "" && r.Path == "" && r.Addr == "" &&
+		r.Prob >= 1 && !r.PerProcess
+}
+
 // Calls an action can apply to.
 var (
 	sendCalls  = []string{"write", "writev", "sendto", "sendmsg", "pwrite64", "pwritev", "pwritev2"}

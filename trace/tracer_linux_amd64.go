@@ -103,10 +103,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}}
-	for _, r := range t.rules {
+	for i, r := range t.rules {
 		s := map[int]bool{}
 		for _, nr := range r.Syscalls {
 			s[nr] = true
+		}
+		// strace keeps one --inject per system call, the last given: a later term in strace's
+		// own grammar replaces an earlier one for the calls both name. Terms with faultbox's
+		// filters or actions add up instead (first that fires wins), see docs/trace.md.
+		if r.straceOnly() {
+			for _, later := range t.rules[i+1:] {
+				if later.straceOnly() {
+					for _, nr := range later.Syscalls {
+						delete(s, nr)
+					}
+				}
+			}
 		}
 		t.ruleSets = append(t.ruleSets, s)
 	}
@@ -593,6 +605,11 @@ func names(ns ...string) map[int]bool {
 func (t *tracer) entry(tk *task) {
 	r, err := getRegs(tk.tid)
 	if err != nil {
+		// ESRCH: the task is gone (killed), nothing to resume. Any other error: let the call
+		// run untouched rather than leave the task stopped.
+		if err != unix.ESRCH {
+			unix.PtraceCont(tk.tid, 0)
+		}
 		return
 	}
 	nr := r.Syscall()
@@ -970,6 +987,10 @@ func (t *tracer) exit(tk *task) {
 	}
 	r, err := getRegs(tk.tid)
 	if err != nil {
+		tk.call = nil
+		if err != unix.ESRCH {
+			t.resume(tk, 0)
+		}
 		return
 	}
 	tk.call = nil
