@@ -202,3 +202,39 @@ func TestPathRuleOnOpen(t *testing.T) {
 		t.Errorf("summary lacks the warning:\n%s", s)
 	}
 }
+
+// The enospc and eio actions fail the call with that errno; crash SIGKILLs the process as it
+// enters the chosen call.
+func TestErrnoAndCrashActions(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "gowrite")
+	cases := []struct {
+		spec, stdout, stderr, errno string
+		code                        int
+	}{
+		{"write:enospc:when=2", "line 1\n", "line 2: write /dev/stdout: no space left on device", "ENOSPC", 3},
+		{"write:eio:when=2", "line 1\n", "line 2: write /dev/stdout: input/output error", "EIO", 3},
+		{"write:crash:when=2", "line 1\n", "", "", 128 + 9},
+	}
+	for _, c := range cases {
+		t.Run(c.spec, func(t *testing.T) {
+			t.Parallel()
+			res, stdout, stderr := runTraced(t, Config{Args: []string{prog}, Rules: []*Rule{mustRule(t, c.spec)}})
+			if res.ExitCode != c.code || stdout != c.stdout || !strings.Contains(stderr, c.stderr) {
+				t.Fatalf("exit %d stdout %q stderr %q; want %d %q %q", res.ExitCode, stdout, stderr, c.code, c.stdout, c.stderr)
+			}
+			var faulted []*Event
+			for _, e := range res.Events {
+				if e.Fault != "" {
+					faulted = append(faulted, e)
+				}
+			}
+			if len(faulted) != 1 || faulted[0].Call != "write" || faulted[0].Errno != c.errno {
+				t.Fatalf("faulted events %+v, want one write with errno %q", faulted, c.errno)
+			}
+			if c.code == 137 && res.Procs[0].Status != "killed by SIGKILL" {
+				t.Errorf("status %q, want killed by SIGKILL", res.Procs[0].Status)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ package trace
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,10 +245,28 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("--inject\x00write:error=EIO\x00--\x00true")
 	f.Add("--partition\x00a/b@1..3\x00--crash\x00s@accept#2\x00--\x00x")
 	f.Add("--label\x00a=b\x00--seed\x000x10\x00--trace\x00%net\x00--\x00x")
+	f.Add("--bogus\x00--\x00x")
+	f.Add("-o")
+	f.Add("--seed\x00zz\x00--\x00x")
+	f.Add("--inject\x00read,,write::error=enospc\x00--")
 	f.Fuzz(func(t *testing.T, s string) {
 		o, err := ParseArgs(strings.Split(s, "\x00"), &strings.Builder{})
 		if err == nil && len(o.Args) == 0 {
 			t.Fatalf("ParseArgs(%q) accepted no command", s)
+		}
+		if err == nil || err == ErrHelp {
+			return
+		}
+		// Every refusal names the flag, the field, the value and what was expected.
+		var se *SpecError
+		if !errors.As(err, &se) {
+			t.Fatalf("ParseArgs(%q): %T %v, want a *SpecError", s, err, err)
+		}
+		if se.Flag == "" || se.Field == "" || se.Expected == "" || se.Pos < 1 {
+			t.Fatalf("ParseArgs(%q): incomplete error %+v", s, se)
+		}
+		if msg := err.Error(); !strings.Contains(msg, se.Field) || !strings.Contains(msg, strconv.Quote(se.Value)) {
+			t.Fatalf("ParseArgs(%q): message %q lacks field or value", s, msg)
 		}
 	})
 }
