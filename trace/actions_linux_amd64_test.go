@@ -5,14 +5,17 @@ package trace
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
 
+// A long hold on one process (at entry, paused, or at exit) must not hold the others: while a
+// is held, b runs to its end; then the script kills a, so the test ends as soon as b is done.
 func TestDelayDoesNotStopOtherProcesses(t *testing.T) {
 	t.Parallel()
-	for _, spec := range []string{"write:delay_enter=300ms:proc=a", "write:pause=300ms:proc=a", "write:delay_exit=300ms:proc=a"} {
+	for _, spec := range []string{"write:delay_enter=30s:proc=a", "write:pause=30s:proc=a", "write:delay_exit=30s:proc=a"} {
 		t.Run(spec, func(t *testing.T) {
 			t.Parallel()
 			checkDelay(t, spec)
@@ -21,33 +24,40 @@ func TestDelayDoesNotStopOtherProcesses(t *testing.T) {
 }
 
 func checkDelay(t *testing.T, spec string) {
-	const delay = 300 * time.Millisecond
+	const hold = 30 * time.Second
+	// b starts only once a is held in its write (stopped, with write as its current call).
+	script := `sh -c "echo A" & a=$!
+i=0; until grep -q '^State:.*[tT]' /proc/$a/status && grep -q '^1 ' /proc/$a/syscall || [ $i = 20000 ]; do i=$((i+1)); done
+sh -c "echo B1; echo B2"; kill -9 $a; wait $a; echo a $?`
 	res, stdout, _ := runTraced(t, Config{
-		Args:   []string{"sh", "-c", `sh -c "echo A" & sh -c "echo B1; echo B2"; wait`},
+		Args:   []string{"sh", "-c", script},
 		Labels: []Label{{Name: "a", Match: "sh -c echo A"}, {Name: "b", Match: "sh -c echo B1"}},
 		Rules:  []*Rule{mustRule(t, spec)},
 	})
-	if res.ExitCode != 0 || !strings.Contains(stdout, "A\n") || !strings.Contains(stdout, "B2\n") {
-		t.Fatalf("exit %d stdout %q", res.ExitCode, stdout)
+	if res.ExitCode != 0 || !strings.Contains(stdout, "B2\n") || !strings.Contains(stdout, "a 137\n") {
+		t.Fatalf("exit %d stdout %q: want b's lines and a killed while held", res.ExitCode, stdout)
 	}
-	// Measured from a's write to a's exit: the hold is at entry, in the call or at exit.
 	var a *Event
-	var aExit, bEnd int64
+	var bStart, bEnd int64
 	for _, e := range res.Events {
 		switch {
 		case e.Label == "a" && e.Call == "write":
 			a = e
-		case e.Label == "a" && e.Call == "exit":
-			aExit = e.TimeUs
 		case e.Label == "b" && e.Call == "write":
+			if bStart == 0 {
+				bStart = e.TimeUs
+			}
 			bEnd = max(bEnd, e.TimeUs+e.DurUs)
 		}
 	}
-	if a == nil || a.Fault == "" || aExit-a.TimeUs < delay.Microseconds() {
-		t.Fatalf("delayed write %+v, a exited at %dµs", a, aExit)
+	if a == nil || a.Fault == "" {
+		t.Fatalf("a's write not held: %+v", a)
 	}
-	if bEnd == 0 || bEnd >= aExit {
-		t.Errorf("b's writes ended at %dµs, after a's delayed write (a exited at %dµs): the delay held the tracer", bEnd, aExit)
+	if bStart < a.TimeUs {
+		t.Fatalf("b wrote at %dµs, before a's write was held at %dµs", bStart, a.TimeUs)
+	}
+	if bEnd == 0 || bEnd >= a.TimeUs+hold.Microseconds() {
+		t.Errorf("b's writes ended at %dµs, not before a's %v hold from %dµs ended: the hold held the tracer", bEnd, hold, a.TimeUs)
 	}
 }
 
@@ -147,5 +157,84 @@ func TestProbabilityIsSeeded(t *testing.T) {
 	}
 	if !strings.Contains(a, "true") || !strings.Contains(a, "false") {
 		t.Errorf("p=0.5 over 12 writes chose %s", a)
+	}
+}
+
+// path= selects open/openat (and the other path-taking calls) by the path they name, read from
+// the tracee at entry; the path reaches the event, and a rule that never fired is reported.
+func TestPathRuleOnOpen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	target, other := dir+"/target", dir+"/other"
+	for _, f := range []string{target, other} {
+		if err := os.WriteFile(f, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, stdout, stderr := runTraced(t, Config{Args: []string{"sh", "-c", "cat " + other + "; cat " + target},
+		Rules: []*Rule{mustRule(t, "openat,open:error=ENOENT:path="+dir+"/tar*"),
+			mustRule(t, "unlink,unlinkat:error=EIO:path=/nowhere")}})
+	if res.ExitCode == 0 || stdout != "x\n" || !strings.Contains(stderr, "No such file") {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want the second cat to fail on its open", res.ExitCode, stdout, stderr)
+	}
+	var faulted, seen int
+	for _, e := range res.Events {
+		if e.Call != "openat" && e.Call != "open" {
+			continue
+		}
+		if e.Path == other || e.Path == target {
+			seen++
+		}
+		if e.Fault != "" {
+			faulted++
+			if e.Path != target || e.Errno != "ENOENT" {
+				t.Errorf("%s: fault on path %q errno %q, want %s ENOENT", e.Addr, e.Path, e.Errno, target)
+			}
+		}
+	}
+	if faulted != 1 || seen < 2 {
+		t.Errorf("%d opens faulted, %d opens of the two files seen with their paths; want 1 and 2", faulted, seen)
+	}
+	if len(res.Unfired) != 1 || res.Unfired[0] != "--inject unlink,unlinkat:error=EIO:path=/nowhere" {
+		t.Errorf("unfired rules %q", res.Unfired)
+	}
+	if s := res.Summary(); !strings.Contains(s, "warning: --inject unlink,unlinkat:error=EIO:path=/nowhere never fired") {
+		t.Errorf("summary lacks the warning:\n%s", s)
+	}
+}
+
+// The enospc and eio actions fail the call with that errno; crash SIGKILLs the process as it
+// enters the chosen call.
+func TestErrnoAndCrashActions(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "gowrite")
+	cases := []struct {
+		spec, stdout, stderr, errno string
+		code                        int
+	}{
+		{"write:enospc:when=2", "line 1\n", "line 2: write /dev/stdout: no space left on device", "ENOSPC", 3},
+		{"write:eio:when=2", "line 1\n", "line 2: write /dev/stdout: input/output error", "EIO", 3},
+		{"write:crash:when=2", "line 1\n", "", "", 128 + 9},
+	}
+	for _, c := range cases {
+		t.Run(c.spec, func(t *testing.T) {
+			t.Parallel()
+			res, stdout, stderr := runTraced(t, Config{Args: []string{prog}, Rules: []*Rule{mustRule(t, c.spec)}})
+			if res.ExitCode != c.code || stdout != c.stdout || !strings.Contains(stderr, c.stderr) {
+				t.Fatalf("exit %d stdout %q stderr %q; want %d %q %q", res.ExitCode, stdout, stderr, c.code, c.stdout, c.stderr)
+			}
+			var faulted []*Event
+			for _, e := range res.Events {
+				if e.Fault != "" {
+					faulted = append(faulted, e)
+				}
+			}
+			if len(faulted) != 1 || faulted[0].Call != "write" || faulted[0].Errno != c.errno {
+				t.Fatalf("faulted events %+v, want one write with errno %q", faulted, c.errno)
+			}
+			if c.code == 137 && res.Procs[0].Status != "killed by SIGKILL" {
+				t.Errorf("status %q, want killed by SIGKILL", res.Procs[0].Status)
+			}
+		})
 	}
 }

@@ -3,7 +3,6 @@
 package trace
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -50,14 +49,25 @@ func ParseArgs(args []string, usage io.Writer) (*Options, error) {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if err == flag.ErrHelp {
+			return nil, err
+		}
+		// The flag package says what is wrong ("flag provided but not defined: -x", "flag
+		// needs an argument: -o"); the value named is the argument it choked on.
+		what, arg, _ := strings.Cut(err.Error(), ": ")
+		if arg == "" {
+			arg = what
+		}
+		return nil, &SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "flag", Value: arg,
+			Expected: "a flag of faultbox run with its value (" + what + "; see -h)"}
 	}
 	o.Args = fs.Args()
 	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {
 		o.MaxEvents = -1 // nothing will read them: do not keep them
 	}
 	if len(o.Args) == 0 {
-		return nil, errors.New("faultbox run: no command: expected -- CMD [ARGS...]")
+		return nil, &SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "command",
+			Value: "", Expected: "-- CMD [ARGS...]: a command to run"}
 	}
 	for _, s := range injects {
 		r, err := ParseInject(s)

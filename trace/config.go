@@ -57,6 +57,11 @@ type process struct {
 	parent    *process
 	label     string
 	comm      string
+	path      []int    // fork index at each level from the root: the position in the tree
+	names     []string // labels worn so far (derived from the parent's, then from --label)
+	fromLabel []bool   // names[i] came from a --label match
+	atSpawn   int      // index of the parent's name when this process was forked
+	finals    []string // names after duplicates are numbered, filled when the run ends
 	nChildren int
 	nThreads  int
 	counts    map[countKey]uint64

@@ -45,14 +45,25 @@ func TestConformanceWithStrace(t *testing.T) {
 		{"c-openat-ENOENT", []string{cprog, "data"}, "openat:error=ENOENT:when=3", "openat"},
 		{"go-write-ENOSPC-3rd", []string{goprog}, "write:error=ENOSPC:when=3", "write"},
 		{"go-write-retval", []string{goprog}, "write:retval=7:when=2", "write"},
+		// strace's grammar as-is: lower-case names, empty fields and items, stat classes.
+		{"sh-write-lowercase-enospc", []string{"sh", "-c", "echo one; echo two"}, "write:error=enospc:when=2", "write"},
+		{"sh-write-signal-term", []string{"sh", "-c", "echo one; echo two; echo three"}, "write:signal=term:when=2", "write"},
+		{"cat-read-empty-fields", []string{"cat", "src"}, "read,,write::error=EIO:when=2:", "read"},
+		{"cat-stat-class", []string{"cat", "src"}, "%%stat:error=EACCES:when=2", "newfstatat"},
+		// Two terms for one call: strace keeps the last (" ; " separates --inject flags here).
+		{"sh-write-two-terms", []string{"sh", "-c", "echo a; echo b; echo c"}, "write:error=EIO:when=1 ; write:error=ENOSPC:when=2", "write"},
+		{"sh-write-two-terms-overlap", []string{"sh", "-c", "echo a; echo b; echo c"}, "write:error=EIO:when=1 ; read,write:error=ENOSPC:when=3", "write"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			want := runStrace(t, tc.args, tc.spec, tc.count)
-			rule := mustRule(t, tc.spec)
+			var rules []*Rule
+			for _, spec := range strings.Split(tc.spec, " ; ") {
+				rules = append(rules, mustRule(t, spec))
+			}
 			dir := setupDir(t)
-			res, stdout, stderr := runTraced(t, Config{Args: tc.args, Dir: dir, Rules: []*Rule{rule}})
+			res, stdout, stderr := runTraced(t, Config{Args: tc.args, Dir: dir, Rules: rules})
 			got := outcome{code: res.ExitCode, stdout: stdout, stderr: stderr, calls: res.Calls[tc.count]}
 			if got != want {
 				t.Errorf("spec %q on %v:\nfaultbox %+v\nstrace   %+v", tc.spec, tc.args, got, want)
@@ -82,7 +93,11 @@ func runStrace(t *testing.T, args []string, spec, count string) outcome {
 	t.Helper()
 	dir := setupDir(t)
 	log := filepath.Join(t.TempDir(), "strace.log")
-	cmd := exec.Command("strace", append([]string{"-f", "-qq", "-o", log, "-e", "trace=" + count, "--inject=" + spec, "--"}, args...)...)
+	flags := []string{"-f", "-qq", "-o", log, "-e", "trace=" + count}
+	for _, s := range strings.Split(spec, " ; ") {
+		flags = append(flags, "--inject="+s)
+	}
+	cmd := exec.Command("strace", append(append(flags, "--"), args...)...)
 	cmd.Dir = dir
 	// Files, not pipes, as under the tracer: cat and cp choose their copy calls by what
 	// their output is.

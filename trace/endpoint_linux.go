@@ -23,6 +23,7 @@ type Endpoint struct {
 	Path   string `json:"path,omitempty"`
 	Inode  uint64 `json:"inode,omitempty"`
 	peer   uint64 // the other end of a unix socket, from sock_diag
+	listen bool   // a listening socket: its addresses no longer change
 }
 
 func (e *Endpoint) isSocket() bool {
@@ -35,6 +36,9 @@ type endpoints struct {
 	links   map[int]map[int]string // tgid → fd → /proc/PID/fd/FD link target
 	files   map[string]*Endpoint
 	diag    int // netlink sock_diag socket, or -1
+	// tableReads counts reads of /proc/PID/net tables, the slow path (each read is linear in
+	// the number of sockets on the machine); sockets are named through a duplicate of the fd.
+	tableReads int
 }
 
 func newEndpoints() *endpoints {
@@ -54,12 +58,12 @@ func (es *endpoints) close() {
 
 // resolve names fd of thread tid. fresh forces a new look at the socket tables (after connect,
 // bind or accept the addresses change).
-func (es *endpoints) resolve(tid, fd int, fresh bool) *Endpoint {
+func (es *endpoints) resolve(tgid, tid, fd int, fresh bool) *Endpoint {
 	link, err := os.Readlink("/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(fd))
 	if err != nil {
 		return nil
 	}
-	return es.fromLink(tid, link, fresh)
+	return es.fromLink(tgid, tid, fd, link, fresh)
 }
 
 // resolveCached is resolve with the fd's link target remembered per process: the tracer
@@ -79,7 +83,7 @@ func (es *endpoints) resolveCached(tgid, tid, fd int) *Endpoint {
 		}
 		fds[fd] = link
 	}
-	return es.fromLink(tid, link, false)
+	return es.fromLink(tgid, tid, fd, link, false)
 }
 
 func (es *endpoints) forget(tgid, fd int) {
@@ -90,7 +94,7 @@ func (es *endpoints) forget(tgid, fd int) {
 	delete(es.links[tgid], fd)
 }
 
-func (es *endpoints) fromLink(tid int, link string, fresh bool) *Endpoint {
+func (es *endpoints) fromLink(tgid, tid, fd int, link string, fresh bool) *Endpoint {
 	inode := func(prefix string) (uint64, bool) {
 		if !strings.HasPrefix(link, prefix) || !strings.HasSuffix(link, "]") {
 			return 0, false
@@ -115,13 +119,16 @@ func (es *endpoints) fromLink(tid int, link string, fresh bool) *Endpoint {
 		}
 		return e
 	}
-	// Sockets are looked up again until they are complete: an unbound socket is not yet in
-	// the tables, a connected TCP socket gains its remote address, a unix socket its peer.
-	if e, ok := es.byInode[ino]; ok && !fresh && e.Kind != "sock" &&
-		(e.Kind != "tcp" || e.Remote != "") && (e.Kind != "unix" || e.peer != 0) {
+	// Sockets are looked up again until they are complete: an unbound socket has no address
+	// yet, a connected TCP socket gains its remote address, a unix socket its peer. A
+	// listening socket is complete: it never gains a remote address.
+	if e, ok := es.byInode[ino]; ok && !fresh && e.complete() {
 		return e
 	}
-	e := es.lookupSocket(tid, ino)
+	e := es.sockByFd(tgid, fd, ino)
+	if e == nil {
+		e = es.lookupSocket(tid, ino)
+	}
 	if old, ok := es.byInode[ino]; ok && e.peer == 0 && old.peer != 0 {
 		e.peer = old.peer
 	}
@@ -134,15 +141,116 @@ func (es *endpoints) fromLink(tid int, link string, fresh bool) *Endpoint {
 	return e
 }
 
+func (e *Endpoint) complete() bool {
+	switch e.Kind {
+	case "sock":
+		return false
+	case "tcp":
+		return e.Remote != "" || e.listen
+	case "unix":
+		return e.peer != 0 || e.listen
+	}
+	return true
+}
+
+// sockByFd names a socket from a duplicate of the tracee's fd (pidfd_getfd(2)): its family,
+// type and addresses, at a constant cost however many sockets the machine has. It returns nil
+// when the kernel cannot duplicate the fd (before Linux 5.6, or the process is gone), and the
+// caller falls back to the /proc tables.
+func (es *endpoints) sockByFd(tgid, fd int, ino uint64) *Endpoint {
+	if tgid <= 0 || fd < 0 {
+		return nil
+	}
+	pfd, err := unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		return nil
+	}
+	dup, err := unix.PidfdGetfd(pfd, fd, 0)
+	unix.Close(pfd)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(dup)
+	var st unix.Stat_t
+	if unix.Fstat(dup, &st) != nil || st.Ino != ino {
+		return nil // the fd was replaced between the readlink and now
+	}
+	domain, err1 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	typ, err2 := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	acc, _ := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	e := &Endpoint{Kind: "sock", Inode: ino, listen: acc == 1}
+	switch domain {
+	case unix.AF_INET, unix.AF_INET6:
+		switch typ {
+		case unix.SOCK_STREAM:
+			e.Kind = "tcp"
+		case unix.SOCK_DGRAM:
+			e.Kind = "udp"
+		default:
+			return e
+		}
+		sa, err := unix.Getsockname(dup)
+		if err != nil {
+			return nil
+		}
+		e.Local = inetString(sa)
+		if strings.HasSuffix(e.Local, ":0") {
+			// Not bound yet: as in the tables, where an unbound socket does not appear.
+			return &Endpoint{Kind: "sock", Inode: ino}
+		}
+		if pa, err := unix.Getpeername(dup); err == nil {
+			e.Remote = inetString(pa)
+			if strings.HasSuffix(e.Remote, ":0") {
+				e.Remote = ""
+			}
+		}
+		return e
+	case unix.AF_UNIX:
+		e.Kind = "unix"
+		if sa, err := unix.Getsockname(dup); err == nil {
+			if u, ok := sa.(*unix.SockaddrUnix); ok {
+				e.Path = u.Name
+			}
+		}
+		e.peer = es.unixPeer(ino)
+		return e
+	}
+	return e
+}
+
+// inetString writes an IPv4 or IPv6 socket address as the /proc tables read by procAddr do:
+// an IPv4-mapped IPv6 address as plain IPv4.
+func inetString(sa unix.Sockaddr) string {
+	var ip net.IP
+	var port int
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		ip, port = net.IP(a.Addr[:]), a.Port
+	case *unix.SockaddrInet6:
+		ip, port = net.IP(a.Addr[:]), a.Port
+	default:
+		return ""
+	}
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
+}
+
 func (es *endpoints) lookupSocket(tid int, ino uint64) *Endpoint {
 	base := "/proc/" + strconv.Itoa(tid) + "/net/"
 	for _, t := range []struct{ file, kind string }{
 		{"tcp", "tcp"}, {"tcp6", "tcp"}, {"udp", "udp"}, {"udp6", "udp"},
 	} {
+		es.tableReads++
 		if e := scanInet(base+t.file, t.kind, ino); e != nil {
 			return e
 		}
 	}
+	es.tableReads++
 	if e := scanUnix(base+"unix", ino); e != nil {
 		e.peer = es.unixPeer(ino)
 		return e
@@ -164,7 +272,8 @@ func scanInet(file, kind string, ino uint64) *Endpoint {
 		if len(fs) < 10 || fs[9] != want {
 			continue
 		}
-		e := &Endpoint{Kind: kind, Inode: ino, Local: procAddr(fs[1]), Remote: procAddr(fs[2])}
+		e := &Endpoint{Kind: kind, Inode: ino, Local: procAddr(fs[1]), Remote: procAddr(fs[2]),
+			listen: kind == "tcp" && fs[3] == "0A"} // TCP_LISTEN
 		if strings.HasSuffix(e.Remote, ":0") {
 			e.Remote = ""
 		}
@@ -208,7 +317,7 @@ func scanUnix(file string, ino uint64) *Endpoint {
 		if len(fs) < 7 || fs[6] != want {
 			continue
 		}
-		e := &Endpoint{Kind: "unix", Inode: ino}
+		e := &Endpoint{Kind: "unix", Inode: ino, listen: fs[3] == "00010000"} // __SO_ACCEPTCON
 		if len(fs) >= 8 {
 			e.Path = fs[7]
 		}

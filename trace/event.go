@@ -24,6 +24,7 @@ type Event struct {
 	Fd       int       `json:"fd"`
 	Size     int64     `json:"size,omitempty"`
 	Dest     string    `json:"dest,omitempty"`
+	Path     string    `json:"path,omitempty"` // the path argument of open, unlink, rename, stat…, or a unix socket's
 	Ret      int64     `json:"ret"`
 	Errno    string    `json:"errno,omitempty"`
 	Endpoint *Endpoint `json:"endpoint,omitempty"`
@@ -37,6 +38,8 @@ type Event struct {
 	Peer string `json:"peer,omitempty"`
 
 	proc     *process
+	gen      int   // which of proc's names it was recorded under
+	renamed  bool  // Label and Addr carry the final name
 	hb       []int // indices into the event slice
 	msgFrom  []int // sends this receive read bytes from
 	dgram    uint64
@@ -62,6 +65,9 @@ type Result struct {
 	Procs       []ProcInfo
 	Faults      []string // one line per injected fault: address and rule
 	Calls       map[string]int
+	Unfired     []string // rules (as written) that never fired
+
+	tableReads int // reads of /proc/PID/net tables (the slow way to name a socket)
 }
 
 // Summary is the human-readable report printed on stderr after a run.
@@ -89,6 +95,9 @@ func (r *Result) Summary() string {
 	fmt.Fprintf(&b, "\n  faults injected: %d\n", len(r.Faults))
 	for _, f := range r.Faults {
 		fmt.Fprintf(&b, "    %s\n", f)
+	}
+	for _, u := range r.Unfired {
+		fmt.Fprintf(&b, "  warning: %s never fired\n", u)
 	}
 	b.WriteString("  processes:\n")
 	for _, p := range r.Procs {

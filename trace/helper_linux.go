@@ -22,6 +22,11 @@ import (
 // stop; every other call runs at native speed.
 const helperEnv = "FAULTBOX_TRACE_HELPER"
 
+// helperParentEnv carries the tracer's pid: the helper checks that its parent is still that
+// process after asking to be killed when its parent dies, so that a tracer dying before it
+// seized the helper never leaves it stopped and orphaned.
+const helperParentEnv = "FAULTBOX_TRACE_PARENT"
+
 func init() {
 	spec, ok := os.LookupEnv(helperEnv)
 	if !ok {
@@ -32,6 +37,8 @@ func init() {
 
 func runHelper(spec string) int {
 	_ = os.Unsetenv(helperEnv)
+	parent, _ := strconv.Atoi(os.Getenv(helperParentEnv))
+	_ = os.Unsetenv(helperParentEnv)
 	args := os.Args[1:]
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "faultbox: trace helper: no command")
@@ -54,11 +61,23 @@ func runHelper(spec string) int {
 		fmt.Fprintf(os.Stderr, "faultbox: %v\n", err)
 		return 127
 	}
+	// Until the tracer has seized it (then PTRACE_O_EXITKILL takes over) the helper dies with
+	// its parent; the parent may have died before the request, hence the check after it.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "faultbox: trace helper: prctl(PDEATHSIG): %v\n", err)
+		return 127
+	}
+	if parent != 0 && unix.Getppid() != parent {
+		return 127 // the tracer is gone
+	}
 	// Stop first, filter after: once the tracer has seized this thread, the filter may trace
 	// anything (kill and execve included) without the helper tripping over it.
 	if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
 		return 127
 	}
+	// Seized and continued: the command must not inherit the parent-death signal (it survives
+	// execve), the tracer's death is handled by EXITKILL.
+	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0)
 	prog := seccompFilter(nrs)
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		fmt.Fprintf(os.Stderr, "faultbox: trace helper: prctl(NO_NEW_PRIVS): %v\n", err)

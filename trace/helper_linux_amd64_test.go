@@ -3,7 +3,12 @@
 package trace
 
 import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -66,5 +71,39 @@ func TestSeccompFilter(t *testing.T) {
 		if runBPF(t, p, uint32(nr), unix.AUDIT_ARCH_X86_64) != unix.SECCOMP_RET_TRACE {
 			t.Fatalf("all: nr %d not traced", nr)
 		}
+	}
+}
+
+// A helper whose parent dies before seizing it (faultbox killed between starting it and
+// PTRACE_SEIZE) is killed with its parent instead of staying stopped, orphaned, forever.
+func TestHelperDiesWithUnseizingParent(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The shell plays a tracer that starts the helper, waits until it has stopped itself,
+	// and exits without seizing it.
+	script := `FAULTBOX_TRACE_HELPER= FAULTBOX_TRACE_PARENT=$$ "$0" sleep 60 >/dev/null 2>&1 & echo $!
+while ! grep -q '^State:.*T' /proc/$!/status 2>/dev/null; do :; done`
+	out, err := exec.Command("sh", "-c", script, self).Output()
+	if err != nil {
+		t.Fatalf("sh: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("helper pid %q", out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := procState(pid)
+		if st == "" || strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X") {
+			return
+		}
+		if time.Now().After(deadline) {
+			unix.Kill(pid, unix.SIGKILL)
+			t.Fatalf("helper %d still there (%s) after its parent exited", pid, st)
+		}
+		time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 var netappLabels = []Label{{Name: "server", Match: "netapp server"}, {Name: "client", Match: "netapp client"}}
@@ -144,6 +145,34 @@ func TestEventAddressesStableAcrossRuns(t *testing.T) {
 	if !strings.Contains(a, "server/t0/") || !strings.Contains(a, "client/t0/") {
 		t.Errorf("labels missing from addresses:\n%s", a)
 	}
+
+	// Two processes with the same label are numbered by their place in the process tree, not
+	// by the order their execs arrive in: the shell's first child execs last (it sleeps
+	// first), and still keeps the bare name.
+	dup := func() string {
+		res, _, _ := runTraced(t, Config{Args: []string{"sh", "-c",
+			"(sleep 0.3; exec sleep 0.01) & sleep 0.02 & wait"}, Labels: []Label{{Name: "s", Match: "sleep 0.0*"}}})
+		var lines []string
+		for _, e := range res.Events {
+			if e.Call == "exec" && strings.Contains(e.Dest, "sleep 0.0") {
+				lines = append(lines, e.Dest+" "+e.Addr)
+			}
+		}
+		for _, p := range res.Procs {
+			lines = append(lines, "proc "+p.Label)
+		}
+		sort.Strings(lines)
+		return strings.Join(lines, "\n")
+	}
+	d1, d2 := dup(), dup()
+	if d1 != d2 {
+		t.Errorf("duplicate labels differ between runs:\n%s\n----\n%s", d1, d2)
+	}
+	for _, want := range []string{"sleep 0.01 s/t0/", "sleep 0.02 s#2/t0/", "proc p1.1.1\n"} {
+		if !strings.Contains(d1+"\n", want) {
+			t.Errorf("labels for the two sleeps lack %q:\n%s", want, d1)
+		}
+	}
 }
 
 func TestMultiProcessFaults(t *testing.T) {
@@ -237,5 +266,36 @@ func TestMultiProcessFaults(t *testing.T) {
 				tc.check(t, res)
 			}
 		})
+	}
+}
+
+// A partition by time cuts only inside its window, measured from the start of the run. The
+// tracer's clock is set 5 s into the run, so the windows are far from any scheduling noise.
+func TestPartitionByTimeWindow(t *testing.T) {
+	t.Parallel()
+	connect, _ := sysNumber("connect")
+	sendto, _ := sysNumber("sendto")
+	for _, c := range []struct {
+		window string
+		cut    bool
+	}{{"1s..10m", true}, {"100ms..", true}, {"10m..20m", false}, {"0ms..1s", false}} {
+		p, err := ParsePartition("client/server@" + c.window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.ByTime {
+			t.Fatalf("%s parsed as a message window", c.window)
+		}
+		client, server, other := &process{label: "client"}, &process{label: "server"}, &process{label: "other"}
+		tr := &tracer{cfg: Config{Partitions: []*Partition{p}}, owner: map[string]*process{
+			"tcp|127.0.0.1:80": server, "udp|127.0.0.1:53": other}, crossN: map[int]uint64{},
+			start: time.Now().Add(-5 * time.Second)}
+		tk := &task{proc: client}
+		if got := tr.partitioned(tk, connect, &Event{Call: "connect", Dest: "127.0.0.1:80"}); (got == 0) != c.cut {
+			t.Errorf("window %s, 5 s into the run: connect to server cut=%v, want %v", c.window, got == 0, c.cut)
+		}
+		if got := tr.partitioned(tk, sendto, &Event{Call: "sendto", Dir: "send", Dest: "127.0.0.1:53"}); got != -1 {
+			t.Errorf("window %s: a send to a process outside the partition was cut", c.window)
+		}
 	}
 }

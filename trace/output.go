@@ -25,28 +25,68 @@ func WriteJSONL(w io.Writer, r *Result) error {
 	return bw.Flush()
 }
 
-// WriteOutputs writes the files asked for on the command line; empty paths are skipped.
+// WriteOutputs writes the event log, the HTML picture and the Chrome trace to the paths that
+// are not empty.
 func WriteOutputs(r *Result, events, html, chrome string) error {
-	for _, o := range []struct {
-		path string
-		fn   func(io.Writer, *Result) error
-	}{{events, WriteJSONL}, {html, WriteHTML}, {chrome, WriteChrome}} {
-		if o.path == "" {
+	o, err := OpenOutputs(events, html, chrome)
+	if err != nil {
+		return err
+	}
+	return o.Write(r)
+}
+
+// Outputs are the output files of a run, created before the run starts so that a path that
+// cannot be written fails before anything runs.
+type Outputs struct {
+	files []outFile
+}
+
+type outFile struct {
+	path string
+	f    *os.File
+	fn   func(io.Writer, *Result) error
+}
+
+// OpenOutputs creates (truncating) each output file whose path is not empty.
+func OpenOutputs(events, html, chrome string) (*Outputs, error) {
+	o := &Outputs{}
+	for _, x := range []outFile{{path: events, fn: WriteJSONL}, {path: html, fn: WriteHTML}, {path: chrome, fn: WriteChrome}} {
+		if x.path == "" {
 			continue
 		}
-		f, err := os.Create(o.path)
+		f, err := os.Create(x.path)
 		if err != nil {
-			return fmt.Errorf("faultbox run: %w", err)
+			o.Close()
+			return nil, fmt.Errorf("faultbox run: output file: %w", err)
 		}
-		err = o.fn(f, r)
-		if cerr := f.Close(); err == nil {
+		x.f = f
+		o.files = append(o.files, x)
+	}
+	return o, nil
+}
+
+// Write writes r to every file and closes them; it returns the first error.
+func (o *Outputs) Write(r *Result) error {
+	var first error
+	for _, x := range o.files {
+		err := x.fn(x.f, r)
+		if cerr := x.f.Close(); err == nil {
 			err = cerr
 		}
-		if err != nil {
-			return fmt.Errorf("faultbox run: write %s: %w", o.path, err)
+		if err != nil && first == nil {
+			first = fmt.Errorf("faultbox run: write %s: %w", x.path, err)
 		}
 	}
-	return nil
+	o.files = nil
+	return first
+}
+
+// Close closes the files without writing to them.
+func (o *Outputs) Close() {
+	for _, x := range o.files {
+		x.f.Close()
+	}
+	o.files = nil
 }
 
 // shown reports whether an event belongs in the picture: communication, faults and the

@@ -124,12 +124,14 @@ func TestGoTargetStartingProcesses(t *testing.T) {
 func TestSignalsDeliveredAsUntraced(t *testing.T) {
 	t.Parallel()
 	res, stdout, _ := runTraced(t, Config{Args: []string{"sh", "-c",
-		`trap 'echo got USR1' USR1; kill -USR1 $$; sleep 0.3 & pid=$!; kill -STOP $pid; ` +
-			`i=0; until grep -q '^State:.*[Tt]' /proc/$pid/status || [ $i = 500 ]; do i=$((i+1)); sleep 0.01; done; ` +
-			// Stopped it stays, as untraced, past the time it would have slept (a group-stop
-			// of a traced process reads "t (tracing stop)" in /proc).
-			`sleep 0.5; grep -q '^State:.*[Tt]' /proc/$pid/status && echo stopped; kill -CONT $pid; wait $pid; echo done $?`}})
-	if res.ExitCode != 0 || stdout != "got USR1\nstopped\ndone 0\n" {
+		`trap 'echo got USR1' USR1; kill -USR1 $$; sleep 60 & pid=$!; kill -STOP $pid; ` +
+			`i=0; until grep -q '^State:.*[Tt]' /proc/$pid/status || [ $i = 3000 ]; do i=$((i+1)); sleep 0.01; done; ` +
+			// Stopped it stays, as untraced (a group-stop of a traced process reads
+			// "t (tracing stop)" in /proc), until SIGCONT resumes it; then it is ended early.
+			`sleep 0.5; grep -q '^State:.*[Tt]' /proc/$pid/status && echo stopped; kill -CONT $pid; ` +
+			`i=0; while grep -q '^State:.*[Tt]' /proc/$pid/status && [ $i != 3000 ]; do i=$((i+1)); sleep 0.01; done; ` +
+			`grep -q '^State:.*[Tt]' /proc/$pid/status || echo running; kill $pid; wait $pid; echo done $?`}})
+	if res.ExitCode != 0 || stdout != "got USR1\nstopped\nrunning\ndone 143\n" {
 		t.Errorf("exit %d stdout %q", res.ExitCode, stdout)
 	}
 }
@@ -148,10 +150,19 @@ func TestInterruptLeavesNothingStopped(t *testing.T) {
 			interruptAndCheck(t, fb, sig)
 		})
 	}
+	// The shell is held by the tracer in its wait: at entry (a delay timer pending) or
+	// stopped as a whole (pause), when faultbox is interrupted.
+	for _, rule := range []string{"wait4:delay_enter=60s", "wait4:pause=60s"} {
+		t.Run("SIGINT held by "+rule, func(t *testing.T) {
+			t.Parallel()
+			interruptAndCheck(t, fb, syscall.SIGINT, "--inject", rule)
+		})
+	}
 }
 
-func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
-	cmd := exec.Command(fb, "run", "-q", "--", "sh", "-c", "sleep 30 & sleep 30 & echo $$ $!; wait")
+func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal, flags ...string) {
+	args := append(append([]string{"run", "-q"}, flags...), "--", "sh", "-c", "sleep 30 & sleep 30 & echo $$ $!; wait")
+	cmd := exec.Command(fb, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +180,17 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 		n, _ := strconv.Atoi(f)
 		pids = append(pids, n)
 	}
+	if len(flags) > 0 {
+		// Interrupt only once the shell is held (stopped at its wait), not before.
+		deadline := time.Now().Add(20 * time.Second)
+		for st := procState(pids[0]); !strings.HasPrefix(st, "t") && !strings.HasPrefix(st, "T"); st = procState(pids[0]) {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("shell never held (state %q)", st)
+			}
+			time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
+		}
+	}
 	cmd.Process.Signal(sig)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -178,20 +200,14 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 		cmd.Process.Kill()
 		t.Fatalf("faultbox did not exit after %v", sig)
 	}
-	if code := cmd.ProcessState.ExitCode(); sig != syscall.SIGKILL && code != 130 {
-		t.Errorf("faultbox exit %d after %v, want 130", code, sig)
+	if code := cmd.ProcessState.ExitCode(); sig != syscall.SIGKILL && code != 128+int(sig) {
+		t.Errorf("faultbox exit %d after %v, want %d", code, sig, 128+int(sig))
 	}
 	for _, pid := range pids {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-			st := ""
-			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, "State:") {
-					st = strings.TrimSpace(l[6:])
-				}
-			}
-			if err != nil || strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X") {
+			st := procState(pid)
+			if st == "" || strings.HasPrefix(st, "Z") || strings.HasPrefix(st, "X") {
 				break // gone, or dead and waiting for its reaper
 			}
 			if strings.HasPrefix(st, "T") || strings.HasPrefix(st, "t") {
@@ -203,6 +219,20 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal) {
 			time.Sleep(10 * time.Millisecond) // polling /proc: there is nothing to wait on
 		}
 	}
+}
+
+// procState is the State line of /proc/PID/status ("" when the process is gone).
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "State:") {
+			return strings.TrimSpace(l[6:])
+		}
+	}
+	return ""
 }
 
 func TestLabelsAndTraceSet(t *testing.T) {
@@ -229,5 +259,39 @@ func TestLabelsAndTraceSet(t *testing.T) {
 		default:
 			t.Errorf("%s: %s traced with --trace=write", e.Addr, e.Call)
 		}
+	}
+}
+
+// Naming sockets must not cost a scan of the machine's socket tables per call: those tables
+// grow with every connection left in TIME_WAIT, which made a connect/accept loop quadratic
+// (seconds at N=500, over a minute at N=2000). A thousand rounds read the tables a constant
+// number of times, every accept names its peer, and the run ends well within a minute.
+func TestConnectAcceptLoopNamesSocketsInConstantTime(t *testing.T) {
+	t.Parallel()
+	prog := buildGo(t, "goconn")
+	const rounds = 1000
+	start := time.Now()
+	res, stdout, stderr := runTraced(t, Config{Args: []string{prog, strconv.Itoa(rounds)}})
+	took := time.Since(start)
+	if res.ExitCode != 0 || strings.TrimSpace(stdout) != strconv.Itoa(4*rounds) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.ExitCode, stdout, stderr)
+	}
+	accepts := 0
+	for _, e := range res.Events {
+		if (e.Call == "accept" || e.Call == "accept4") && e.Ret >= 0 {
+			accepts++
+			if e.Endpoint == nil || e.Endpoint.Kind != "tcp" || e.Endpoint.Remote == "" {
+				t.Fatalf("%s: accepted socket not named: %+v", e.Addr, e.Endpoint)
+			}
+		}
+	}
+	if accepts != rounds {
+		t.Errorf("%d accepts named, want %d", accepts, rounds)
+	}
+	if res.tableReads > 10 {
+		t.Errorf("%d reads of /proc/PID/net tables for %d rounds, want a constant few", res.tableReads, rounds)
+	}
+	if took > 60*time.Second {
+		t.Errorf("%d rounds took %v under the tracer", rounds, took)
 	}
 }

@@ -183,6 +183,9 @@ func ParseInject(spec string) (*Rule, error) {
 	var seenErr, seenRet, seenSig bool
 	acted := false
 	for _, sg := range segs[1:] {
+		if sg.text == "" {
+			continue // strace ignores empty fields: "write::error=EIO", "write:error=EIO:"
+		}
 		key, val, hasVal := strings.Cut(sg.text, "=")
 		vpos := sg.pos + len(key) + 1
 		if a, ok := actionNames[key]; ok {
@@ -304,6 +307,13 @@ func ParseInject(spec string) (*Rule, error) {
 		return nil, bad(0, "syscall set", segs[0].text, err.Error())
 	}
 	return r, nil
+}
+
+// straceOnly reports whether the rule uses only strace's own --inject fields (error, retval,
+// signal, delays, when), to which strace's one-rule-per-call semantics apply.
+func (r *Rule) straceOnly() bool {
+	return r.Action == ActNone && r.Proc == "" && r.FdKind == "" && r.Path == "" && r.Addr == "" &&
+		r.Prob >= 1 && !r.PerProcess
 }
 
 // Calls an action can apply to.
@@ -441,7 +451,7 @@ func parseErrno(s string) (int, bool) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return n, n >= 1 && n <= 4095
 	}
-	n, ok := errnoNames[s]
+	n, ok := errnoNames[strings.ToUpper(s)] // strace accepts enospc as ENOSPC
 	return n, ok
 }
 
@@ -449,6 +459,7 @@ func parseSignal(s string) (int, bool) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return n, n >= 1 && n <= 64
 	}
+	s = strings.ToUpper(s) // strace accepts term, sigterm, SIGTERM
 	if !strings.HasPrefix(s, "SIG") {
 		s = "SIG" + s
 	}
@@ -456,31 +467,14 @@ func parseSignal(s string) (int, bool) {
 	return n, ok
 }
 
-// Syscall classes of strace's -e trace=%CLASS, for the calls faultbox cares about.
-var syscallClasses = map[string][]string{
-	"network": {"socket", "socketpair", "bind", "listen", "accept", "accept4", "connect", "getsockname",
-		"getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown",
-		"setsockopt", "getsockopt"},
-	"desc": {"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2",
-		"pwritev2", "close", "dup", "dup2", "dup3", "fcntl", "ioctl", "lseek", "fstat", "fsync",
-		"fdatasync", "ftruncate", "fstatfs", "getdents64", "poll", "ppoll", "select", "pselect6",
-		"epoll_ctl", "epoll_wait", "epoll_pwait", "sendfile", "splice", "tee", "pipe", "pipe2", "openat",
-		"open", "creat", "eventfd2", "fallocate", "sync_file_range"},
-	"file": {"open", "openat", "openat2", "creat", "stat", "lstat", "newfstatat", "access", "faccessat",
-		"faccessat2", "chdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename", "renameat",
-		"renameat2", "link", "linkat", "symlink", "symlinkat", "readlink", "readlinkat", "chmod",
-		"fchmodat", "chown", "lchown", "fchownat", "truncate", "statfs", "utimensat", "execve",
-		"execveat", "statx"},
-	"process": {"fork", "vfork", "clone", "clone3", "execve", "execveat", "exit", "exit_group", "wait4",
-		"waitid", "kill", "tkill", "tgkill"},
-	"memory": {"mmap", "munmap", "mprotect", "brk", "mremap", "madvise", "msync", "mlock", "munlock"},
-	"signal": {"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend", "kill", "tkill",
-		"tgkill", "sigaltstack", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo", "signalfd",
-		"signalfd4", "pause"},
-}
-
-func init() {
-	syscallClasses["net"] = syscallClasses["network"]
+// classNames resolves an -e trace=%CLASS class (its name without the first %) to call names:
+// strace's classes (see classes.go), and %net as another name for %network.
+func classNames(class string) ([]string, bool) {
+	if class == "net" {
+		class = "network"
+	}
+	names, ok := straceClasses[class]
+	return strings.Fields(names), ok
 }
 
 var sysByName map[string]int
@@ -530,9 +524,9 @@ func parseSyscallSet(s string) ([]int, error) {
 		case item == "none":
 			found = true
 		case strings.HasPrefix(item, "%"):
-			names, ok := syscallClasses[item[1:]]
+			names, ok := classNames(item[1:])
 			if !ok {
-				return nil, fmt.Errorf("a known class (%%network, %%net, %%desc, %%file, %%process, %%memory, %%signal), not %s", item)
+				return nil, fmt.Errorf("a known class (%%network, %%net, %%desc, %%file, %%process, %%signal, %%ipc, %%memory, %%creds, %%clock, %%pure, %%stat, %%lstat, %%fstat, %%%%stat, %%statfs, %%fstatfs, %%%%statfs), not %s", item)
 			}
 			for _, n := range names {
 				if add(n) {
@@ -550,10 +544,10 @@ func parseSyscallSet(s string) ([]int, error) {
 					found = true
 				}
 			}
+		case item == "":
+			// strace skips empty items ("read,,write"); a set with nothing in it is refused below.
+			continue
 		default:
-			if item == "" {
-				return nil, fmt.Errorf("a system call name between commas")
-			}
 			found = add(item)
 		}
 		if !found && !quiet {

@@ -4,6 +4,7 @@ package trace
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,34 @@ func TestParseInjectStraceGrammar(t *testing.T) {
 		{"write:phantom:path=/tmp/*", func(r *Rule) bool { return r.Action == ActPhantom && r.Path == "/tmp/*" }},
 		{"accept:pause=1.5s:proc=server", func(r *Rule) bool { return r.Action == ActPause && r.Pause == 1500*time.Millisecond }},
 		{"sendto,sendmsg:mute:when=4", func(r *Rule) bool { return r.Action == ActMute && r.When.First == 4 }},
+		// strace 6.1 accepts these as well (checked with the strace binary).
+		{"write:error=enospc", func(r *Rule) bool { return r.Error == 28 }},
+		{"write:signal=term", func(r *Rule) bool { return r.Signal == 15 }},
+		{"write:signal=sigkill", func(r *Rule) bool { return r.Signal == 9 }},
+		{"write:error=EIO:", func(r *Rule) bool { return r.Error == 5 && len(r.Syscalls) == 1 && r.Syscalls[0] == write }},
+		{"write::error=EIO", func(r *Rule) bool { return r.Error == 5 && len(r.Syscalls) == 1 && r.Syscalls[0] == write }},
+		{"read,,write:error=EIO", func(r *Rule) bool { return len(r.Syscalls) == 2 && r.Syscalls[0] == read && r.Syscalls[1] == write }},
+		{"%stat:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "stat") }},
+		{"%lstat:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "lstat") }},
+		{"%fstat:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "fstat newfstatat statx") }},
+		{"%%stat:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "fstat lstat newfstatat stat statx") }},
+		{"%statfs:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "statfs") }},
+		{"%fstatfs:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "fstatfs") }},
+		{"%%statfs:error=EIO", func(r *Rule) bool { return sameNames(r.Syscalls, "fstatfs statfs ustat") }},
+		{"%clock:error=EPERM", func(r *Rule) bool { return hasNames(r.Syscalls, "clock_gettime gettimeofday time adjtimex") }},
+		{"%creds:error=EPERM", func(r *Rule) bool { return hasNames(r.Syscalls, "getuid setuid capget prctl setgroups") }},
+		{"%pure:error=EPERM", func(r *Rule) bool {
+			return sameNames(r.Syscalls, "getegid geteuid getgid getpgrp getpid getppid gettid getuid")
+		}},
+		{"%ipc:error=EPERM", func(r *Rule) bool { return hasNames(r.Syscalls, "shmget semop msgsnd shmat") }},
+		{"%memory:error=ENOMEM", func(r *Rule) bool { return hasNames(r.Syscalls, "mmap brk mremap pkey_mprotect mseal") }},
+		{"%desc:error=EIO", func(r *Rule) bool { return hasNames(r.Syscalls, "read mmap openat epoll_wait statx pidfd_getfd") }},
+		{"%file:error=EIO", func(r *Rule) bool {
+			return hasNames(r.Syscalls, "open execve getcwd statfs mount") && !hasNames(r.Syscalls, "read")
+		}},
+		{"%process:error=EPERM", func(r *Rule) bool { return hasNames(r.Syscalls, "clone3 execveat kill wait4 pidfd_send_signal") }},
+		{"%signal:error=EPERM", func(r *Rule) bool { return hasNames(r.Syscalls, "rt_sigaction kill signalfd4 io_uring_enter") }},
+		{"%network:error=EPERM", func(r *Rule) bool { return hasNames(r.Syscalls, "socket accept4 sendfile sendmmsg") }},
 	}
 	for _, c := range cases {
 		r, err := ParseInject(c.spec)
@@ -216,10 +245,28 @@ func FuzzParseArgs(f *testing.F) {
 	f.Add("--inject\x00write:error=EIO\x00--\x00true")
 	f.Add("--partition\x00a/b@1..3\x00--crash\x00s@accept#2\x00--\x00x")
 	f.Add("--label\x00a=b\x00--seed\x000x10\x00--trace\x00%net\x00--\x00x")
+	f.Add("--bogus\x00--\x00x")
+	f.Add("-o")
+	f.Add("--seed\x00zz\x00--\x00x")
+	f.Add("--inject\x00read,,write::error=enospc\x00--")
 	f.Fuzz(func(t *testing.T, s string) {
 		o, err := ParseArgs(strings.Split(s, "\x00"), &strings.Builder{})
 		if err == nil && len(o.Args) == 0 {
 			t.Fatalf("ParseArgs(%q) accepted no command", s)
+		}
+		if err == nil || err == ErrHelp {
+			return
+		}
+		// Every refusal names the flag, the field, the value and what was expected.
+		var se *SpecError
+		if !errors.As(err, &se) {
+			t.Fatalf("ParseArgs(%q): %T %v, want a *SpecError", s, err, err)
+		}
+		if se.Flag == "" || se.Field == "" || se.Expected == "" || se.Pos < 1 {
+			t.Fatalf("ParseArgs(%q): incomplete error %+v", s, se)
+		}
+		if msg := err.Error(); !strings.Contains(msg, se.Field) || !strings.Contains(msg, strconv.Quote(se.Value)) {
+			t.Fatalf("ParseArgs(%q): message %q lacks field or value", s, msg)
 		}
 	})
 }
@@ -235,4 +282,21 @@ func FuzzParsePartition(f *testing.F) {
 		_, _ = ParseCrash(s)
 		_, _ = ParseLabel(s)
 	})
+}
+
+func hasNames(nrs []int, names string) bool {
+	have := map[string]bool{}
+	for _, nr := range nrs {
+		have[sysName(nr)] = true
+	}
+	for _, n := range strings.Fields(names) {
+		if !have[n] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameNames(nrs []int, names string) bool {
+	return len(nrs) == len(strings.Fields(names)) && hasNames(nrs, names)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,11 @@ type callState struct {
 	hashAtExit bool
 }
 
+type fault struct {
+	e    *Event
+	what string
+}
+
 type delayed struct {
 	at   time.Time
 	tid  int
@@ -66,14 +72,15 @@ type tracer struct {
 	rootCode int
 	events   []*Event
 	dropped  int
-	faults   []string
+	faults   []fault
+	fired    map[int]int // rule index → times it fired
+	unfired  []string
 	calls    map[string]int
 	eps      *endpoints
 	owner    map[string]*process // "tcp|addr", "udp|addr", "unix|path", "ino|N" → owner
 	sendOff  map[uint64]int64
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
-	labelN   map[string]int
 	delays   []delayed
 	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
 
@@ -95,11 +102,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
-		labelN: map[string]int{}, pids: map[int]bool{}}
-	for _, r := range t.rules {
+		pids: map[int]bool{}, fired: map[int]int{}}
+	for i, r := range t.rules {
 		s := map[int]bool{}
 		for _, nr := range r.Syscalls {
 			s[nr] = true
+		}
+		// strace keeps one --inject per system call, the last given: a later term in strace's
+		// own grammar replaces an earlier one for the calls both name. Terms with faultbox's
+		// filters or actions add up instead (first that fires wins), see docs/trace.md.
+		if r.straceOnly() {
+			for _, later := range t.rules[i+1:] {
+				if later.straceOnly() {
+					for _, nr := range later.Syscalls {
+						delete(s, nr)
+					}
+				}
+			}
 		}
 		t.ruleSets = append(t.ruleSets, s)
 	}
@@ -225,7 +244,8 @@ func (t *tracer) run() (*Result, error) {
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","))
+	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","),
+		helperParentEnv+"="+strconv.Itoa(os.Getpid()))
 	files := []uintptr{fileFd(t.cfg.Stdin, os.Stdin), fileFd(t.cfg.Stdout, os.Stdout), fileFd(t.cfg.Stderr, os.Stderr)}
 	pid, err := syscall.ForkExec(helper, append([]string{helper}, t.cfg.Args...), &syscall.ProcAttr{
 		Dir: t.cfg.Dir, Env: env, Files: files,
@@ -263,7 +283,8 @@ func (t *tracer) run() (*Result, error) {
 	}
 	t.eps = newEndpoints()
 	defer t.eps.close()
-	t.root = &process{pid: pid, label: "p1", counts: map[countKey]uint64{}, nThreads: 1}
+	t.root = &process{pid: pid, label: "p1", counts: map[countKey]uint64{}, nThreads: 1,
+		names: []string{"p1"}, fromLabel: []bool{false}}
 	t.procs[pid] = t.root
 	t.order = append(t.order, t.root)
 	t.tasks[pid] = &task{tid: pid, proc: t.root, last: -1, firstHB: -1, counts: map[countKey]uint64{}}
@@ -441,7 +462,9 @@ func (t *tracer) spawn(parent *task, child int) {
 		pp := parent.proc
 		pp.nChildren++
 		p = &process{pid: child, parent: pp, label: pp.label + "." + strconv.Itoa(pp.nChildren),
-			comm: pp.comm, counts: map[countKey]uint64{}, started: true}
+			comm: pp.comm, counts: map[countKey]uint64{}, started: true,
+			path: append(append([]int(nil), pp.path...), pp.nChildren), atSpawn: len(pp.names) - 1}
+		p.names, p.fromLabel = []string{p.label}, []bool{false}
 		t.procs[child] = p
 		t.order = append(t.order, p)
 	}
@@ -500,11 +523,12 @@ func (t *tracer) exec(tk *task) {
 	line := strings.Join(args, " ")
 	for _, l := range t.cfg.Labels {
 		if l.matches(line) {
-			t.labelN[l.Name]++
+			// Every process the label matches wears the bare name while it runs (rules and
+			// draws see NAME); duplicates are numbered when the run ends, by their position
+			// in the process tree, never by the order their execs happened to arrive in.
 			p.label = l.Name
-			if n := t.labelN[l.Name]; n > 1 {
-				p.label += "#" + strconv.Itoa(n)
-			}
+			p.names = append(p.names, l.Name)
+			p.fromLabel = append(p.fromLabel, true)
 			break
 		}
 	}
@@ -524,7 +548,7 @@ func (t *tracer) record(tk *task, call string, fd int) *Event {
 	}
 	p := tk.proc
 	e := &Event{Seq: len(t.events), Pid: p.pid, Tid: tk.tid, Label: p.label, Thread: tk.index, N: tk.n,
-		Call: call, Fd: fd, TimeUs: time.Since(t.start).Microseconds(), proc: p}
+		Call: call, Fd: fd, TimeUs: time.Since(t.start).Microseconds(), proc: p, gen: len(p.names) - 1}
 	e.Addr = p.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)
 	if tk.last >= 0 {
 		e.hb = append(e.hb, tk.last)
@@ -550,6 +574,15 @@ var (
 	callFresh = names("connect", "bind", "listen")
 	callNewFd = names("accept", "accept4")
 	callPair  = names("pipe", "pipe2", "socketpair")
+	// Calls whose path argument is at this position (the first path, for rename and link).
+	callPath0 = names("open", "creat", "unlink", "rename", "mkdir", "rmdir", "stat", "lstat", "access",
+		"truncate", "chdir", "chmod", "chown", "lchown", "link", "symlink", "readlink", "mknod", "statfs",
+		"execve", "utime", "utimes", "setxattr", "lsetxattr", "getxattr", "lgetxattr", "listxattr",
+		"llistxattr", "removexattr", "lremovexattr", "chroot", "acct", "swapon", "swapoff", "uselib")
+	callPath1 = names("openat", "openat2", "unlinkat", "renameat", "renameat2", "mkdirat", "newfstatat",
+		"statx", "faccessat", "faccessat2", "fchmodat", "fchownat", "linkat", "readlinkat", "mknodat",
+		"futimesat", "utimensat", "execveat", "name_to_handle_at", "inotify_add_watch")
+	callSockaddr = names("connect", "bind")
 )
 
 var (
@@ -572,6 +605,11 @@ func names(ns ...string) map[int]bool {
 func (t *tracer) entry(tk *task) {
 	r, err := getRegs(tk.tid)
 	if err != nil {
+		// ESRCH: the task is gone (killed), nothing to resume. Any other error: let the call
+		// run untouched rather than leave the task stopped.
+		if err != unix.ESRCH {
+			unix.PtraceCont(tk.tid, 0)
+		}
 		return
 	}
 	nr := r.Syscall()
@@ -603,7 +641,7 @@ func (t *tracer) entry(tk *task) {
 	e := t.record(tk, sysName(nr), fd)
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
-		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc,
+		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
 			Addr: tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)}
 	} else {
 		c.ev = len(t.events) - 1
@@ -635,6 +673,18 @@ func (t *tracer) entry(tk *task) {
 		e.Dest = t.sockaddr(tk.tid, r.Arg(1), int(r.Arg(2)))
 	case "sendto":
 		e.Dest = t.sockaddr(tk.tid, r.Arg(4), int(r.Arg(5)))
+	}
+	switch {
+	case callPath0[nr]:
+		e.Path = t.readString(tk.tid, r.Arg(0))
+	case callPath1[nr]:
+		e.Path = t.readString(tk.tid, r.Arg(1))
+	case callSockaddr[nr] || sysName(nr) == "sendto":
+		if e.Dest != "" && !strings.HasPrefix(e.Dest, "family ") {
+			if _, _, ok := splitHostPort(e.Dest); !ok {
+				e.Path = e.Dest // a unix socket's path (or @abstract name)
+			}
+		}
 	}
 	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "sock") && c.buf != 0 {
 		e.dgram = t.hashMem(tk.tid, c.buf, e.Size)
@@ -705,8 +755,8 @@ func (t *tracer) entry(tk *task) {
 			changed = true
 		}
 		e.Fault = what
-		t.faults = append(t.faults, e.Addr+": "+what)
-		_ = ri
+		t.faults = append(t.faults, fault{e, what})
+		t.fired[ri]++
 		if rule.Signal != 0 {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
 		}
@@ -717,7 +767,7 @@ func (t *tracer) entry(tk *task) {
 		r.SetRet(c.ret)
 		changed = true
 		e.Fault = "mute (crash-stop in communication)"
-		t.faults = append(t.faults, e.Addr+": "+e.Fault)
+		t.faults = append(t.faults, fault{e, e.Fault})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
 		if sysName(nr) == "connect" {
@@ -731,7 +781,7 @@ func (t *tracer) entry(tk *task) {
 		r.SetRet(c.ret)
 		changed = true
 		e.Fault = what
-		t.faults = append(t.faults, e.Addr+": "+what)
+		t.faults = append(t.faults, fault{e, what})
 	}
 	if changed {
 		setRegs(tk.tid, r)
@@ -761,7 +811,7 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		if r.FdKind != "" && (ep == nil || !(ep.Kind == r.FdKind || r.FdKind == "sock" && ep.isSocket())) {
 			continue
 		}
-		if r.Path != "" && (ep == nil || !globMatch(r.Path, ep.Path)) {
+		if r.Path != "" && !(e.Path != "" && globMatch(r.Path, e.Path) || ep != nil && ep.Path != "" && globMatch(r.Path, ep.Path)) {
 			continue
 		}
 		if r.Addr != "" && !addrMatches(r.Addr, e) {
@@ -937,6 +987,10 @@ func (t *tracer) exit(tk *task) {
 	}
 	r, err := getRegs(tk.tid)
 	if err != nil {
+		tk.call = nil
+		if err != unix.ESRCH {
+			t.resume(tk, 0)
+		}
 		return
 	}
 	tk.call = nil
@@ -959,7 +1013,7 @@ func (t *tracer) exit(tk *task) {
 	if ret >= 0 {
 		switch {
 		case c.fdOut:
-			ep := t.eps.resolve(tk.tid, int(ret), true)
+			ep := t.eps.resolve(tk.proc.pid, tk.tid, int(ret), true)
 			t.noteOwner(tk.proc, ep)
 			e.Dest = ""
 			if ep != nil {
@@ -967,20 +1021,20 @@ func (t *tracer) exit(tk *task) {
 				e.Endpoint = ep
 			}
 		case c.fresh && e.Fd >= 0:
-			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
+			e.Endpoint = t.eps.resolve(tk.proc.pid, tk.tid, e.Fd, true)
 			t.noteOwner(tk.proc, e.Endpoint)
 		case c.pairAddr != 0:
 			var fds [8]byte
 			if t.readMem(tk.tid, c.pairAddr, fds[:]) {
 				for i := 0; i < 2; i++ {
 					fd := int(int32(binary.LittleEndian.Uint32(fds[4*i:])))
-					t.noteOwner(tk.proc, t.eps.resolve(tk.tid, fd, true))
+					t.noteOwner(tk.proc, t.eps.resolve(tk.proc.pid, tk.tid, fd, true))
 				}
 			}
 		}
 		if e.Endpoint != nil && e.Endpoint.Kind == "sock" && e.Fd >= 0 {
 			// An unbound socket (a UDP sender) enters the tables as the call binds it.
-			e.Endpoint = t.eps.resolve(tk.tid, e.Fd, true)
+			e.Endpoint = t.eps.resolve(tk.proc.pid, tk.tid, e.Fd, true)
 		}
 		if e.Dir != "" && ret > 0 && e.Endpoint != nil && !c.skip {
 			e.Bytes = ret
@@ -1017,6 +1071,32 @@ func (t *tracer) readMem(tid int, addr uint64, b []byte) bool {
 	n, err := unix.ProcessVMReadv(tid, []unix.Iovec{{Base: &b[0], Len: uint64(len(b))}},
 		[]unix.RemoteIovec{{Base: uintptr(addr), Len: len(b)}}, 0)
 	return err == nil && n == len(b)
+}
+
+// readString reads a NUL-terminated string (a path) from the tracee, up to PATH_MAX bytes,
+// page by page so that a string ending just before an unmapped page is still read.
+func (t *tracer) readString(tid int, addr uint64) string {
+	if addr == 0 {
+		return ""
+	}
+	const pathMax, page = 4096, 4096
+	var out []byte
+	for len(out) < pathMax {
+		n := page - int(addr%page)
+		if n > pathMax-len(out) {
+			n = pathMax - len(out)
+		}
+		b := make([]byte, n)
+		if !t.readMem(tid, addr, b) {
+			break
+		}
+		if i := strings.IndexByte(string(b), 0); i >= 0 {
+			return string(append(out, b[:i]...))
+		}
+		out = append(out, b...)
+		addr += uint64(n)
+	}
+	return string(out)
 }
 
 func (t *tracer) sockaddr(tid int, addr uint64, n int) string {
@@ -1083,13 +1163,30 @@ func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 }
 
 func (t *tracer) result() *Result {
+	t.rename()
 	link(t.events, t.eps.byInode)
-	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: t.faults, Calls: t.calls}
+	var faults []string
+	for _, f := range t.faults {
+		relabel(f.e)
+		faults = append(faults, f.e.Addr+": "+f.what)
+	}
+	for i, r := range t.rules {
+		if t.fired[i] == 0 {
+			text := r.Text
+			if !strings.HasPrefix(text, "--") {
+				text = "--inject " + text
+			}
+			t.unfired = append(t.unfired, text)
+		}
+	}
+	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
+		Unfired:    t.unfired,
+		tableReads: t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
 	t.mu.Unlock()
 	for _, p := range t.order {
-		pi := ProcInfo{Pid: p.pid, Label: p.label, Comm: p.comm, Status: p.status, Code: p.code}
+		pi := ProcInfo{Pid: p.pid, Label: p.final(len(p.names) - 1), Comm: p.comm, Status: p.status, Code: p.code}
 		if p.parent != nil {
 			pi.Parent = p.parent.pid
 		}
@@ -1099,4 +1196,74 @@ func (t *tracer) result() *Result {
 		res.Procs = append(res.Procs, pi)
 	}
 	return res
+}
+
+// rename numbers the processes that wear the same --label name: ordered by their position in
+// the process tree (fork index at each level, which is the parent's program order), the first
+// keeps NAME and the others become NAME#2, NAME#3. The names reach events, faults and the
+// process list; children's derived names ("NAME#2.1") follow.
+func (t *tracer) rename() {
+	type worn struct {
+		p   *process
+		gen int
+	}
+	groups := map[string][]worn{}
+	var order []string
+	for _, p := range t.order {
+		p.finals = make([]string, len(p.names))
+		for i, n := range p.names {
+			if !p.fromLabel[i] {
+				continue
+			}
+			if _, ok := groups[n]; !ok {
+				order = append(order, n)
+			}
+			groups[n] = append(groups[n], worn{p, i})
+		}
+	}
+	for _, n := range order {
+		g := groups[n]
+		sort.SliceStable(g, func(i, j int) bool {
+			if c := slices.Compare(g[i].p.path, g[j].p.path); c != 0 {
+				return c < 0
+			}
+			return g[i].gen < g[j].gen
+		})
+		for k, w := range g {
+			w.p.finals[w.gen] = n
+			if k > 0 {
+				w.p.finals[w.gen] = n + "#" + strconv.Itoa(k+1)
+			}
+		}
+	}
+	for _, e := range t.events {
+		relabel(e)
+	}
+}
+
+// final is the name a process wore as names[gen], with duplicates numbered.
+func (p *process) final(gen int) string {
+	if gen < 0 || gen >= len(p.names) {
+		return p.label
+	}
+	if p.finals != nil && p.finals[gen] != "" {
+		return p.finals[gen]
+	}
+	if p.fromLabel[gen] || p.parent == nil {
+		return p.names[gen]
+	}
+	return p.parent.final(p.atSpawn) + "." + strconv.Itoa(p.path[len(p.path)-1])
+}
+
+func relabel(e *Event) {
+	if e.renamed || e.proc == nil {
+		return
+	}
+	e.renamed = true
+	old, nl := e.Label, e.proc.final(e.gen)
+	if old == nl {
+		return
+	}
+	e.Addr = nl + strings.TrimPrefix(e.Addr, old)
+	e.Label = nl
 }

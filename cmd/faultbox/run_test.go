@@ -43,3 +43,45 @@ func TestRunExitsWithTracedStatus(t *testing.T) {
 		t.Errorf("events file: %v %q", err, b)
 	}
 }
+
+// An output path that cannot be created fails the run before the command starts, with the
+// usage status 2, whichever output it is.
+func TestRunRejectsBadOutputPathBeforeStarting(t *testing.T) {
+	t.Parallel()
+	for _, flag := range []string{"-o", "--html", "--chrome"} {
+		t.Run(flag, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			marker := filepath.Join(dir, "ran")
+			bad := filepath.Join(dir, "no", "such", "dir", "x.out")
+			var out, errb bytes.Buffer
+			code := dispatch([]string{"run", flag, bad, "--", "touch", marker}, &out, &errb)
+			if code != 2 {
+				t.Errorf("exit %d, want 2", code)
+			}
+			if !strings.Contains(errb.String(), bad) {
+				t.Errorf("error does not name the path: %q", errb.String())
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Errorf("the command ran despite the bad output path")
+			}
+		})
+	}
+}
+
+// A write that fails after the run (here /dev/full: every write is ENOSPC) makes the exit
+// non-zero even though the command succeeded.
+func TestRunFailedOutputWriteIsNotSuccess(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"run", "-o", "/dev/full", "--", "true"}, &out, &errb)
+	if code == 0 {
+		t.Errorf("exit 0 although the event log could not be written; stderr %q", errb.String())
+	}
+	if !strings.Contains(errb.String(), "write /dev/full") {
+		t.Errorf("stderr does not name the failed write: %q", errb.String())
+	}
+}
