@@ -149,12 +149,12 @@ func (c *Cluster) SetFollowerUp(fid int, up bool) {
 }
 
 // CatchUp brings follower fid level with the leader: it appends the leader's entries that it
-// lacks and adopts the leader's commit index. It works from a copy of the leader's log and
-// commit index taken first, and returns how many entries it appended.
+// lacks and adopts the leader's commit index. It reads the leader's log and commit index
+// first; append copies each entry into the follower's own array, so the two logs never share
+// memory. It returns how many entries it appended.
 func (c *Cluster) CatchUp(fid int) int {
 	mustFollower(fid)
-	leaderLog := append([]Entry(nil), c.Nodes[0].Log...)
-	leaderCommit := c.Nodes[0].CommitIndex
+	leaderLog, leaderCommit := c.Nodes[0].Log, c.Nodes[0].CommitIndex
 	f := &c.Nodes[fid]
 	appended := 0
 	for len(f.Log) < len(leaderLog) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 )
 
 // Scenario selects the fault schedule of a workload.
@@ -35,7 +36,7 @@ func ParseScenario(name string) (Scenario, error) {
 			return Scenario(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown scenario %q: expected one of normal, fault", name)
+	return 0, fmt.Errorf("unknown scenario %q: expected one of %s", name, strings.Join(Scenarios, ", "))
 }
 
 // The frozen acceptance hashes: SHA-256 of the snapshot, produced by independent Rust, Go and
@@ -68,7 +69,7 @@ func (p Params) Validate() error {
 		return fmt.Errorf("ops = %d: expected at most %d", p.Ops, MaxOps)
 	}
 	if p.Scenario != Normal && p.Scenario != Fault {
-		return fmt.Errorf("scenario = %d: expected normal or fault", p.Scenario)
+		return fmt.Errorf("scenario = %d: expected one of %s", p.Scenario, strings.Join(Scenarios, ", "))
 	}
 	return nil
 }

@@ -7,30 +7,43 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/faultbox/faultbox/cluster"
 )
 
-const usageText = `dbctl runs the deterministic replicated key-value model of the dbctl lab.
+// workloadFlags is the part of every command line after the command's name.
+const workloadFlags = "workload --seed N --ops N --keys N --scenario normal|fault"
 
-usage:
-  dbctl hash workload --seed N --ops N --keys N --scenario normal|fault
-  dbctl snapshot workload --seed N --ops N --keys N --scenario normal|fault
-  dbctl show workload --seed N --ops N --keys N --scenario normal|fault
+// commands lists the subcommands in the order the usage text shows them.
+var commands = []struct{ name, summary string }{
+	{"hash", "print the lowercase SHA-256 hex of the snapshot, with no trailing newline"},
+	{"snapshot", "write the raw snapshot bytes to stdout (for ports and debugging)"},
+	{"show", "print a human summary: the fault window, what follower 1 missed and caught up,\n" +
+		"            each node's log length, commit index and number of keys"},
+}
 
-commands:
-  hash      print the lowercase SHA-256 hex of the snapshot, with no trailing newline
-  snapshot  write the raw snapshot bytes to stdout (for ports and debugging)
-  show      print a human summary: the fault window, what follower 1 missed and caught up,
-            each node's log length, commit index and number of keys
+func summary(cmd string) (string, bool) {
+	for _, c := range commands {
+		if c.name == cmd {
+			return c.summary, true
+		}
+	}
+	return "", false
+}
 
-Run 'dbctl <command> -h' for the flags.
-`
-
-var commands = map[string]string{
-	"hash":     "print the lowercase SHA-256 hex of the snapshot, with no trailing newline",
-	"snapshot": "write the raw snapshot bytes to stdout",
-	"show":     "print a human summary of the run",
+func usageText() string {
+	var b strings.Builder
+	b.WriteString("dbctl runs the deterministic replicated key-value model of the dbctl lab.\n\nusage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  dbctl %s %s\n", c.name, workloadFlags)
+	}
+	b.WriteString("\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'dbctl <command> -h' for the flags.\n")
+	return b.String()
 }
 
 func main() {
@@ -40,16 +53,16 @@ func main() {
 // run is main without the process: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		fmt.Fprint(stderr, usageText())
 		return 2
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usageText)
+		fmt.Fprint(stdout, usageText())
 		return 0
 	}
 	cmd := args[0]
-	if _, ok := commands[cmd]; !ok {
+	if _, ok := summary(cmd); !ok {
 		fmt.Fprintf(stderr, "dbctl: unknown command %q: expected hash, snapshot or show\n", cmd)
 		return 2
 	}
@@ -60,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dbctl %s: %v\n", cmd, err)
-		fmt.Fprintf(stderr, "usage: dbctl %s workload --seed N --ops N --keys N --scenario normal|fault\n", cmd)
+		fmt.Fprintf(stderr, "usage: dbctl %s %s\n", cmd, workloadFlags)
 		return 2
 	}
 	c, s, err := cluster.Run(p)
@@ -84,7 +97,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func commandUsage(cmd string) string {
-	return fmt.Sprintf(`usage: dbctl %s workload --seed N --ops N --keys N --scenario normal|fault
+	sum, _ := summary(cmd)
+	return fmt.Sprintf(`usage: dbctl %s %s
 
 %s.
 
@@ -93,7 +107,7 @@ flags (all required):
   --ops N        number of operations, 0 to %d
   --keys N       number of distinct keys, at least 1
   --scenario S   normal (every node up) or fault (follower 1 down for ops [ops/2, ops*3/4))
-`, cmd, commands[cmd], cluster.MaxOps)
+`, cmd, workloadFlags, strings.Join(strings.Fields(sum), " "), cluster.MaxOps)
 }
 
 // parseWorkload parses "workload" and the four required flags. Every error names the flag,

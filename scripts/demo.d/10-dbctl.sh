@@ -4,12 +4,13 @@ set -euo pipefail
 go build -o bin/dbctl ./cmd/dbctl
 scenario() {
   local frozen=$1; shift
-  local got
-  got=$(bin/dbctl hash workload "$@")
-  echo "dbctl hash workload $*"
+  local summary got
+  summary=$(bin/dbctl show workload "$@")       # one run: the summary carries the hash
+  got=$(awk '$1 == "sha256" { print $2 }' <<<"$summary")
+  echo "dbctl show workload $*"
   echo "  hash    $got"
   echo "  frozen  $frozen  $( [ "$got" = "$frozen" ] && echo MATCH || echo MISMATCH )"
-  bin/dbctl show workload "$@" | sed 's/^/  /'
+  sed 's/^/  /' <<<"$summary"
   [ "$got" = "$frozen" ]
 }
 scenario 5976b45b9f40f440e8249da27fe4fe752e005f606efc3596bdb25ca4e4f99296 --seed 42 --ops 200 --keys 16 --scenario normal
