@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -12,38 +13,59 @@ import (
 // happens-before edges that program order already gave every event.
 func link(events []*Event, byInode map[uint64]*Endpoint) {
 	unixPair := map[uint64]uint64{}
-	// connect → accept.
+	// connect → accept. The candidate connects, in event order: TCP ones indexed by their
+	// {local, remote} pair (each accept takes the first unused one whose ends mirror its
+	// own), unix ones kept in a list to scan.
+	tcpConnects := map[[2]string][]int{}
+	var unixConnects []int
+	for j, c := range events {
+		if c.Call != "connect" || c.Ret < 0 && c.Errno != "EINPROGRESS" || c.Endpoint == nil {
+			continue
+		}
+		switch c.Endpoint.Kind {
+		case "tcp":
+			key := [2]string{c.Endpoint.Local, c.Endpoint.Remote}
+			tcpConnects[key] = append(tcpConnects[key], j)
+		case "unix":
+			unixConnects = append(unixConnects, j)
+		}
+	}
 	usedConnect := map[int]bool{}
 	for _, a := range events {
 		if (a.Call != "accept" && a.Call != "accept4") || a.Ret < 0 || a.Endpoint == nil {
 			continue
 		}
-		for j, c := range events {
-			if c.Call != "connect" || c.Ret < 0 && c.Errno != "EINPROGRESS" || c.Endpoint == nil || c.Endpoint.Kind != a.Endpoint.Kind {
+		switch a.Endpoint.Kind {
+		case "tcp":
+			if a.Endpoint.Remote == "" {
 				continue
 			}
-			ok := false
-			switch a.Endpoint.Kind {
-			case "tcp":
-				ok = c.Endpoint.Local == a.Endpoint.Remote && c.Endpoint.Remote == a.Endpoint.Local && a.Endpoint.Remote != ""
-			case "unix":
-				peer := a.Endpoint.peer
-				if cur := byInode[a.Endpoint.Inode]; cur != nil && cur.peer != 0 {
-					peer = cur.peer
-				}
+			// Only TCP accepts of this same pair take from this list, always its first
+			// entry, so the used ones are a prefix: drop it.
+			key := [2]string{a.Endpoint.Remote, a.Endpoint.Local}
+			if list := tcpConnects[key]; len(list) > 0 {
+				usedConnect[list[0]] = true
+				tcpConnects[key] = list[1:]
+				a.msgFrom = append(a.msgFrom, list[0])
+			}
+		case "unix":
+			peer := a.Endpoint.peer
+			if cur := byInode[a.Endpoint.Inode]; cur != nil && cur.peer != 0 {
+				peer = cur.peer
+			}
+			for _, j := range unixConnects {
+				c := events[j]
 				// When the client closed before the accept, sock_diag no longer names the
 				// peer: pair the connects and accepts of one path in order instead.
-				ok = peer != 0 && peer == c.Endpoint.Inode ||
-					peer == 0 && !usedConnect[j] && a.Endpoint.Path != "" && c.Dest == a.Endpoint.Path
-			}
-			if ok && !usedConnect[j] {
-				usedConnect[j] = true
-				a.msgFrom = append(a.msgFrom, j)
-				if a.Endpoint.Kind == "unix" {
+				ok := peer != 0 && peer == c.Endpoint.Inode ||
+					peer == 0 && a.Endpoint.Path != "" && c.Dest == a.Endpoint.Path
+				if ok && !usedConnect[j] {
+					usedConnect[j] = true
+					a.msgFrom = append(a.msgFrom, j)
 					unixPair[a.Endpoint.Inode] = c.Endpoint.Inode
 					unixPair[c.Endpoint.Inode] = a.Endpoint.Inode
+					break
 				}
-				break
 			}
 		}
 	}
@@ -71,14 +93,19 @@ func link(events []*Event, byInode map[uint64]*Endpoint) {
 		}
 		return 0
 	}
+	type dgramKey struct {
+		dgram uint64
+		bytes int64
+	}
 	sends := map[uint64][]int{}
-	var dgrams []int
+	dgrams := map[dgramKey][]int{} // datagram sends by contents and size, in event order
 	for i, e := range events {
 		if e.Dir != "send" || e.Bytes <= 0 || e.Endpoint == nil {
 			continue
 		}
 		if e.Endpoint.Kind == "udp" {
-			dgrams = append(dgrams, i)
+			key := dgramKey{e.dgram, e.Bytes}
+			dgrams[key] = append(dgrams[key], i)
 			continue
 		}
 		if k := e.Endpoint.Kind; k == "tcp" || k == "unix" || k == "pipe" {
@@ -94,9 +121,9 @@ func link(events []*Event, byInode map[uint64]*Endpoint) {
 			continue
 		}
 		if e.Endpoint.Kind == "udp" {
-			for _, s := range dgrams {
+			for _, s := range dgrams[dgramKey{e.dgram, e.Bytes}] {
 				se := events[s]
-				if usedDgram[s] || se.dgram != e.dgram || se.Bytes != e.Bytes || !sameAddr(se.Dest, se.Endpoint.Remote, e.Endpoint.Local) {
+				if usedDgram[s] || !sameAddr(se.Dest, se.Endpoint.Remote, e.Endpoint.Local) {
 					continue
 				}
 				usedDgram[s] = true
@@ -128,11 +155,9 @@ func link(events []*Event, byInode map[uint64]*Endpoint) {
 			e.Peer = events[e.msgFrom[0]].Addr
 			e.hb = append(e.hb, e.msgFrom...)
 		}
-		seen := map[int]bool{}
 		e.HB = e.HB[:0]
-		for _, h := range e.hb {
-			if !seen[h] {
-				seen[h] = true
+		for k, h := range e.hb {
+			if !slices.Contains(e.hb[:k], h) {
 				e.HB = append(e.HB, events[h].Addr)
 			}
 		}
