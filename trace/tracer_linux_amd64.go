@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -637,11 +638,12 @@ func (t *tracer) entry(tk *task) {
 	if callFdArg0[nr] {
 		fd = int(int32(r.Arg(0)))
 	}
+	name := sysName(nr)
 	c := &callState{nr: nr, ev: -1}
-	e := t.record(tk, sysName(nr), fd)
+	e := t.record(tk, name, fd)
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
-		e = &Event{Call: sysName(nr), Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
+		e = &Event{Call: name, Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
 			Addr: tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)}
 	} else {
 		c.ev = len(t.events) - 1
@@ -668,10 +670,10 @@ func (t *tracer) entry(tk *task) {
 	if callMsg[nr] {
 		e.Size = t.msgLen(tk.tid, r.Arg(1))
 	}
-	switch sysName(nr) {
-	case "connect", "bind":
+	switch {
+	case callSockaddr[nr]:
 		e.Dest = t.sockaddr(tk.tid, r.Arg(1), int(r.Arg(2)))
-	case "sendto":
+	case name == "sendto":
 		e.Dest = t.sockaddr(tk.tid, r.Arg(4), int(r.Arg(5)))
 	}
 	switch {
@@ -679,7 +681,7 @@ func (t *tracer) entry(tk *task) {
 		e.Path = t.readString(tk.tid, r.Arg(0))
 	case callPath1[nr]:
 		e.Path = t.readString(tk.tid, r.Arg(1))
-	case callSockaddr[nr] || sysName(nr) == "sendto":
+	case callSockaddr[nr] || name == "sendto":
 		if e.Dest != "" && !strings.HasPrefix(e.Dest, "family ") {
 			if _, _, ok := splitHostPort(e.Dest); !ok {
 				e.Path = e.Dest // a unix socket's path (or @abstract name)
@@ -693,7 +695,7 @@ func (t *tracer) entry(tk *task) {
 	c.fdOut = callNewFd[nr]
 	if callPair[nr] {
 		c.pairAddr = r.Arg(0)
-		if sysName(nr) == "socketpair" {
+		if name == "socketpair" {
 			c.pairAddr = r.Arg(3)
 		}
 	}
@@ -770,7 +772,7 @@ func (t *tracer) entry(tk *task) {
 		t.faults = append(t.faults, fault{e, e.Fault})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
-		if sysName(nr) == "connect" {
+		if name == "connect" {
 			c.skip, c.ret = true, -int64(unix.ECONNREFUSED)
 			what += " (refused)"
 		} else {
@@ -1032,8 +1034,9 @@ func (t *tracer) exit(tk *task) {
 				}
 			}
 		}
-		if e.Endpoint != nil && e.Endpoint.Kind == "sock" && e.Fd >= 0 {
-			// An unbound socket (a UDP sender) enters the tables as the call binds it.
+		if !c.fresh && e.Endpoint != nil && e.Endpoint.Kind == "sock" && e.Fd >= 0 {
+			// An unbound socket (a UDP sender) enters the tables as the call binds it. (After
+			// connect, bind or listen the case above has just looked it up afresh.)
 			e.Endpoint = t.eps.resolve(tk.proc.pid, tk.tid, e.Fd, true)
 		}
 		if e.Dir != "" && ret > 0 && e.Endpoint != nil && !c.skip {
@@ -1090,7 +1093,7 @@ func (t *tracer) readString(tid int, addr uint64) string {
 		if !t.readMem(tid, addr, b) {
 			break
 		}
-		if i := strings.IndexByte(string(b), 0); i >= 0 {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
 			return string(append(out, b[:i]...))
 		}
 		out = append(out, b...)
