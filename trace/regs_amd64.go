@@ -6,6 +6,8 @@ import "golang.org/x/sys/unix"
 
 type amd64Regs struct{ r unix.PtraceRegs }
 
+var _ regs = (*amd64Regs)(nil)
+
 func getRegs(tid int) (*amd64Regs, error) {
 	var a amd64Regs
 	err := unix.PtraceGetRegs(tid, &a.r)

@@ -316,7 +316,8 @@ func (r *Rule) straceOnly() bool {
 		r.Prob >= 1 && !r.PerProcess
 }
 
-// Calls an action can apply to.
+// Calls an action can apply to, and (sendCalls, recvCalls) the calls the tracer counts as a
+// send or a receive.
 var (
 	sendCalls  = []string{"write", "writev", "sendto", "sendmsg", "pwrite64", "pwritev", "pwritev2"}
 	recvCalls  = []string{"read", "readv", "recvfrom", "recvmsg", "pread64", "preadv", "preadv2"}

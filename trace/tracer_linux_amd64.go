@@ -23,15 +23,14 @@ import (
 )
 
 type task struct {
-	tid      int
-	proc     *process
-	index    int
-	n        int // events recorded for this thread
-	last     int // index of its last event, -1 when none
-	firstHB  int // spawn event the first event follows, -1 when none
-	call     *callState
-	counts   map[countKey]uint64
-	listened bool
+	tid     int
+	proc    *process
+	index   int
+	n       int // events recorded for this thread
+	last    int // index of its last event, -1 when none
+	firstHB int // spawn event the first event follows, -1 when none
+	call    *callState
+	counts  map[countKey]uint64
 }
 
 type callState struct {
@@ -568,8 +567,8 @@ var (
 		"connect", "accept", "accept4", "bind", "listen", "shutdown", "fsync", "fdatasync", "close",
 		"getsockname", "getpeername", "setsockopt", "getsockopt", "ftruncate", "fallocate", "sendfile",
 		"lseek", "fstat", "dup", "dup2", "dup3", "fcntl", "ioctl")
-	callSend  = names("write", "writev", "sendto", "sendmsg", "pwrite64", "pwritev", "pwritev2")
-	callRecv  = names("read", "readv", "recvfrom", "recvmsg", "pread64", "preadv", "preadv2")
+	callSend  = names(sendCalls...)
+	callRecv  = names(recvCalls...)
 	callIov   = names("readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2")
 	callMsg   = names("sendmsg", "recvmsg")
 	callFresh = names("connect", "bind", "listen")
