@@ -560,6 +560,14 @@ func (t *tracer) record(tk *task, call string, fd int) *Event {
 	return e
 }
 
+// actionErrno is the error an action makes its call fail with.
+var actionErrno = map[Action]unix.Errno{
+	ActRefuse: unix.ECONNREFUSED,
+	ActReset:  unix.ECONNRESET,
+	ActENOSPC: unix.ENOSPC,
+	ActEIO:    unix.EIO,
+}
+
 // Calls by what their arguments mean.
 var (
 	callFdArg0 = names("read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
@@ -715,19 +723,12 @@ func (t *tracer) entry(tk *task) {
 			r.SetRet(-int64(unix.ENOSYS))
 			changed = true
 			unix.Kill(tk.proc.pid, unix.SIGKILL)
-		case rule.Error != 0 || rule.Action == ActRefuse || rule.Action == ActReset || rule.Action == ActENOSPC || rule.Action == ActEIO:
-			errno := rule.Error
-			switch rule.Action {
-			case ActRefuse:
-				errno = int(unix.ECONNREFUSED)
-			case ActReset:
-				errno = int(unix.ECONNRESET)
-			case ActENOSPC:
-				errno = int(unix.ENOSPC)
-			case ActEIO:
-				errno = int(unix.EIO)
+		case rule.Error != 0 || actionErrno[rule.Action] != 0:
+			errno := int64(rule.Error)
+			if en := actionErrno[rule.Action]; en != 0 {
+				errno = int64(en)
 			}
-			c.skip, c.ret = true, -int64(errno)
+			c.skip, c.ret = true, -errno
 		case rule.HasRetval:
 			c.skip, c.ret = true, rule.Retval
 		case rule.Action == ActOmit || rule.Action == ActPhantom:
@@ -750,11 +751,6 @@ func (t *tracer) entry(tk *task) {
 		case rule.Action == ActCorrupt:
 			c.corrupt = true
 		}
-		if c.skip {
-			r.SetSyscall(-1)
-			r.SetRet(c.ret)
-			changed = true
-		}
 		e.Fault = what
 		t.faults = append(t.faults, fault{e, what})
 		t.fired[ri]++
@@ -764,9 +760,6 @@ func (t *tracer) entry(tk *task) {
 		c.delayExit = rule.DelayExit
 	} else if tk.proc.muted && e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() {
 		c.skip, c.ret = true, e.Size
-		r.SetSyscall(-1)
-		r.SetRet(c.ret)
-		changed = true
 		e.Fault = "mute (crash-stop in communication)"
 		t.faults = append(t.faults, fault{e, e.Fault})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
@@ -778,11 +771,14 @@ func (t *tracer) entry(tk *task) {
 			c.skip, c.ret = true, e.Size
 			what += " (omitted)"
 		}
+		e.Fault = what
+		t.faults = append(t.faults, fault{e, what})
+	}
+	if c.skip {
+		// The call is not run: the thread sees c.ret as its result.
 		r.SetSyscall(-1)
 		r.SetRet(c.ret)
 		changed = true
-		e.Fault = what
-		t.faults = append(t.faults, fault{e, what})
 	}
 	if changed {
 		setRegs(tk.tid, r)
