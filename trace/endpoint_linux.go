@@ -234,10 +234,7 @@ func inetString(sa unix.Sockaddr) string {
 	default:
 		return ""
 	}
-	if v4 := ip.To4(); v4 != nil {
-		ip = v4
-	}
-	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port)) // String prints a v4-mapped address as IPv4
 }
 
 func (es *endpoints) lookupSocket(tid int, ino uint64) *Endpoint {
@@ -259,6 +256,21 @@ func (es *endpoints) lookupSocket(tid int, ino uint64) *Endpoint {
 }
 
 func scanInet(file, kind string, ino uint64) *Endpoint {
+	fs := scanTable(file, 9, ino)
+	if fs == nil {
+		return nil
+	}
+	e := &Endpoint{Kind: kind, Inode: ino, Local: procAddr(fs[1]), Remote: procAddr(fs[2]),
+		listen: kind == "tcp" && fs[3] == "0A"} // TCP_LISTEN
+	if strings.HasSuffix(e.Remote, ":0") {
+		e.Remote = ""
+	}
+	return e
+}
+
+// scanTable returns the fields of the line of a /proc/PID/net table whose column inoCol
+// holds inode ino, or nil when no line does (or the table cannot be read).
+func scanTable(file string, inoCol int, ino uint64) []string {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil
@@ -268,16 +280,9 @@ func scanInet(file, kind string, ino uint64) *Endpoint {
 	sc := bufio.NewScanner(f)
 	sc.Scan() // header
 	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 10 || fs[9] != want {
-			continue
+		if fs := strings.Fields(sc.Text()); len(fs) > inoCol && fs[inoCol] == want {
+			return fs
 		}
-		e := &Endpoint{Kind: kind, Inode: ino, Local: procAddr(fs[1]), Remote: procAddr(fs[2]),
-			listen: kind == "tcp" && fs[3] == "0A"} // TCP_LISTEN
-		if strings.HasSuffix(e.Remote, ":0") {
-			e.Remote = ""
-		}
-		return e
 	}
 	return nil
 }
@@ -297,33 +302,19 @@ func procAddr(s string) string {
 		binary.BigEndian.PutUint32(ip[i:], binary.LittleEndian.Uint32(raw[i:]))
 	}
 	port, _ := strconv.ParseUint(p, 16, 16)
-	if v4 := ip.To4(); v4 != nil {
-		ip = v4
-	}
 	return net.JoinHostPort(ip.String(), strconv.FormatUint(port, 10))
 }
 
 func scanUnix(file string, ino uint64) *Endpoint {
-	f, err := os.Open(file)
-	if err != nil {
+	fs := scanTable(file, 6, ino)
+	if fs == nil {
 		return nil
 	}
-	defer f.Close()
-	want := strconv.FormatUint(ino, 10)
-	sc := bufio.NewScanner(f)
-	sc.Scan()
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 7 || fs[6] != want {
-			continue
-		}
-		e := &Endpoint{Kind: "unix", Inode: ino, listen: fs[3] == "00010000"} // __SO_ACCEPTCON
-		if len(fs) >= 8 {
-			e.Path = fs[7]
-		}
-		return e
+	e := &Endpoint{Kind: "unix", Inode: ino, listen: fs[3] == "00010000"} // __SO_ACCEPTCON
+	if len(fs) >= 8 {
+		e.Path = fs[7]
 	}
-	return nil
+	return e
 }
 
 // unixPeer asks sock_diag for the inode of the other end of a unix socket (0 if none).
@@ -396,10 +387,7 @@ func sockaddrString(b []byte) string {
 		if len(p) > 0 && p[0] == 0 {
 			return "@" + strings.TrimRight(string(p[1:]), "\x00")
 		}
-		if i := strings.IndexByte(string(p), 0); i >= 0 {
-			p = p[:i]
-		}
-		return string(p)
+		return unix.ByteSliceToString(p)
 	}
 	return fmt.Sprintf("family %d", binary.LittleEndian.Uint16(b))
 }
