@@ -478,16 +478,17 @@ func classNames(class string) ([]string, bool) {
 	return strings.Fields(names), ok
 }
 
-var sysByName map[string]int
+// sysByName is sysNames inverted. It is built when the package is initialised so that
+// concurrent parsers only ever read it.
+var sysByName = func() map[string]int {
+	m := make(map[string]int, len(sysNames))
+	for nr, n := range sysNames {
+		m[n] = nr
+	}
+	return m
+}()
 
 func sysNumber(name string) (int, bool) {
-	if sysByName == nil {
-		m := make(map[string]int, len(sysNames))
-		for nr, n := range sysNames {
-			m[n] = nr
-		}
-		sysByName = m
-	}
 	nr, ok := sysByName[name]
 	return nr, ok
 }
