@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errnoNames and signalNames map symbolic names (ENOENT, SIGSEGV) to numbers.
-var errnoNames, signalNames = func() (map[string]int, map[string]int) {
+// errnoNames maps symbolic errno names (ENOENT) to numbers.
+var errnoNames = func() map[string]int {
 	e := map[string]int{}
 	for n := 1; n < 4096; n++ {
 		if name := unix.ErrnoName(syscall.Errno(n)); name != "" {
@@ -21,16 +21,20 @@ var errnoNames, signalNames = func() (map[string]int, map[string]int) {
 	e["EWOULDBLOCK"] = int(unix.EWOULDBLOCK)
 	e["EDEADLOCK"] = int(unix.EDEADLOCK)
 	e["ENOTSUP"] = int(unix.ENOTSUP)
-	s := map[string]int{}
-	for n := 1; n < 65; n++ {
-		if name := unix.SignalName(syscall.Signal(n)); name != "" {
-			s[name] = n
-		}
-	}
-	s["SIGIOT"] = int(unix.SIGIOT)
-	s["SIGPOLL"] = int(unix.SIGPOLL)
-	return e, s
+	return e
 }()
+
+// signalNum is the number of a signal name (SIGSEGV), 0 when unknown: unix.SignalNum, plus
+// aliases strace accepts that unix reports under another name.
+func signalNum(name string) int {
+	switch name {
+	case "SIGIOT":
+		return int(unix.SIGIOT)
+	case "SIGPOLL":
+		return int(unix.SIGPOLL)
+	}
+	return int(unix.SignalNum(name))
+}
 
 func errnoName(n int) string {
 	if s := unix.ErrnoName(syscall.Errno(n)); s != "" {

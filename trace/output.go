@@ -303,7 +303,7 @@ func WriteChrome(w io.Writer, r *Result) error {
 		out = append(out, chromeEvent{Name: "process_name", Ph: "M", Pid: p.Pid, Args: map[string]any{"name": p.Label + " (" + p.Comm + ")"}})
 	}
 	flow := 0
-	for i, e := range r.Events {
+	for _, e := range r.Events {
 		dur := e.DurUs
 		if dur < 1 {
 			dur = 1
@@ -329,7 +329,6 @@ func WriteChrome(w io.Writer, r *Result) error {
 				chromeEvent{Name: "message", Cat: "message", Ph: "s", ID: flow, Ts: se.TimeUs, Pid: se.Pid, Tid: se.Tid},
 				chromeEvent{Name: "message", Cat: "message", Ph: "f", BP: "e", ID: flow, Ts: e.TimeUs, Pid: e.Pid, Tid: e.Tid})
 		}
-		_ = i
 	}
 	return json.NewEncoder(w).Encode(map[string]any{"traceEvents": out, "displayTimeUnit": "ms"})
 }

@@ -464,8 +464,8 @@ func parseSignal(s string) (int, bool) {
 	if !strings.HasPrefix(s, "SIG") {
 		s = "SIG" + s
 	}
-	n, ok := signalNames[s]
-	return n, ok
+	n := signalNum(s)
+	return n, n != 0
 }
 
 // classNames resolves an -e trace=%CLASS class (its name without the first %) to call names:

@@ -472,7 +472,11 @@ func (t *tracer) spawn(parent *task, child int) {
 	p.nThreads++
 	t.tasks[child] = nt
 	t.addPid(child)
-	if e := t.record(parent, map[bool]string{true: "clone", false: "fork"}[p == parent.proc], -1); e != nil {
+	call := "fork"
+	if p == parent.proc {
+		call = "clone" // a new thread of the parent's process
+	}
+	if e := t.record(parent, call, -1); e != nil {
 		e.Ret = int64(child)
 		e.complete = true
 		nt.firstHB = len(t.events) - 1
@@ -538,6 +542,11 @@ func (t *tracer) exec(tk *task) {
 	}
 }
 
+// addr is the address of tk's latest event: process label, thread index, event number.
+func (tk *task) addr() string {
+	return tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)
+}
+
 // record appends a new event for tk (or returns nil when the log is full).
 func (t *tracer) record(tk *task, call string, fd int) *Event {
 	t.calls[call]++
@@ -549,7 +558,7 @@ func (t *tracer) record(tk *task, call string, fd int) *Event {
 	p := tk.proc
 	e := &Event{Seq: len(t.events), Pid: p.pid, Tid: tk.tid, Label: p.label, Thread: tk.index, N: tk.n,
 		Call: call, Fd: fd, TimeUs: time.Since(t.start).Microseconds(), proc: p, gen: len(p.names) - 1}
-	e.Addr = p.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)
+	e.Addr = tk.addr()
 	if tk.last >= 0 {
 		e.hb = append(e.hb, tk.last)
 	} else if tk.firstHB >= 0 {
@@ -651,7 +660,7 @@ func (t *tracer) entry(tk *task) {
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
 		e = &Event{Call: name, Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
-			Addr: tk.proc.label + "/t" + strconv.Itoa(tk.index) + "/" + strconv.Itoa(tk.n)}
+			Addr: tk.addr()}
 	} else {
 		c.ev = len(t.events) - 1
 	}
@@ -982,15 +991,14 @@ func (t *tracer) exit(tk *task) {
 		t.resume(tk, 0)
 		return
 	}
+	tk.call = nil
 	r, err := getRegs(tk.tid)
 	if err != nil {
-		tk.call = nil
 		if err != unix.ESRCH {
 			t.resume(tk, 0)
 		}
 		return
 	}
-	tk.call = nil
 	e := c.e
 	ret := r.Ret()
 	if c.skip {
