@@ -99,17 +99,10 @@ func runStrace(t *testing.T, args []string, spec, count string) outcome {
 	}
 	cmd := exec.Command("strace", append(append(flags, "--"), args...)...)
 	cmd.Dir = dir
-	// Files, not pipes, as under the tracer: cat and cp choose their copy calls by what
-	// their output is.
-	tmp := t.TempDir()
-	of, _ := os.Create(filepath.Join(tmp, "stdout"))
-	ef, _ := os.Create(filepath.Join(tmp, "stderr"))
-	defer of.Close()
-	defer ef.Close()
-	cmd.Stdout, cmd.Stderr = of, ef
+	var read func() (string, string)
+	cmd.Stdout, cmd.Stderr, read = outFiles(t)
 	err := cmd.Run()
-	o, _ := os.ReadFile(of.Name())
-	e, _ := os.ReadFile(ef.Name())
+	o, e := read()
 	code := 0
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -127,5 +120,5 @@ func runStrace(t *testing.T, args []string, spec, count string) outcome {
 			calls++
 		}
 	}
-	return outcome{code: code, stdout: string(o), stderr: string(e), calls: calls}
+	return outcome{code: code, stdout: o, stderr: e, calls: calls}
 }

@@ -78,12 +78,8 @@ func build(t *testing.T, key string, cmd func(out string) *exec.Cmd) string {
 // runTraced runs args under the tracer with the given config, stdout and stderr captured.
 func runTraced(t *testing.T, cfg Config) (res *Result, stdout, stderr string) {
 	t.Helper()
-	dir := t.TempDir()
-	of, _ := os.Create(filepath.Join(dir, "stdout"))
-	ef, _ := os.Create(filepath.Join(dir, "stderr"))
-	defer of.Close()
-	defer ef.Close()
-	cfg.Stdout, cfg.Stderr = of, ef
+	var read func() (string, string)
+	cfg.Stdout, cfg.Stderr, read = outFiles(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := Run(ctx, cfg)
@@ -93,9 +89,29 @@ func runTraced(t *testing.T, cfg Config) (res *Result, stdout, stderr string) {
 	if res.Interrupted {
 		t.Fatalf("Run %v: timed out", cfg.Args)
 	}
-	o, _ := os.ReadFile(of.Name())
-	e, _ := os.ReadFile(ef.Name())
-	return res, string(o), string(e)
+	stdout, stderr = read()
+	return res, stdout, stderr
+}
+
+// outFiles creates files for a command's stdout and stderr: files, not pipes, as under the
+// tracer (cat and cp choose their copy calls by what their output is). read closes them and
+// returns what was written.
+func outFiles(t *testing.T) (stdout, stderr *os.File, read func() (string, string)) {
+	t.Helper()
+	dir := t.TempDir()
+	of, _ := os.Create(filepath.Join(dir, "stdout"))
+	ef, _ := os.Create(filepath.Join(dir, "stderr"))
+	closeAll := func() {
+		of.Close()
+		ef.Close()
+	}
+	t.Cleanup(closeAll) // when the test stops before read
+	return of, ef, func() (string, string) {
+		closeAll()
+		o, _ := os.ReadFile(of.Name())
+		e, _ := os.ReadFile(ef.Name())
+		return string(o), string(e)
+	}
 }
 
 func mustRule(t *testing.T, spec string) *Rule {

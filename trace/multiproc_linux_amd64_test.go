@@ -4,6 +4,7 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -15,9 +16,8 @@ var netappLabels = []Label{{Name: "server", Match: "netapp server"}, {Name: "cli
 func runNetapp(t *testing.T, rules []*Rule, parts []*Partition) (*Result, string) {
 	t.Helper()
 	prog := buildC(t, "netapp")
-	res, stdout, stderr := runTraced(t, Config{Args: []string{prog, "all", t.TempDir()}, Labels: netappLabels,
+	res, stdout, _ := runTraced(t, Config{Args: []string{prog, "all", t.TempDir()}, Labels: netappLabels,
 		Rules: rules, Partitions: parts})
-	_ = stderr
 	return res, stdout
 }
 
@@ -73,7 +73,7 @@ func TestMultiProcessPairing(t *testing.T) {
 		if len(e.hb) == 0 || e.hb[0] != previousInThread(res.Events, i) {
 			t.Errorf("%s: first predecessor is not its thread's previous event", e.Addr)
 		}
-		if !contains(e.HB, res.Events[e.msgFrom[0]].Addr) {
+		if !slices.Contains(e.HB, res.Events[e.msgFrom[0]].Addr) {
 			t.Errorf("%s: HB %v lacks its send", e.Addr, e.HB)
 		}
 	}
@@ -87,7 +87,7 @@ func TestMultiProcessPairing(t *testing.T) {
 		if e.Call == "accept" {
 			accepts++
 			c := byAddr[e.Peer]
-			if c == nil || c.Call != "connect" || c.Label != "client" || !contains(e.HB, c.Addr) {
+			if c == nil || c.Call != "connect" || c.Label != "client" || !slices.Contains(e.HB, c.Addr) {
 				t.Errorf("accept %s paired with %v", e.Addr, e.Peer)
 			}
 		}
@@ -112,15 +112,6 @@ func previousInThread(events []*Event, i int) int {
 		}
 	}
 	return -1
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestEventAddressesStableAcrossRuns(t *testing.T) {
@@ -204,7 +195,7 @@ func TestMultiProcessFaults(t *testing.T) {
 					t.Fatalf("omitted send: %+v", omitted)
 				}
 				for _, e := range eventsOf(res, "server") {
-					if contains(e.HB, omitted.Addr) {
+					if slices.Contains(e.HB, omitted.Addr) {
 						t.Errorf("%s received from the omitted send", e.Addr)
 					}
 				}

@@ -4,7 +4,6 @@ package trace
 
 import (
 	"bufio"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -223,16 +222,8 @@ func interruptAndCheck(t *testing.T, fb string, sig syscall.Signal, flags ...str
 
 // procState is the State line of /proc/PID/status ("" when the process is gone).
 func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return ""
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "State:") {
-			return strings.TrimSpace(l[6:])
-		}
-	}
-	return ""
+	st, _ := procStatus(pid, "State")
+	return st
 }
 
 func TestLabelsAndTraceSet(t *testing.T) {

@@ -488,17 +488,27 @@ func (t *tracer) spawn(parent *task, child int) {
 }
 
 func readTgid(tid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
-	if err != nil {
+	v, ok := procStatus(tid, "Tgid")
+	if !ok {
 		return -1
 	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// procStatus is the value of field key (Tgid, State) in /proc/PID/status; false when the
+// process is gone or has no such field.
+func procStatus(pid int, key string) (string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "", false
+	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v), true
 		}
 	}
-	return -1
+	return "", false
 }
 
 func (t *tracer) exec(tk *task) {
