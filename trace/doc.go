@@ -19,3 +19,5 @@
 // (WriteHTML) and a Chrome trace (WriteChrome). Only linux/amd64 is implemented; register
 // access sits behind one small interface (regs) for arm64 to follow. See docs/trace.md.
 package trace
+
+//go:generate go run ./internal/gen
