@@ -214,11 +214,7 @@ func (l *fileLayout) lookupAndLock(keys []Key) Bitmap {
 	return found
 }
 
-func (l *fileLayout) unlock(keys []Key) {
-	for _, k := range keys {
-		l.locks.unlock(k.ID())
-	}
-}
+func (l *fileLayout) unlock(keys []Key) { l.locks.unlockKeys(keys) }
 
 func (l *fileLayout) delete(keys []Key) error {
 	var errs []error
