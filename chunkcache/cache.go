@@ -223,13 +223,9 @@ func (c *Cache) Prefetch(ctx context.Context, keys []Key, bufs [][]byte, policy 
 				}
 			}
 		}
-		for i := range n {
-			if !res.Loaded.Test(i) {
-				rest = append(rest, i)
-			}
-		}
-	} else {
-		for i := range n {
+	}
+	for i := range n { // without L1, Loaded is still empty: every position
+		if !res.Loaded.Test(i) {
 			rest = append(rest, i)
 		}
 	}
