@@ -31,12 +31,12 @@ func chunkFileName(k Key) string {
 		"_" + strconv.FormatUint(uint64(k.ObjectGroup), 10) + "_" + hex.EncodeToString([]byte(k.CacheSalt)) + chunkFileSuffix
 }
 
+// chunkDirName is the hex of the hash's first byte, or "_" for an empty hash.
 func chunkDirName(k Key) string {
-	h := hex.EncodeToString(k.ChunkHash)
-	if len(h) < 2 {
+	if len(k.ChunkHash) == 0 {
 		return "_"
 	}
-	return h[:2]
+	return hex.EncodeToString(k.ChunkHash[:1])
 }
 
 // parseChunkFileName decodes a file name written by chunkFileName.
