@@ -231,11 +231,15 @@ func (l *fileLayout) status(typ string) map[string]any {
 	_, err := os.Stat(l.base)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	checksum := "none"
+	if l.checksum {
+		checksum = "crc32"
+	}
 	st := map[string]any{
 		"is_healthy":        err == nil,
 		"type":              typ,
 		"base_path":         l.base,
-		"checksum":          map[bool]string{true: "crc32", false: "none"}[l.checksum],
+		"checksum":          checksum,
 		"files":             l.index.count(),
 		"checksum_failures": l.checksumFailures,
 		"io_errors":         l.ioErrors,
@@ -246,7 +250,7 @@ func (l *fileLayout) status(typ string) map[string]any {
 	return st
 }
 
-// withTrailer returns obj followed by its checksum when checksums are on.
+// encode returns obj followed by its checksum when checksums are on.
 func (l *fileLayout) encode(obj []byte) []byte {
 	if !l.checksum {
 		return obj
