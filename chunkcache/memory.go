@@ -48,11 +48,12 @@ func (c MemoryConfig) Open(context.Context, Env) (Adapter, error) {
 // Locks are counted per key, not per stored entry: the count of a key is the number of
 // LookupAndLock bits set for it and not yet released by Unlock, whatever happened to the
 // entry in between. Delete of a locked key drops its data at once but keeps its count
-// (locks is keyed by key ID, not by entry), so a later Store of the same key is held by
-// it. So an Unlock that arrives after a Delete and a re-Store can never release a lock
-// that another caller took on the new entry: the new entry stays locked until every
-// outstanding lock on the key, old or new, has been released. (Unlock names only keys, so it cannot tell
-// which caller's lock it releases; counting per key is the sound choice.)
+// (locks is keyed by key ID, not by entry), and a later Store of the same key is held by
+// that count. An Unlock that arrives after a Delete and a re-Store therefore can never
+// release a lock that another caller took on the new entry: the new entry stays locked
+// until every outstanding lock on the key, old or new, has been released. (Unlock names
+// only keys, so it cannot tell which caller's lock it releases; counting per key is the
+// sound choice.)
 type Memory struct {
 	mu       sync.Mutex
 	capacity int64
