@@ -84,20 +84,19 @@ func (t *lockTable) lock(id string) {
 	t.mu.Unlock()
 }
 
-func (t *lockTable) unlock(id string) {
-	t.mu.Lock()
-	if c := t.count[id]; c > 1 {
-		t.count[id] = c - 1
-	} else {
-		delete(t.count, id)
-	}
-	t.mu.Unlock()
-}
-
-func (t *lockTable) locked(id string) bool {
+// unlockKeys releases one lock on each of keys, taking the mutex once.
+func (t *lockTable) unlockKeys(keys []Key) {
+	var idBuf [160]byte
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.count[id] > 0
+	for _, k := range keys {
+		id := k.AppendID(idBuf[:0])
+		if c := t.count[string(id)]; c > 1 {
+			t.count[string(id)] = c - 1
+		} else {
+			delete(t.count, string(id))
+		}
+	}
 }
 
 func (t *lockTable) keys() []string {
@@ -110,8 +109,6 @@ func (t *lockTable) keys() []string {
 	sort.Strings(out)
 	return out
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 // copySaltBytes is a copy of a per-salt byte map.
 func copySaltBytes(m map[string]int64) map[string]int64 {

@@ -43,14 +43,6 @@ func BenchmarkRetrieve(b *testing.B) {
 		}
 	})
 
-	shm := func(b *testing.B) string {
-		dir, err := os.MkdirTemp("/dev/shm", "chunkcache-bench-")
-		if err != nil {
-			b.Skip("no writable /dev/shm:", err)
-		}
-		b.Cleanup(func() { _ = os.RemoveAll(dir) })
-		return dir
-	}
 	cases := []struct {
 		name string
 		spec func(b *testing.B) string
@@ -67,10 +59,10 @@ func BenchmarkRetrieve(b *testing.B) {
 		{"fault_inject_rate_hash(memory)", func(*testing.B) string {
 			return `{"type":"fault_inject","inner":{"type":"memory"},"rate":0.000001,"seed":1}`
 		}},
-		{"fs_shm", func(b *testing.B) string { return fmt.Sprintf(`{"type":"fs","base_path":%q}`, shm(b)) }},
-		{"fs_native_shm", func(b *testing.B) string { return fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, shm(b)) }},
+		{"fs_shm", func(b *testing.B) string { return fmt.Sprintf(`{"type":"fs","base_path":%q}`, shmDir(b)) }},
+		{"fs_native_shm", func(b *testing.B) string { return fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, shmDir(b)) }},
 		{"fault_inject_passthrough(fs_native_shm)", func(b *testing.B) string {
-			return fmt.Sprintf(`{"type":"fault_inject","inner":{"type":"fs_native","base_path":%q}}`, shm(b))
+			return fmt.Sprintf(`{"type":"fault_inject","inner":{"type":"fs_native","base_path":%q}}`, shmDir(b))
 		}},
 	}
 	for _, tc := range cases {
@@ -167,14 +159,7 @@ func BenchmarkFaultInjectOverheadPaired(b *testing.B) {
 		spec func(b *testing.B) string
 	}{
 		{"memory", func(*testing.B) string { return `{"type":"memory"}` }},
-		{"fs_native_shm", func(b *testing.B) string {
-			dir, err := os.MkdirTemp("/dev/shm", "chunkcache-bench-")
-			if err != nil {
-				b.Skip("no writable /dev/shm:", err)
-			}
-			b.Cleanup(func() { _ = os.RemoveAll(dir) })
-			return fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, dir)
-		}},
+		{"fs_native_shm", func(b *testing.B) string { return fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, shmDir(b)) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			c, err := DefaultRegistry().Parse(1, []byte(tc.spec(b)))
@@ -293,11 +278,7 @@ func BenchmarkRetrievePaired(b *testing.B) {
 		b.ReportMetric(100*float64(tc)/float64(tm), "memory-bw-%-of-copy")
 	})
 	b.Run("fs_native_vs_fs", func(b *testing.B) {
-		dir, err := os.MkdirTemp("/dev/shm", "chunkcache-bench-")
-		if err != nil {
-			b.Skip("no writable /dev/shm:", err)
-		}
-		b.Cleanup(func() { _ = os.RemoveAll(dir) })
+		dir := shmDir(b)
 		fsC := openCache(b, fmt.Sprintf(`{"type":"fs","base_path":%q}`, dir+"/fs"))
 		nativeC := openCache(b, fmt.Sprintf(`{"type":"fs_native","base_path":%q}`, dir+"/native"))
 		tf, tn := paired(b, retrieve(b, fsC, buffers(benchChunks, benchChunkBytes)), retrieve(b, nativeC, buffers(benchChunks, benchChunkBytes)))
@@ -305,4 +286,15 @@ func BenchmarkRetrievePaired(b *testing.B) {
 		b.ReportMetric(float64(tn.Nanoseconds()), "fs_native-median-ns")
 		b.ReportMetric(float64(tf)/float64(tn), "fs_native-speedup-x")
 	})
+}
+
+// shmDir returns a fresh directory under /dev/shm, removed when b ends; b is skipped when
+// /dev/shm is not writable.
+func shmDir(b *testing.B) string {
+	dir, err := os.MkdirTemp("/dev/shm", "chunkcache-bench-")
+	if err != nil {
+		b.Skip("no writable /dev/shm:", err)
+	}
+	b.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }

@@ -223,13 +223,9 @@ func (c *Cache) Prefetch(ctx context.Context, keys []Key, bufs [][]byte, policy 
 				}
 			}
 		}
-		for i := range n {
-			if !res.Loaded.Test(i) {
-				rest = append(rest, i)
-			}
-		}
-	} else {
-		for i := range n {
+	}
+	for i := range n { // without L1, Loaded is still empty: every position
+		if !res.Loaded.Test(i) {
 			rest = append(rest, i)
 		}
 	}
@@ -373,9 +369,11 @@ type RetrieveResult struct {
 func (c *Cache) Retrieve(ctx context.Context, tokens []uint32, chunkSize int, tmpl Key, policy Policy, withPayload bool) (RetrieveResult, error) {
 	keys := KeysFor(tokens, chunkSize, tmpl)
 	bufCap := c.BufferBytes()
+	// One slab for all chunks; each buffer's capacity ends where the next one starts.
+	slab := make([]byte, len(keys)*bufCap)
 	bufs := make([][]byte, len(keys))
 	for i := range bufs {
-		bufs[i] = make([]byte, 0, bufCap)
+		bufs[i] = slab[i*bufCap : i*bufCap : (i+1)*bufCap]
 	}
 	pr, err := c.Prefetch(ctx, keys, bufs, policy)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -130,8 +130,8 @@ type FaultInject struct {
 // parser's job); gapIndices are sorted and deduplicated.
 func NewFaultInject(inner Adapter, rate float64, seed int64, gapIndices []int64, gapTailRatios []float64) *FaultInject {
 	idx := append([]int64(nil), gapIndices...)
-	sort.Slice(idx, func(i, j int) bool { return idx[i] < idx[j] })
-	idx = compactInts(idx)
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
 	return &FaultInject{
 		inner:     inner,
 		rate:      rate,
@@ -141,16 +141,6 @@ func NewFaultInject(inner Adapter, rate float64, seed int64, gapIndices []int64,
 		indices:   idx,
 		ratios:    append([]float64(nil), gapTailRatios...),
 	}
-}
-
-func compactInts(s []int64) []int64 {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // StartupLine is the warning logged once when the adapter starts.
@@ -180,11 +170,7 @@ func pyFloat(v float64) string {
 // output, not a truncated longer one) of `{seed}:{Key.ID()}`, read big-endian, modulo
 // 1,000,000.
 func Bucket(seed int64, key Key) uint64 {
-	return bucketOf(strconv.FormatInt(seed, 10), key)
-}
-
-func bucketOf(seedStr string, key Key) uint64 {
-	return newBucketHasher().bucket(seedStr, key)
+	return newBucketHasher().bucket(strconv.FormatInt(seed, 10), key)
 }
 
 // bucketHasher computes buckets; one serves a whole batch, so that a batch costs one

@@ -31,12 +31,12 @@ func chunkFileName(k Key) string {
 		"_" + strconv.FormatUint(uint64(k.ObjectGroup), 10) + "_" + hex.EncodeToString([]byte(k.CacheSalt)) + chunkFileSuffix
 }
 
+// chunkDirName is the hex of the hash's first byte, or "_" for an empty hash.
 func chunkDirName(k Key) string {
-	h := hex.EncodeToString(k.ChunkHash)
-	if len(h) < 2 {
+	if len(k.ChunkHash) == 0 {
 		return "_"
 	}
-	return h[:2]
+	return hex.EncodeToString(k.ChunkHash[:1])
 }
 
 // parseChunkFileName decodes a file name written by chunkFileName.
@@ -214,11 +214,7 @@ func (l *fileLayout) lookupAndLock(keys []Key) Bitmap {
 	return found
 }
 
-func (l *fileLayout) unlock(keys []Key) {
-	for _, k := range keys {
-		l.locks.unlock(k.ID())
-	}
-}
+func (l *fileLayout) unlock(keys []Key) { l.locks.unlockKeys(keys) }
 
 func (l *fileLayout) delete(keys []Key) error {
 	var errs []error
@@ -235,11 +231,15 @@ func (l *fileLayout) status(typ string) map[string]any {
 	_, err := os.Stat(l.base)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	checksum := "none"
+	if l.checksum {
+		checksum = "crc32"
+	}
 	st := map[string]any{
 		"is_healthy":        err == nil,
 		"type":              typ,
 		"base_path":         l.base,
-		"checksum":          map[bool]string{true: "crc32", false: "none"}[l.checksum],
+		"checksum":          checksum,
 		"files":             l.index.count(),
 		"checksum_failures": l.checksumFailures,
 		"io_errors":         l.ioErrors,
@@ -250,7 +250,7 @@ func (l *fileLayout) status(typ string) map[string]any {
 	return st
 }
 
-// withTrailer returns obj followed by its checksum when checksums are on.
+// encode returns obj followed by its checksum when checksums are on.
 func (l *fileLayout) encode(obj []byte) []byte {
 	if !l.checksum {
 		return obj

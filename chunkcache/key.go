@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strconv"
-	"strings"
 )
 
 // ChunkHashSize is the length in bytes of a chunk hash.
@@ -28,10 +27,8 @@ type Key struct {
 // fault_inject adapter hashes the same fields in the same order:
 // `{lowercase hex of chunk hash}:{model}:{kv rank}:{object group}:{cache salt}`.
 func (k Key) ID() string {
-	var b strings.Builder
-	b.Grow(2*len(k.ChunkHash) + len(k.Model) + len(k.CacheSalt) + 24)
-	k.appendID(&b)
-	return b.String()
+	var buf [160]byte
+	return string(k.AppendID(buf[:0]))
 }
 
 // AppendID appends ID to dst; with a stack buffer it lets a map lookup by ID allocate
@@ -46,25 +43,6 @@ func (k Key) AppendID(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, uint64(k.ObjectGroup), 10)
 	dst = append(dst, ':')
 	return append(dst, k.CacheSalt...)
-}
-
-func (k Key) appendID(b *strings.Builder) {
-	var hexBuf [2 * ChunkHashSize]byte
-	if len(k.ChunkHash) <= ChunkHashSize {
-		n := hex.Encode(hexBuf[:], k.ChunkHash)
-		b.Write(hexBuf[:n])
-	} else {
-		b.WriteString(hex.EncodeToString(k.ChunkHash))
-	}
-	b.WriteByte(':')
-	b.WriteString(k.Model)
-	b.WriteByte(':')
-	var num [10]byte
-	b.Write(strconv.AppendUint(num[:0], uint64(k.KVRank), 10))
-	b.WriteByte(':')
-	b.Write(strconv.AppendUint(num[:0], uint64(k.ObjectGroup), 10))
-	b.WriteByte(':')
-	b.WriteString(k.CacheSalt)
 }
 
 // String returns ID, so that keys print readably in logs and test failures.

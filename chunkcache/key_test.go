@@ -3,6 +3,7 @@ package chunkcache
 import (
 	"encoding/hex"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +59,21 @@ func TestKeyID(t *testing.T) {
 	k = Key{ChunkHash: []byte{0xab}, Model: "m", KVRank: 3, ObjectGroup: 4294967295, CacheSalt: "s:t"}
 	if k.ID() != "ab:m:3:4294967295:s:t" {
 		t.Fatalf("ID = %q", k.ID())
+	}
+}
+
+// ID and AppendID must agree, including for hashes and names longer than ID's stack buffer.
+func TestKeyIDMatchesAppendID(t *testing.T) {
+	t.Parallel()
+	keys := []Key{
+		{},
+		{ChunkHash: make([]byte, ChunkHashSize), Model: "m", KVRank: 1, ObjectGroup: 2, CacheSalt: "s"},
+		{ChunkHash: make([]byte, 3*ChunkHashSize), Model: strings.Repeat("model/", 40), KVRank: 4294967295, ObjectGroup: 4294967295, CacheSalt: strings.Repeat("salt:", 40)},
+	}
+	for _, k := range keys {
+		if id, app := k.ID(), string(k.AppendID([]byte("prefix")))[len("prefix"):]; id != app {
+			t.Fatalf("ID = %q, AppendID appended %q", id, app)
+		}
 	}
 }
 

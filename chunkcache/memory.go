@@ -4,7 +4,9 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -46,11 +48,12 @@ func (c MemoryConfig) Open(context.Context, Env) (Adapter, error) {
 // Locks are counted per key, not per stored entry: the count of a key is the number of
 // LookupAndLock bits set for it and not yet released by Unlock, whatever happened to the
 // entry in between. Delete of a locked key drops its data at once but keeps its count
-// (in orphanLocks); a later Store of the same key takes that count over. So an Unlock
-// that arrives after a Delete and a re-Store can never release a lock that another
-// caller took on the new entry: the new entry stays locked until every outstanding lock
-// on the key, old or new, has been released. (Unlock names only keys, so it cannot tell
-// which caller's lock it releases; counting per key is the sound choice.)
+// (locks is keyed by key ID, not by entry), and a later Store of the same key is held by
+// that count. An Unlock that arrives after a Delete and a re-Store therefore can never
+// release a lock that another caller took on the new entry: the new entry stays locked
+// until every outstanding lock on the key, old or new, has been released. (Unlock names
+// only keys, so it cannot tell which caller's lock it releases; counting per key is the
+// sound choice.)
 type Memory struct {
 	mu       sync.Mutex
 	capacity int64
@@ -60,21 +63,20 @@ type Memory struct {
 	lru      *list.List               // front = most recently used
 	closed   bool
 	evicted  int64
-	// orphanLocks holds the lock counts of deleted keys that are still locked. A key
-	// is never both here and in entries.
-	orphanLocks map[string]int
+	// locks counts the outstanding locks per key ID, whether or not the key is stored;
+	// a key is present only while its count is positive.
+	locks map[string]int
 }
 
 type memEntry struct {
-	id    string
-	salt  string
-	data  []byte
-	locks int
+	id   string
+	salt string
+	data []byte
 }
 
 // NewMemory returns a memory adapter holding at most capacityBytes of payload.
 func NewMemory(capacityBytes int64) *Memory {
-	return &Memory{capacity: capacityBytes, perSalt: map[string]int64{}, entries: map[string]*list.Element{}, lru: list.New()}
+	return &Memory{capacity: capacityBytes, perSalt: map[string]int64{}, entries: map[string]*list.Element{}, lru: list.New(), locks: map[string]int{}}
 }
 
 // Name implements Adapter.
@@ -106,8 +108,7 @@ func (m *Memory) storeLocked(k Key, obj []byte) bool {
 	id := k.ID()
 	size := int64(len(obj))
 	if el, ok := m.entries[id]; ok {
-		e := el.Value.(*memEntry)
-		if e.locks > 0 {
+		if m.locks[id] > 0 {
 			// A locked entry may be being loaded; same key means same content, keep it.
 			m.lru.MoveToFront(el)
 			return true
@@ -119,7 +120,7 @@ func (m *Memory) storeLocked(k Key, obj []byte) bool {
 	}
 	for m.used+size > m.capacity {
 		victim := m.lru.Back()
-		for victim != nil && victim.Value.(*memEntry).locks > 0 {
+		for victim != nil && m.locks[victim.Value.(*memEntry).id] > 0 {
 			victim = victim.Prev()
 		}
 		if victim == nil {
@@ -128,12 +129,8 @@ func (m *Memory) storeLocked(k Key, obj []byte) bool {
 		m.removeLocked(victim)
 		m.evicted++
 	}
+	// Locks taken on a deleted generation of this key still count (see Memory).
 	e := &memEntry{id: id, salt: k.CacheSalt, data: append([]byte(nil), obj...)}
-	if n, ok := m.orphanLocks[id]; ok {
-		// Locks taken on a deleted generation of this key carry over (see Memory).
-		e.locks = n
-		delete(m.orphanLocks, id)
-	}
 	m.entries[id] = m.lru.PushFront(e)
 	m.used += size
 	m.perSalt[k.CacheSalt] += size
@@ -162,7 +159,7 @@ func (m *Memory) LookupAndLock(_ context.Context, keys []Key) (Bitmap, error) {
 	var idBuf [128]byte
 	for i, k := range keys {
 		if el, ok := m.entries[string(k.AppendID(idBuf[:0]))]; ok {
-			el.Value.(*memEntry).locks++
+			m.locks[el.Value.(*memEntry).id]++
 			m.lru.MoveToFront(el)
 			found.Set(i)
 		}
@@ -177,18 +174,11 @@ func (m *Memory) Unlock(_ context.Context, keys []Key) {
 	var idBuf [128]byte
 	for _, k := range keys {
 		id := k.AppendID(idBuf[:0])
-		if el, ok := m.entries[string(id)]; ok {
-			if e := el.Value.(*memEntry); e.locks > 0 {
-				e.locks--
-			}
-			continue
-		}
-		if n, ok := m.orphanLocks[string(id)]; ok {
-			if n > 1 {
-				m.orphanLocks[string(id)] = n - 1
-			} else {
-				delete(m.orphanLocks, string(id))
-			}
+		switch n := m.locks[string(id)]; {
+		case n > 1:
+			m.locks[string(id)] = n - 1
+		case n == 1:
+			delete(m.locks, string(id))
 		}
 	}
 }
@@ -223,8 +213,8 @@ func (m *Memory) Load(_ context.Context, keys []Key, bufs [][]byte) (Bitmap, err
 }
 
 // Delete implements Adapter. A locked key is deleted too (the lock only guards eviction):
-// its data goes at once, but its outstanding locks are kept and pass to the next Store of
-// the key, so late Unlocks release exactly those (see Memory).
+// its data goes at once, but its outstanding locks are kept, per key, and so hold the next
+// Store of the key, so late Unlocks release exactly those (see Memory).
 func (m *Memory) Delete(_ context.Context, keys []Key) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -233,12 +223,6 @@ func (m *Memory) Delete(_ context.Context, keys []Key) error {
 	}
 	for _, k := range keys {
 		if el, ok := m.entries[k.ID()]; ok {
-			if e := el.Value.(*memEntry); e.locks > 0 {
-				if m.orphanLocks == nil {
-					m.orphanLocks = map[string]int{}
-				}
-				m.orphanLocks[e.id] = e.locks
-			}
 			m.removeLocked(el)
 		}
 	}
@@ -270,17 +254,7 @@ func (m *Memory) Status(context.Context) map[string]any {
 func (m *Memory) LockedKeys() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []string
-	for el := m.lru.Front(); el != nil; el = el.Next() {
-		if e := el.Value.(*memEntry); e.locks > 0 {
-			out = append(out, e.id)
-		}
-	}
-	for id := range m.orphanLocks {
-		out = append(out, id)
-	}
-	sortStrings(out)
-	return out
+	return slices.Sorted(maps.Keys(m.locks))
 }
 
 // Close implements Adapter; it drops the data.
@@ -292,6 +266,6 @@ func (m *Memory) Close() error {
 	m.lru.Init()
 	m.used = 0
 	m.perSalt = map[string]int64{}
-	m.orphanLocks = nil
+	clear(m.locks)
 	return nil
 }

@@ -136,11 +136,7 @@ func (a *RESP) LookupAndLock(ctx context.Context, keys []Key) (Bitmap, error) {
 }
 
 // Unlock implements Adapter.
-func (a *RESP) Unlock(_ context.Context, keys []Key) {
-	for _, k := range keys {
-		a.locks.unlock(k.ID())
-	}
-}
+func (a *RESP) Unlock(_ context.Context, keys []Key) { a.locks.unlockKeys(keys) }
 
 // Load implements Adapter: one pipelined GET per key.
 func (a *RESP) Load(ctx context.Context, keys []Key, bufs [][]byte) (Bitmap, error) {

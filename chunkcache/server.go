@@ -2,6 +2,7 @@ package chunkcache
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -256,7 +257,7 @@ func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := StoreResponse{Chunks: len(keys), Keys: make([]string, len(keys))}
 	for i, k := range keys {
-		resp.Keys[i] = fmt.Sprintf("%x", k.ChunkHash)
+		resp.Keys[i] = hex.EncodeToString(k.ChunkHash)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

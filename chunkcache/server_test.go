@@ -233,8 +233,8 @@ func TestServerConcurrentClients(t *testing.T) {
 	}
 }
 
-// Positions0 returns the first clear position (the length of the leading run of clear
-// bits in the complement), i.e. where PREFIX stops: the first dropped position.
+// Positions0 returns the first set position (Len when none is set), i.e. where PREFIX
+// stops: the first dropped position.
 func (b Bitmap) Positions0() int {
 	for i := range b.Len() {
 		if b.Test(i) {
