@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -360,11 +361,8 @@ func (m *MemFS) List(dir string) ([]string, error) {
 }
 
 func sortedNames(entries map[string]any) []string {
-	names := make([]string, 0, len(entries))
-	for n := range entries {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.AppendSeq(make([]string, 0, len(entries)), maps.Keys(entries))
+	slices.Sort(names) // not slices.Sorted: an empty directory lists as empty, not nil, like OS
 	return names
 }
 
@@ -399,10 +397,7 @@ func (m *MemFS) SyncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	d.durable = make(map[string]any, len(d.visible))
-	for k, v := range d.visible {
-		d.durable[k] = v
-	}
+	d.durable = maps.Clone(d.visible)
 	return nil
 }
 

@@ -102,10 +102,7 @@ func (s *Storage) SetAtlas(a *Atlas, replicaOf map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.atlas = a
-	s.replicaOf = make(map[string]int, len(replicaOf))
-	for k, v := range replicaOf {
-		s.replicaOf[k] = v
-	}
+	s.replicaOf = maps.Clone(replicaOf) // only read: nil is fine
 	for addr, p := range s.procs {
 		p.fs.setAtlas(s.atlasFor(addr))
 	}
