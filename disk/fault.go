@@ -436,7 +436,7 @@ func (ff *faultFile) Sync() error {
 	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if c.SyncFailureProbability > 0 && f.draw(streamSync, c.SyncFailureProbability) {
+	if f.draw(streamSync, c.SyncFailureProbability) { // p == 0 draws nothing
 		detail := ""
 		if c.SyncFailureDropsDirty {
 			if d, ok := ff.f.(dirtyDropper); ok {

@@ -336,7 +336,7 @@ func (l *Log) recover() error {
 	}
 	l.synced = len(l.records)
 	l.seq = meta.seq
-	l.end = roundUp(pos, l.align)
+	l.end = aligned
 	if uint64(l.synced) != meta.count {
 		// Records that were durable but not yet acknowledged are acknowledged now, so a
 		// later loss of them is detected too.
