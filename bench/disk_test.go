@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"io"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -96,10 +97,6 @@ func BenchmarkDiskSeqWriteSync(b *testing.B) {
 	b.Run("pebble-strictmem", func(b *testing.B) { benchSeq(b, &pebbleSeq{fsys: vfs.NewStrictMem()}) })
 }
 
-type readerAt interface {
-	ReadAt(p []byte, off int64) (int, error)
-}
-
 func offsets() []int64 {
 	r := rand.New(rand.NewPCG(1, 2))
 	offs := make([]int64, 1<<16)
@@ -109,7 +106,7 @@ func offsets() []int64 {
 	return offs
 }
 
-func benchRead(b *testing.B, f readerAt) {
+func benchRead(b *testing.B, f io.ReaderAt) {
 	offs := offsets()
 	buf := make([]byte, blockSize)
 	b.SetBytes(blockSize)

@@ -293,9 +293,7 @@ func ParseConfig(data []byte) (Config, error) {
 			return nil // as encoding/json: null leaves the default
 		}
 		fv := cv.FieldByIndex(sf.Index)
-		switch fv.Interface().(type) {
-		case LatencyRange:
-			r := fv.Interface().(LatencyRange)
+		if r, ok := fv.Interface().(LatencyRange); ok {
 			if err := r.parse(sf.Name, v); err != nil {
 				return err
 			}

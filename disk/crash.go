@@ -89,9 +89,7 @@ func (c *crasher) file(n *memInode, name string) *memInode {
 	switch {
 	case c.keepAll:
 		img = bytes.Clone(n.data)
-	case !n.dirty:
-		img = bytes.Clone(n.durable)
-	case c.torn > 0 && c.r.Float64() < c.torn:
+	case n.dirty && c.torn > 0 && c.r.Float64() < c.torn: // a clean file draws nothing
 		img = c.tear(n, name)
 	default:
 		img = bytes.Clone(n.durable)

@@ -63,23 +63,31 @@ type Counters struct {
 
 // Of returns the count for one family.
 func (c Counters) Of(f Family) int {
-	switch f {
-	case ReadCorruption:
-		return c.ReadCorruption
-	case WriteCorruption:
-		return c.WriteCorruption
-	case TornWrite:
-		return c.TornWrite
-	case MisdirectedWrite:
-		return c.MisdirectedWrite
-	case MisdirectedRead:
-		return c.MisdirectedRead
-	case PhantomWrite:
-		return c.PhantomWrite
-	case SyncFailure:
-		return c.SyncFailure
+	if p := c.field(f); p != nil {
+		return *p
 	}
 	return 0
+}
+
+// field is the counter of one family, nil for an unknown family.
+func (c *Counters) field(f Family) *int {
+	switch f {
+	case ReadCorruption:
+		return &c.ReadCorruption
+	case WriteCorruption:
+		return &c.WriteCorruption
+	case TornWrite:
+		return &c.TornWrite
+	case MisdirectedWrite:
+		return &c.MisdirectedWrite
+	case MisdirectedRead:
+		return &c.MisdirectedRead
+	case PhantomWrite:
+		return &c.PhantomWrite
+	case SyncFailure:
+		return &c.SyncFailure
+	}
+	return nil
 }
 
 // Total is the number of injected faults.
@@ -92,21 +100,8 @@ func (c Counters) Total() int {
 }
 
 func (c *Counters) add(f Family) {
-	switch f {
-	case ReadCorruption:
-		c.ReadCorruption++
-	case WriteCorruption:
-		c.WriteCorruption++
-	case TornWrite:
-		c.TornWrite++
-	case MisdirectedWrite:
-		c.MisdirectedWrite++
-	case MisdirectedRead:
-		c.MisdirectedRead++
-	case PhantomWrite:
-		c.PhantomWrite++
-	case SyncFailure:
-		c.SyncFailure++
+	if p := c.field(f); p != nil {
+		*p++
 	}
 }
 

@@ -212,7 +212,7 @@ func (f *FaultFS) Create(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultFile{fs: f, f: in, name: clean(name)}, nil
+	return newFaultFile(f, in, clean(name)), nil
 }
 
 // Open implements FS.
@@ -226,7 +226,7 @@ func (f *FaultFS) Open(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultFile{fs: f, f: in, name: clean(name)}, nil
+	return newFaultFile(f, in, clean(name)), nil
 }
 
 // Remove implements FS.
@@ -301,9 +301,14 @@ type phantomWriter interface {
 type dirtyDropper interface{ dropDirty() }
 
 type faultFile struct {
-	fs   *FaultFS
-	f    File
-	name string
+	fs       *FaultFS
+	f        File
+	name     string
+	nameHash uint64 // hashString(0, name), salting the read-side overlay
+}
+
+func newFaultFile(f *FaultFS, in File, name string) *faultFile {
+	return &faultFile{fs: f, f: in, name: name, nameHash: hashString(0, name)}
 }
 
 func (ff *faultFile) Name() string { return ff.name }
@@ -326,9 +331,8 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 	f := ff.fs
 	sector := c.sector()
-	nameHash := hashString(0, ff.name)
 	if c.MisdirectReadProbability > 0 {
-		h := combine(f.readSalt, tagMisdirectRead, nameHash, uint64(off), uint64(len(p)), hashBytes(0, p))
+		h := combine(f.readSalt, tagMisdirectRead, ff.nameHash, uint64(off), uint64(len(p)), hashBytes(0, p))
 		if unit(h) < c.MisdirectReadProbability && f.allows(ff.name, off/sector) {
 			// Any other offset a whole number of sectors away that holds len(p) bytes.
 			if fi, err := ff.f.Stat(); err == nil {
@@ -360,7 +364,7 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 			if m == 0 {
 				break
 			}
-			h := combine(f.readSalt, tagReadCorruption, nameHash, uint64(s0), hashBytes(0, buf[:m]))
+			h := combine(f.readSalt, tagReadCorruption, ff.nameHash, uint64(s0), hashBytes(0, buf[:m]))
 			if unit(h) >= c.ReadFaultProbability || !f.allows(ff.name, s0/sector) {
 				continue
 			}
@@ -436,7 +440,7 @@ func (ff *faultFile) Sync() error {
 	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if c.SyncFailureProbability > 0 && f.draw(streamSync, c.SyncFailureProbability) {
+	if f.draw(streamSync, c.SyncFailureProbability) { // p == 0 draws nothing
 		detail := ""
 		if c.SyncFailureDropsDirty {
 			if d, ok := ff.f.(dirtyDropper); ok {

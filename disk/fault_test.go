@@ -279,7 +279,7 @@ func TestLatencyOnVirtualClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _ := f.inner.Create("f")
-	ff := &faultFile{fs: f, f: h, name: "f"}
+	ff := newFaultFile(f, h, "f")
 	start := clock.Now()
 	_, _ = ff.ReadAt(make([]byte, 1000), 0)
 	// 1 ms sampled + 1/IOPS (1 ms) + 1000 B / 1 MB/s (1 ms).

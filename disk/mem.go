@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -63,19 +64,11 @@ func (n *memInode) markDirty(lo, hi int64) {
 
 // resize sets the visible length, zero-filling growth.
 func (n *memInode) resize(size int64) {
-	old := int64(len(n.data))
-	switch {
-	case size <= old:
+	if size <= int64(len(n.data)) {
 		n.data = n.data[:size]
-	case size <= int64(cap(n.data)):
-		n.data = n.data[:size]
-		clear(n.data[old:])
-	default:
-		c := max(size, 2*int64(cap(n.data)))
-		d := make([]byte, size, c)
-		copy(d, n.data)
-		n.data = d
+		return
 	}
+	n.grow(size, size) // a write of nothing at size: the whole gap is zeroed
 }
 
 // grow extends the visible data to end for a write at off, zeroing only the gap before off
@@ -101,12 +94,7 @@ func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
 	end := off + int64(len(p))
 	oldLen := int64(len(n.data))
 	if phantom {
-		old := make([]byte, len(p))
-		if off < oldLen {
-			copy(old, n.data[off:min(end, oldLen)])
-		}
-		n.subtract(off, end)
-		n.phantom = append(n.phantom, extent{off: off, old: old})
+		n.addPhantom(off, end, n.data)
 	} else if len(n.phantom) > 0 {
 		n.subtract(off, end)
 	}
@@ -116,6 +104,15 @@ func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
 	}
 	copy(n.data[off:end], p)
 	n.markDirty(off, end)
+}
+
+// addPhantom makes [lo, hi) a phantom extent whose media still holds what media holds
+// there now (zeros past its end).
+func (n *memInode) addPhantom(lo, hi int64, media []byte) {
+	old := make([]byte, hi-lo)
+	copy(old, seg(media, lo, hi))
+	n.subtract(lo, hi)
+	n.phantom = append(n.phantom, extent{off: lo, old: old})
 }
 
 // subtract removes [lo, hi) from the phantom extents: a later write to a range makes it an
@@ -185,12 +182,7 @@ func (n *memInode) dropDirty() {
 	size := int64(len(n.data))
 	lo, hi := min(n.dirtyLo, size), min(n.dirtyHi, size)
 	if hi > lo {
-		old := make([]byte, hi-lo)
-		if lo < int64(len(n.durable)) {
-			copy(old, n.durable[lo:min(hi, int64(len(n.durable)))])
-		}
-		n.subtract(lo, hi)
-		n.phantom = append(n.phantom, extent{off: lo, old: old})
+		n.addPhantom(lo, hi, n.durable)
 	}
 	n.sync()
 }
@@ -369,11 +361,8 @@ func (m *MemFS) List(dir string) ([]string, error) {
 }
 
 func sortedNames(entries map[string]any) []string {
-	names := make([]string, 0, len(entries))
-	for n := range entries {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.AppendSeq(make([]string, 0, len(entries)), maps.Keys(entries))
+	slices.Sort(names) // not slices.Sorted: an empty directory lists as empty, not nil, like OS
 	return names
 }
 
@@ -408,10 +397,7 @@ func (m *MemFS) SyncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	d.durable = make(map[string]any, len(d.visible))
-	for k, v := range d.visible {
-		d.durable[k] = v
-	}
+	d.durable = maps.Clone(d.visible)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // OS returns the operating system's file system under root: the pass-through for
@@ -47,8 +46,7 @@ func (o osFS) List(dir string) ([]string, error) {
 	for i, e := range entries {
 		names[i] = e.Name()
 	}
-	sort.Strings(names)
-	return names, nil
+	return names, nil // os.ReadDir returns them sorted by name
 }
 
 func (o osFS) SyncDir(dir string) error {

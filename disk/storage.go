@@ -24,12 +24,11 @@ type Storage struct {
 }
 
 type proc struct {
-	mem         *MemFS
-	fs          *FaultFS
-	life        *life
-	incarnation int
-	crashes     int
-	wipes       int
+	mem     *MemFS
+	fs      *FaultFS
+	life    *life
+	crashes int
+	wipes   int // crashes + wipes numbers the incarnation
 }
 
 // NewStorage returns storage whose random decisions all derive from seed and whose latency
@@ -103,10 +102,7 @@ func (s *Storage) SetAtlas(a *Atlas, replicaOf map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.atlas = a
-	s.replicaOf = make(map[string]int, len(replicaOf))
-	for k, v := range replicaOf {
-		s.replicaOf[k] = v
-	}
+	s.replicaOf = maps.Clone(replicaOf) // only read: nil is fine
 	for addr, p := range s.procs {
 		p.fs.setAtlas(s.atlasFor(addr))
 	}
@@ -148,7 +144,7 @@ func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
 	atlas, replica := s.atlasFor(process)
 	p.fs = newFaultFS(mem, FaultOptions{Seed: s.seed, Config: s.configLocked(process),
 		Clock: s.clock, Process: process, Recorder: s.rec, Atlas: atlas, Replica: replica},
-		process+"/"+strconv.Itoa(p.incarnation), process+"/"+strconv.Itoa(p.wipes), p.life)
+		process+"/"+strconv.Itoa(p.crashes+p.wipes), process+"/"+strconv.Itoa(p.wipes), p.life)
 }
 
 // Crash is power loss for one process: its disk is replaced by the post-crash disk (unsynced
@@ -177,7 +173,6 @@ func (s *Storage) Crash(process string, closeFiles bool) []Event {
 		p.life.state.Store(crashed)
 	}
 	p.crashes++
-	p.incarnation++
 	s.startLocked(process, p, next)
 	return events
 }
@@ -190,7 +185,6 @@ func (s *Storage) Wipe(process string) {
 	p := s.procLocked(process)
 	p.life.state.Store(wiped)
 	s.rec.lifecycle(false)
-	p.incarnation++
 	p.wipes++
 	s.startLocked(process, p, NewMem())
 }

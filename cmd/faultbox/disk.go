@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/faultbox/faultbox/disk"
 	"github.com/faultbox/faultbox/examples/wal"
@@ -130,13 +131,12 @@ func runDiskWith(args []string, stdout, stderr io.Writer, adjust func(*wal.Tortu
 	return 0
 }
 
+// indent prefixes every line of s with two spaces; a final newline starts no new line.
 func indent(s string) string {
-	out := "  "
-	for i := 0; i < len(s); i++ {
-		out += string(s[i])
-		if s[i] == '\n' && i+1 < len(s) {
-			out += "  "
-		}
+	body, nl := strings.CutSuffix(s, "\n")
+	out := "  " + strings.ReplaceAll(body, "\n", "\n  ")
+	if nl {
+		out += "\n"
 	}
 	return out
 }

@@ -61,7 +61,7 @@ func (n *Naive) Append(payload []byte) error {
 		return err
 	}
 	n.end += int64(len(buf))
-	n.records = append(n.records, append([]byte(nil), payload...))
+	n.records = append(n.records, buf[4:])
 	return nil
 }
 

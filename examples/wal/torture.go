@@ -143,6 +143,7 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	}
 	// Final check: crash, then recover with faults off, and count what survived.
 	t.crash()
+	t.rep.Crashes++
 	if opts.beforeFinal != nil {
 		opts.beforeFinal(st)
 	}
@@ -208,6 +209,7 @@ func (t *torture) step(i int) {
 	default:
 		t.trace("op %d: crash", i)
 		t.crash()
+		t.rep.Crashes++
 		t.recover(false)
 	}
 }
@@ -219,7 +221,6 @@ func (t *torture) problem(format string, args ...any) {
 
 func (t *torture) crash() {
 	t.st.Crash(t.proc, t.r.IntN(2) == 0)
-	t.rep.Crashes++
 	t.log = nil
 }
 
@@ -227,8 +228,7 @@ func (t *torture) crash() {
 // its durable state.
 func (t *torture) restart() {
 	t.rep.Restarts++
-	t.crash()
-	t.rep.Crashes--
+	t.crash() // not counted in Crashes: the process restarted itself
 	t.recover(false)
 }
 

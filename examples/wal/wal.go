@@ -65,8 +65,7 @@ type Log struct {
 	align   int64
 	end     int64 // where the next record goes
 	seq     uint64
-	synced  int // records acknowledged
-	pending int // records appended since the last sync
+	synced  int // records acknowledged; those after it were appended since the last sync
 	records []Record
 	failed  error
 }
@@ -337,7 +336,7 @@ func (l *Log) recover() error {
 	}
 	l.synced = len(l.records)
 	l.seq = meta.seq
-	l.end = roundUp(pos, l.align)
+	l.end = aligned
 	if uint64(l.synced) != meta.count {
 		// Records that were durable but not yet acknowledged are acknowledged now, so a
 		// later loss of them is detected too.
@@ -381,8 +380,7 @@ func (l *Log) Append(payload []byte) (int64, error) {
 		return 0, err
 	}
 	l.end += int64(len(buf))
-	l.records = append(l.records, Record{Pos: pos, Payload: append([]byte(nil), payload...)})
-	l.pending++
+	l.records = append(l.records, Record{Pos: pos, Payload: buf[headerSize:]})
 	return pos, nil
 }
 
@@ -394,7 +392,7 @@ func (l *Log) Sync() (int, error) {
 	if l.failed != nil {
 		return l.synced, l.failed
 	}
-	if l.pending == 0 {
+	if l.synced == len(l.records) {
 		return l.synced, nil
 	}
 	// Pad the batch to a whole sector, explicitly: the next batch then starts on a fresh
@@ -413,7 +411,7 @@ func (l *Log) Sync() (int, error) {
 	}
 	// Read after write: every record of the batch must read back intact at its position
 	// before it is acknowledged (catches write corruption and misdirected writes).
-	for i := len(l.records) - l.pending; i < len(l.records); i++ {
+	for i := l.synced; i < len(l.records); i++ {
 		r := l.records[i]
 		got, err := l.readRecord(r.Pos, i)
 		if err != nil || !bytes.Equal(got, r.Payload) {
@@ -429,13 +427,12 @@ func (l *Log) Sync() (int, error) {
 	}
 	l.seq++
 	old := l.synced
-	l.synced += l.pending
+	l.synced = len(l.records)
 	if err := l.writeMeta(); err != nil {
 		l.synced = old
 		l.failed = fmt.Errorf("%w: %w", ErrPoisoned, err)
 		return l.synced, fmt.Errorf("wal: sync %s: %w", l.name, err)
 	}
-	l.pending = 0
 	return l.synced, nil
 }
 
