@@ -257,13 +257,16 @@ func (st *state) run(ctx context.Context, c *config) (*termState, bool) {
 		return nil, false
 	}
 	st.fired.Add(1)
+	if t.Action == Return {
+		return t, true
+	}
+	// Only the waiting actions (sleep, pause, delay) use done; on a cancellable context the
+	// first Done call allocates, so `return` does not make it.
 	var done <-chan struct{}
-	if ctx != nil {
+	if ctx != nil && (t.Action == Sleep || t.Action == Pause || t.Action == Delay) {
 		done = ctx.Done()
 	}
 	switch t.Action {
-	case Return:
-		return t, true
 	case Sleep:
 		if t.Duration > 0 {
 			timer := time.NewTimer(t.Duration)
