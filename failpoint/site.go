@@ -111,27 +111,27 @@ func (s *Site) ErrContext(ctx context.Context) error {
 }
 
 func (s *Site) err(ctx context.Context) error {
-	st, cfg := s.resolve(ctx)
-	if cfg == nil {
-		return nil
+	if t := s.fire(ctx); t != nil {
+		return &Error{Name: s.name, Action: Return, Value: t.Arg, HasArg: t.HasArg}
 	}
-	t, fired := st.run(ctx, cfg)
-	if !fired {
-		return nil
-	}
-	return &Error{Name: s.name, Action: Return, Value: t.Arg, HasArg: t.HasArg}
+	return nil
 }
 
 func (s *Site) eval(ctx context.Context) (string, bool) {
+	if t := s.fire(ctx); t != nil {
+		return t.Arg, true
+	}
+	return "", false
+}
+
+// fire resolves the state that governs this evaluation and runs it: it returns the `return`
+// term that fired, or nil when none did (not configured, no term fired, or another action ran).
+func (s *Site) fire(ctx context.Context) *termState {
 	st, cfg := s.resolve(ctx)
 	if cfg == nil {
-		return "", false
+		return nil
 	}
-	t, fired := st.run(ctx, cfg)
-	if !fired {
-		return "", false
-	}
-	return t.Arg, true
+	return st.run(ctx, cfg)
 }
 
 // resolve finds the state that governs this evaluation: the context's scope if it has one
@@ -248,17 +248,17 @@ func mix(seed uint64, name string) uint64 {
 	return splitmix(seed ^ h)
 }
 
-// run counts a hit, picks a term and performs it. No lock is held: N goroutines sleeping at
-// the same site sleep together.
-func (st *state) run(ctx context.Context, c *config) (*termState, bool) {
+// run counts a hit, picks a term and performs it; it returns the term when it is a `return`,
+// else nil. No lock is held: N goroutines sleeping at the same site sleep together.
+func (st *state) run(ctx context.Context, c *config) *termState {
 	st.hit()
 	t := c.pick()
 	if t == nil {
-		return nil, false
+		return nil
 	}
 	st.fired.Add(1)
 	if t.Action == Return {
-		return t, true
+		return t
 	}
 	// Only the waiting actions (sleep, pause, delay) use done; on a cancellable context the
 	// first Done call allocates, so `return` does not make it.
@@ -299,13 +299,13 @@ func (st *state) run(ctx context.Context, c *config) (*termState, bool) {
 			if done != nil {
 				select {
 				case <-done:
-					return nil, false
+					return nil
 				default:
 				}
 			}
 		}
 	}
-	return nil, false
+	return nil
 }
 
 func (st *state) hit() {
