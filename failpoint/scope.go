@@ -74,16 +74,6 @@ func (sc *Scope) stateFor(s *Site) *state {
 	return st
 }
 
-func (sc *Scope) setLocked(s *Site, st *state, c *config) {
-	was, now := st.set(c)
-	switch {
-	case !was && now:
-		s.armed.Add(1)
-	case was && !now:
-		s.armed.Add(-1)
-	}
-}
-
 func (sc *Scope) site(name string) (*Site, error) {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
@@ -109,7 +99,7 @@ func (sc *Scope) Enable(name, terms string) error {
 	if sc.closed {
 		return fmt.Errorf("failpoint %q: %w", name, ErrScopeClosed)
 	}
-	sc.setLocked(s, sc.stateFor(s), newConfig(name, strings.TrimSpace(terms), parsed, sc.seed, sc.out))
+	s.install(sc.stateFor(s), newConfig(name, strings.TrimSpace(terms), parsed, sc.seed, sc.out))
 	return nil
 }
 
@@ -125,7 +115,7 @@ func (sc *Scope) Disable(name string) error {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if st := sc.lookup(s); st != nil {
-		sc.setLocked(s, st, nil)
+		s.install(st, nil)
 	}
 	return nil
 }
@@ -140,7 +130,7 @@ func (sc *Scope) DisableAll() {
 // disableAllLocked turns every fail point of the scope off; sc.mu is held.
 func (sc *Scope) disableAllLocked() {
 	for s, st := range *sc.states.Load() {
-		sc.setLocked(s, st, nil)
+		s.install(st, nil)
 	}
 }
 

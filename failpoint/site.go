@@ -364,8 +364,12 @@ func (st *state) set(c *config) (was, now bool) {
 }
 
 // setGlobal installs c in the process-wide registry; reg.mu is held.
-func (s *Site) setGlobal(c *config) {
-	was, now := s.global.set(c)
+func (s *Site) setGlobal(c *config) { s.install(&s.global, c) }
+
+// install installs c (nil: off) in st, one of the site's states, and keeps the site's armed
+// count in step; the lock of st's registry is held.
+func (s *Site) install(st *state, c *config) {
+	was, now := st.set(c)
 	switch {
 	case !was && now:
 		s.armed.Add(1)
