@@ -184,7 +184,7 @@ func List() []Status {
 	defer reg.mu.Unlock()
 	out := make([]Status, 0, len(reg.sites)+len(reg.pending))
 	for n, s := range reg.sites {
-		out = append(out, s.global.status(n, true))
+		out = append(out, s.global.status(n))
 	}
 	for n, p := range reg.pending {
 		out = append(out, Status{Name: n, Terms: p.Text})
@@ -204,7 +204,7 @@ func Get(name string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return s.global.status(name, true), nil
+	return s.global.status(name), nil
 }
 
 // WaitHits blocks until the fail point name has been hit n times in the process-wide

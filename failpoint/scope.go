@@ -150,7 +150,7 @@ func (sc *Scope) List() []Status {
 	m := *sc.states.Load()
 	out := make([]Status, 0, len(m))
 	for s, st := range m {
-		out = append(out, st.status(s.name, true))
+		out = append(out, st.status(s.name))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -163,7 +163,7 @@ func (sc *Scope) Get(name string) (Status, error) {
 		return Status{}, err
 	}
 	if st := sc.lookup(s); st != nil {
-		return st.status(name, true), nil
+		return st.status(name), nil
 	}
 	return Status{Name: name, Registered: true}, nil
 }

@@ -378,8 +378,9 @@ func (s *Site) install(st *state, c *config) {
 	}
 }
 
-func (st *state) status(name string, registered bool) Status {
-	s := Status{Name: name, Registered: registered, Hits: st.hits.Load(), Fired: st.fired.Load()}
+// status is the state's status under name, for a registered site.
+func (st *state) status(name string) Status {
+	s := Status{Name: name, Registered: true, Hits: st.hits.Load(), Fired: st.fired.Load()}
 	if c := st.cfg.Load(); c != nil {
 		s.Terms = c.text
 	}
