@@ -138,7 +138,7 @@ func (s *Site) fire(ctx context.Context) *termState {
 // (scopes isolate fully), else the process-wide registry.
 func (s *Site) resolve(ctx context.Context) (*state, *config) {
 	if ctx != nil {
-		if sc, ok := ctx.Value(scopeKey{}).(*Scope); ok && sc != nil {
+		if sc, ok := FromContext(ctx); ok {
 			st := sc.lookup(s)
 			if st == nil {
 				return nil, nil
