@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -228,7 +229,7 @@ func TestConfigurePendingThenRegister(t *testing.T) {
 	if err := Configure(base + "/late=1*return(late);" + base + "/never=panic"); err != nil {
 		t.Fatal(err)
 	}
-	if !contains(Pending(), base+"/late") || !contains(Pending(), base+"/never") {
+	if !slices.Contains(Pending(), base+"/late") || !slices.Contains(Pending(), base+"/never") {
 		t.Fatalf("Pending() = %q, want both names", Pending())
 	}
 	if st, err := Get(base + "/never"); err != nil || st.Registered || st.Terms != "panic" {
@@ -238,10 +239,10 @@ func TestConfigurePendingThenRegister(t *testing.T) {
 	if v, ok := late.Eval(); !ok || v != "late" {
 		t.Fatalf("site registered after FAILPOINTS: Eval = %q, %v; want the pending terms", v, ok)
 	}
-	if contains(Pending(), base+"/late") || !contains(Pending(), base+"/never") {
+	if slices.Contains(Pending(), base+"/late") || !slices.Contains(Pending(), base+"/never") {
 		t.Fatalf("Pending() = %q after registration", Pending())
 	}
-	if err := Disable(base + "/never"); err != nil || contains(Pending(), base+"/never") {
+	if err := Disable(base + "/never"); err != nil || slices.Contains(Pending(), base+"/never") {
 		t.Fatalf("Disable(pending) = %v, Pending = %q", err, Pending())
 	}
 	// By-name evaluation registers on first use and picks up pending terms.
@@ -254,21 +255,12 @@ func TestConfigurePendingThenRegister(t *testing.T) {
 	if err := Configure(base + "/ok=off;" + base + "/bad=explode"); err == nil {
 		t.Fatal("Configure with a bad entry succeeded")
 	}
-	if contains(Pending(), base+"/ok") {
+	if slices.Contains(Pending(), base+"/ok") {
 		t.Fatal("a Configure with one bad entry applied another")
 	}
 	if err := Disable(base + "/byname"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestLoadEnv(t *testing.T) {

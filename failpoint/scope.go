@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,10 +65,7 @@ func (sc *Scope) stateFor(s *Site) *state {
 	if st, ok := old[s]; ok {
 		return st
 	}
-	m := make(map[*Site]*state, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
+	m := maps.Clone(old) // old is never nil: NewScope stores an empty map
 	st := &state{}
 	m[s] = st
 	sc.states.Store(&m)
@@ -152,7 +150,7 @@ func (sc *Scope) List() []Status {
 	for s, st := range m {
 		out = append(out, st.status(s.name))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -2,6 +2,7 @@ package failpoint
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,19 +243,14 @@ func (p *parser) term() (Term, error) {
 		p.i++
 	}
 	word := p.in[start:p.i]
-	found := false
-	for a, name := range actionNames {
-		if word == name {
-			t.Action, found = Action(a), true
-			break
-		}
-	}
-	if !found {
+	a := slices.Index(actionNames[:], word)
+	if a < 0 {
 		if word == "" {
 			return t, p.fail(start, "an action ("+actionList+")", p.found(start))
 		}
 		return t, p.fail(start, "an action ("+actionList+")", strconv.Quote(word))
 	}
+	t.Action = Action(a)
 	if p.i < len(p.in) && p.in[p.i] == '(' {
 		argStart := p.i + 1
 		arg, err := p.arg()
