@@ -1,7 +1,6 @@
 package failpoint
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -240,7 +239,7 @@ func (c *Client) List(ctx context.Context) ([]Status, error) {
 		return nil, err
 	}
 	var out []Status
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&out); err != nil {
+	if err := json.Unmarshal(data, &out); err != nil {
 		return nil, fmt.Errorf("failpoint: list from %s: decode: %w", c.Addr, err)
 	}
 	return out, nil
