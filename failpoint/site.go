@@ -110,6 +110,11 @@ func (s *Site) ErrContext(ctx context.Context) error {
 	return s.err(ctx)
 }
 
+// err and eval stay out of line so that Err, ErrContext, Eval and EvalContext inline into
+// their callers, whose fast path is then one atomic load: inlining eval into Eval puts Eval
+// over the inlining budget.
+//
+//go:noinline
 func (s *Site) err(ctx context.Context) error {
 	if t := s.fire(ctx); t != nil {
 		return &Error{Name: s.name, Action: Return, Value: t.Arg, HasArg: t.HasArg}
@@ -117,6 +122,7 @@ func (s *Site) err(ctx context.Context) error {
 	return nil
 }
 
+//go:noinline
 func (s *Site) eval(ctx context.Context) (string, bool) {
 	if t := s.fire(ctx); t != nil {
 		return t.Arg, true
