@@ -130,29 +130,24 @@ func (s *Site) eval(ctx context.Context) (string, bool) {
 	return "", false
 }
 
-// fire resolves the state that governs this evaluation and runs it: it returns the `return`
-// term that fired, or nil when none did (not configured, no term fired, or another action ran).
+// fire finds the state that governs this evaluation, the context's scope if it has one
+// (scopes isolate fully) else the process-wide registry, and runs it: it returns the
+// `return` term that fired, or nil when none did (not configured, no term fired, or another
+// action ran).
 func (s *Site) fire(ctx context.Context) *termState {
-	st, cfg := s.resolve(ctx)
-	if cfg == nil {
-		return nil
-	}
-	return st.run(ctx, cfg)
-}
-
-// resolve finds the state that governs this evaluation: the context's scope if it has one
-// (scopes isolate fully), else the process-wide registry.
-func (s *Site) resolve(ctx context.Context) (*state, *config) {
+	st := &s.global
 	if ctx != nil {
 		if sc, ok := FromContext(ctx); ok {
-			st := sc.lookup(s)
-			if st == nil {
-				return nil, nil
+			if st = sc.lookup(s); st == nil {
+				return nil
 			}
-			return st, st.cfg.Load()
 		}
 	}
-	return &s.global, s.global.cfg.Load()
+	c := st.cfg.Load()
+	if c == nil {
+		return nil
+	}
+	return st.run(ctx, c)
 }
 
 // state is one site's configuration and counters in one registry (the process-wide one or a
