@@ -30,6 +30,8 @@ type Config struct {
 	// OS thread, instead of a goroutine of its own. Best done from the main thread (locked in
 	// init): the SIGCHLD the kernel sends for every tracee stop then lands on the thread that
 	// is waiting for that stop anyway, rather than waking an idle one.
+	// The thread must have no child processes of its own: the tracer's wait4(-1) would reap
+	// them. Without OnThisThread, Run finds such a thread itself.
 	OnThisThread bool
 }
 

@@ -141,13 +141,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}()
 		return t.run()
 	}
-	go func() {
-		// All ptrace requests must come from the thread that attached; the thread is never
-		// unlocked, so Go discards it when this goroutine ends.
-		runtime.LockOSThread()
+	go onChildlessThread(func() {
 		res, err := t.run()
 		done <- out{res, err}
-	}()
+	})
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -158,6 +155,41 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	o := <-done
 	close(stop)
 	return o.res, o.err
+}
+
+// maxThreadTries bounds the search for a thread without children.
+const maxThreadTries = 16
+
+// onChildlessThread runs f locked to an OS thread that has no child processes, and never
+// unlocks it (Go discards the thread when f returns). All ptrace requests must come from the
+// thread that attached, and the tracer waits with wait4(-1, __WALL|__WNOTHREAD), which reaps
+// any child of its thread: a child that another goroutine started earlier from the same thread
+// (os/exec, say) would be reaped and its owner's Wait would fail with ECHILD. A thread that has
+// children stays locked to a parked goroutine while the next attempt runs, so that attempt
+// gets another thread; the parked ones are released once f has its thread. If every attempt
+// finds children (or the kernel cannot list them), f runs on the last thread tried.
+func onChildlessThread(f func()) {
+	release := make(chan struct{})
+	var try func(n int)
+	try = func(n int) {
+		runtime.LockOSThread()
+		if n+1 < maxThreadTries && threadHasChildren() {
+			go try(n + 1)
+			<-release
+			runtime.UnlockOSThread()
+			return
+		}
+		close(release)
+		f()
+	}
+	try(0)
+}
+
+// threadHasChildren reports whether the calling OS thread has child processes, zombies
+// included. Without /proc/thread-self/children (CONFIG_PROC_CHILDREN) it reports false.
+func threadHasChildren() bool {
+	b, err := os.ReadFile("/proc/thread-self/children")
+	return err == nil && len(bytes.TrimSpace(b)) > 0
 }
 
 func (t *tracer) interrupt() {
