@@ -3,6 +3,8 @@ package disk
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Clock is the time an operation's latency is spent on. The real clock sleeps; a virtual
@@ -12,6 +14,19 @@ type Clock interface {
 	Now() time.Duration
 	// Sleep spends d of this clock's time.
 	Sleep(d time.Duration)
+}
+
+// clockKind says which clock events stamped with c's time were read on: the wall clock for
+// RealClock, the clock's own answer when it has a Kind method, else virtual (a clock a
+// simulation owns).
+func clockKind(c Clock) fault.Clock {
+	switch c := c.(type) {
+	case realClock:
+		return fault.Wall
+	case interface{ Kind() fault.Clock }:
+		return c.Kind()
+	}
+	return fault.Virtual
 }
 
 // RealClock returns a clock backed by the wall clock, with its epoch now.

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // LatencyRange is a uniform distribution of latencies, [Min, Max].
@@ -89,8 +91,8 @@ func FastLocal() Config {
 
 // RandomForSeed draws a disk from the seed: 10K-100K IOPS, 50-500 MB/s, latencies around
 // the defaults, and every fault probability between 0.001% and 0.1% (a steady trickle).
-func RandomForSeed(seed uint64) Config {
-	r := newStream(seed, "disk-config")
+func RandomForSeed(seed fault.Seed) Config {
+	r := seed.Stream("disk-config")
 	between := func(lo, hi float64) float64 { return lo + r.Float64()*(hi-lo) }
 	span := func(lo, hi time.Duration) LatencyRange {
 		a := time.Duration(between(float64(lo), float64(hi)))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 func TestDefaultsAreMoonpools(t *testing.T) {
@@ -34,7 +36,7 @@ func TestRandomForSeed(t *testing.T) {
 	if RandomForSeed(3) == RandomForSeed(4) {
 		t.Fatal("two seeds gave the same disk")
 	}
-	for seed := uint64(0); seed < 200; seed++ {
+	for seed := fault.Seed(0); seed < 200; seed++ {
 		c := RandomForSeed(seed)
 		if err := c.Validate(); err != nil {
 			t.Fatal(err)

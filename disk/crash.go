@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // CrashOptions shape a crash of a MemFS.
 type CrashOptions struct {
 	// Seed decides every choice the crash makes.
-	Seed uint64
+	Seed fault.Seed
 	// TornProbability is the chance that a file with unsynced data is torn: each of its
 	// changed sectors independently lands new, stays old or becomes garbage. Otherwise the
 	// file's unsynced data is lost. 0 draws nothing.
@@ -24,23 +27,25 @@ type CrashOptions struct {
 	// Process and Time label the events the crash reports.
 	Process string
 	Time    int64
+	// Clock is the clock Time was read on.
+	Clock fault.Clock
 }
 
 // Crash returns the disk as it would be found after power loss at this instant: a new,
 // independent MemFS built from the durable images, with unsynced data lost, kept (when the
 // crash keeps everything) or torn. m itself and its open handles are not changed. The
 // returned events list every torn file.
-func (m *MemFS) Crash(opts CrashOptions) (*MemFS, []Event) {
+func (m *MemFS) Crash(opts CrashOptions) (*MemFS, []fault.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sector := int64(opts.SectorSize)
 	if sector <= 0 {
 		sector = 512
 	}
-	r := rand.New(rand.NewPCG(mix(opts.Seed), mix(opts.Seed^0xc2b2ae3d27d4eb4f)))
+	r := opts.Seed.Stream("crash")
 	keepAll := opts.KeepAllProbability > 0 && r.Float64() < opts.KeepAllProbability
 	c := &crasher{r: r, keepAll: keepAll, torn: opts.TornProbability, sector: sector,
-		memo: map[*memInode]*memInode{}, process: opts.Process, time: opts.Time}
+		memo: map[*memInode]*memInode{}, process: opts.Process, time: opts.Time, clock: opts.Clock}
 	out := &MemFS{root: c.dir(m.root, "")}
 	return out, c.events
 }
@@ -51,7 +56,8 @@ type crasher struct {
 	torn    float64
 	sector  int64
 	memo    map[*memInode]*memInode
-	events  []Event
+	events  []fault.Event
+	clock   fault.Clock
 	process string
 	time    int64
 }
@@ -138,8 +144,8 @@ func (c *crasher) tear(n *memInode, name string) []byte {
 	if D < L && c.r.IntN(2) == 0 {
 		newLen = D // the truncation reached the media
 	}
-	c.events = append(c.events, Event{Process: c.process, Family: TornWrite, File: name,
-		Offset: start, Length: end - start, Time: durationOf(c.time),
+	c.events = append(c.events, fault.Event{Layer: fault.LayerDisk, Kind: string(TornWrite), Process: c.process, Where: name,
+		Offset: start, Length: end - start, Time: time.Duration(c.time), Clock: c.clock,
 		Detail: fmt.Sprintf("shape=%s size=%d->%d", shape.String(), L, newLen)})
 	return img[:newLen]
 }

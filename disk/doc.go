@@ -20,8 +20,9 @@
 //   - Storage gives each simulated process, identified by its address, its own disk, a
 //     configuration (global, or overridden per process), and the lifecycle operations Crash
 //     and Wipe. Handles of a crashed or wiped incarnation fail with ErrCrashed or ErrWiped.
-//   - Every injected fault is an Event (family, file, offset, length, time) kept by a
-//     Recorder with Counters. Same seed and same workload give the same events.
+//   - Every injected fault is a fault.Event (layer "disk", kind the family, file, offset,
+//     length, time) recorded in a fault.Log, which may be shared with other layers;
+//     Counters are read from it. Same seed and same workload give the same events.
 //   - Atlas spreads corruption over the replicas of a replicated system so that a good copy
 //     of every location survives.
 //

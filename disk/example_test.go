@@ -51,13 +51,13 @@ func ExampleFaultFS() {
 	f, _ := fsys.Create("log")
 	err := f.Sync()
 	fmt.Println(errors.Is(err, disk.ErrSyncFailed))
-	for _, e := range fsys.Recorder().Events() {
+	for _, e := range fsys.Log().Events() {
 		fmt.Println(e)
 	}
-	fmt.Println(fsys.Recorder().Counters())
+	fmt.Println(fsys.Counters())
 	// Output:
 	// true
-	// #1 t=0s sync-failure log off=0 len=0
+	// #1 t=0s disk sync-failure log
 	// sync-failure=1 crashes=0 wipes=0
 }
 

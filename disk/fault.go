@@ -9,20 +9,22 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // FaultOptions configure a FaultFS.
 type FaultOptions struct {
 	// Seed roots every random stream of the wrapper.
-	Seed uint64
+	Seed fault.Seed
 	// Config is the performance and fault model; see Config.
 	Config Config
 	// Clock is where latency is spent; nil means a new VirtualClock.
 	Clock Clock
 	// Process names the owner in events and in stream names.
 	Process string
-	// Recorder receives events; nil means a new one.
-	Recorder *Recorder
+	// Log receives events; nil means a new one.
+	Log *fault.Log
 	// Atlas, when set, limits corruption of each location to the replicas it allows;
 	// Replica is this disk's index in it.
 	Atlas   *Atlas
@@ -40,13 +42,13 @@ type FaultFS struct {
 	inner    FS
 	cfg      atomic.Pointer[active]
 	clock    Clock
-	rec      *Recorder
+	log      *fault.Log
 	process  string
-	seed     uint64
+	seed     fault.Seed
 	streamID string
 	// readSalt keys the read-side overlay: the seed and the physical disk (process and how
 	// many times it was wiped), so replicas do not share bad sectors and a crash keeps them.
-	readSalt uint64
+	readSalt fault.Seed
 	life     *life
 	atlas    atomic.Pointer[atlasRef]
 
@@ -82,14 +84,14 @@ func NewFaultFS(inner FS, opts FaultOptions) (*FaultFS, error) {
 }
 
 func newFaultFS(inner FS, opts FaultOptions, streamID, diskID string, l *life) *FaultFS {
-	f := &FaultFS{inner: inner, clock: opts.Clock, rec: opts.Recorder, process: opts.Process,
-		seed: opts.Seed, streamID: streamID, life: l, readSalt: DeriveSeed(opts.Seed, "read/"+diskID)}
+	f := &FaultFS{inner: inner, clock: opts.Clock, log: opts.Log, process: opts.Process,
+		seed: opts.Seed, streamID: streamID, life: l, readSalt: opts.Seed.Derive("read/" + diskID)}
 	f.setAtlas(opts.Atlas, opts.Replica)
 	if f.clock == nil {
 		f.clock = NewVirtualClock()
 	}
-	if f.rec == nil {
-		f.rec = NewRecorder()
+	if f.log == nil {
+		f.log = fault.NewLog()
 	}
 	f.store(opts.Config)
 	return f
@@ -118,8 +120,11 @@ func (f *FaultFS) store(c Config) {
 // Config returns the current model.
 func (f *FaultFS) Config() Config { return f.cfg.Load().Config }
 
-// Recorder returns where this FS reports events.
-func (f *FaultFS) Recorder() *Recorder { return f.rec }
+// Log returns where this FS reports events.
+func (f *FaultFS) Log() *fault.Log { return f.log }
+
+// Counters counts the faults in the FS's log.
+func (f *FaultFS) Counters() Counters { return CountersOf(f.log) }
 
 // Clock returns the clock latency is spent on.
 func (f *FaultFS) Clock() Clock { return f.clock }
@@ -129,7 +134,7 @@ func (f *FaultFS) Inner() FS { return f.inner }
 
 func (f *FaultFS) stream(k streamKind) *rand.Rand {
 	if f.streams[k] == nil {
-		f.streams[k] = newStream(f.seed, "disk", f.streamID, streamNames[k])
+		f.streams[k] = f.seed.Stream("disk", f.streamID, streamNames[k])
 	}
 	return f.streams[k]
 }
@@ -168,8 +173,8 @@ func (f *FaultFS) spend(c *active, lr LatencyRange, size int) {
 }
 
 func (f *FaultFS) record(fam Family, file string, off, length int64, detail string) {
-	f.rec.record(Event{Process: f.process, Family: fam, File: file, Offset: off,
-		Length: length, Time: f.clock.Now(), Detail: detail})
+	f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: string(fam), Process: f.process, Where: file,
+		Offset: off, Length: length, Time: f.clock.Now(), Clock: clockKind(f.clock), Detail: detail})
 }
 
 // atlasRef is the atlas and this disk's replica index in it.
@@ -304,11 +309,11 @@ type faultFile struct {
 	fs       *FaultFS
 	f        File
 	name     string
-	nameHash uint64 // hashString(0, name), salting the read-side overlay
+	nameHash uint64 // fault.HashString(name), salting the read-side overlay
 }
 
 func newFaultFile(f *FaultFS, in File, name string) *faultFile {
-	return &faultFile{fs: f, f: in, name: name, nameHash: hashString(0, name)}
+	return &faultFile{fs: f, f: in, name: name, nameHash: fault.HashString(name)}
 }
 
 func (ff *faultFile) Name() string { return ff.name }
@@ -332,8 +337,8 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 	f := ff.fs
 	sector := c.sector()
 	if c.MisdirectReadProbability > 0 {
-		h := combine(f.readSalt, tagMisdirectRead, ff.nameHash, uint64(off), uint64(len(p)), hashBytes(0, p))
-		if unit(h) < c.MisdirectReadProbability && f.allows(ff.name, off/sector) {
+		h := f.readSalt.Hash(tagMisdirectRead, ff.nameHash, uint64(off), uint64(len(p)), fault.HashBytes(p))
+		if fault.Unit(h) < c.MisdirectReadProbability && f.allows(ff.name, off/sector) {
 			// Any other offset a whole number of sectors away that holds len(p) bytes.
 			if fi, err := ff.f.Stat(); err == nil {
 				lo := -(off / sector)
@@ -342,7 +347,7 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 					hi = -1
 				}
 				if n := hi - lo; n > 0 { // hi-lo+1 shifts, one of them 0
-					k := lo + int64(mix(h+1)%uint64(n))
+					k := lo + int64(fault.Seed(h).Hash(1)%uint64(n))
 					if k >= 0 {
 						k++ // skip 0
 					}
@@ -364,15 +369,15 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 			if m == 0 {
 				break
 			}
-			h := combine(f.readSalt, tagReadCorruption, ff.nameHash, uint64(s0), hashBytes(0, buf[:m]))
-			if unit(h) >= c.ReadFaultProbability || !f.allows(ff.name, s0/sector) {
+			h := f.readSalt.Hash(tagReadCorruption, ff.nameHash, uint64(s0), fault.HashBytes(buf[:m]))
+			if fault.Unit(h) >= c.ReadFaultProbability || !f.allows(ff.name, s0/sector) {
 				continue
 			}
-			pos := s0 + int64(mix(h+1)%uint64(m))
+			pos := s0 + int64(fault.Seed(h).Hash(1)%uint64(m))
 			if pos < off || pos >= end {
 				continue // the bad byte is outside this read
 			}
-			bit := byte(1) << (mix(h+2) % 8)
+			bit := byte(1) << (fault.Seed(h).Hash(2) % 8)
 			p[pos-off] ^= bit
 			f.record(ReadCorruption, ff.name, pos, 1, fmt.Sprintf("bit=%#02x", bit))
 		}

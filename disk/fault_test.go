@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 func faulty(t *testing.T, cfg Config) (*FaultFS, *MemFS) {
@@ -55,7 +57,7 @@ func TestReadCorruptionIsAnOverlay(t *testing.T) {
 	if !bytes.Equal(again, got) {
 		t.Fatal("a retry saw a different fault: the overlay must be keyed by location")
 	}
-	if n := f.Recorder().Counters().ReadCorruption; n != 8 {
+	if n := f.Counters().ReadCorruption; n != 8 {
 		t.Fatalf("counter = %d, want 8 (4 sectors, read twice)", n)
 	}
 	if err := f.SetConfig(cfg.FaultsOff()); err != nil {
@@ -76,8 +78,8 @@ func TestMisdirectedRead(t *testing.T) {
 	if _, err := h.ReadAt(got, 1024+10); err != nil {
 		t.Fatal(err)
 	}
-	ev := f.Recorder().Events()
-	if len(ev) != 1 || ev[0].Family != MisdirectedRead || ev[0].Offset != 1034 {
+	ev := f.Log().Events()
+	if len(ev) != 1 || ev[0].Kind != string(MisdirectedRead) || ev[0].Offset != 1034 {
 		t.Fatalf("events = %v, want one misdirected read at 1034", ev)
 	}
 	var from int64
@@ -101,8 +103,8 @@ func TestWriteCorruption(t *testing.T) {
 		t.Fatalf("corrupted write must report success: %d, %v", n, err)
 	}
 	stored := readAll(t, m, "f")
-	ev := f.Recorder().Events()
-	if len(ev) != 1 || ev[0].Family != WriteCorruption {
+	ev := f.Log().Events()
+	if len(ev) != 1 || ev[0].Kind != string(WriteCorruption) {
 		t.Fatalf("events = %v", ev)
 	}
 	at := ev[0].Offset
@@ -121,8 +123,8 @@ func TestMisdirectedWrite(t *testing.T) {
 	if _, err := h.WriteAt([]byte("RECORD"), 4096); err != nil {
 		t.Fatal(err)
 	}
-	ev := f.Recorder().Events()
-	if len(ev) != 1 || ev[0].Family != MisdirectedWrite {
+	ev := f.Log().Events()
+	if len(ev) != 1 || ev[0].Kind != string(MisdirectedWrite) {
 		t.Fatalf("events = %v", ev)
 	}
 	var to int64
@@ -211,10 +213,10 @@ func workload(t *testing.T, fsys FS) {
 	}
 }
 
-func eventLines(ev []Event, fam Family) string {
+func eventLines(ev []fault.Event, fam Family) string {
 	var b strings.Builder
 	for _, e := range ev {
-		if fam == "" || e.Family == fam {
+		if fam == "" || e.Kind == string(fam) {
 			e.Seq = 0
 			if fam != "" {
 				e.Time = 0 // other families' latency moves the clock, not the decisions
@@ -233,14 +235,14 @@ func TestSameSeedSameEvents(t *testing.T) {
 		&cfg.PhantomWriteProbability, &cfg.SyncFailureProbability} {
 		*f = 0.05
 	}
-	run := func(seed uint64) string {
+	run := func(seed fault.Seed) string {
 		st, _ := NewStorage(seed, cfg, NewVirtualClock())
 		workload(t, st.FS("a"))
 		st.Crash("a", true)
 		workload(t, st.FS("a"))
 		return eventLines(st.Events(), "")
 	}
-	a, b := run(11), run(11)
+	a, b := run(10), run(10) // a seed whose workload hits every family (read corruption is keyed by content, so it clumps)
 	if a != b {
 		t.Fatalf("same seed, same workload, different events:\n%s\n---\n%s", a, b)
 	}
@@ -259,7 +261,7 @@ func TestOffFamilyDrawsNothing(t *testing.T) {
 	run := func(cfg Config) string {
 		f, _ := faulty(t, cfg)
 		workload(t, f)
-		return eventLines(f.Recorder().Events(), WriteCorruption)
+		return eventLines(f.Log().Events(), WriteCorruption)
 	}
 	alone := run(Config{WriteFaultProbability: 0.2})
 	withOthers := run(Config{WriteFaultProbability: 0.2, SyncFailureProbability: 0.5,
@@ -328,7 +330,7 @@ func TestFaultFSOverOS(t *testing.T) {
 	if bytes.Equal(got, []byte("hello world")) || len(got) != 11 {
 		t.Fatalf("write corruption over the OS: file = %q, want one flipped bit", got)
 	}
-	if f.Recorder().Counters().PhantomWrite != 0 {
+	if f.Counters().PhantomWrite != 0 {
 		t.Fatal("phantom writes cannot be applied to the OS and must not be reported")
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 func mustCreate(t *testing.T, fsys FS, name string, data []byte) File {
@@ -216,7 +218,7 @@ func TestCrashKeepAll(t *testing.T) {
 	}
 	// A small share, not all: over many seeds some crashes keep and some do not.
 	kept := 0
-	for seed := uint64(0); seed < 400; seed++ {
+	for seed := fault.Seed(0); seed < 400; seed++ {
 		after, _ := m.Crash(CrashOptions{Seed: seed, KeepAllProbability: 0.05})
 		if _, err := after.Stat("f"); err == nil {
 			kept++
@@ -233,7 +235,7 @@ func TestTornWriteShapes(t *testing.T) {
 	old := bytes.Repeat([]byte{'o'}, 8*sector)
 	neu := bytes.Repeat([]byte{'n'}, 8*sector)
 	seen := map[byte]int{}
-	for seed := uint64(0); seed < 20; seed++ {
+	for seed := fault.Seed(0); seed < 20; seed++ {
 		m := NewMem()
 		f := mustCreate(t, m, "f", old)
 		_ = f.Sync()
@@ -242,7 +244,7 @@ func TestTornWriteShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 		after, events := m.Crash(CrashOptions{Seed: seed, TornProbability: 1, SectorSize: sector})
-		if len(events) != 1 || events[0].Family != TornWrite || events[0].File != "f" {
+		if len(events) != 1 || events[0].Kind != string(TornWrite) || events[0].Where != "f" {
 			t.Fatalf("seed %d: events %v, want one torn-write on f", seed, events)
 		}
 		shape := strings.TrimPrefix(strings.Fields(events[0].Detail)[0], "shape=")
@@ -289,7 +291,7 @@ func TestCrashIsAFunctionOfTheSeed(t *testing.T) {
 	}
 	opts.Seed = 43
 	differs := false
-	for s := uint64(43); s < 53 && !differs; s++ {
+	for s := fault.Seed(43); s < 53 && !differs; s++ {
 		opts.Seed = s
 		c, _ := m.Crash(opts)
 		differs = !bytes.Equal(readAll(t, a, "f"), readAll(t, c, "f"))
@@ -388,7 +390,7 @@ func TestOutOfRangeOffsetsAndSizes(t *testing.T) {
 			t.Errorf("%T: after an empty write: size %v, %v; want 3", fsys, fi.Size(), err)
 		}
 	}
-	if c := f.Recorder().Counters(); c.Total() != 0 {
+	if c := f.Counters(); c.Total() != 0 {
 		t.Errorf("rejected writes injected faults: %s", c)
 	}
 }

@@ -6,18 +6,20 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Storage is the disks of a set of simulated processes, each identified by its address: one
 // global Config, per-process overrides, one MemFS per process, and the two lifecycle
-// operations Crash and Wipe. All faults of all processes go to one Recorder.
+// operations Crash and Wipe. All faults of all processes go to one fault.Log.
 type Storage struct {
 	mu        sync.Mutex
-	seed      uint64
+	seed      fault.Seed
 	global    Config
 	overrides map[string]Config
 	clock     Clock
-	rec       *Recorder
+	log       *fault.Log
 	procs     map[string]*proc
 	atlas     *Atlas
 	replicaOf map[string]int
@@ -33,7 +35,7 @@ type proc struct {
 
 // NewStorage returns storage whose random decisions all derive from seed and whose latency
 // is spent on clock (nil: a new VirtualClock). It returns an error if cfg is invalid.
-func NewStorage(seed uint64, cfg Config, clock Clock) (*Storage, error) {
+func NewStorage(seed fault.Seed, cfg Config, clock Clock) (*Storage, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -41,7 +43,7 @@ func NewStorage(seed uint64, cfg Config, clock Clock) (*Storage, error) {
 		clock = NewVirtualClock()
 	}
 	return &Storage{seed: seed, global: cfg, overrides: map[string]Config{}, clock: clock,
-		rec: NewRecorder(), procs: map[string]*proc{}}, nil
+		log: fault.NewLog(), procs: map[string]*proc{}}, nil
 }
 
 // SetConfig replaces the global configuration for every process without an override.
@@ -143,7 +145,7 @@ func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
 	p.life = &life{}
 	atlas, replica := s.atlasFor(process)
 	p.fs = newFaultFS(mem, FaultOptions{Seed: s.seed, Config: s.configLocked(process),
-		Clock: s.clock, Process: process, Recorder: s.rec, Atlas: atlas, Replica: replica},
+		Clock: s.clock, Process: process, Log: s.log, Atlas: atlas, Replica: replica},
 		process+"/"+strconv.Itoa(p.crashes+p.wipes), process+"/"+strconv.Itoa(p.wipes), p.life)
 }
 
@@ -152,23 +154,25 @@ func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
 // every handle and FS of the old incarnation fails from now on with ErrCrashed; without it,
 // they stay usable on the pre-crash image, and nothing they do reaches the new disk. It
 // returns the torn-write events of this crash.
-func (s *Storage) Crash(process string, closeFiles bool) []Event {
+func (s *Storage) Crash(process string, closeFiles bool) []fault.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.procLocked(process)
 	cfg := s.configLocked(process)
 	next, events := p.mem.Crash(CrashOptions{
-		Seed:               DeriveSeed(s.seed, "crash/"+process+"/"+strconv.Itoa(p.crashes)),
+		Seed:               s.seed.Derive("crash", process, strconv.Itoa(p.crashes)),
 		TornProbability:    cfg.CrashFaultProbability,
 		KeepAllProbability: cfg.CrashKeepAllProbability,
 		SectorSize:         int(cfg.sector()),
 		Process:            process,
 		Time:               int64(s.clock.Now()),
+		Clock:              clockKind(s.clock),
 	})
+	s.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: KindCrash, Process: process,
+		Time: s.clock.Now(), Clock: clockKind(s.clock)})
 	for i, e := range events {
-		events[i] = s.rec.record(e)
+		events[i] = s.log.Record(e)
 	}
-	s.rec.lifecycle(true)
 	if closeFiles {
 		p.life.state.Store(crashed)
 	}
@@ -184,7 +188,8 @@ func (s *Storage) Wipe(process string) {
 	defer s.mu.Unlock()
 	p := s.procLocked(process)
 	p.life.state.Store(wiped)
-	s.rec.lifecycle(false)
+	s.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: KindWipe, Process: process,
+		Time: s.clock.Now(), Clock: clockKind(s.clock)})
 	p.wipes++
 	s.startLocked(process, p, NewMem())
 }
@@ -205,13 +210,13 @@ func (s *Storage) Processes() []string {
 }
 
 // Events returns every fault injected so far, in order.
-func (s *Storage) Events() []Event { return s.rec.Events() }
+func (s *Storage) Events() []fault.Event { return s.log.Events() }
 
 // Counters returns the fault counters so far.
-func (s *Storage) Counters() Counters { return s.rec.Counters() }
+func (s *Storage) Counters() Counters { return CountersOf(s.log) }
 
-// Recorder returns the shared recorder.
-func (s *Storage) Recorder() *Recorder { return s.rec }
+// Log returns the log every process's faults go to.
+func (s *Storage) Log() *fault.Log { return s.log }
 
 // Clock returns the storage's clock.
 func (s *Storage) Clock() Clock { return s.clock }

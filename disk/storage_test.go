@@ -150,7 +150,7 @@ func TestAtlasLeavesAGoodCopy(t *testing.T) {
 	}
 	hit := map[string]map[string]bool{}
 	for _, e := range st.Events() {
-		key := fmt.Sprintf("%s/%d", e.File, e.Offset/512)
+		key := fmt.Sprintf("%s/%d", e.Where, e.Offset/512)
 		if hit[key] == nil {
 			hit[key] = map[string]bool{}
 		}

@@ -33,7 +33,8 @@ func parseDiskTorture(args []string, stderr io.Writer) (diskTortureArgs, error) 
 	var a diskTortureArgs
 	fs := flag.NewFlagSet("faultbox disk torture", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Uint64Var(&a.opts.Seed, "seed", 1, "seed of the whole run")
+	a.opts.Seed = 1
+	fs.Var(&a.opts.Seed, "seed", "seed of the whole run, decimal or 0x hex (default 1)")
 	fs.IntVar(&a.opts.Ops, "ops", 2000, "workload steps (append, sync, read, crash)")
 	fs.StringVar(&a.config, "config", "stress", "disk model: a preset (default, fast-local, random, stress) or a JSON object of disk.Config fields")
 	fs.IntVar(&a.events, "events", 0, "also list the first N injected events")
@@ -98,7 +99,7 @@ func runDiskWith(args []string, stdout, stderr io.Writer, adjust func(*wal.Tortu
 	for _, fam := range disk.Families {
 		kept := false
 		for _, e := range rep.Events {
-			if e.Family == fam {
+			if e.Kind == string(fam) {
 				fmt.Fprintf(stdout, "  %s\n", e)
 				kept = true
 				break

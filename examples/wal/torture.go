@@ -9,11 +9,12 @@ import (
 	"strings"
 
 	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/fault"
 )
 
 // TortureOptions shape a torture run.
 type TortureOptions struct {
-	Seed   uint64
+	Seed   fault.Seed
 	Ops    int
 	Config disk.Config
 	// Process is the address the log's disk belongs to; "" means "wal-1".
@@ -35,7 +36,7 @@ type TortureOptions struct {
 
 // TortureReport is what a torture run injected and what the log survived.
 type TortureReport struct {
-	Seed     uint64
+	Seed     fault.Seed
 	Ops      int
 	Appended int // records appended
 	Acked    int // acknowledgements given (records made durable by a successful Sync)
@@ -59,9 +60,9 @@ type TortureReport struct {
 	Problems []string
 	// Counters count every injected fault, past the recorder's cap on kept events.
 	Counters disk.Counters
-	// Events are the injected faults kept by the recorder: the first disk.Recorder.Limit
+	// Events are the injected faults kept by the log: the first EventLimit
 	// of them; EventsDropped more were counted but not kept.
-	Events        []disk.Event
+	Events        []fault.Event
 	EventsDropped int
 }
 
@@ -133,10 +134,12 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Recorder().Limit = opts.EventLimit
+	if opts.EventLimit > 0 {
+		st.Log().SetLimit(opts.EventLimit)
+	}
 	t := &torture{opts: opts, st: st, proc: opts.Process,
 		rep: &TortureReport{Seed: opts.Seed, Ops: opts.Ops},
-		r:   rand.New(rand.NewPCG(disk.DeriveSeed(opts.Seed, "wal-workload"), 1))}
+		r:   opts.Seed.Stream("wal-workload")}
 	t.recover(false)
 	for i := 0; i < opts.Ops; i++ {
 		t.step(i)
@@ -154,7 +157,7 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	t.rep.Survived = t.acked
 	t.rep.Counters = st.Counters()
 	t.rep.Events = st.Events()
-	t.rep.EventsDropped = st.Recorder().Dropped()
+	t.rep.EventsDropped = st.Log().Dropped()
 	return t.rep, nil
 }
 
@@ -365,7 +368,7 @@ func NaiveTorture(opts TortureOptions) (*NaiveReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := rand.New(rand.NewPCG(disk.DeriveSeed(opts.Seed, "wal-workload"), 1))
+	r := opts.Seed.Stream("wal-workload")
 	rep := &NaiveReport{}
 	var truth [][]byte
 	acked := 0
@@ -432,7 +435,7 @@ var Presets = []string{"default", "fast-local", "random", "stress"}
 
 // ConfigFor turns a --config value into a disk configuration: a preset name (default,
 // fast-local, random = RandomForSeed(seed), stress) or a JSON object of disk.Config fields.
-func ConfigFor(spec string, seed uint64) (disk.Config, error) {
+func ConfigFor(spec string, seed fault.Seed) (disk.Config, error) {
 	switch strings.TrimSpace(spec) {
 	case "", "default":
 		return disk.DefaultConfig(), nil

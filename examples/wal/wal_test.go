@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/fault"
 )
 
 const proc = "10.0.0.1:7000"
 
-func storage(t *testing.T, seed uint64) *disk.Storage {
+func storage(t *testing.T, seed fault.Seed) *disk.Storage {
 	t.Helper()
 	st, err := disk.NewStorage(seed, disk.Config{SectorSize: 512}, disk.NewVirtualClock())
 	if err != nil {
@@ -166,7 +167,7 @@ func TestMisdirectedReadDetectedByPosition(t *testing.T) {
 func TestMisdirectedWriteDetectedByPosition(t *testing.T) {
 	t.Parallel()
 	found := false
-	for seed := uint64(1); seed <= 40 && !found; seed++ {
+	for seed := fault.Seed(1); seed <= 40 && !found; seed++ {
 		st := storage(t, seed)
 		l := open(t, st)
 		appendSynced(t, l, 0, 8)
@@ -175,7 +176,7 @@ func TestMisdirectedWriteDetectedByPosition(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := st.Events()
-		if len(ev) != 1 || ev[0].Family != disk.MisdirectedWrite || !strings.HasPrefix(ev[0].Detail, "to=") {
+		if len(ev) != 1 || ev[0].Kind != string(disk.MisdirectedWrite) || !strings.HasPrefix(ev[0].Detail, "to=") {
 			t.Fatalf("events = %v", ev)
 		}
 		var to int64
@@ -221,7 +222,7 @@ func TestTornWritesAtCrash(t *testing.T) {
 	t.Parallel()
 	shapes := ""
 	naiveFooled := 0
-	for seed := uint64(1); seed <= 30; seed++ {
+	for seed := fault.Seed(1); seed <= 30; seed++ {
 		st := storage(t, seed)
 		setFaults(t, st, disk.Config{CrashFaultProbability: 1})
 		l := open(t, st)
@@ -333,7 +334,7 @@ func TestSyncFailureReachesTheCaller(t *testing.T) {
 	// Negative control: the naive log retries the sync; in the Linux mode the retry succeeds
 	// without the dropped data, so it acknowledges a record the disk does not have.
 	fooled := false
-	for seed := uint64(1); seed <= 40 && !fooled; seed++ {
+	for seed := fault.Seed(1); seed <= 40 && !fooled; seed++ {
 		st2 := storage(t, seed)
 		nv := naiveWith(t, st2, 2)
 		_ = nv.Append(record(2))
