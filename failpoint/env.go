@@ -3,8 +3,9 @@ package failpoint
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // The environment variables the package reads.
@@ -113,10 +114,11 @@ func checkName(name string) error {
 	return nil
 }
 
-// ParseSeed reads a seed as FAILPOINTS_SEED writes it: decimal or 0x-prefixed hexadecimal.
-func ParseSeed(s string) (uint64, error) {
-	s = strings.TrimSpace(s)
-	v, err := strconv.ParseUint(s, 0, 64)
+// ParseSeed reads a seed as FAILPOINTS_SEED writes it, by the rule every faultbox seed
+// follows (fault.ParseSeed: decimal, or hexadecimal after 0x; "010" is ten), ignoring
+// surrounding spaces.
+func ParseSeed(s string) (fault.Seed, error) {
+	v, err := fault.ParseSeed(strings.TrimSpace(s))
 	if err != nil {
 		return 0, fmt.Errorf("failpoint: %s=%q: expected a decimal or 0x-hexadecimal uint64", EnvSeed, clip(s))
 	}

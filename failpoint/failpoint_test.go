@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 var siteSeq atomic.Int64
@@ -105,7 +107,7 @@ func TestReenableResetsCounts(t *testing.T) {
 func TestProbabilitySeeded(t *testing.T) {
 	t.Parallel()
 	s := fresh(t)
-	run := func(seed uint64, terms string, n int) string {
+	run := func(seed fault.Seed, terms string, n int) string {
 		sc := NewScope()
 		defer sc.Close()
 		sc.SetSeed(seed)
@@ -141,7 +143,7 @@ func TestGlobalSeedReproducesRun(t *testing.T) {
 	old := Seed()
 	t.Cleanup(func() { SetSeed(old) })
 	s := fresh(t)
-	run := func(seed uint64) string {
+	run := func(seed fault.Seed) string {
 		SetSeed(seed)
 		if err := Enable(s.Name(), "30%return(1)->return(0)"); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // The process-wide registry: every site, the FAILPOINTS entries waiting for their site, the
@@ -17,8 +19,9 @@ var reg = struct {
 	mu      sync.Mutex
 	sites   map[string]*Site
 	pending map[string]Setting
-	seed    uint64
+	seed    fault.Seed
 	out     io.Writer
+	rec     fault.Recorder
 }{sites: map[string]*Site{}, pending: map[string]Setting{}, out: os.Stderr}
 
 // byName mirrors reg.sites for the lock-free lookups of Eval(name).
@@ -44,7 +47,7 @@ func New(name string) *Site {
 	byName.Store(name, s)
 	if p, ok := reg.pending[name]; ok {
 		delete(reg.pending, name)
-		s.setGlobal(newConfig(name, p.Text, p.Terms, reg.seed, reg.out))
+		s.setGlobal(newConfig(name, p.Text, p.Terms, reg.seed, reg.out, reg.rec))
 		active.Add(-1) // the pending entry became a configuration
 	}
 	return s
@@ -106,7 +109,7 @@ func Enable(name, terms string) error {
 	if err != nil {
 		return err
 	}
-	s.setGlobal(newConfig(name, strings.TrimSpace(terms), parsed, reg.seed, reg.out))
+	s.setGlobal(newConfig(name, strings.TrimSpace(terms), parsed, reg.seed, reg.out, reg.rec))
 	return nil
 }
 
@@ -157,7 +160,7 @@ func Configure(value string) error {
 	defer reg.mu.Unlock()
 	for _, st := range settings {
 		if s, ok := reg.sites[st.Name]; ok {
-			s.setGlobal(newConfig(st.Name, st.Text, st.Terms, reg.seed, reg.out))
+			s.setGlobal(newConfig(st.Name, st.Text, st.Terms, reg.seed, reg.out, reg.rec))
 			continue
 		}
 		if _, ok := reg.pending[st.Name]; !ok {
@@ -225,14 +228,14 @@ func WaitHits(ctx context.Context, name string, n uint64) error {
 // SetSeed sets the seed of the probabilities of fail points enabled from now on (FAILPOINTS_SEED
 // sets it at start-up; the default is 0). Each site draws from its own stream, derived from the
 // seed and its name and restarted by each Enable, so one seed repeats a run.
-func SetSeed(seed uint64) {
+func SetSeed(seed fault.Seed) {
 	reg.mu.Lock()
 	reg.seed = seed
 	reg.mu.Unlock()
 }
 
 // Seed returns the seed set by SetSeed or FAILPOINTS_SEED.
-func Seed() uint64 {
+func Seed() fault.Seed {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
 	return reg.seed
@@ -243,5 +246,16 @@ func Seed() uint64 {
 func SetOutput(w io.Writer) {
 	reg.mu.Lock()
 	reg.out = w
+	reg.mu.Unlock()
+}
+
+// SetRecorder sets where fail points enabled from now on report each action they fire, as a
+// fault.Event (layer "failpoint", kind the action, where the fail point's name, detail the
+// term's argument); nil (the default) reports nothing. r must be safe for concurrent use, as
+// *fault.Log is. Events come in the order evaluations fired, which for concurrent goroutines
+// is the scheduler's.
+func SetRecorder(r fault.Recorder) {
+	reg.mu.Lock()
+	reg.rec = r
 	reg.mu.Unlock()
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 type scopeKey struct{}
@@ -21,8 +23,9 @@ type scopeKey struct{}
 type Scope struct {
 	mu     sync.Mutex
 	states atomic.Pointer[map[*Site]*state] // copied on write; read without a lock
-	seed   uint64
+	seed   fault.Seed
 	out    io.Writer
+	rec    fault.Recorder
 	closed bool
 }
 
@@ -97,7 +100,7 @@ func (sc *Scope) Enable(name, terms string) error {
 	if sc.closed {
 		return fmt.Errorf("failpoint %q: %w", name, ErrScopeClosed)
 	}
-	s.install(sc.stateFor(s), newConfig(name, strings.TrimSpace(terms), parsed, sc.seed, sc.out))
+	s.install(sc.stateFor(s), newConfig(name, strings.TrimSpace(terms), parsed, sc.seed, sc.out, sc.rec))
 	return nil
 }
 
@@ -182,7 +185,7 @@ func (sc *Scope) WaitHits(ctx context.Context, name string, n uint64) error {
 }
 
 // SetSeed sets the seed of the scope's probabilities, for fail points enabled from now on.
-func (sc *Scope) SetSeed(seed uint64) {
+func (sc *Scope) SetSeed(seed fault.Seed) {
 	sc.mu.Lock()
 	sc.seed = seed
 	sc.mu.Unlock()
@@ -192,5 +195,14 @@ func (sc *Scope) SetSeed(seed uint64) {
 func (sc *Scope) SetOutput(w io.Writer) {
 	sc.mu.Lock()
 	sc.out = w
+	sc.mu.Unlock()
+}
+
+// SetRecorder sets where the scope's fail points enabled from now on report each action they
+// fire (see the package-level SetRecorder); nil reports nothing. A test or a simulation gives
+// its scope the run's fault.Log so fail points land in one log with the other layers'.
+func (sc *Scope) SetRecorder(r fault.Recorder) {
+	sc.mu.Lock()
+	sc.rec = r
 	sc.mu.Unlock()
 }

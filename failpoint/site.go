@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Errors callers test for with errors.Is.
@@ -167,9 +169,10 @@ type config struct {
 	name    string
 	text    string
 	terms   []termState
-	seed    uint64        // stream key of this site's probabilities
+	seed    fault.Seed    // stream key of this site's probabilities
 	draws   atomic.Uint64 // draws taken from the stream
 	out     io.Writer
+	rec     fault.Recorder // nil: fired actions are not reported
 	changed chan struct{}
 }
 
@@ -178,8 +181,9 @@ type termState struct {
 	left atomic.Int64 // firings left when Count >= 0
 }
 
-func newConfig(name, text string, terms []Term, seed uint64, out io.Writer) *config {
-	c := &config{name: name, text: text, terms: make([]termState, len(terms)), seed: mix(seed, name), out: out, changed: make(chan struct{})}
+func newConfig(name, text string, terms []Term, seed fault.Seed, out io.Writer, rec fault.Recorder) *config {
+	c := &config{name: name, text: text, terms: make([]termState, len(terms)), seed: seed.Derive("failpoint", name),
+		out: out, rec: rec, changed: make(chan struct{})}
 	for i, t := range terms {
 		c.terms[i].Term = t
 		c.terms[i].left.Store(t.Count)
@@ -224,29 +228,11 @@ func (c *config) chance(pct float64) bool {
 	if pct <= 0 {
 		return false
 	}
+	// The n-th draw is keyed by n, not taken from a shared generator, so concurrent
+	// evaluations need no lock; the site's key is the seed derived by the site's name, so
+	// its decisions depend only on the seed and on its own evaluations.
 	n := c.draws.Add(1)
-	u := float64(splitmix(c.seed+n*0x9e3779b97f4a7c15)>>11) / (1 << 53)
-	return u*100 < pct
-}
-
-func splitmix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
-}
-
-// mix derives a site's stream key from the registry seed and the site's name (FNV-1a), so
-// each site's decisions depend only on the seed and on its own evaluations.
-func mix(seed uint64, name string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= 1099511628211
-	}
-	return splitmix(seed ^ h)
+	return fault.Unit(c.seed.Hash(n))*100 < pct
 }
 
 // run counts a hit, picks a term and performs it; it returns the term when it is a `return`,
@@ -258,6 +244,9 @@ func (st *state) run(ctx context.Context, c *config) *termState {
 		return nil
 	}
 	st.fired.Add(1)
+	if c.rec != nil {
+		c.report(t)
+	}
 	if t.Action == Return {
 		return t
 	}
@@ -395,4 +384,16 @@ type Status struct {
 	Registered bool   `json:"registered"` // false for FAILPOINTS entries whose site never registered
 	Hits       uint64 `json:"hits"`       // evaluations while configured
 	Fired      uint64 `json:"fired"`      // evaluations where a term fired
+}
+
+// report records one fired action as a fault event.
+func (c *config) report(t *termState) {
+	e := fault.Event{Layer: fault.LayerFailpoint, Kind: t.Action.String(), Where: c.name}
+	switch {
+	case t.Duration > 0: // sleep and delay: the time, whatever unit it was written in
+		e.Detail = t.Duration.String()
+	case t.HasArg:
+		e.Detail = t.Arg
+	}
+	c.rec.Record(e)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 func TestParseValid(t *testing.T) {
@@ -180,7 +182,7 @@ func TestParseEnv(t *testing.T) {
 
 func TestParseSeed(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]uint64{"0": 0, "42": 42, " 0x2a ": 42, "18446744073709551615": 1<<64 - 1} {
+	for in, want := range map[string]fault.Seed{"0": 0, "42": 42, " 0x2a ": 42, "010": 10, "18446744073709551615": 1<<64 - 1} {
 		got, err := ParseSeed(in)
 		if err != nil || got != want {
 			t.Errorf("ParseSeed(%q) = %d, %v; want %d", in, got, err, want)
