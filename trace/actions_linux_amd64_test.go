@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // A long hold on one process (at entry, paused, or at exit) must not hold the others: while a
@@ -137,7 +139,7 @@ func TestRefuseAndReset(t *testing.T) {
 
 func TestProbabilityIsSeeded(t *testing.T) {
 	t.Parallel()
-	run := func(seed uint64) string {
+	run := func(seed fault.Seed) string {
 		res, _, _ := runTraced(t, Config{Args: []string{"sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i; done"},
 			Seed: seed, Rules: []*Rule{mustRule(t, "write:error=EIO:p=0.5")}})
 		var hit []string

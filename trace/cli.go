@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Options is a parsed `faultbox run` command line.
@@ -97,9 +98,9 @@ func ParseArgs(args []string, usage io.Writer) (*Options, error) {
 		}
 		o.Labels = append(o.Labels, l)
 	}
-	n, err := strconv.ParseUint(*seed, 0, 64)
+	n, err := fault.ParseSeed(*seed)
 	if err != nil {
-		return nil, &SpecError{Flag: "--seed", Spec: *seed, Pos: 1, Field: "seed", Value: *seed, Expected: "an unsigned 64-bit integer"}
+		return nil, &SpecError{Flag: "--seed", Spec: *seed, Pos: 1, Field: "seed", Value: *seed, Expected: "a decimal or 0x-hex unsigned 64-bit integer"}
 	}
 	o.Seed = n
 	if *traceSet != "" {

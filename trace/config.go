@@ -5,6 +5,8 @@ package trace
 import (
 	"errors"
 	"os"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Config says what to run, what to trace and which faults to inject.
@@ -18,7 +20,7 @@ type Config struct {
 	Rules      []*Rule
 	Partitions []*Partition
 	Labels     []Label
-	Seed       uint64
+	Seed       fault.Seed
 	// Trace lists the system call numbers to stop at besides those the rules name; nil means
 	// DefaultTrace (communication and storage calls).
 	Trace []int

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Event is one traced call (or a process's start, exec or exit) as it appears in the JSON-lines
@@ -64,6 +66,9 @@ type Result struct {
 	Dropped     int // events not kept because of Config.MaxEvents
 	Procs       []ProcInfo
 	Faults      []string // one line per injected fault: address and rule
+	// FaultEvents are the same faults as the core's events (layer "trace", kind the rule's
+	// action, where the call's address, on the wall clock), ready for a fault.Log.
+	FaultEvents []fault.Event
 	Calls       map[string]int
 	Unfired     []string // rules (as written) that never fired
 

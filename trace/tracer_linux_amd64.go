@@ -48,11 +48,6 @@ type callState struct {
 	hashAtExit bool
 }
 
-type fault struct {
-	e    *Event
-	what string
-}
-
 type delayed struct {
 	at   time.Time
 	tid  int
@@ -72,7 +67,7 @@ type tracer struct {
 	rootCode int
 	events   []*Event
 	dropped  int
-	faults   []fault
+	faults   []injected
 	fired    map[int]int // rule index → times it fired
 	unfired  []string
 	calls    map[string]int
@@ -803,7 +798,7 @@ func (t *tracer) entry(tk *task) {
 			c.corrupt = true
 		}
 		e.Fault = what
-		t.faults = append(t.faults, fault{e, what})
+		t.faults = append(t.faults, injected{e, what, ruleKind(rule)})
 		t.fired[ri]++
 		if rule.Signal != 0 {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
@@ -812,7 +807,7 @@ func (t *tracer) entry(tk *task) {
 	} else if tk.proc.muted && e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() {
 		c.skip, c.ret = true, e.Size
 		e.Fault = "mute (crash-stop in communication)"
-		t.faults = append(t.faults, fault{e, e.Fault})
+		t.faults = append(t.faults, injected{e, e.Fault, "mute"})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
 		if name == "connect" {
@@ -823,7 +818,7 @@ func (t *tracer) entry(tk *task) {
 			what += " (omitted)"
 		}
 		e.Fault = what
-		t.faults = append(t.faults, fault{e, what})
+		t.faults = append(t.faults, injected{e, what, "partition"})
 	}
 	if c.skip {
 		// The call is not run: the thread sees c.ret as its result.
@@ -880,24 +875,6 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		return r, i
 	}
 	return nil, -1
-}
-
-// draw is the seeded chance for one rule at one invocation of one thread: it depends only on
-// the seed and the invocation's stable address, never on the order the tracer saw events in.
-func draw(seed uint64, rule int, label string, thread int, n uint64) float64 {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], seed)
-	h.Write(b[:])
-	fmt.Fprintf(h, "|%d|%s|%d|%d", rule, label, thread, n)
-	x := h.Sum64()
-	// splitmix64 finaliser to spread FNV's low-entropy high bits.
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return float64(x>>11) / float64(1<<53)
 }
 
 func addrMatches(pattern string, e *Event) bool {
@@ -1228,8 +1205,9 @@ func (t *tracer) result() *Result {
 		}
 	}
 	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
-		Unfired:    t.unfired,
-		tableReads: t.eps.tableReads}
+		FaultEvents: faultEvents(t.faults),
+		Unfired:     t.unfired,
+		tableReads:  t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
 	t.mu.Unlock()
