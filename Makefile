@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all demo test deps fmt-check vet race bench-compile verify cross bench fuzz soak build clean
+.PHONY: all demo test deps fmt-check vet race bench-compile verify cross docs-check bench fuzz soak build clean
 
 all: test
 
@@ -17,7 +17,7 @@ build:
 demo: deps
 	@scripts/demo.sh
 
-test: deps fmt-check vet race bench-compile verify cross
+test: deps fmt-check vet race bench-compile verify cross docs-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -37,6 +37,10 @@ bench-compile:
 
 verify:
 	@scripts/verify.sh
+
+# Links in the docs resolve, and the README's server example cleans up after itself.
+docs-check:
+	@scripts/check_docs.sh
 
 cross:
 	@scripts/cross_test.sh

@@ -15,6 +15,7 @@ check hyperfine hyperfine         # trace: speed side by side with strace
 check chromium chromium           # trace: the space-time diagram checked in a real browser
 check gcc gcc                     # trace: the C programs its tests trace
 check sha256sum coreutils         # cross_test.sh
+check curl curl                   # check_docs.sh: the README's server example
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "deps: installing Debian packages: ${need_pkgs[*]}"
