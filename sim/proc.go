@@ -1,0 +1,280 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/fault"
+)
+
+// Handler is a process written actor-style, as etcd's raft is driven: the world calls it on
+// start (and on every restart, with a fresh handler), for each message and for each timer,
+// one call at a time. A handler must not block; its disk I/O takes effect at once and its
+// latency makes the process busy: later sends leave, and later calls come, when it is over.
+type Handler interface {
+	Start(p *Process)
+	Receive(p *Process, m Message)
+	Timer(p *Process, name string)
+}
+
+// Message is what one process sends another. Payload is copied when sent: processes share
+// no memory.
+type Message struct {
+	From, To netip.Addr
+	Payload  []byte
+	ID       uint64 // the world's send counter: unique per message, shared by a duplicate
+}
+
+// RebootKind says what a reboot does to a process's state.
+type RebootKind int
+
+const (
+	// Graceful: the process stops and starts again; its disk keeps everything it wrote.
+	Graceful RebootKind = iota + 1
+	// Crash: power loss; the disk's crash model decides what of the unsynced data survives,
+	// and the old incarnation's open files fail from now on.
+	Crash
+	// CrashAndWipe: a crash, then the process's storage is deleted at once.
+	CrashAndWipe
+)
+
+func (k RebootKind) String() string {
+	switch k {
+	case Graceful:
+		return "graceful"
+	case Crash:
+		return "crash"
+	case CrashAndWipe:
+		return "crash-and-wipe"
+	}
+	return fmt.Sprintf("RebootKind(%d)", int(k))
+}
+
+// Process is one simulated process, identified by its IP address.
+type Process struct {
+	w    *World
+	addr netip.Addr
+	name string
+	key  uint64
+	inc  int // incarnation, from 1; 0 before the first start
+	up   bool
+
+	newHandler func() Handler
+	main       func(*Task)
+	handler    Handler
+
+	timers    map[string]uint64 // timer name -> generation of the armed one
+	busyUntil time.Duration
+	tasks     []*Task
+	inbox     []Message
+	receivers []*Task
+	ctx       context.Context
+}
+
+// SpawnHandler adds a process at addr run by handlers that newHandler makes (one per
+// incarnation) and starts it now. It panics if addr is taken: a script error.
+func (w *World) SpawnHandler(addr netip.Addr, newHandler func() Handler) *Process {
+	p := w.newProcess(addr)
+	p.newHandler = newHandler
+	w.startLater(p, 0)
+	return p
+}
+
+// SpawnTask adds a process at addr whose main task is main (run again from the start after
+// every restart) and starts it now. It panics if addr is taken.
+func (w *World) SpawnTask(addr netip.Addr, main func(t *Task)) *Process {
+	p := w.newProcess(addr)
+	p.main = main
+	w.startLater(p, 0)
+	return p
+}
+
+func (w *World) newProcess(addr netip.Addr) *Process {
+	if _, dup := w.procs[addr]; dup {
+		panic(fmt.Sprintf("sim: a process already runs at %s", addr))
+	}
+	p := &Process{w: w, addr: addr, name: addr.String(), key: fault.HashString(addr.String())}
+	w.procs[addr] = p
+	w.order = append(w.order, p)
+	return p
+}
+
+// Process returns the process at addr, or nil.
+func (w *World) Process(addr netip.Addr) *Process { return w.procs[addr] }
+
+// Processes lists the processes in the order they were spawned.
+func (w *World) Processes() []*Process { return append([]*Process(nil), w.order...) }
+
+func (w *World) startLater(p *Process, d time.Duration) {
+	w.schedule(&event{at: w.now + d, kind: kindStart, proc: p, fn: func() { w.start(p) }})
+}
+
+func (w *World) start(p *Process) {
+	if p.up {
+		return
+	}
+	p.inc++
+	p.up = true
+	p.timers = map[string]uint64{}
+	p.busyUntil = w.now
+	p.ctx = w.fp.Context(context.Background())
+	if p.newHandler != nil {
+		p.handler = p.newHandler()
+		w.inHandler(p, func() { p.handler.Start(p) })
+		return
+	}
+	w.sched.spawn(p, "main", p.main)
+}
+
+// Reboot stops the process now, applies kind to its disk, and starts it again after down (a
+// fresh handler or main task; only what its disk kept survives). Every step is a fault event.
+func (w *World) Reboot(addr netip.Addr, kind RebootKind, down time.Duration) {
+	p := w.mustProcess(addr)
+	w.stop(p, kind)
+	w.startLater(p, down)
+}
+
+// Stop stops the process as Reboot does, without starting it again (see Start).
+func (w *World) Stop(addr netip.Addr, kind RebootKind) { w.stop(w.mustProcess(addr), kind) }
+
+// Start starts a stopped process now.
+func (w *World) Start(addr netip.Addr) { w.startLater(w.mustProcess(addr), 0) }
+
+// SetProcessStorageConfig gives one process its own disk model (one node with a flaky SSD),
+// from now on.
+func (w *World) SetProcessStorageConfig(addr netip.Addr, cfg disk.Config) error {
+	return w.storage.SetProcessConfig(addr.String(), cfg)
+}
+
+func (w *World) mustProcess(addr netip.Addr) *Process {
+	p := w.procs[addr]
+	if p == nil {
+		panic(fmt.Sprintf("sim: no process at %s", addr))
+	}
+	return p
+}
+
+func (w *World) stop(p *Process, kind RebootKind) {
+	if w.sched.cur != nil {
+		// Called from a task: the baton is the task's, so the stop happens as the next event.
+		w.At(w.now, func() { w.stop(p, kind) })
+		return
+	}
+	w.record(fault.Event{Layer: fault.LayerProcess, Kind: kind.String(), Process: p.name,
+		Detail: fmt.Sprintf("incarnation %d", p.inc)})
+	if p.up {
+		w.sched.killAll(p)
+		p.up = false
+		p.inc++ // timers and wakes of the old incarnation are dropped
+		p.handler = nil
+		p.inbox, p.receivers = nil, nil
+	}
+	switch kind {
+	case Crash:
+		w.storage.Crash(p.name, true)
+	case CrashAndWipe:
+		w.storage.Crash(p.name, true)
+		w.storage.Wipe(p.name)
+	}
+}
+
+// inHandler runs a handler call with the process marked as the one doing I/O.
+func (w *World) inHandler(p *Process, fn func()) {
+	prev := w.clock.handler
+	w.clock.handler = p
+	fn()
+	w.clock.handler = prev
+}
+
+// Addr is the process's address.
+func (p *Process) Addr() netip.Addr { return p.addr }
+
+// Up reports whether the process is running.
+func (p *Process) Up() bool { return p.up }
+
+// Incarnation counts the process's starts and stops: odd while it runs the first time, and so on.
+func (p *Process) Incarnation() int { return p.inc }
+
+// Now is the world's virtual time.
+func (p *Process) Now() time.Duration { return p.w.now }
+
+// World is the world the process lives in.
+func (p *Process) World() *World { return p.w }
+
+// FS is the process's disk as it is now (a crash replaces it).
+func (p *Process) FS() disk.FS { return p.w.storage.FS(p.name) }
+
+// Context carries the world's fail point scope: evaluate sites with it (EvalContext, ErrContext).
+func (p *Process) Context() context.Context { return p.ctx }
+
+// Rand is the process's random stream of that name, restarted with every incarnation.
+func (p *Process) Rand(name string) *rand.Rand {
+	return p.w.Rand(p.name + "/" + fmt.Sprint(p.inc) + "/" + name)
+}
+
+// Send sends payload to the process at to through the network. It returns at once; the
+// message leaves when the process is no longer busy with disk I/O.
+func (p *Process) Send(to netip.Addr, payload []byte) {
+	if !p.up {
+		return
+	}
+	p.w.net.send(p, to, payload, max(p.w.now, p.busyUntil))
+}
+
+// SetTimer arms the timer name to fire after d, replacing an armed timer of that name.
+func (p *Process) SetTimer(name string, d time.Duration) {
+	if !p.up {
+		return
+	}
+	p.timers[name]++
+	gen := p.timers[name]
+	w := p.w
+	w.schedule(&event{at: max(w.now, p.busyUntil) + d, kind: kindTimer, proc: p, inc: p.inc, a: fault.HashString(name), b: gen,
+		fn: func() { w.fire(p, name, gen) }})
+}
+
+// CancelTimer disarms the timer name.
+func (p *Process) CancelTimer(name string) {
+	if p.up {
+		p.timers[name]++
+	}
+}
+
+func (w *World) fire(p *Process, name string, gen uint64) {
+	if p.timers[name] != gen || p.handler == nil {
+		return
+	}
+	if p.busyUntil > w.now { // busy with I/O: the timer fires when it is done
+		w.schedule(&event{at: p.busyUntil, kind: kindTimer, proc: p, inc: p.inc, a: fault.HashString(name), b: gen,
+			fn: func() { w.fire(p, name, gen) }})
+		return
+	}
+	w.inHandler(p, func() { p.handler.Timer(p, name) })
+}
+
+// deliver hands a message to its process: to the handler, or to a task waiting in Recv, or to
+// the inbox.
+func (w *World) deliver(p *Process, m Message) {
+	if !p.up {
+		return
+	}
+	if p.handler != nil {
+		if p.busyUntil > w.now {
+			w.schedule(&event{at: p.busyUntil, kind: kindDeliver, proc: p, inc: p.inc, a: m.ID,
+				fn: func() { w.deliver(p, m) }})
+			return
+		}
+		w.inHandler(p, func() { p.handler.Receive(p, m) })
+		return
+	}
+	p.inbox = append(p.inbox, m)
+	if len(p.receivers) > 0 {
+		t := p.receivers[0]
+		p.receivers = p.receivers[1:]
+		w.sched.run(t)
+	}
+}
