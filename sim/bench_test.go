@@ -30,7 +30,7 @@ func BenchmarkHandlerEvents(b *testing.B) {
 				}
 				w.RunUntilIdle()
 				for i := range inflight {
-					w.Process(ringAddr(i % procs)).Send(ringAddr((i+1)%procs), []byte("hello, world"))
+					w.Process(ringAddr(i%procs)).Send(ringAddr((i+1)%procs), []byte("hello, world"))
 				}
 				b.ReportAllocs()
 				b.ResetTimer()

@@ -55,7 +55,7 @@ type Nemesis struct {
 	until   time.Duration
 	down    map[netip.Addr]bool
 	degrade map[netip.Addr]disk.Config // the disk model each degraded target had before
-	base    Network // the network model before any lossy spell
+	base    Network                    // the network model before any lossy spell
 	lossy   bool
 	stopped bool
 }
