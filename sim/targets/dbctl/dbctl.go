@@ -1,0 +1,375 @@
+// Package dbctl runs the dbctl lab's replicated key-value cluster (package cluster) as three
+// processes of a sim world: a leader and two followers that exchange messages over the
+// world's network, keep their logs on their simulated disks, recover them after a crash and
+// catch up over the network. With no faults, and under any fault schedule that heals, the
+// final snapshot hash equals the pure model's (cluster.Run) for the same seed, ops and keys:
+// the frozen hashes hold through the network.
+//
+// The leader draws the operations from the lab's generator, in order, so the log's contents
+// are fixed by the seed; the world decides only when and where they get. After losing part of
+// its log (a crash that tore an unsynced tail, a wipe), the leader draws the lost operations
+// again: the model has one writer and no elections.
+package dbctl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/faultbox/faultbox/cluster"
+	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/sim"
+)
+
+// Addrs are the three nodes: the leader (node 0), then followers 1 and 2.
+var Addrs = [3]netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")}
+
+// Config shapes a cluster in a world.
+type Config struct {
+	cluster.Params
+	// Interval is the time between two operations the leader proposes; 0 means 1ms.
+	Interval time.Duration
+	// Heartbeat is how often the leader re-sends what a follower lacks (and its commit
+	// index); 0 means 10ms.
+	Heartbeat time.Duration
+}
+
+// Cluster is the target running in a world.
+type Cluster struct {
+	w     *sim.World
+	cfg   Config
+	nodes [3]*node // each node's current incarnation
+	// maxCommitted is the highest index the leader ever declared committed; durable is the
+	// log length each node last made durable (or recovered).
+	maxCommitted uint64
+	durable      [3]uint64
+	losses       []string
+	failures     []string
+}
+
+// Start spawns the three nodes in w. The lab's fault scenario takes follower 1 down (a crash)
+// while the leader proposes operations [ops/2, ops*3/4), as cluster.Run does.
+func Start(w *sim.World, cfg Config) (*Cluster, error) {
+	if err := cfg.Params.Validate(); err != nil {
+		return nil, fmt.Errorf("dbctl target: %w", err)
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Millisecond
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 10 * time.Millisecond
+	}
+	c := &Cluster{w: w, cfg: cfg}
+	for id := range Addrs {
+		w.SpawnHandler(Addrs[id], func() sim.Handler {
+			n := &node{c: c, id: id}
+			c.nodes[id] = n
+			return n
+		})
+	}
+	return c, nil
+}
+
+// Done reports whether every node is up, holds every operation and knows all are committed.
+func (c *Cluster) Done() bool {
+	for id, n := range c.nodes {
+		if n == nil || !c.w.Process(Addrs[id]).Up() || uint64(len(n.log)) != c.cfg.Ops || n.commit != c.cfg.Ops {
+			return false
+		}
+	}
+	return true
+}
+
+// Model returns the nodes as the pure model's cluster, for its snapshot and report.
+func (c *Cluster) Model() *cluster.Cluster {
+	m := cluster.New()
+	for id, n := range c.nodes {
+		if n == nil {
+			continue
+		}
+		nd := &m.Nodes[id]
+		nd.CommitIndex, nd.LastApplied = n.commit, n.applied
+		nd.Log = slices.Clone(n.log)
+		for k, v := range n.kv {
+			nd.KV[k] = v
+		}
+	}
+	return m
+}
+
+// Hash is the SHA-256 of the nodes' snapshot, as `dbctl hash workload` prints it.
+func (c *Cluster) Hash() string { return cluster.HashSnapshot(c.Model().Snapshot()) }
+
+// Losses lists the moments a committed entry had no durable copy on any node (empty when
+// none did). A schedule that wipes every node holding an entry can cause one; others must not.
+func (c *Cluster) Losses() []string { return slices.Clone(c.losses) }
+
+// MaxCommitted is the highest index the leader declared committed.
+func (c *Cluster) MaxCommitted() uint64 { return c.maxCommitted }
+
+func (c *Cluster) checkDurable() {
+	best := slices.Max(c.durable[:])
+	if best < c.maxCommitted {
+		c.losses = append(c.losses, fmt.Sprintf("t=%s: entries %d..%d were committed, and the longest durable log holds %d",
+			c.w.Now(), best+1, c.maxCommitted, best))
+	}
+}
+
+const (
+	entryBytes  = 8 + 8 + 1 + 8 + 8
+	recordBytes = entryBytes + 4 // the entry and its CRC-32C
+	maxBatch    = 64             // entries in one append message
+	msgAppend   = 'A'
+	msgAck      = 'K'
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// node is one incarnation of a node: a sim.Handler.
+type node struct {
+	c       *Cluster
+	id      int
+	f       disk.File
+	log     []cluster.Entry
+	commit  uint64
+	applied uint64
+	kv      map[int64]int64
+	// leader only
+	rng    *cluster.Rand
+	have   [3]uint64 // what each follower reported holding
+	scenDn bool      // the scenario took follower 1 down
+}
+
+func (n *node) Start(p *sim.Process) {
+	n.kv = map[int64]int64{}
+	fsys := p.FS()
+	f, err := fsys.Open("log")
+	if errors.Is(err, fs.ErrNotExist) {
+		if f, err = fsys.Create("log"); err == nil {
+			err = fsys.SyncDir(".")
+		}
+	}
+	if err != nil {
+		n.fail(p, "open the log", err)
+		return
+	}
+	n.f = f
+	n.recover()
+	n.c.durable[n.id] = uint64(len(n.log))
+	n.c.checkDurable()
+	if n.id == 0 {
+		n.rng = cluster.NewRand(n.c.cfg.Seed)
+		for range len(n.log) {
+			cluster.StepOp(n.rng, n.c.cfg.Keys) // the operations the log already holds
+		}
+		p.SetTimer("propose", n.c.cfg.Interval)
+		p.SetTimer("beat", n.c.cfg.Heartbeat)
+	}
+}
+
+// recover reads the log's records until one is short, fails its checksum or is out of order.
+func (n *node) recover() {
+	buf := make([]byte, recordBytes)
+	for {
+		off := int64(len(n.log)) * recordBytes
+		if m, err := n.f.ReadAt(buf, off); m < recordBytes || (err != nil && !errors.Is(err, io.EOF)) {
+			return
+		}
+		if crc32.Checksum(buf[:entryBytes], castagnoli) != binary.LittleEndian.Uint32(buf[entryBytes:]) {
+			return
+		}
+		e := decodeEntry(buf)
+		if e.Index != uint64(len(n.log))+1 {
+			return
+		}
+		n.log = append(n.log, e)
+	}
+}
+
+// fail crashes this node, as a storage engine does when its log cannot be trusted (a failed
+// fsync must not be retried: Linux drops the dirty pages). It restarts 5ms later.
+func (n *node) fail(p *sim.Process, what string, err error) {
+	w, addr, inc := p.World(), p.Addr(), p.Incarnation()
+	n.c.failures = append(n.c.failures, fmt.Sprintf("t=%s %s: %s: %v", w.Now(), addr, what, err))
+	w.After(0, func() {
+		if w.Process(addr).Incarnation() == inc {
+			w.Reboot(addr, sim.Crash, 5*time.Millisecond)
+		}
+	})
+}
+
+// Failures lists the times a node crashed itself because its disk failed it.
+func (c *Cluster) Failures() []string { return slices.Clone(c.failures) }
+
+// persist appends entries to the log file and syncs it; false means the node failed.
+func (n *node) persist(p *sim.Process, entries []cluster.Entry) bool {
+	buf := make([]byte, 0, len(entries)*recordBytes)
+	for _, e := range entries {
+		start := len(buf)
+		buf = appendEntry(buf, e)
+		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf[start:], castagnoli))
+	}
+	off := int64(len(n.log)) * recordBytes
+	if _, err := n.f.WriteAt(buf, off); err != nil {
+		n.fail(p, "write the log", err)
+		return false
+	}
+	if err := n.f.Sync(); err != nil {
+		n.fail(p, "sync the log", err)
+		return false
+	}
+	n.log = append(n.log, entries...)
+	n.c.durable[n.id] = uint64(len(n.log))
+	return true
+}
+
+func (n *node) apply() {
+	for n.applied < min(n.commit, uint64(len(n.log))) {
+		op := n.log[n.applied].Op
+		switch op.Kind {
+		case cluster.Put:
+			n.kv[op.K] = op.V
+		case cluster.Del:
+			delete(n.kv, op.K)
+		}
+		n.applied++
+	}
+}
+
+func (n *node) Timer(p *sim.Process, name string) {
+	cfg := n.c.cfg
+	switch name {
+	case "propose":
+		i := uint64(len(n.log)) // the next operation, 0-based
+		if i >= cfg.Ops {
+			return
+		}
+		if cfg.Scenario == cluster.Fault {
+			w := p.World()
+			if i == cfg.Ops/2 && !n.scenDn {
+				n.scenDn = true
+				w.Stop(Addrs[1], sim.Crash)
+			}
+			if i == cfg.Ops*3/4 && n.scenDn && !w.Process(Addrs[1]).Up() {
+				w.Start(Addrs[1])
+			}
+		}
+		e := cluster.Entry{Term: 1, Index: i + 1, Op: cluster.StepOp(n.rng, cfg.Keys)}
+		if !n.persist(p, []cluster.Entry{e}) {
+			return
+		}
+		n.advance()
+		for f := 1; f <= 2; f++ {
+			n.sendAppend(p, f)
+		}
+		p.SetTimer("propose", cfg.Interval)
+	case "beat":
+		if n.scenDn && uint64(len(n.log)) >= cfg.Ops && !p.World().Process(Addrs[1]).Up() {
+			p.World().Start(Addrs[1]) // the window reached the end: bring follower 1 back
+		}
+		for f := 1; f <= 2; f++ {
+			n.sendAppend(p, f)
+		}
+		p.SetTimer("beat", cfg.Heartbeat)
+	}
+}
+
+// sendAppend sends follower f what it lacks (at most maxBatch entries) and the commit index.
+func (n *node) sendAppend(p *sim.Process, f int) {
+	from := min(n.have[f], uint64(len(n.log)))
+	to := min(from+maxBatch, uint64(len(n.log)))
+	msg := make([]byte, 0, 1+8+8+4+int(to-from)*entryBytes)
+	msg = append(msg, msgAppend)
+	msg = binary.LittleEndian.AppendUint64(msg, from)
+	msg = binary.LittleEndian.AppendUint64(msg, n.commit)
+	msg = binary.LittleEndian.AppendUint32(msg, uint32(to-from))
+	for _, e := range n.log[from:to] {
+		msg = appendEntry(msg, e)
+	}
+	p.Send(Addrs[f], msg)
+}
+
+// advance moves the leader's commit index to the highest index two of the three nodes hold.
+func (n *node) advance() {
+	held := []uint64{uint64(len(n.log)), n.have[1], n.have[2]}
+	slices.Sort(held)
+	if q := held[1]; q > n.commit {
+		n.commit = q
+		n.c.maxCommitted = max(n.c.maxCommitted, q)
+		n.apply()
+	}
+}
+
+func (n *node) Receive(p *sim.Process, m sim.Message) {
+	b := m.Payload
+	if len(b) == 0 {
+		return
+	}
+	switch b[0] {
+	case msgAppend:
+		if n.id == 0 || len(b) < 21 {
+			return
+		}
+		prev := binary.LittleEndian.Uint64(b[1:])
+		commit := binary.LittleEndian.Uint64(b[9:])
+		count := int(binary.LittleEndian.Uint32(b[17:]))
+		if len(b) != 21+count*entryBytes {
+			return
+		}
+		if prev <= uint64(len(n.log)) {
+			var add []cluster.Entry
+			for i := range count {
+				e := decodeEntry(b[21+i*entryBytes:])
+				if e.Index == uint64(len(n.log)+len(add))+1 {
+					add = append(add, e)
+				}
+			}
+			if len(add) > 0 && !n.persist(p, add) {
+				return
+			}
+		}
+		if c := min(commit, uint64(len(n.log))); c > n.commit {
+			n.commit = c
+			n.apply()
+		}
+		ack := []byte{msgAck}
+		ack = binary.LittleEndian.AppendUint64(ack, uint64(len(n.log)))
+		p.Send(m.From, ack)
+	case msgAck:
+		if n.id != 0 || len(b) != 9 {
+			return
+		}
+		f := slices.Index(Addrs[:], m.From)
+		if f < 1 {
+			return
+		}
+		n.have[f] = binary.LittleEndian.Uint64(b[1:])
+		n.advance()
+		if n.have[f] < uint64(len(n.log)) {
+			n.sendAppend(p, f)
+		}
+	}
+}
+
+func appendEntry(b []byte, e cluster.Entry) []byte {
+	b = binary.LittleEndian.AppendUint64(b, e.Term)
+	b = binary.LittleEndian.AppendUint64(b, e.Index)
+	b = append(b, byte(e.Op.Kind))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.Op.K))
+	v := e.Op.V
+	if e.Op.Kind == cluster.Del {
+		v = 0
+	}
+	return binary.LittleEndian.AppendUint64(b, uint64(v))
+}
+
+func decodeEntry(b []byte) cluster.Entry {
+	return cluster.Entry{Term: binary.LittleEndian.Uint64(b), Index: binary.LittleEndian.Uint64(b[8:]),
+		Op: cluster.Op{Kind: cluster.Kind(b[16]), K: int64(binary.LittleEndian.Uint64(b[17:])), V: int64(binary.LittleEndian.Uint64(b[25:]))}}
+}
