@@ -143,6 +143,7 @@ type node struct {
 	// leader only
 	rng    *cluster.Rand
 	have   [3]uint64 // what each follower reported holding
+	sent   [3]uint64 // the end of the last batch sent to each follower
 	scenDn bool      // the scenario took follower 1 down
 }
 
@@ -266,7 +267,8 @@ func (n *node) Timer(p *sim.Process, name string) {
 		}
 		n.advance()
 		for f := 1; f <= 2; f++ {
-			n.sendAppend(p, f)
+			// Only what was not sent yet: a lost batch is re-sent by the next heartbeat.
+			n.sendFrom(p, f, max(n.have[f], n.sent[f]))
 		}
 		p.SetTimer("propose", cfg.Interval)
 	case "beat":
@@ -281,8 +283,12 @@ func (n *node) Timer(p *sim.Process, name string) {
 }
 
 // sendAppend sends follower f what it lacks (at most maxBatch entries) and the commit index.
-func (n *node) sendAppend(p *sim.Process, f int) {
-	from := min(n.have[f], uint64(len(n.log)))
+func (n *node) sendAppend(p *sim.Process, f int) { n.sendFrom(p, f, n.have[f]) }
+
+// sendFrom sends follower f the entries after index from (at most maxBatch) and the commit
+// index.
+func (n *node) sendFrom(p *sim.Process, f int, from uint64) {
+	from = min(from, uint64(len(n.log)))
 	to := min(from+maxBatch, uint64(len(n.log)))
 	msg := make([]byte, 0, 1+8+8+4+int(to-from)*entryBytes)
 	msg = append(msg, msgAppend)
@@ -292,6 +298,7 @@ func (n *node) sendAppend(p *sim.Process, f int) {
 	for _, e := range n.log[from:to] {
 		msg = appendEntry(msg, e)
 	}
+	n.sent[f] = to
 	p.Send(Addrs[f], msg)
 }
 
@@ -351,7 +358,9 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 		}
 		n.have[f] = binary.LittleEndian.Uint64(b[1:])
 		n.advance()
-		if n.have[f] < uint64(len(n.log)) {
+		// Catching up: the next batch once the last one is in; anything else waits for the
+		// next proposal or heartbeat, so acks do not multiply messages.
+		if n.have[f] >= n.sent[f] && n.have[f] < uint64(len(n.log)) {
 			n.sendAppend(p, f)
 		}
 	}
