@@ -24,9 +24,6 @@ const DefaultListen = "127.0.0.1:7420"
 // DefaultChunkSize is the default number of tokens per chunk.
 const DefaultChunkSize = 256
 
-// maxRequestBytes bounds one HTTP request body.
-const maxRequestBytes = 256 << 20
-
 // faultLogSize is how many recent fault events GET /v1/faults keeps.
 const faultLogSize = 256
 
@@ -38,9 +35,10 @@ type ServerConfig struct {
 	Adapters        []Config // parsed --l2-adapter specs, cascade order
 	AdapterSpecs    []string // the specs as given
 	SegmentedPrefix bool
-	ChunkSize       int
+	ChunkSize       int // tokens per chunk; 0 means DefaultChunkSize
 	L1CapacityBytes int64
-	MaxChunkBytes   int
+	MaxChunkBytes   int   // largest payload of one chunk; 0 means DefaultMaxChunkBytes
+	MaxRequestBytes int64 // largest request body; 0 means DefaultMaxRequestBytes
 	Listen          string
 }
 
@@ -66,6 +64,7 @@ func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
 	chunk := fs.Int("chunk-size", DefaultChunkSize, "tokens per chunk")
 	l1 := fs.Int64("l1-capacity-bytes", 0, "capacity of the L1 tier in process memory (0 = no L1)")
 	maxChunk := fs.Int("max-chunk-bytes", DefaultMaxChunkBytes, "largest payload of one chunk")
+	maxRequest := fs.Int64("max-request-bytes", DefaultMaxRequestBytes, "largest HTTP request body")
 	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "host:port to listen on")
 	if err := fs.Parse(args); err != nil {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: %w", err)
@@ -82,13 +81,16 @@ func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
 	if *maxChunk < 1 || *maxChunk > 1<<30 {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-chunk-bytes %d: expected an integer in [1, 1073741824]", *maxChunk)
 	}
+	if *maxRequest < minRequestBytes || *maxRequest > maxMaxRequestBytes {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-request-bytes %d: expected an integer in [%d, %d]", *maxRequest, minRequestBytes, maxMaxRequestBytes)
+	}
 	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil || port == "" {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: --listen %q: expected host:port, such as %s", cfg.Listen, DefaultListen)
 	}
 	if len(cfg.AdapterSpecs) == 0 {
 		return ServerConfig{}, errors.New("chunkcache server: --l2-adapter: expected at least one adapter spec")
 	}
-	cfg.ChunkSize, cfg.L1CapacityBytes, cfg.MaxChunkBytes = *chunk, *l1, *maxChunk
+	cfg.ChunkSize, cfg.L1CapacityBytes, cfg.MaxChunkBytes, cfg.MaxRequestBytes = *chunk, *l1, *maxChunk, *maxRequest
 	adapters, err := reg.ParseAll(cfg.AdapterSpecs)
 	if err != nil {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: --l2-adapter: %w", err)
@@ -99,11 +101,13 @@ func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
 
 // Server serves a Cache over a JSON HTTP API; see docs/chunkcache.md.
 type Server struct {
-	cache     *Cache
-	chunkSize int
-	policy    Policy
-	types     []string
-	started   time.Time
+	cache           *Cache
+	chunkSize       int
+	policy          Policy
+	types           []string
+	started         time.Time
+	maxRequestBytes int64
+	maxTokens       int // tokens in one request; maxRequestTokens but in tests
 
 	storeRequests, retrieveRequests, badRequests atomic.Uint64
 	reusedTokens, recomputedTokens               atomic.Uint64
@@ -149,10 +153,24 @@ func (s *Server) Faults() FaultsResponse {
 // NewServer opens the adapters of cfg (warnings, such as fault_inject's start-up line, go
 // to warn) and builds the server.
 func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Server, error) {
+	if cfg.ChunkSize < 0 {
+		return nil, fmt.Errorf("chunkcache server: ChunkSize %d: expected 0 (for %d) or a positive token count", cfg.ChunkSize, DefaultChunkSize)
+	}
+	if cfg.ChunkSize == 0 {
+		cfg.ChunkSize = DefaultChunkSize
+	}
+	if cfg.MaxRequestBytes < 0 {
+		return nil, fmt.Errorf("chunkcache server: MaxRequestBytes %d: expected 0 (for %d) or a positive byte count", cfg.MaxRequestBytes, DefaultMaxRequestBytes)
+	}
 	s := &Server{
-		chunkSize: cfg.ChunkSize,
-		policy:    cfg.Policy(),
-		started:   time.Now(),
+		chunkSize:       cfg.ChunkSize,
+		policy:          cfg.Policy(),
+		started:         time.Now(),
+		maxRequestBytes: cfg.MaxRequestBytes,
+		maxTokens:       maxRequestTokens,
+	}
+	if s.maxRequestBytes == 0 {
+		s.maxRequestBytes = DefaultMaxRequestBytes
 	}
 	adapters, err := OpenAll(ctx, cfg.Adapters, Env{Warn: warn, OnFault: s.recordFault})
 	if err != nil {
@@ -215,16 +233,28 @@ type RetrieveRequest struct {
 	KeyFields
 }
 
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w", err)
+// minRequestBytes and maxMaxRequestBytes bound --max-request-bytes.
+const (
+	minRequestBytes    = 1 << 10
+	maxMaxRequestBytes = 1 << 36
+)
+
+func (s *Server) requestLimits() requestLimits {
+	return requestLimits{
+		maxRequestBytes: s.maxRequestBytes,
+		maxChunkBytes:   s.cache.maxChunk,
+		maxTokens:       s.maxTokens,
+		maxPayloads:     (s.maxTokens + s.chunkSize - 1) / s.chunkSize,
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("request body: expected a single JSON object, got trailing data")
+}
+
+// body returns the request body capped at --max-request-bytes, or, when the declared
+// Content-Length already passes the cap, a *requestError without reading anything.
+func (s *Server) body(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
+	if r.ContentLength > s.maxRequestBytes {
+		return nil, tooLarge("Content-Length %d; expected at most --max-request-bytes %d", r.ContentLength, s.maxRequestBytes)
 	}
-	return nil
+	return http.MaxBytesReader(w, r.Body, s.maxRequestBytes), nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -239,11 +269,27 @@ func (s *Server) fail(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
+// failRequest answers a *requestError with its status; anything else is the server's
+// fault.
+func (s *Server) failRequest(w http.ResponseWriter, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		s.fail(w, re.status, err)
+		return
+	}
+	s.fail(w, http.StatusInternalServerError, err)
+}
+
 func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 	s.storeRequests.Add(1)
-	var req StoreRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.fail(w, http.StatusBadRequest, err)
+	body, err := s.body(w, r)
+	if err != nil {
+		s.failRequest(w, err)
+		return
+	}
+	req, err := decodeStoreRequest(body, s.requestLimits())
+	if err != nil {
+		s.failRequest(w, err)
 		return
 	}
 	keys := KeysFor(req.Tokens, s.chunkSize, req.key())
@@ -252,7 +298,11 @@ func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.cache.Store(r.Context(), keys, req.Payloads); err != nil {
-		s.fail(w, http.StatusInternalServerError, err)
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrChunkTooLarge) {
+			code = http.StatusRequestEntityTooLarge
+		}
+		s.fail(w, code, err)
 		return
 	}
 	resp := StoreResponse{Chunks: len(keys), Keys: make([]string, len(keys))}
@@ -264,9 +314,14 @@ func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 	s.retrieveRequests.Add(1)
-	var req RetrieveRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.fail(w, http.StatusBadRequest, err)
+	body, err := s.body(w, r)
+	if err != nil {
+		s.failRequest(w, err)
+		return
+	}
+	req, err := decodeRetrieveRequest(body, s.requestLimits())
+	if err != nil {
+		s.failRequest(w, err)
 		return
 	}
 	policy := s.policy
