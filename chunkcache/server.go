@@ -16,6 +16,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // DefaultListen is the server's default address: loopback only.
@@ -108,6 +112,7 @@ type Server struct {
 	started         time.Time
 	maxRequestBytes int64
 	maxTokens       int // tokens in one request; maxRequestTokens but in tests
+	registry        *prometheus.Registry
 
 	storeRequests, retrieveRequests, badRequests atomic.Uint64
 	reusedTokens, recomputedTokens               atomic.Uint64
@@ -180,8 +185,14 @@ func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Serve
 	for _, c := range cfg.Adapters {
 		s.types = append(s.types, c.Type())
 	}
+	s.registry = newRegistry(s)
 	return s, nil
 }
+
+// Registry returns the server's Prometheus registry, which GET /metrics exposes: the
+// server's metrics, the Go runtime collector and the process collector. It is the
+// server's own, not prometheus.DefaultRegisterer; a caller may register more collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Cache returns the server's cache.
 func (s *Server) Cache() *Cache { return s.cache }
@@ -196,7 +207,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/retrieve", s.handleRetrieve)
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /v1/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
 
@@ -389,51 +400,20 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Status(r.Context()))
 }
 
-// WriteMetrics writes the server's metrics in the Prometheus text format.
-func (s *Server) WriteMetrics(ctx context.Context, w io.Writer) {
-	c := &s.cache.m
-	counter := func(name, help string, v uint64) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
-	}
-	counter("chunkcache_store_requests_total", "HTTP store requests.", s.storeRequests.Load())
-	counter("chunkcache_retrieve_requests_total", "HTTP retrieve requests.", s.retrieveRequests.Load())
-	counter("chunkcache_bad_requests_total", "HTTP requests answered with an error.", s.badRequests.Load())
-	counter("chunkcache_stored_chunks_total", "Chunks stored in every tier.", c.storedChunks.Load())
-	counter("chunkcache_store_errors_total", "Store batches that failed on some L2 adapter.", c.storeErrors.Load())
-	counter("chunkcache_reused_tokens_total", "Tokens served from a cache tier.", s.reusedTokens.Load())
-	counter("chunkcache_recomputed_tokens_total", "Tokens the caller must recompute.", s.recomputedTokens.Load())
-	counter("chunkcache_load_failures_total", "Chunks found at lookup whose load failed.", c.loadFailures.Load())
-	counter("chunkcache_trimmed_chunks_total", "Loaded chunks dropped by the trim policy.", c.trimmed.Load())
-	fmt.Fprintf(w, "# HELP chunkcache_chunks_total Retrieved chunks by source.\n# TYPE chunkcache_chunks_total counter\n")
-	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"l1\"} %d\n", c.fromL1.Load())
-	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"l2\"} %d\n", c.fromL2.Load())
-	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"recompute\"} %d\n", c.recomputed.Load())
-	fmt.Fprintf(w, "# HELP chunkcache_adapter_used_bytes Bytes held by each L2 adapter.\n# TYPE chunkcache_adapter_used_bytes gauge\n")
-	for i, a := range s.cache.Adapters() {
-		u, _ := a.Usage(ctx)
-		fmt.Fprintf(w, "chunkcache_adapter_used_bytes{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], u.UsedBytes)
-	}
-	fmt.Fprintf(w, "# HELP chunkcache_adapter_locked_keys Keys locked right now in each L2 adapter.\n# TYPE chunkcache_adapter_locked_keys gauge\n")
-	for i, a := range s.cache.Adapters() {
-		n := 0
-		if li, ok := a.(LockInspector); ok {
-			n = len(li.LockedKeys())
-		}
-		fmt.Fprintf(w, "chunkcache_adapter_locked_keys{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], n)
-	}
-	fmt.Fprintf(w, "# HELP chunkcache_fault_inject_dropped_total Loads failed on purpose by each fault_inject adapter, by rule.\n# TYPE chunkcache_fault_inject_dropped_total counter\n")
-	for i, a := range s.cache.Adapters() {
-		if f, ok := a.(*FaultInject); ok {
-			for _, r := range []DropRule{RuleTailRatio, RuleGapIndex, RuleRate} {
-				fmt.Fprintf(w, "chunkcache_fault_inject_dropped_total{position=\"%d\",rule=\"%s\"} %d\n", i+1, r, f.DroppedBy(r))
-			}
+// WriteMetrics writes what GET /metrics answers, in the Prometheus text format (ctx is
+// unused: collectors take none). It returns the first error of gathering or writing.
+func (s *Server) WriteMetrics(_ context.Context, w io.Writer) error {
+	mfs, gatherErr := s.registry.Gather()
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
 		}
 	}
-}
-
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.WriteMetrics(r.Context(), w)
+	if gatherErr != nil {
+		return fmt.Errorf("gather metrics: %w", gatherErr)
+	}
+	return nil
 }
 
 // Serve runs the server of cfg until ctx is done. It logs warnings (the fault_inject

@@ -214,14 +214,9 @@ func TestServerConcurrentClients(t *testing.T) {
 			t.Fatalf("adapter #%d holds %d locks after all clients finished", a.Position, a.LockedKeys)
 		}
 	}
-	resp, err = http.Get(hs.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), fmt.Sprintf("chunkcache_retrieve_requests_total %d\n", clients*rounds)) {
-		t.Fatalf("metrics:\n%s", metrics)
+	metrics := scrape(t, hs.URL)
+	if got := sample(t, metrics, "chunkcache_retrieve_requests_total"); got != clients*rounds {
+		t.Fatalf("chunkcache_retrieve_requests_total = %v, want %d", got, clients*rounds)
 	}
 	// Every drop was recorded as an event, and the metrics count them by rule.
 	resp, err = http.Get(hs.URL + "/v1/faults")
@@ -235,15 +230,9 @@ func TestServerConcurrentClients(t *testing.T) {
 		t.Fatalf("faults: total %d recent %d, adapter dropped %d", faults.Total, len(faults.Recent), f.Dropped())
 	}
 	for _, r := range []DropRule{RuleTailRatio, RuleRate} {
-		line := fmt.Sprintf("chunkcache_fault_inject_dropped_total{position=\"1\",rule=\"%s\"} %d\n", r, f.DroppedBy(r))
-		if f.DroppedBy(r) == 0 || !strings.Contains(string(metrics), line) {
-			t.Fatalf("metrics lack %q (or the rule never fired):\n%s", line, metrics)
-		}
-	}
-	sample := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+$`)
-	for _, l := range strings.Split(strings.TrimSpace(string(metrics)), "\n") {
-		if !strings.HasPrefix(l, "# HELP ") && !strings.HasPrefix(l, "# TYPE ") && !sample.MatchString(l) {
-			t.Errorf("metrics line %q is not Prometheus text", l)
+		got := sample(t, metrics, "chunkcache_fault_inject_dropped_total", "position", "1", "rule", r.String())
+		if f.DroppedBy(r) == 0 || got != float64(f.DroppedBy(r)) {
+			t.Fatalf("chunkcache_fault_inject_dropped_total{rule=%q} = %v, want %d (and the rule to have fired)", r, got, f.DroppedBy(r))
 		}
 	}
 }
