@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -113,6 +114,7 @@ type Server struct {
 	maxRequestBytes int64
 	maxTokens       int // tokens in one request; maxRequestTokens but in tests
 	registry        *prometheus.Registry
+	log             *slog.Logger
 
 	storeRequests, retrieveRequests, badRequests atomic.Uint64
 	reusedTokens, recomputedTokens               atomic.Uint64
@@ -155,9 +157,14 @@ func (s *Server) Faults() FaultsResponse {
 	return out
 }
 
-// NewServer opens the adapters of cfg (warnings, such as fault_inject's start-up line, go
-// to warn) and builds the server.
-func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Server, error) {
+// NewServer opens the adapters of cfg and builds the server. It logs to log (nil logs
+// nothing): adapters' warnings at level WARN with their line as the message (fault_inject's
+// start-up line, exactly as LMCache words it), and requests that failed on the server's
+// side (5xx) at level ERROR.
+func NewServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.ChunkSize < 0 {
 		return nil, fmt.Errorf("chunkcache server: ChunkSize %d: expected 0 (for %d) or a positive token count", cfg.ChunkSize, DefaultChunkSize)
 	}
@@ -173,10 +180,12 @@ func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Serve
 		started:         time.Now(),
 		maxRequestBytes: cfg.MaxRequestBytes,
 		maxTokens:       maxRequestTokens,
+		log:             log,
 	}
 	if s.maxRequestBytes == 0 {
 		s.maxRequestBytes = DefaultMaxRequestBytes
 	}
+	warn := func(line string) { log.WarnContext(ctx, line) }
 	adapters, err := OpenAll(ctx, cfg.Adapters, Env{Warn: warn, OnFault: s.recordFault})
 	if err != nil {
 		return nil, err
@@ -207,7 +216,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/retrieve", s.handleRetrieve)
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /v1/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	}))
 	return mux
 }
 
@@ -275,37 +287,42 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) fail(w http.ResponseWriter, code int, err error) {
+// fail answers the request with code and err as a JSON error. A failure of the server's
+// own (5xx) is logged too; a client's (4xx) is the client's to read.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
 	s.badRequests.Add(1)
+	if code >= 500 {
+		s.log.ErrorContext(r.Context(), "chunkcache: request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	}
 	writeJSON(w, code, map[string]string{"error": err.Error()})
 }
 
 // failRequest answers a *requestError with its status; anything else is the server's
 // fault.
-func (s *Server) failRequest(w http.ResponseWriter, err error) {
+func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, err error) {
 	var re *requestError
 	if errors.As(err, &re) {
-		s.fail(w, re.status, err)
+		s.fail(w, r, re.status, err)
 		return
 	}
-	s.fail(w, http.StatusInternalServerError, err)
+	s.fail(w, r, http.StatusInternalServerError, err)
 }
 
 func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 	s.storeRequests.Add(1)
 	body, err := s.body(w, r)
 	if err != nil {
-		s.failRequest(w, err)
+		s.failRequest(w, r, err)
 		return
 	}
 	req, err := decodeStoreRequest(body, s.requestLimits())
 	if err != nil {
-		s.failRequest(w, err)
+		s.failRequest(w, r, err)
 		return
 	}
 	keys := KeysFor(req.Tokens, s.chunkSize, req.key())
 	if len(req.Payloads) != len(keys) {
-		s.fail(w, http.StatusBadRequest, fmt.Errorf("payloads: %d tokens make %d chunks of %d, but %d payloads were given", len(req.Tokens), len(keys), s.chunkSize, len(req.Payloads)))
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("payloads: %d tokens make %d chunks of %d, but %d payloads were given", len(req.Tokens), len(keys), s.chunkSize, len(req.Payloads)))
 		return
 	}
 	if err := s.cache.Store(r.Context(), keys, req.Payloads); err != nil {
@@ -313,7 +330,7 @@ func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrChunkTooLarge) {
 			code = http.StatusRequestEntityTooLarge
 		}
-		s.fail(w, code, err)
+		s.fail(w, r, code, err)
 		return
 	}
 	resp := StoreResponse{Chunks: len(keys), Keys: make([]string, len(keys))}
@@ -327,32 +344,32 @@ func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 	s.retrieveRequests.Add(1)
 	body, err := s.body(w, r)
 	if err != nil {
-		s.failRequest(w, err)
+		s.failRequest(w, r, err)
 		return
 	}
 	req, err := decodeRetrieveRequest(body, s.requestLimits())
 	if err != nil {
-		s.failRequest(w, err)
+		s.failRequest(w, r, err)
 		return
 	}
 	policy := s.policy
 	if req.Policy != "" {
 		p, err := ParsePolicy(req.Policy)
 		if err != nil {
-			s.fail(w, http.StatusBadRequest, err)
+			s.fail(w, r, http.StatusBadRequest, err)
 			return
 		}
 		policy = p
 	}
 	chunks := (len(req.Tokens) + s.chunkSize - 1) / s.chunkSize
 	if need := int64(chunks) * int64(s.cache.BufferBytes()); need > maxRetrieveBufferBytes {
-		s.fail(w, http.StatusBadRequest, fmt.Errorf("tokens: %d chunks would need %d bytes of load buffers (%d per chunk); the limit is %d: retrieve fewer tokens or lower --max-chunk-bytes",
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("tokens: %d chunks would need %d bytes of load buffers (%d per chunk); the limit is %d: retrieve fewer tokens or lower --max-chunk-bytes",
 			chunks, need, s.cache.BufferBytes(), maxRetrieveBufferBytes))
 		return
 	}
 	res, err := s.cache.Retrieve(r.Context(), req.Tokens, s.chunkSize, req.key(), policy, req.WithPayload)
 	if err != nil {
-		s.fail(w, http.StatusInternalServerError, err)
+		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
 	s.reusedTokens.Add(uint64(res.ReusedTokens))
@@ -416,12 +433,14 @@ func (s *Server) WriteMetrics(_ context.Context, w io.Writer) error {
 	return nil
 }
 
-// Serve runs the server of cfg until ctx is done. It logs warnings (the fault_inject
-// start-up line among them) to stderr, one per line, and announces the address it listens
-// on to stdout as "chunkcache: listening on http://ADDR".
+// Serve runs the server of cfg until ctx is done. It announces the address it listens on
+// to stdout as "chunkcache: listening on http://ADDR", and logs through log/slog as text
+// records to stderr: the adapters' warnings (fault_inject's start-up line is the message of
+// a WARN record), a warning for a non-loopback address, failed requests and net/http's own
+// errors.
 func Serve(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) error {
-	warn := func(line string) { fmt.Fprintln(stderr, line) }
-	srv, err := NewServer(ctx, cfg, warn)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srv, err := NewServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -431,9 +450,13 @@ func Serve(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-		warn(fmt.Sprintf("chunkcache: WARNING listening on non-loopback address %s: the API has no authentication", tcp))
+		log.WarnContext(ctx, "chunkcache: listening on a non-loopback address: the API has no authentication", "addr", tcp.String())
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
+	}
 	fmt.Fprintf(stdout, "chunkcache: listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

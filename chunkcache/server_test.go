@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,10 @@ func runMain(ctx context.Context, args []string) (stdout, stderr *syncBuffer, co
 }
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+// warnRecordRE matches a whole output of one slog text record at level WARN; group 1 is
+// the quoted message.
+var warnRecordRE = regexp.MustCompile(`\Atime=\S+ level=WARN msg=("(?:[^"\\]|\\.)*")\n\z`)
 
 // The issue's acceptance check, through the real command line: `chunkcache server` with
 // fault_inject (gap_tail_ratios [0.5]) around fs_native, then `chunkcache bench`.
@@ -56,9 +61,14 @@ func TestServerAndBenchEndToEnd(t *testing.T) {
 				t.Fatalf("server did not print %q within 10s; stdout %q", listenRE, out)
 			}
 			url := listenRE.FindStringSubmatch(out.String())[1]
-			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only.\n"
-			if got := errOut.String(); got != line {
-				t.Fatalf("server stderr = %q, want exactly the start-up line %q", got, line)
+			// stderr holds one slog text record: a warning whose message is LMCache's line.
+			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only."
+			m := warnRecordRE.FindStringSubmatch(errOut.String())
+			if m == nil {
+				t.Fatalf("server stderr = %q, want exactly one slog record matching %s", errOut, warnRecordRE)
+			}
+			if msg, err := strconv.Unquote(m[1]); err != nil || msg != line {
+				t.Fatalf("logged message %s, want the start-up line %q", m[1], line)
 			}
 			var bout, berr bytes.Buffer
 			if c := Main(context.Background(), []string{"bench", "--server", url}, &bout, &berr); c != 0 {
