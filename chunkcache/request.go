@@ -44,10 +44,11 @@ func tooLarge(format string, args ...any) error {
 
 // requestLimits bounds what decoding one request may hold in memory.
 type requestLimits struct {
-	maxRequestBytes int64 // the whole body (--max-request-bytes); enforced by the caller's reader, named in errors
-	maxChunkBytes   int   // one decoded payload (--max-chunk-bytes)
-	maxTokens       int   // tokens of one request
-	maxPayloads     int   // payloads of one store: at most one per chunk of maxTokens
+	// The whole body (--max-request-bytes) is bounded by the caller's reader
+	// (http.MaxBytesReader), whose error names the limit.
+	maxChunkBytes int // one decoded payload (--max-chunk-bytes)
+	maxTokens     int // tokens of one request
+	maxPayloads   int // payloads of one store: at most one per chunk of maxTokens
 }
 
 // maxValueBytes is the longest JSON value (or run of whitespace) the decoder may buffer

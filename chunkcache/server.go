@@ -264,10 +264,9 @@ const (
 
 func (s *Server) requestLimits() requestLimits {
 	return requestLimits{
-		maxRequestBytes: s.maxRequestBytes,
-		maxChunkBytes:   s.cache.maxChunk,
-		maxTokens:       s.maxTokens,
-		maxPayloads:     (s.maxTokens + s.chunkSize - 1) / s.chunkSize,
+		maxChunkBytes: s.cache.maxChunk,
+		maxTokens:     s.maxTokens,
+		maxPayloads:   (s.maxTokens + s.chunkSize - 1) / s.chunkSize,
 	}
 }
 
