@@ -127,7 +127,12 @@ type FaultInject struct {
 }
 
 // NewFaultInject wraps inner. Arguments are taken as given (validation is the spec
-// parser's job); gapIndices are sorted and deduplicated.
+// parser's job); gapIndices are sorted and deduplicated. It never fails and never panics
+// later: a gap index that names no position of a batch, negative or ≥ the batch length,
+// never matches, and so does a tail ratio whose position falls outside the batch (a ratio
+// outside [0, 1], or NaN). This is how LMCache's adapter treats them (a position is dropped
+// when it is in the index set, so a negative index never is). Such values still show, as
+// given, in StartupLine and Status, as LMCache logs them.
 func NewFaultInject(inner Adapter, rate float64, seed int64, gapIndices []int64, gapTailRatios []float64) *FaultInject {
 	idx := append([]int64(nil), gapIndices...)
 	slices.Sort(idx)
@@ -157,8 +162,17 @@ func (f *FaultInject) StartupLine() string {
 		f.rate, f.seed, strings.Join(idx, ", "), strings.Join(rs, ", "), f.inner.Name())
 }
 
-// pyFloat formats a float as Python's repr does (for values in [0, 1] at least).
+// pyFloat formats a float as Python's repr does (for values in [0, 1] at least, and for
+// NaN and the infinities, which only the Go API can pass).
 func pyFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
 	s := strconv.FormatFloat(v, 'g', -1, 64)
 	if !strings.ContainsAny(s, ".eIN") {
 		s += ".0"
@@ -241,12 +255,15 @@ func (f *FaultInject) DropRules(keys []Key) []DropRule {
 		return rules
 	}
 	for _, r := range f.ratios {
-		if i := int(math.RoundToEven((1.0 - r) * float64(n-1))); i >= 0 && i < n && rules[i] == RuleNone {
-			rules[i] = RuleTailRatio
+		// Bounds-check the float before converting it: converting NaN or an out-of-range
+		// float to int is implementation-defined in Go.
+		pos := math.RoundToEven((1.0 - r) * float64(n-1))
+		if pos >= 0 && pos < float64(n) && rules[int(pos)] == RuleNone {
+			rules[int(pos)] = RuleTailRatio
 		}
 	}
 	for _, i := range f.indices {
-		if i < int64(n) && rules[i] == RuleNone {
+		if i >= 0 && i < int64(n) && rules[i] == RuleNone {
 			rules[i] = RuleGapIndex
 		}
 	}
