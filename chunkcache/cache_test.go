@@ -8,13 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
-func seqTokens(n int, seed uint64) []uint32 {
-	s := splitmix64(seed)
+func seqTokens(n int, seed fault.Seed) []uint32 {
+	s := seed.Stream("test tokens")
 	out := make([]uint32, n)
 	for i := range out {
-		out[i] = uint32(s.next() % 50000)
+		out[i] = uint32(s.IntN(50000))
 	}
 	return out
 }

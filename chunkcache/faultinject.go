@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/faultbox/faultbox/fault"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -123,7 +124,7 @@ type FaultInject struct {
 	ratios    []float64
 	dropped   atomic.Uint64
 	byRule    [len(ruleNames)]atomic.Uint64
-	onFault   func(FaultEvent)
+	onFault   func(fault.Event)
 }
 
 // NewFaultInject wraps inner. Arguments are taken as given (validation is the spec
@@ -233,18 +234,12 @@ func (r DropRule) String() string {
 	return fmt.Sprintf("DropRule(%d)", int(r))
 }
 
-// FaultEvent reports one injected fault: a load of a key the inner adapter had, failed on
-// purpose. Seq orders one adapter's events without a clock.
-type FaultEvent struct {
-	Layer    string `json:"layer"`     // "chunkcache"
-	Kind     string `json:"kind"`      // "l2_load_drop"
-	Adapter  string `json:"adapter"`   // the inner adapter's name
-	Key      string `json:"key"`       // Key.ID of the dropped key
-	Position int    `json:"position"`  // position in the load batch
-	BatchLen int    `json:"batch_len"` // keys in the load batch
-	Rule     string `json:"rule"`      // gap_tail_ratios, gap_indices or rate
-	Seq      uint64 `json:"seq"`       // 1-based count of this adapter's drops
-}
+// KindLoadDrop is the Kind of the fault.Event a fault_inject adapter reports for each load it
+// fails on purpose (Layer fault.LayerChunkcache): Where is the dropped key's Key.ID, Offset its
+// position in the load batch, Length the batch's length, Seq the 1-based count of this
+// adapter's drops, and Detail "rule=R inner=NAME" (R: gap_tail_ratios, gap_indices or rate;
+// NAME: the inner adapter's name).
+const KindLoadDrop = "l2_load_drop"
 
 // DropRules returns, for each position of a load batch of keys, the rule that drops it
 // (RuleNone for a kept position).
@@ -291,7 +286,7 @@ func (f *FaultInject) DropBitmap(keys []Key) Bitmap {
 
 // OnFault sets a function that receives every injected fault, called synchronously from
 // Load. Set it before the adapter is used.
-func (f *FaultInject) OnFault(fn func(FaultEvent)) { f.onFault = fn }
+func (f *FaultInject) OnFault(fn func(fault.Event)) { f.onFault = fn }
 
 // Name implements Adapter.
 func (f *FaultInject) Name() string { return "FaultInjectL2Adapter" }
@@ -342,8 +337,8 @@ func (f *FaultInject) Load(ctx context.Context, keys []Key, bufs [][]byte) (Bitm
 		f.byRule[rule].Add(1)
 		seq := f.dropped.Add(1)
 		if f.onFault != nil {
-			f.onFault(FaultEvent{Layer: "chunkcache", Kind: "l2_load_drop", Adapter: f.inner.Name(), Key: keys[i].ID(),
-				Position: i, BatchLen: len(keys), Rule: rule.String(), Seq: seq})
+			f.onFault(fault.Event{Seq: int64(seq), Layer: fault.LayerChunkcache, Kind: KindLoadDrop, Where: keys[i].ID(),
+				Offset: int64(i), Length: int64(len(keys)), Detail: "rule=" + rule.String() + " inner=" + f.inner.Name()})
 		}
 	}
 	return got, err

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/faultbox/faultbox/fault"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -353,7 +354,7 @@ func TestFaultInjectRetrieveLeavesNoLocks(t *testing.T) {
 	}
 }
 
-// Every drop is reported as a FaultEvent naming the rule that made it.
+// Every drop is reported as a fault.Event naming the rule that made it.
 func TestFaultInjectEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -361,8 +362,8 @@ func TestFaultInjectEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []FaultEvent
-	a, err := cfg.Open(ctx, Env{OnFault: func(e FaultEvent) { events = append(events, e) }})
+	var events []fault.Event
+	a, err := cfg.Open(ctx, Env{OnFault: func(e fault.Event) { events = append(events, e) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,11 +385,12 @@ func TestFaultInjectEvents(t *testing.T) {
 	}
 	var summary []string
 	for i, e := range events {
-		if e.Layer != "chunkcache" || e.Kind != "l2_load_drop" || e.Adapter != "MemoryL2Adapter" || e.BatchLen != 13 ||
-			e.Key != keys[e.Position].ID() || e.Seq != uint64(i+1) {
+		rule, inner, _ := strings.Cut(strings.TrimPrefix(e.Detail, "rule="), " inner=")
+		if e.Layer != fault.LayerChunkcache || e.Kind != KindLoadDrop || inner != "MemoryL2Adapter" || e.Length != 13 ||
+			e.Where != keys[e.Offset].ID() || e.Seq != int64(i+1) || e.Validate() != nil {
 			t.Fatalf("event %d = %+v", i, e)
 		}
-		summary = append(summary, fmt.Sprintf("%d:%s", e.Position, e.Rule))
+		summary = append(summary, fmt.Sprintf("%d:%s", e.Offset, rule))
 	}
 	if want := []string{"4:gap_indices", "6:gap_tail_ratios", "12:rate"}; !slices.Equal(summary, want) {
 		t.Fatalf("events %v, want %v", summary, want)

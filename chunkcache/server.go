@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/faultbox/faultbox/fault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
@@ -120,14 +121,18 @@ type Server struct {
 	reusedTokens, recomputedTokens               atomic.Uint64
 
 	faultMu    sync.Mutex
-	faults     []FaultEvent // ring of the last faultLogSize events
+	faults     []fault.Event // ring of the last faultLogSize events
 	faultNext  int
 	faultTotal uint64
 }
 
-func (s *Server) recordFault(e FaultEvent) {
+// recordFault keeps e in the ring, numbered in the server's order and stamped with the wall
+// time since the server started.
+func (s *Server) recordFault(e fault.Event) {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
+	e.Seq = int64(s.faultTotal + 1)
+	e.Time, e.Clock = time.Since(s.started), fault.Wall
 	if len(s.faults) < faultLogSize {
 		s.faults = append(s.faults, e)
 	} else {
@@ -139,15 +144,15 @@ func (s *Server) recordFault(e FaultEvent) {
 
 // FaultsResponse is the answer to GET /v1/faults.
 type FaultsResponse struct {
-	Total  uint64       `json:"total"`  // faults injected since start
-	Recent []FaultEvent `json:"recent"` // the last ones, oldest first (at most 256)
+	Total  uint64        `json:"total"`  // faults injected since start
+	Recent []fault.Event `json:"recent"` // the last ones, oldest first (at most 256)
 }
 
 // Faults returns the recent fault events, oldest first.
 func (s *Server) Faults() FaultsResponse {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
-	out := FaultsResponse{Total: s.faultTotal, Recent: make([]FaultEvent, 0, len(s.faults))}
+	out := FaultsResponse{Total: s.faultTotal, Recent: make([]fault.Event, 0, len(s.faults))}
 	if len(s.faults) < faultLogSize {
 		out.Recent = append(out.Recent, s.faults...)
 	} else {

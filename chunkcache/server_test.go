@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // runMain runs Main with args until ctx ends, returning its stdout, stderr, exit code and a
@@ -174,7 +176,7 @@ func TestServerConcurrentClients(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for r := range rounds {
-				tokens, payloads := benchSequence(uint64(c), r, chunks, 64, 300)
+				tokens, payloads := benchSequence(fault.Seed(c), r, chunks, 64, 300)
 				var sr StoreResponse
 				if code, err := post(hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &sr); err != nil || code != 200 || sr.Chunks != chunks {
 					errs <- fmt.Errorf("client %d: store %d %+v: %v", c, code, sr, err)
@@ -238,6 +240,17 @@ func TestServerConcurrentClients(t *testing.T) {
 	resp.Body.Close()
 	if faults.Total != f.Dropped() || faults.Total == 0 || len(faults.Recent) != int(min(faults.Total, faultLogSize)) {
 		t.Fatalf("faults: total %d recent %d, adapter dropped %d", faults.Total, len(faults.Recent), f.Dropped())
+	}
+	// The recent events are the core's, numbered in the server's order, oldest first.
+	last := faults.Recent[len(faults.Recent)-1]
+	for i, e := range faults.Recent {
+		if e.Layer != fault.LayerChunkcache || e.Kind != KindLoadDrop || e.Clock != fault.Wall || e.Validate() != nil ||
+			e.Seq != last.Seq-int64(len(faults.Recent)-1-i) {
+			t.Fatalf("recent fault %d = %+v (last seq %d)", i, e, last.Seq)
+		}
+	}
+	if last.Seq != int64(faults.Total) {
+		t.Fatalf("the last event's seq %d != total %d", last.Seq, faults.Total)
 	}
 	for _, r := range []DropRule{RuleTailRatio, RuleRate} {
 		got := sample(t, metrics, "chunkcache_fault_inject_dropped_total", "position", "1", "rule", r.String())
