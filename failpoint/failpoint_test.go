@@ -649,7 +649,7 @@ func TestPanicAndPrint(t *testing.T) {
 	}
 	s.EvalContext(ctx)
 	s.EvalContext(ctx)
-	want := "failpoint " + s.Name() + " executed\nhello\n"
+	want := "failpoint " + s.Name() + " executed.\nhello\n" // fail-rs: "failpoint {name} executed."
 	if out.String() != want {
 		t.Fatalf("print wrote %q, want %q", out.String(), want)
 	}
