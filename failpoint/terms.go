@@ -123,6 +123,12 @@ func Parse(text string) ([]Term, error) {
 	if len(text) > maxTermsBytes {
 		return nil, p.fail(0, fmt.Sprintf("at most %d bytes of terms", maxTermsBytes), fmt.Sprintf("%d bytes", len(text)))
 	}
+	return p.chain()
+}
+
+// chain parses terms joined by "->" from p.i up to the end of the input or, in a FAILPOINTS
+// value (p.entry), up to the ";" that ends the entry, where it leaves p.i.
+func (p *parser) chain() ([]Term, error) {
 	var out []Term
 	for {
 		p.space()
@@ -137,11 +143,11 @@ func Parse(text string) ([]Term, error) {
 		}
 		out = append(out, t)
 		p.space()
-		if p.i == len(p.in) {
+		if p.i == len(p.in) || p.entry && p.in[p.i] == ';' {
 			return out, nil
 		}
 		if !strings.HasPrefix(p.in[p.i:], "->") {
-			return nil, p.fail(p.i, `"->" or end of terms`, p.found(p.i))
+			return nil, p.fail(p.i, p.endExpected(), p.found(p.i))
 		}
 		p.i += 2
 	}
@@ -152,16 +158,34 @@ type parser struct {
 	i         int
 	termStart int
 	termIndex int
+	entry     bool // parsing the terms of a FAILPOINTS entry: a ";" ends them
+}
+
+// sepAt reports whether a term ends at in[j]: at "->", at the end of the input, or at the
+// ";" that ends a FAILPOINTS entry.
+func (p *parser) sepAt(j int) bool {
+	return j == len(p.in) || strings.HasPrefix(p.in[j:], "->") || p.entry && p.in[j] == ';'
+}
+
+func (p *parser) endExpected() string {
+	if p.entry {
+		return `"->", ";" or end of terms`
+	}
+	return `"->" or end of terms`
 }
 
 func (p *parser) fail(at int, expected, found string) *ParseError {
 	return &ParseError{Input: p.in, Term: p.termIndex, TermText: p.termText(), Offset: at, Expected: expected, Found: found}
 }
 
-// termText is the current term up to the next arrow (a good enough cut for a message).
+// termText is the current term up to the next arrow, or ";" in an entry (a good enough cut
+// for a message).
 func (p *parser) termText() string {
 	rest := p.in[min(p.termStart, len(p.in)):]
 	if j := strings.Index(rest, "->"); j >= 0 {
+		rest = rest[:j]
+	}
+	if j := strings.IndexByte(rest, ';'); p.entry && j >= 0 {
 		rest = rest[:j]
 	}
 	return strings.TrimSpace(rest)
@@ -271,7 +295,7 @@ func (p *parser) term() (Term, error) {
 }
 
 // arg reads "(" arg ")" where arg is a Go-quoted string, a single-quoted string or raw text
-// with balanced parentheses; p.i is at the "(".
+// (see rawArg); p.i is at the "(".
 func (p *parser) arg() (string, error) {
 	open := p.i
 	p.i++
@@ -290,23 +314,49 @@ func (p *parser) arg() (string, error) {
 		p.i++
 		return arg, nil
 	}
-	p.i = open + 1
-	depth := 0
-	for p.i < len(p.in) {
-		switch p.in[p.i] {
-		case '(':
-			depth++
-		case ')':
-			if depth == 0 {
-				arg = p.in[open+1 : p.i]
-				p.i++
-				return arg, nil
+	return p.rawArg(open)
+}
+
+// rawArg reads an unquoted argument the way fail-rs does: everything from the "(" at open to
+// the last ")" of the term, where the term ends at the next "->" (or ";" in an entry) or at
+// the end of the input. So `return(:-))` means ":-)", `return(()` means "(" and
+// `return(a)(b)` means "a)(b", while text after the last ")" (`return(x)y`) is an error.
+// Where fail-rs would cut the term short, a "->" or ";" that no ")" precedes and that lies
+// inside parentheses still open belongs to the argument, so `print(a->b)` and `print(a;b)`
+// work; a ")" before it ends the argument there, as in fail-rs.
+func (p *parser) rawArg(open int) (string, error) {
+	depth := 1      // parentheses open, the argument's own included
+	lastClose := -1 // the last ")" seen
+	lastSolid := -1 // the last byte that is not a blank
+	for j := open + 1; ; j++ {
+		if p.sepAt(j) {
+			if lastSolid >= 0 && p.in[lastSolid] == ')' {
+				p.i = lastSolid + 1
+				return p.in[open+1 : lastSolid], nil
 			}
-			depth--
+			if depth <= 0 {
+				// The argument closed and the term goes on past its last ")".
+				at := lastClose + 1
+				for isSpace(p.in[at]) {
+					at++
+				}
+				return "", p.fail(at, p.endExpected()+` after the argument's last ")"`, p.found(at))
+			}
+			if j == len(p.in) {
+				return "", p.fail(j, `")" to close the "(" at offset `+strconv.Itoa(open), "end of terms")
+			}
 		}
-		p.i++
+		switch c := p.in[j]; {
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			lastClose = j
+		}
+		if !isSpace(p.in[j]) {
+			lastSolid = j
+		}
 	}
-	return "", p.fail(len(p.in), `")" to close the "(" at offset `+strconv.Itoa(open), "end of terms")
 }
 
 // quoted reads a string in double quotes or back quotes (Go syntax) or in single quotes

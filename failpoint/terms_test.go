@@ -83,6 +83,72 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// TestParseArgLikeFailRS: an unquoted argument is what fail-rs makes of it (src/lib.rs,
+// Action::from_str): the text between the term's first "(" and its last ")", the term ending
+// at the next "->" or the end. Rows with err set are errors in fail-rs too ("parentheses do
+// not match", or a term fail-rs cannot read).
+func TestParseArgLikeFailRS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		args []string // each term's argument
+		err  string   // a piece of the error, when Parse must fail
+	}{
+		{in: "return(:-))", args: []string{":-)"}},
+		{in: "return(:-()", args: []string{":-("}},
+		{in: "return())", args: []string{")"}},
+		{in: "return(()", args: []string{"("}},
+		{in: "return((x)", args: []string{"(x"}},
+		{in: "return(a)(b)", args: []string{"a)(b"}},
+		{in: "return(f(x))", args: []string{"f(x)"}},
+		{in: "print(:-) ) ", args: []string{":-) "}},
+		{in: " print( x ) ", args: []string{" x "}},
+		{in: "1*return(:-))->return(;-))", args: []string{":-)", ";-)"}},
+		{in: "return(()->return(x)", args: []string{"(", "x"}},
+		{in: "return(:-)) -> off", args: []string{":-)", ""}},
+		{in: "50%return(2%5)", args: []string{"2%5"}},
+		// Where fail-rs would cut the term at "->" and fail, a "->" inside parentheses still
+		// open belongs to the argument.
+		{in: "print(a->b)", args: []string{"a->b"}},
+		{in: "print(g(a->b))->off", args: []string{"g(a->b)", ""}},
+		{in: "print(a;b)", args: []string{"a;b"}},
+		// Text after the last ")" of a term.
+		{in: "return(x)y", err: `term 1 "return(x)y" at offset 9: expected "->" or end of terms after the argument's last ")", found "y"`},
+		{in: "return(x))y", err: `at offset 10: expected "->" or end of terms after the argument's last ")", found "y"`},
+		{in: "return(x) y->off", err: `at offset 10: expected "->" or end of terms after the argument's last ")", found "y->off"`},
+		{in: "return(x)y->return(z)", err: "at offset 9"},
+		// A ")" right before "->" ends the argument, as in fail-rs; quote an argument that
+		// holds ")->".
+		{in: "print(f(x)->y)", err: `term 2 "y)" at offset 12: expected an action`},
+		{in: "return(x", err: `at offset 8: expected ")" to close the "(" at offset 6`},
+		{in: "return(", err: `at offset 7: expected ")" to close`},
+		{in: "return(x->off", err: `at offset 13: expected ")" to close`},
+		{in: "return)(", err: `at offset 6: expected "->" or end of terms`},
+		{in: "return (x)", err: `at offset 7: expected "->" or end of terms`},
+	}
+	for _, c := range cases {
+		terms, err := Parse(c.in)
+		if c.err != "" {
+			var pe *ParseError
+			if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("Parse(%q) = %v, %v; want a *ParseError containing %q", c.in, terms, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		var args []string
+		for _, term := range terms {
+			args = append(args, term.Arg)
+		}
+		if !reflect.DeepEqual(args, c.args) {
+			t.Errorf("Parse(%q) arguments = %q, want %q", c.in, args, c.args)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
