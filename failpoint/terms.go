@@ -192,10 +192,13 @@ func (p *parser) termText() string {
 }
 
 func (p *parser) found(at int) string {
-	if at >= len(p.in) {
+	rest := p.in[min(at, len(p.in)):]
+	if j := strings.IndexByte(rest, ';'); p.entry && j >= 0 {
+		rest = rest[:j] // the entry's end
+	}
+	if rest == "" {
 		return "end of terms"
 	}
-	rest := p.in[at:]
 	if len(rest) > 12 {
 		rest = rest[:12] + "..."
 	}

@@ -244,6 +244,52 @@ func TestParseEnv(t *testing.T) {
 	}
 }
 
+// TestParseEnvLikeFailRS: FAILPOINTS entries end where fail-rs ends them (at ";"), and an
+// unquoted argument ends at its term's last ")" as in Parse, so an apostrophe or an unbalanced
+// parenthesis in an argument does not swallow the entries after it.
+func TestParseEnvLikeFailRS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in    string
+		want  string // name=canonical terms, joined by ";"
+		entry int    // when ParseEnv must fail: the entry it names
+		err   string // and a piece of the message
+	}{
+		{in: "a=print(it's);b=off", want: `a=print("it's");b=off`},
+		{in: "a=print(:-();b=off", want: `a=print(":-(");b=off`},
+		{in: "a=return(:-));b=return(;-))", want: `a=return(":-)");b=return(";-)")`},
+		{in: "a=return(()->return(x);b=off", want: `a=return("(")->return("x");b=off`},
+		{in: "a=print(it's) -> off ; b=off", want: `a=print("it's")->off;b=off`},
+		{in: "a=print(p;q);b=off", want: `a=print("p;q");b=off`},
+		{in: `a=print("x);b=y");b=off`, want: `a=print("x);b=y");b=off`},
+		{in: "a=return(x)y;b=off", entry: 1, err: `expected "->", ";" or end of terms after the argument's last ")", found "y"`},
+		{in: "a=off;b=print(x;c=off", entry: 2, err: `expected ")" to close`},
+		{in: "a=off;b=;c=off", entry: 2, err: `parse "": term 1 "" at offset 0: expected an action`},
+		{in: "a=off;b=return x;c=off", entry: 2, err: `parse "return x": term 1 "return x" at offset 7: expected "->", ";" or end of terms, found "x"`},
+	}
+	for _, c := range cases {
+		got, err := ParseEnv(c.in)
+		if c.err != "" {
+			var ee *EnvError
+			if !errors.As(err, &ee) || ee.Entry != c.entry || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseEnv(%q) = %v; want entry %d mentioning %q", c.in, err, c.entry, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseEnv(%q): %v", c.in, err)
+			continue
+		}
+		var entries []string
+		for _, st := range got {
+			entries = append(entries, st.Name+"="+Format(st.Terms))
+		}
+		if s := strings.Join(entries, ";"); s != c.want {
+			t.Errorf("ParseEnv(%q) = %s, want %s", c.in, s, c.want)
+		}
+	}
+}
+
 func TestParseSeed(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]uint64{"0": 0, "42": 42, " 0x2a ": 42, "18446744073709551615": 1<<64 - 1} {
@@ -291,7 +337,8 @@ func FuzzParse(f *testing.F) {
 
 // FuzzParseEnv: no FAILPOINTS value panics.
 func FuzzParseEnv(f *testing.F) {
-	for _, s := range []string{"a=off", "a=return(1);b=print(\"x;y\")", ";;", "a", "=", "a=b=c"} {
+	for _, s := range []string{"a=off", "a=return(1);b=print(\"x;y\")", ";;", "a", "=", "a=b=c",
+		"a=print(it's);b=off", "a=print(:-();b=return(:-))", "a=print(p;q)->off"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -306,6 +353,11 @@ func FuzzParseEnv(f *testing.F) {
 		for _, st := range settings {
 			if checkName(st.Name) != nil || len(st.Terms) == 0 {
 				t.Fatalf("ParseEnv(%q) accepted %+v", s, st)
+			}
+			// The text kept for the status means the same terms when given to Enable.
+			terms, err := Parse(st.Text)
+			if err != nil || !reflect.DeepEqual(terms, st.Terms) {
+				t.Fatalf("ParseEnv(%q): entry %q has terms %v, but Parse(%q) = %v, %v", s, st.Name, st.Terms, st.Text, terms, err)
 			}
 		}
 	})
