@@ -48,6 +48,8 @@ func TestChainsAndCounts(t *testing.T) {
 		{"0*return(a)->return(b)", "b b b b", 4},
 		{"1*off->return(b)", "- b b b", 4},
 		{"0%return(a)->return(b)", "b b b b", 4},
+		{"150%return(a)->return(b)", "a a a a", 4}, // fail-rs: 100% and above always fire
+		{"100.5%2*return(a)->return(b)", "a a b b", 4},
 		{"2*yield->return(c)", "- - c c", 4},
 		{"2*print->return(d)", "- - d d", 4},
 		{"1*return(a)", "a - - -", 1},

@@ -1,6 +1,7 @@
 package failpoint
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -47,7 +48,7 @@ const actionList = "one of off, return, sleep, panic, print, pause, yield, delay
 
 // Term is one parsed element of a chain: [P%][N*]action[(arg)].
 type Term struct {
-	Percent  float64       // probability of firing, 0..100; 100 when not written
+	Percent  float64       // probability of firing, 0..100; 100 when not written or written over 100
 	Count    int64         // how many times the term may fire; -1 when not written (no limit)
 	Action   Action        // what happens when the term fires
 	Arg      string        // the argument, unquoted; "" when absent
@@ -217,6 +218,15 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// numberAhead reports whether a number, perhaps signed, starts at p.i.
+func (p *parser) numberAhead() bool {
+	j := p.i
+	if j < len(p.in) && (p.in[j] == '+' || p.in[j] == '-') {
+		j++
+	}
+	return j < len(p.in) && (isDigit(p.in[j]) || p.in[j] == '.')
+}
+
 // number scans digits with at most one decimal point.
 func (p *parser) number() string {
 	start, dot := p.i, false
@@ -239,9 +249,13 @@ func (p *parser) number() string {
 func (p *parser) term() (Term, error) {
 	t := Term{Percent: 100, Count: -1}
 	// The optional prefixes: a percentage then a count, each a number with its sign.
-	for stage := 0; stage < 2 && p.i < len(p.in) && (isDigit(p.in[p.i]) || p.in[p.i] == '.'); stage++ {
+	for stage := 0; stage < 2 && p.numberAhead(); stage++ {
 		start := p.i
-		num := p.number()
+		if c := p.in[p.i]; c == '+' || c == '-' {
+			p.i++
+		}
+		p.number()
+		num := p.in[start:p.i]
 		if p.i >= len(p.in) || (p.in[p.i] != '%' && p.in[p.i] != '*') {
 			return t, p.fail(p.i, `"%" after a percentage or "*" after a count`, p.found(p.i))
 		}
@@ -250,14 +264,20 @@ func (p *parser) term() (Term, error) {
 			if stage > 0 {
 				return t, p.fail(start, "the percentage before the count (P%N*action)", strconv.Quote(num+"%"))
 			}
-			v, err := strconv.ParseFloat(num, 64)
-			if err != nil || num == "." || v > 100 {
-				return t, p.fail(start, "a percentage from 0 to 100", strconv.Quote(num))
+			// fail-rs draws only below 100%: at 100 and above a term always fires, as here. A
+			// negative percentage makes fail-rs panic when the term is drawn; here it is an
+			// error now rather than a crash later.
+			if num[0] == '-' {
+				return t, p.fail(start, "a percentage of 0 or more", strconv.Quote(num))
 			}
-			t.Percent = v
+			v, err := strconv.ParseFloat(num, 64) // a range error means huge: over 100
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return t, p.fail(start, "a percentage of 0 or more, such as 50 or 12.5", strconv.Quote(num))
+			}
+			t.Percent = min(v, 100)
 		case '*':
 			v, err := strconv.ParseInt(num, 10, 64)
-			if err != nil || v > maxCount {
+			if err != nil || v < 0 || v > maxCount {
 				return t, p.fail(start, fmt.Sprintf("a whole count from 0 to %d", int64(maxCount)), strconv.Quote(num))
 			}
 			t.Count = v
@@ -414,11 +434,12 @@ func (p *parser) checkArg(t *Term, at int) error {
 	return nil
 }
 
-// parseDuration reads whole milliseconds (fail-rs) or a Go duration string (gofail).
+// parseDuration reads whole milliseconds, with an optional "+" as Rust's u64 allows (fail-rs),
+// or a Go duration string (gofail).
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if s != "" && strings.Trim(s, "0123456789") == "" {
-		ms, err := strconv.ParseInt(s, 10, 64)
+	if digits := strings.TrimPrefix(s, "+"); digits != "" && strings.Trim(digits, "0123456789") == "" {
+		ms, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil || ms > int64(1<<62)/int64(time.Millisecond) {
 			return 0, fmt.Errorf("milliseconds out of range: %q", s)
 		}
