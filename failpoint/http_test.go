@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,7 +78,7 @@ func TestHandlerRaw(t *testing.T) {
 	h := sc.Handler()
 	do := func(method, path, body string) (int, string) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		h.ServeHTTP(rec, httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body)))
 		data, _ := io.ReadAll(rec.Result().Body)
 		return rec.Code, string(data)
 	}
@@ -105,11 +107,11 @@ func TestHandlerRaw(t *testing.T) {
 	}
 	for _, hdr := range [][2]string{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/"+s.Name(), strings.NewReader("panic"))
+		req := httptest.NewRequest("POST", "http://127.0.0.1/"+s.Name(), strings.NewReader("panic"))
 		req.Header.Set(hdr[0], hdr[1])
 		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusForbidden {
-			t.Errorf("POST with %s: %d, want 403", hdr[0], rec.Code)
+		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "web pages") {
+			t.Errorf("POST with %s: %d %q, want 403 refusing web pages", hdr[0], rec.Code, rec.Body.String())
 		}
 	}
 	if st, _ := sc.Get(s.Name()); st.Terms != "" {
@@ -118,6 +120,114 @@ func TestHandlerRaw(t *testing.T) {
 	sc.Close()
 	if code, _ := do("PUT", "/"+s.Name(), "off"); code != http.StatusGone {
 		t.Errorf("PUT on a closed scope: %d, want 410", code)
+	}
+}
+
+// TestHandlerHost: the Host header must name a loopback address, localhost, the address the
+// connection reached or the one Serve was given, so that a web page cannot reach the endpoint
+// under its own name after DNS rebinding.
+func TestHandlerHost(t *testing.T) {
+	t.Parallel()
+	sc, _ := TestScope(t)
+	s := fresh(t)
+	reached := &net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 6060}
+	cases := []struct {
+		host   string
+		local  *net.TCPAddr // the connection's local address, when known
+		listen string       // the address Serve was given
+		ok     bool
+	}{
+		{host: "127.0.0.1", ok: true},
+		{host: "127.0.0.1:6060", ok: true},
+		{host: "127.9.8.7:1", ok: true},
+		{host: "[::1]", ok: true},
+		{host: "[::1]:6060", ok: true},
+		{host: "::1", ok: true},
+		{host: "localhost", ok: true},
+		{host: "localhost:6060", ok: true},
+		{host: "LocalHost:6060", ok: true},
+		{host: "10.0.0.5:6060", local: reached, ok: true},
+		{host: "myhost:6060", listen: "myhost:6060", ok: true},
+		{host: "MyHost:6060", listen: "myhost:6060", ok: true},
+		{host: "10.0.0.5:6060", listen: "10.0.0.5:6060", ok: true},
+		{host: "10.0.0.5", local: &net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 80}, ok: true},
+
+		{host: "evil.example"},
+		{host: "evil.example:6060"},
+		{host: "evil.example:6060", local: reached, listen: "myhost:6060"},
+		{host: "localhost.evil.example"},
+		{host: "localhost."},
+		{host: "127.0.0.1.nip.io:6060"},
+		{host: "10.0.0.5:6060"},
+		{host: "10.0.0.5:6061", local: reached},
+		{host: "10.0.0.5", local: reached},
+		{host: "myhost:6061", listen: "myhost:6060"},
+		{host: "0.0.0.0:6060"},
+		{host: "[::]:6060"},
+		{host: "localhost:http"},
+		{host: "[::1"},
+		{host: ""},
+	}
+	for _, c := range cases {
+		h := handler{c: sc, listen: c.listen}
+		for _, method := range []string{"GET", "PUT"} {
+			req := httptest.NewRequest(method, "http://127.0.0.1/"+s.Name(), strings.NewReader("return(x)"))
+			req.Host = c.host
+			if c.local != nil {
+				req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, c.local))
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			body := rec.Body.String()
+			if c.ok {
+				if rec.Code/100 != 2 {
+					t.Errorf("%s with Host %q (local %v, listen %q): %d %q, want it accepted", method, c.host, c.local, c.listen, rec.Code, body)
+				}
+				continue
+			}
+			if rec.Code != http.StatusForbidden || !strings.Contains(body, fmt.Sprintf("Host %q refused: expected", c.host)) ||
+				!strings.Contains(body, "loopback") {
+				t.Errorf("%s with Host %q (local %v, listen %q): %d %q, want 403 naming the Host and what was expected", method, c.host, c.local, c.listen, rec.Code, body)
+			}
+			if c.local != nil && !strings.Contains(body, c.local.String()) || c.listen != "" && !strings.Contains(body, c.listen) {
+				t.Errorf("Host %q: message %q does not name the address the server listens on", c.host, body)
+			}
+		}
+		if st, _ := sc.Get(s.Name()); !c.ok && st.Terms != "" {
+			t.Fatalf("a PUT with Host %q configured the fail point: %+v", c.host, st)
+		}
+		if err := sc.Disable(s.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestServeChecksHost: the server Serve starts refuses a foreign Host on a real connection and
+// accepts the address it listens on.
+func TestServeChecksHost(t *testing.T) {
+	t.Parallel()
+	ln, err := Serve("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for host, want := range map[string]int{"evil.example:80": http.StatusForbidden, "": http.StatusOK, "localhost": http.StatusOK} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host // else the URL's: the listen address
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET with Host %q: %d %q, want %d", host, resp.StatusCode, msg, want)
+		}
 	}
 }
 
