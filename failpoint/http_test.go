@@ -3,12 +3,14 @@ package failpoint
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -326,4 +328,91 @@ func TestServeFromEnv(t *testing.T) {
 	if err := (&Client{Addr: "http://[::1"}).Clear(ctx, "x"); err == nil || !strings.Contains(err.Error(), "expected host:port") {
 		t.Fatalf("bad address: %v", err)
 	}
+}
+
+// namesLoopback is the test's own reading of which Host headers name this machine:
+// localhost or a loopback IP, perhaps in brackets, perhaps with a port.
+func namesLoopback(host string) bool {
+	cands := []string{host}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && len(host)-i-1 <= 5 && strings.Trim(host[i+1:], "0123456789") == "" {
+		cands = append(cands, host[:i])
+	}
+	for _, c := range cands {
+		if len(c) >= 2 && c[0] == '[' && c[len(c)-1] == ']' {
+			c = c[1 : len(c)-1]
+		}
+		if ip := net.ParseIP(c); strings.EqualFold(c, "localhost") || ip != nil && ip.IsLoopback() {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzHandler drives a scope's handler with a fuzzed method, path, Host, body and browser
+// header. No request panics; none gets a 5xx, since whatever is wrong with a request is the
+// client's mistake; every 4xx says why; nothing succeeds under a Host that does not name the
+// loopback, or from a web page; a successful PUT stores terms that parse.
+func FuzzHandler(f *testing.F) {
+	sc := NewScope()
+	f.Cleanup(sc.Close)
+	s := New("test/FuzzHandler")
+	name := "/" + s.Name()
+	for _, seed := range []struct {
+		method, path, host, body string
+		browser                  uint8
+	}{
+		{"GET", "/", "127.0.0.1:6060", "", 0},
+		{"GET", name, "localhost", "", 0},
+		{"PUT", name, "[::1]:6060", "1*return(EIO)->off\n", 0},
+		{"POST", name, "127.0.0.1", "return(:-))", 0},
+		{"PUT", name, "127.0.0.1", "explode", 0},
+		{"PUT", name, "evil.example:6060", "panic", 0},
+		{"PUT", name, "localhost", "panic", 1},
+		{"DELETE", name, "LOCALHOST:1", "", 2},
+		{"DELETE", "/", "127.0.0.1", "", 0},
+		{"PATCH", name, "127.0.0.1", "", 0},
+		{"PUT", "/", "127.0.0.1", "off", 0},
+		{"GET", "/test/none", "127.0.0.1", "", 0},
+		{"", "", "", "", 0},
+		{"GET", "//../%00", "127.0.0.1:http", "", 0},
+	} {
+		f.Add(seed.method, seed.path, seed.host, seed.body, seed.browser)
+	}
+	f.Fuzz(func(t *testing.T, method, path, host, body string, browser uint8) {
+		req := &http.Request{
+			Method: method, URL: &url.URL{Path: path}, Host: host,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), RemoteAddr: "127.0.0.1:1234",
+		}
+		switch browser % 3 {
+		case 1:
+			req.Header.Set("Origin", "http://evil.example")
+		case 2:
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+		rec := httptest.NewRecorder()
+		sc.Handler().ServeHTTP(rec, req)
+		code, msg := rec.Code, rec.Body.String()
+		switch {
+		case code >= 500 && !(compiledOut && code == http.StatusNotImplemented):
+			t.Fatalf("%s %q Host %q body %q: %d %q; a client's mistake is a 4xx", method, path, host, body, code, msg)
+		case code >= 400 && (!strings.HasPrefix(msg, "failpoint") || len(strings.TrimSpace(msg)) < len("failpoint: x")):
+			t.Fatalf("%s %q Host %q: %d with message %q; want one that says why", method, path, host, code, msg)
+		case code < 300:
+			if !namesLoopback(host) {
+				t.Fatalf("%s %q with Host %q succeeded (%d); only loopback names may", method, path, host, code)
+			}
+			if browser%3 != 0 {
+				t.Fatalf("%s %q from a web page succeeded (%d)", method, path, code)
+			}
+			if method == http.MethodPut || method == http.MethodPost {
+				if _, err := Parse(body); err != nil {
+					t.Fatalf("%s %q body %q succeeded (%d) though the terms do not parse: %v", method, path, body, code, err)
+				}
+			}
+			if method == http.MethodGet && !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("GET %q: %d with a body that is not JSON: %q", path, code, msg)
+			}
+		}
+	})
 }

@@ -321,7 +321,8 @@ func TestParseSeed(t *testing.T) {
 // same terms.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"off", "50%3*return(EIO)->off", `return('x')`, `return("a\"b")`, "sleep(1.5s)",
-		"return(f(x))", "20%3*print(still alive!)->panic", "1.2.3%", "return(`x`)", "delay(5)->yield->pause"} {
+		"return(f(x))", "20%3*print(still alive!)->panic", "1.2.3%", "return(`x`)", "delay(5)->yield->pause",
+		"return(:-))->return(()", "print(a->b)->off", "125%+2*return", "-5%return", "return(x)y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
