@@ -150,7 +150,7 @@ func (h handler) checkHost(r *http.Request) error {
 			return nil
 		}
 	}
-	expected := "a loopback address (127.0.0.0/8, [::1]) or localhost"
+	expected := "a loopback address (127.0.0.0/8, [::1]) or localhost, with or without a port"
 	var reached []string
 	if local, _ := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); local != nil {
 		reached = append(reached, local.String())
@@ -159,9 +159,9 @@ func (h handler) checkHost(r *http.Request) error {
 		reached = append(reached, h.listen)
 	}
 	if len(reached) > 0 {
-		expected += " or the address the server listens on (" + strings.Join(reached, ", ") + ")"
+		expected += ", or the address the server listens on (" + strings.Join(reached, ", ") + ")"
 	}
-	return fmt.Errorf("failpoint: Host %q refused: expected %s, with or without a port (a web page can reach a loopback port under another name by DNS rebinding)",
+	return fmt.Errorf("failpoint: Host %q refused: expected %s (a web page can reach a loopback port under another name by DNS rebinding)",
 		clip(r.Host), expected)
 }
 
