@@ -625,7 +625,10 @@ var (
 		"preadv2", "pwritev2", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
 		"connect", "accept", "accept4", "bind", "listen", "shutdown", "fsync", "fdatasync", "close",
 		"getsockname", "getpeername", "setsockopt", "getsockopt", "ftruncate", "fallocate", "sendfile",
-		"lseek", "fstat", "dup", "dup2", "dup3", "fcntl", "ioctl")
+		"lseek", "fstat", "dup", "dup2", "dup3", "fcntl", "ioctl",
+		// Of two descriptors, the first (the input; sendfile's is the output): fd= and path=
+		// look at it. cat and cp copy a file with copy_file_range when stdout is a file.
+		"copy_file_range", "splice", "tee", "sync_file_range")
 	callSend  = names(sendCalls...)
 	callRecv  = names(recvCalls...)
 	callIov   = names("readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2")
