@@ -87,7 +87,7 @@ func (r *Result) Summary() string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(&b, "faultbox run: %d events", len(r.Events))
+	b.WriteString("faultbox run: " + plural(len(r.Events), "event"))
 	if r.Dropped > 0 && len(r.Events) == 0 {
 		fmt.Fprintf(&b, " kept (%d seen; no output asked for them)", r.Dropped)
 	} else if r.Dropped > 0 {

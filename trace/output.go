@@ -180,10 +180,12 @@ func WriteHTML(w io.Writer, r *Result) error {
 .conn{stroke:#27864a;stroke-width:1.4;stroke-dasharray:5 3;fill:none;marker-end:url(#arrg)}.spawn{stroke:#888;stroke-dasharray:2 3;fill:none}
 .lost{stroke:#c0392b;stroke-width:1.4;stroke-dasharray:4 3}text{font-size:11px}.ft{fill:#c0392b;font-weight:bold}.hd{font-size:12px;font-weight:bold}
 </style></head><body>
-<h1>faultbox run: %d events, %d faults, exit %d</h1>
+<h1>faultbox run: %s, %s, exit %d</h1>
 <p>One line per process, happens-before order going down. Blue arrows: bytes or datagrams from a send to the receive that read them; green dashed: connect to accept; red: injected faults (hover a dot for its event).</p>
-`, len(ev), len(r.Faults), r.ExitCode)
-	if truncated > 0 {
+`, plural(len(ev), "event"), plural(len(r.Faults), "fault"), r.ExitCode)
+	if truncated == 1 {
+		b.WriteString("<p>1 more event is not drawn.</p>\n")
+	} else if truncated > 1 {
 		fmt.Fprintf(&b, "<p>%d more events are not drawn.</p>\n", truncated)
 	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d">
@@ -261,6 +263,14 @@ func WriteHTML(w io.Writer, r *Result) error {
 	b.WriteString("</ul></body></html>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// plural is "1 fault", "2 faults", "0 faults".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func faultWord(f string) string {
