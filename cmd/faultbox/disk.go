@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/faultbox/faultbox/disk"
-	"github.com/faultbox/faultbox/examples/wal"
+	"github.com/faultbox/faultbox/disk/wal"
 )
 
 func init() {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faultbox/faultbox/examples/wal"
+	"github.com/faultbox/faultbox/disk/wal"
 )
 
 func TestDiskTorture(t *testing.T) {
