@@ -4,10 +4,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/cmd/internal/cli"
+	"github.com/faultbox/faultbox/fault"
 )
 
 func TestRunRejectsBadSpecBeforeStarting(t *testing.T) {
@@ -83,5 +88,51 @@ func TestRunFailedOutputWriteIsNotSuccess(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "write /dev/full") {
 		t.Errorf("stderr does not name the failed write: %q", errb.String())
+	}
+}
+
+// --json writes the summary as one fault.Report on stderr (stdout stays the program's):
+// the faults counted by kind in the trace layer, the check on the exit status, the replay
+// line with the seed; the exit code is still the program's.
+func TestRunJSONReport(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	args := []string{"--json", "--inject", "write:error=EIO:when=1", "--", "sh", "-c", "echo hi 2>/dev/null; exit 3"}
+	code := dispatch(append([]string{"run"}, args...), &out, &errb)
+	if code != 3 {
+		t.Fatalf("exit %d, want the program's 3; stderr %q", code, errb.String())
+	}
+	if out.Len() != 0 {
+		t.Errorf("faultbox wrote on stdout, which is the program's: %q", out.String())
+	}
+	dec := json.NewDecoder(&errb)
+	dec.DisallowUnknownFields()
+	var r fault.Report
+	if err := dec.Decode(&r); err != nil || dec.More() {
+		t.Fatalf("stderr is not one report: %v", err)
+	}
+	want := []fault.Count{{Layer: fault.LayerTrace, Kind: "error=EIO", N: 1}}
+	if r.Command != "faultbox run" || *r.Seed != 1 || !reflect.DeepEqual(r.Faults, want) || r.Verdict != fault.Fail ||
+		len(r.Checks) != 1 || r.Checks[0].OK || !strings.HasPrefix(r.Target, "sh -c ") ||
+		r.Replay != "faultbox run --seed 1 "+cli.Quote(args...) {
+		t.Fatalf("report: %+v", r)
+	}
+}
+
+func TestTraceFaultKinds(t *testing.T) {
+	t.Parallel()
+	o, err := parseRunArgs([]string{"--inject", "write:error=ENOSPC:when=2", "--inject", "sendto:omit:fd=tcp", "--inject", "read:retval=0:signal=SIGUSR1",
+		"--inject", "read:delay_enter=1ms", "--crash", "s@accept#2", "--", "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := []string{"a/t0/1: write:error=ENOSPC:when=2", "a/t0/2: write:error=ENOSPC:when=2", "b/t1/3: sendto:omit:fd=tcp",
+		"b/t0/4: read:retval=0:signal=SIGUSR1", "b/t0/5: read:delay_enter=1ms", "s/t0/9: --crash s@accept#2",
+		"c/t0/7: --partition a/b@1..2 (refused)", "c/t0/8: --partition a/b@1..2 (omitted)", "d/t0/1: mute (crash-stop in communication)"}
+	got := traceFaultCounts(o.Rules, faults)
+	want := []fault.Count{{Layer: "trace", Kind: "crash", N: 1}, {Layer: "trace", Kind: "delay", N: 1}, {Layer: "trace", Kind: "error=ENOSPC", N: 2}, {Layer: "trace", Kind: "mute", N: 1},
+		{Layer: "trace", Kind: "omit", N: 1}, {Layer: "trace", Kind: "partition-omit", N: 1}, {Layer: "trace", Kind: "partition-refused", N: 1}, {Layer: "trace", Kind: "retval=0+signal=SIGUSR1", N: 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("counts:\n%v\nwant\n%v", got, want)
 	}
 }
