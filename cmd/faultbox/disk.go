@@ -30,7 +30,7 @@ naive log (no checksums, retried syncs) runs on the same kind of disk for contra
 
 Presets for --config: default, fast-local, random (disk.RandomForSeed(seed)), stress (every
 family at 0.2%, half the crashes tearing, the Linux sync mode); or a JSON object of
-disk.Config fields. On a terminal, progress is shown on stderr (never with --json).`,
+disk.Config fields. On a terminal, progress is shown on stderr (not with --json or -v).`,
 			Exits: []cli.Exit{
 				{Code: fault.ExitPass, Meaning: "pass: no acknowledged record was lost silently, every detected loss was explained"},
 				{Code: fault.ExitFail, Meaning: "fail: a silent loss or an unexplained detection (or the run could not be done)"},
@@ -115,7 +115,7 @@ func runDiskTorture(e *cli.Env, args []string, adjust func(*wal.TortureOptions))
 		total *= 2
 	}
 	var meter *progress.Meter
-	if !a.json {
+	if !a.json && !a.verbose { // -v logs lines on stderr; a progress line would cut into them
 		meter = progress.New(e.Stderr, "torture", "steps", total)
 	}
 	a.opts.OnStep = func(done, _ int) { meter.Update(done) }

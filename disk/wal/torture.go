@@ -137,9 +137,12 @@ func (r *TortureReport) Report(command string) *fault.Report {
 	} else {
 		rep.Check("no silent loss", false, "%d silent loss(es); first: %s", len(r.Silent), r.Silent[0])
 	}
-	if len(r.Unexplained) == 0 {
+	switch {
+	case len(r.Unexplained) == 0 && r.DetectedLoss == 0:
+		rep.Check("losses explained", true, "no loss was detected")
+	case len(r.Unexplained) == 0:
 		rep.Check("losses explained", true, "%d detected loss(es), each after an injected write-side fault", r.DetectedLoss)
-	} else {
+	default:
 		rep.Check("losses explained", false, "%d unexplained; first: %s", len(r.Unexplained), r.Unexplained[0])
 	}
 	rep.Judge()
