@@ -829,7 +829,11 @@ func (t *tracer) entry(tk *task) {
 			what += " (omitted)"
 		}
 		e.Fault = what
-		t.faults = append(t.faults, injected{e, what, "partition"})
+		kind := "partition-omit"
+		if name == "connect" {
+			kind = "partition-refused"
+		}
+		t.faults = append(t.faults, injected{e, what, kind})
 	}
 	if c.skip {
 		// The call is not run: the thread sees c.ret as its result.
