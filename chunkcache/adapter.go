@@ -60,6 +60,8 @@ var (
 	ErrClosed = errors.New("chunkcache: adapter closed")
 	// ErrBatch: keys and objects (or buffers) have different lengths.
 	ErrBatch = errors.New("chunkcache: batch lengths differ")
+	// ErrChunkTooLarge: a payload passed the cache's chunk limit (CacheConfig.MaxChunkBytes).
+	ErrChunkTooLarge = errors.New("chunkcache: chunk too large")
 )
 
 func checkBatch(op string, nkeys, nobjs int) error {

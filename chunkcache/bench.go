@@ -11,19 +11,22 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // BenchConfig is the parsed command line of `chunkcache bench`.
 type BenchConfig struct {
-	Server       string // base URL of a chunkcache server
-	Chunks       int    // chunks per request
-	PayloadBytes int    // bytes per chunk payload
-	Requests     int    // distinct token sequences
-	Concurrency  int    // clients in parallel
-	Seed         uint64 // derives tokens and payloads
+	Server       string     // base URL of a chunkcache server
+	Chunks       int        // chunks per request
+	PayloadBytes int        // bytes per chunk payload
+	Requests     int        // distinct token sequences
+	Concurrency  int        // clients in parallel
+	Seed         fault.Seed // derives tokens and payloads
 	Model        string
 	JSON         bool // print the report as JSON
 }
@@ -38,7 +41,8 @@ func ParseBenchFlags(args []string) (BenchConfig, error) {
 	fs.IntVar(&c.PayloadBytes, "payload-bytes", 4096, "bytes per chunk payload")
 	fs.IntVar(&c.Requests, "requests", 1, "distinct token sequences to store then retrieve")
 	fs.IntVar(&c.Concurrency, "concurrency", 1, "clients in parallel")
-	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the tokens and payloads")
+	c.Seed = 1
+	fs.Var(&c.Seed, "seed", "seed of the tokens and payloads, decimal or 0x hex (default 1)")
 	fs.StringVar(&c.Model, "model", "bench", "model name in the keys")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -102,29 +106,18 @@ type BenchReport struct {
 	elapsed          time.Duration
 }
 
-// splitmix64 is the stream the bench draws tokens and payloads from.
-type splitmix64 uint64
-
-func (s *splitmix64) next() uint64 {
-	*s += 0x9e3779b97f4a7c15
-	z := uint64(*s)
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
 // benchSequence derives request r's tokens and payloads from the seed.
-func benchSequence(seed uint64, r, chunks, chunkSize, payloadBytes int) ([]uint32, [][]byte) {
-	s := splitmix64(seed ^ (uint64(r)+1)*0xd1b54a32d192ed03)
+func benchSequence(seed fault.Seed, r, chunks, chunkSize, payloadBytes int) ([]uint32, [][]byte) {
+	s := seed.Stream("chunkcache", "bench", strconv.Itoa(r))
 	tokens := make([]uint32, chunks*chunkSize)
 	for i := range tokens {
-		tokens[i] = uint32(s.next() % 50000)
+		tokens[i] = uint32(s.IntN(50000))
 	}
 	payloads := make([][]byte, chunks)
 	for i := range payloads {
 		p := make([]byte, payloadBytes+7)
 		for j := 0; j < len(p)-7; j += 8 {
-			binary.LittleEndian.PutUint64(p[j:], s.next())
+			binary.LittleEndian.PutUint64(p[j:], s.Uint64())
 		}
 		payloads[i] = p[:payloadBytes]
 	}

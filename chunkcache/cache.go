@@ -133,7 +133,7 @@ func (c *Cache) Store(ctx context.Context, keys []Key, payloads [][]byte) error 
 	}
 	for i, p := range payloads {
 		if len(p) > c.maxChunk {
-			return fmt.Errorf("store: chunk %d: payload of %d bytes exceeds the %d-byte limit", i, len(p), c.maxChunk)
+			return fmt.Errorf("store: chunk %d: payload of %d bytes exceeds the %d-byte limit: %w", i, len(p), c.maxChunk, ErrChunkTooLarge)
 		}
 		for {
 			seen := c.maxSeen.Load()

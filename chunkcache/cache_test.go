@@ -3,16 +3,20 @@ package chunkcache
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
-func seqTokens(n int, seed uint64) []uint32 {
-	s := splitmix64(seed)
+func seqTokens(n int, seed fault.Seed) []uint32 {
+	s := seed.Stream("test tokens")
 	out := make([]uint32, n)
 	for i := range out {
-		out[i] = uint32(s.next() % 50000)
+		out[i] = uint32(s.IntN(50000))
 	}
 	return out
 }
@@ -177,5 +181,17 @@ func TestPolicyParse(t *testing.T) {
 	}
 	if _, err := ParsePolicy("SUFFIX"); err == nil || err.Error() != `policy "SUFFIX": expected PREFIX, SEGMENTED_PREFIX or SPARSE` {
 		t.Fatalf("bad policy error = %v", err)
+	}
+}
+
+// Cache.Store refuses a payload over the chunk limit with ErrChunkTooLarge, which the
+// server answers with 413.
+func TestCacheStoreChunkTooLarge(t *testing.T) {
+	t.Parallel()
+	c := NewCache(CacheConfig{L2: []Adapter{NewMemory(1 << 20)}, MaxChunkBytes: 8})
+	defer c.Close()
+	err := c.Store(context.Background(), testKeys(2, ""), [][]byte{make([]byte, 8), make([]byte, 9)})
+	if !errors.Is(err, ErrChunkTooLarge) || !strings.Contains(err.Error(), "chunk 1: payload of 9 bytes exceeds the 8-byte limit") {
+		t.Fatalf("Store of a 9-byte payload with an 8-byte limit: %v, want ErrChunkTooLarge naming chunk 1", err)
 	}
 }

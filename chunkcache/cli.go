@@ -10,7 +10,7 @@ import (
 const usageText = `usage:
   chunkcache server --l2-adapter JSON [--l2-adapter JSON ...] [--enable-segmented-prefix]
                     [--chunk-size 256] [--l1-capacity-bytes N] [--max-chunk-bytes N]
-                    [--listen 127.0.0.1:7420]
+                    [--max-request-bytes N] [--listen 127.0.0.1:7420]
   chunkcache bench --server URL [--chunks 8] [--payload-bytes 4096] [--requests 1]
                    [--concurrency 1] [--seed 1] [--model bench] [--json]
   chunkcache adapters        list the adapter types and their spec fields

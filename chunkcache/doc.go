@@ -31,7 +31,7 @@
 // i == round_half_even((1 - r) × (n - 1)) for a gap_tail_ratio r, when i is a gap_index, or
 // when rate > 0 and Bucket(seed, key) < floor(rate × 1,000,000), where Bucket is the 8-byte
 // BLAKE2b digest of "{seed}:{Key.ID()}" read big-endian modulo 1,000,000. These decisions
-// match LMCache's fault_inject adapter drop for drop. Each drop is reported as a FaultEvent
+// match LMCache's fault_inject adapter drop for drop. Each drop is reported as a fault.Event
 // (to Env.OnFault, and by the server at GET /v1/faults) naming the rule that made it.
 //
 // # Prefetch and trim

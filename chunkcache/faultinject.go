@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/faultbox/faultbox/fault"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -123,11 +124,16 @@ type FaultInject struct {
 	ratios    []float64
 	dropped   atomic.Uint64
 	byRule    [len(ruleNames)]atomic.Uint64
-	onFault   func(FaultEvent)
+	onFault   func(fault.Event)
 }
 
 // NewFaultInject wraps inner. Arguments are taken as given (validation is the spec
-// parser's job); gapIndices are sorted and deduplicated.
+// parser's job); gapIndices are sorted and deduplicated. It never fails and never panics
+// later: a gap index that names no position of a batch, negative or ≥ the batch length,
+// never matches, and so does a tail ratio whose position falls outside the batch (a ratio
+// outside [0, 1], or NaN). This is how LMCache's adapter treats them (a position is dropped
+// when it is in the index set, so a negative index never is). Such values still show, as
+// given, in StartupLine and Status, as LMCache logs them.
 func NewFaultInject(inner Adapter, rate float64, seed int64, gapIndices []int64, gapTailRatios []float64) *FaultInject {
 	idx := append([]int64(nil), gapIndices...)
 	slices.Sort(idx)
@@ -157,8 +163,17 @@ func (f *FaultInject) StartupLine() string {
 		f.rate, f.seed, strings.Join(idx, ", "), strings.Join(rs, ", "), f.inner.Name())
 }
 
-// pyFloat formats a float as Python's repr does (for values in [0, 1] at least).
+// pyFloat formats a float as Python's repr does (for values in [0, 1] at least, and for
+// NaN and the infinities, which only the Go API can pass).
 func pyFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
 	s := strconv.FormatFloat(v, 'g', -1, 64)
 	if !strings.ContainsAny(s, ".eIN") {
 		s += ".0"
@@ -219,18 +234,12 @@ func (r DropRule) String() string {
 	return fmt.Sprintf("DropRule(%d)", int(r))
 }
 
-// FaultEvent reports one injected fault: a load of a key the inner adapter had, failed on
-// purpose. Seq orders one adapter's events without a clock.
-type FaultEvent struct {
-	Layer    string `json:"layer"`     // "chunkcache"
-	Kind     string `json:"kind"`      // "l2_load_drop"
-	Adapter  string `json:"adapter"`   // the inner adapter's name
-	Key      string `json:"key"`       // Key.ID of the dropped key
-	Position int    `json:"position"`  // position in the load batch
-	BatchLen int    `json:"batch_len"` // keys in the load batch
-	Rule     string `json:"rule"`      // gap_tail_ratios, gap_indices or rate
-	Seq      uint64 `json:"seq"`       // 1-based count of this adapter's drops
-}
+// KindLoadDrop is the Kind of the fault.Event a fault_inject adapter reports for each load it
+// fails on purpose (Layer fault.LayerChunkcache): Where is the dropped key's Key.ID, Offset its
+// position in the load batch, Length the batch's length, Seq the 1-based count of this
+// adapter's drops, and Detail "rule=R inner=NAME" (R: gap_tail_ratios, gap_indices or rate;
+// NAME: the inner adapter's name).
+const KindLoadDrop = "l2_load_drop"
 
 // DropRules returns, for each position of a load batch of keys, the rule that drops it
 // (RuleNone for a kept position).
@@ -241,12 +250,15 @@ func (f *FaultInject) DropRules(keys []Key) []DropRule {
 		return rules
 	}
 	for _, r := range f.ratios {
-		if i := int(math.RoundToEven((1.0 - r) * float64(n-1))); i >= 0 && i < n && rules[i] == RuleNone {
-			rules[i] = RuleTailRatio
+		// Bounds-check the float before converting it: converting NaN or an out-of-range
+		// float to int is implementation-defined in Go.
+		pos := math.RoundToEven((1.0 - r) * float64(n-1))
+		if pos >= 0 && pos < float64(n) && rules[int(pos)] == RuleNone {
+			rules[int(pos)] = RuleTailRatio
 		}
 	}
 	for _, i := range f.indices {
-		if i < int64(n) && rules[i] == RuleNone {
+		if i >= 0 && i < int64(n) && rules[i] == RuleNone {
 			rules[i] = RuleGapIndex
 		}
 	}
@@ -274,7 +286,7 @@ func (f *FaultInject) DropBitmap(keys []Key) Bitmap {
 
 // OnFault sets a function that receives every injected fault, called synchronously from
 // Load. Set it before the adapter is used.
-func (f *FaultInject) OnFault(fn func(FaultEvent)) { f.onFault = fn }
+func (f *FaultInject) OnFault(fn func(fault.Event)) { f.onFault = fn }
 
 // Name implements Adapter.
 func (f *FaultInject) Name() string { return "FaultInjectL2Adapter" }
@@ -325,8 +337,8 @@ func (f *FaultInject) Load(ctx context.Context, keys []Key, bufs [][]byte) (Bitm
 		f.byRule[rule].Add(1)
 		seq := f.dropped.Add(1)
 		if f.onFault != nil {
-			f.onFault(FaultEvent{Layer: "chunkcache", Kind: "l2_load_drop", Adapter: f.inner.Name(), Key: keys[i].ID(),
-				Position: i, BatchLen: len(keys), Rule: rule.String(), Seq: seq})
+			f.onFault(fault.Event{Seq: int64(seq), Layer: fault.LayerChunkcache, Kind: KindLoadDrop, Where: keys[i].ID(),
+				Offset: int64(i), Length: int64(len(keys)), Detail: "rule=" + rule.String() + " inner=" + f.inner.Name()})
 		}
 	}
 	return got, err

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/faultbox/faultbox/fault"
 	"golang.org/x/crypto/blake2b"
 )
 
@@ -160,6 +161,57 @@ func (r *recorder) Status(ctx context.Context) map[string]any {
 func (r *recorder) Close() error         { r.rec("close"); return nil }
 func (r *recorder) LockedKeys() []string { return r.mem.LockedKeys() }
 
+// NewFaultInject takes its arguments as given (the spec parser refuses a negative index, but
+// a Go caller can pass one). A negative gap index, like one past the batch, never matches a
+// position: it must not panic at load (it indexed the rule slice), and it still shows in the
+// start-up line and the status, as LMCache shows it. A NaN ratio never matches either.
+func TestFaultInjectOutOfRangeArguments(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		indices []int64
+		ratios  []float64
+		n       int
+		want    string // drop bitmap over n keys
+		line    string // gap_indices=[...] gap_tail_ratios=[...] in the start-up line
+	}{
+		{"negative index", []int64{-1}, nil, 4, "0000", "gap_indices=[-1] gap_tail_ratios=[]"},
+		{"negative and valid", []int64{2, -3, math.MinInt64}, nil, 4, "0010", "gap_indices=[-9223372036854775808, -3, 2] gap_tail_ratios=[]"},
+		{"index past the batch", []int64{4, math.MaxInt64}, nil, 4, "0000", "gap_indices=[4, 9223372036854775807] gap_tail_ratios=[]"},
+		{"ratio out of [0, 1]", nil, []float64{-1, 2}, 4, "0000", "gap_indices=[] gap_tail_ratios=[-1.0, 2.0]"},
+		{"NaN ratio", nil, []float64{math.NaN()}, 4, "0000", "gap_indices=[] gap_tail_ratios=[nan]"},
+		{"negative index, one key", []int64{-1, 0}, nil, 1, "1", "gap_indices=[-1, 0] gap_tail_ratios=[]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			f := NewFaultInject(NewMemory(1<<20), 0, 0, tc.indices, tc.ratios)
+			keys := testKeys(tc.n, "")
+			if err := f.Store(ctx, keys, testPayloads(tc.n, 8)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.LookupAndLock(ctx, keys); err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.Load(ctx, keys, buffers(tc.n, 8))
+			f.Unlock(ctx, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loaded := got.String(); loaded != strings.Map(func(r rune) rune { return '0' + '1' - r }, tc.want) {
+				t.Errorf("load over %d keys = %s, want drops %s", tc.n, loaded, tc.want)
+			}
+			if drops := f.DropBitmap(keys).String(); drops != tc.want {
+				t.Errorf("DropBitmap over %d keys = %s, want %s", tc.n, drops, tc.want)
+			}
+			if line := f.StartupLine(); !strings.Contains(line, "("+"rate=0.000 seed=0 "+tc.line+")") {
+				t.Errorf("start-up line %q, want it to contain %q", line, tc.line)
+			}
+		})
+	}
+}
+
 func TestFaultInjectPassesThroughAllButLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -302,7 +354,7 @@ func TestFaultInjectRetrieveLeavesNoLocks(t *testing.T) {
 	}
 }
 
-// Every drop is reported as a FaultEvent naming the rule that made it.
+// Every drop is reported as a fault.Event naming the rule that made it.
 func TestFaultInjectEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -310,8 +362,8 @@ func TestFaultInjectEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []FaultEvent
-	a, err := cfg.Open(ctx, Env{OnFault: func(e FaultEvent) { events = append(events, e) }})
+	var events []fault.Event
+	a, err := cfg.Open(ctx, Env{OnFault: func(e fault.Event) { events = append(events, e) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,11 +385,12 @@ func TestFaultInjectEvents(t *testing.T) {
 	}
 	var summary []string
 	for i, e := range events {
-		if e.Layer != "chunkcache" || e.Kind != "l2_load_drop" || e.Adapter != "MemoryL2Adapter" || e.BatchLen != 13 ||
-			e.Key != keys[e.Position].ID() || e.Seq != uint64(i+1) {
+		rule, inner, _ := strings.Cut(strings.TrimPrefix(e.Detail, "rule="), " inner=")
+		if e.Layer != fault.LayerChunkcache || e.Kind != KindLoadDrop || inner != "MemoryL2Adapter" || e.Length != 13 ||
+			e.Where != keys[e.Offset].ID() || e.Seq != int64(i+1) || e.Validate() != nil {
 			t.Fatalf("event %d = %+v", i, e)
 		}
-		summary = append(summary, fmt.Sprintf("%d:%s", e.Position, e.Rule))
+		summary = append(summary, fmt.Sprintf("%d:%s", e.Offset, rule))
 	}
 	if want := []string{"4:gap_indices", "6:gap_tail_ratios", "12:rate"}; !slices.Equal(summary, want) {
 		t.Fatalf("events %v, want %v", summary, want)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -16,6 +17,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 )
 
 // DefaultListen is the server's default address: loopback only.
@@ -23,9 +29,6 @@ const DefaultListen = "127.0.0.1:7420"
 
 // DefaultChunkSize is the default number of tokens per chunk.
 const DefaultChunkSize = 256
-
-// maxRequestBytes bounds one HTTP request body.
-const maxRequestBytes = 256 << 20
 
 // faultLogSize is how many recent fault events GET /v1/faults keeps.
 const faultLogSize = 256
@@ -38,9 +41,10 @@ type ServerConfig struct {
 	Adapters        []Config // parsed --l2-adapter specs, cascade order
 	AdapterSpecs    []string // the specs as given
 	SegmentedPrefix bool
-	ChunkSize       int
+	ChunkSize       int // tokens per chunk; 0 means DefaultChunkSize
 	L1CapacityBytes int64
-	MaxChunkBytes   int
+	MaxChunkBytes   int   // largest payload of one chunk; 0 means DefaultMaxChunkBytes
+	MaxRequestBytes int64 // largest request body; 0 means DefaultMaxRequestBytes
 	Listen          string
 }
 
@@ -66,6 +70,7 @@ func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
 	chunk := fs.Int("chunk-size", DefaultChunkSize, "tokens per chunk")
 	l1 := fs.Int64("l1-capacity-bytes", 0, "capacity of the L1 tier in process memory (0 = no L1)")
 	maxChunk := fs.Int("max-chunk-bytes", DefaultMaxChunkBytes, "largest payload of one chunk")
+	maxRequest := fs.Int64("max-request-bytes", DefaultMaxRequestBytes, "largest HTTP request body")
 	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "host:port to listen on")
 	if err := fs.Parse(args); err != nil {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: %w", err)
@@ -82,13 +87,16 @@ func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
 	if *maxChunk < 1 || *maxChunk > 1<<30 {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-chunk-bytes %d: expected an integer in [1, 1073741824]", *maxChunk)
 	}
+	if *maxRequest < minRequestBytes || *maxRequest > maxMaxRequestBytes {
+		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-request-bytes %d: expected an integer in [%d, %d]", *maxRequest, minRequestBytes, maxMaxRequestBytes)
+	}
 	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil || port == "" {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: --listen %q: expected host:port, such as %s", cfg.Listen, DefaultListen)
 	}
 	if len(cfg.AdapterSpecs) == 0 {
 		return ServerConfig{}, errors.New("chunkcache server: --l2-adapter: expected at least one adapter spec")
 	}
-	cfg.ChunkSize, cfg.L1CapacityBytes, cfg.MaxChunkBytes = *chunk, *l1, *maxChunk
+	cfg.ChunkSize, cfg.L1CapacityBytes, cfg.MaxChunkBytes, cfg.MaxRequestBytes = *chunk, *l1, *maxChunk, *maxRequest
 	adapters, err := reg.ParseAll(cfg.AdapterSpecs)
 	if err != nil {
 		return ServerConfig{}, fmt.Errorf("chunkcache server: --l2-adapter: %w", err)
@@ -99,24 +107,32 @@ func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
 
 // Server serves a Cache over a JSON HTTP API; see docs/chunkcache.md.
 type Server struct {
-	cache     *Cache
-	chunkSize int
-	policy    Policy
-	types     []string
-	started   time.Time
+	cache           *Cache
+	chunkSize       int
+	policy          Policy
+	types           []string
+	started         time.Time
+	maxRequestBytes int64
+	maxTokens       int // tokens in one request; maxRequestTokens but in tests
+	registry        *prometheus.Registry
+	log             *slog.Logger
 
 	storeRequests, retrieveRequests, badRequests atomic.Uint64
 	reusedTokens, recomputedTokens               atomic.Uint64
 
 	faultMu    sync.Mutex
-	faults     []FaultEvent // ring of the last faultLogSize events
+	faults     []fault.Event // ring of the last faultLogSize events
 	faultNext  int
 	faultTotal uint64
 }
 
-func (s *Server) recordFault(e FaultEvent) {
+// recordFault keeps e in the ring, numbered in the server's order and stamped with the wall
+// time since the server started.
+func (s *Server) recordFault(e fault.Event) {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
+	e.Seq = int64(s.faultTotal + 1)
+	e.Time, e.Clock = time.Since(s.started), fault.Wall
 	if len(s.faults) < faultLogSize {
 		s.faults = append(s.faults, e)
 	} else {
@@ -128,15 +144,15 @@ func (s *Server) recordFault(e FaultEvent) {
 
 // FaultsResponse is the answer to GET /v1/faults.
 type FaultsResponse struct {
-	Total  uint64       `json:"total"`  // faults injected since start
-	Recent []FaultEvent `json:"recent"` // the last ones, oldest first (at most 256)
+	Total  uint64        `json:"total"`  // faults injected since start
+	Recent []fault.Event `json:"recent"` // the last ones, oldest first (at most 256)
 }
 
 // Faults returns the recent fault events, oldest first.
 func (s *Server) Faults() FaultsResponse {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
-	out := FaultsResponse{Total: s.faultTotal, Recent: make([]FaultEvent, 0, len(s.faults))}
+	out := FaultsResponse{Total: s.faultTotal, Recent: make([]fault.Event, 0, len(s.faults))}
 	if len(s.faults) < faultLogSize {
 		out.Recent = append(out.Recent, s.faults...)
 	} else {
@@ -146,14 +162,35 @@ func (s *Server) Faults() FaultsResponse {
 	return out
 }
 
-// NewServer opens the adapters of cfg (warnings, such as fault_inject's start-up line, go
-// to warn) and builds the server.
-func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Server, error) {
-	s := &Server{
-		chunkSize: cfg.ChunkSize,
-		policy:    cfg.Policy(),
-		started:   time.Now(),
+// NewServer opens the adapters of cfg and builds the server. It logs to log (nil logs
+// nothing): adapters' warnings at level WARN with their line as the message (fault_inject's
+// start-up line, exactly as LMCache words it), and requests that failed on the server's
+// side (5xx) at level ERROR.
+func NewServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ChunkSize < 0 {
+		return nil, fmt.Errorf("chunkcache server: ChunkSize %d: expected 0 (for %d) or a positive token count", cfg.ChunkSize, DefaultChunkSize)
+	}
+	if cfg.ChunkSize == 0 {
+		cfg.ChunkSize = DefaultChunkSize
+	}
+	if cfg.MaxRequestBytes < 0 {
+		return nil, fmt.Errorf("chunkcache server: MaxRequestBytes %d: expected 0 (for %d) or a positive byte count", cfg.MaxRequestBytes, DefaultMaxRequestBytes)
+	}
+	s := &Server{
+		chunkSize:       cfg.ChunkSize,
+		policy:          cfg.Policy(),
+		started:         time.Now(),
+		maxRequestBytes: cfg.MaxRequestBytes,
+		maxTokens:       maxRequestTokens,
+		log:             log,
+	}
+	if s.maxRequestBytes == 0 {
+		s.maxRequestBytes = DefaultMaxRequestBytes
+	}
+	warn := func(line string) { log.WarnContext(ctx, line) }
 	adapters, err := OpenAll(ctx, cfg.Adapters, Env{Warn: warn, OnFault: s.recordFault})
 	if err != nil {
 		return nil, err
@@ -162,8 +199,14 @@ func NewServer(ctx context.Context, cfg ServerConfig, warn func(string)) (*Serve
 	for _, c := range cfg.Adapters {
 		s.types = append(s.types, c.Type())
 	}
+	s.registry = newRegistry(s)
 	return s, nil
 }
+
+// Registry returns the server's Prometheus registry, which GET /metrics exposes: the
+// server's metrics, the Go runtime collector and the process collector. It is the
+// server's own, not prometheus.DefaultRegisterer; a caller may register more collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Cache returns the server's cache.
 func (s *Server) Cache() *Cache { return s.cache }
@@ -178,7 +221,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/retrieve", s.handleRetrieve)
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
 	mux.HandleFunc("GET /v1/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.Faults()) })
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	}))
 	return mux
 }
 
@@ -215,16 +261,27 @@ type RetrieveRequest struct {
 	KeyFields
 }
 
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w", err)
+// minRequestBytes and maxMaxRequestBytes bound --max-request-bytes.
+const (
+	minRequestBytes    = 1 << 10
+	maxMaxRequestBytes = 1 << 36
+)
+
+func (s *Server) requestLimits() requestLimits {
+	return requestLimits{
+		maxChunkBytes: s.cache.maxChunk,
+		maxTokens:     s.maxTokens,
+		maxPayloads:   (s.maxTokens + s.chunkSize - 1) / s.chunkSize,
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("request body: expected a single JSON object, got trailing data")
+}
+
+// body returns the request body capped at --max-request-bytes, or, when the declared
+// Content-Length already passes the cap, a *requestError without reading anything.
+func (s *Server) body(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
+	if r.ContentLength > s.maxRequestBytes {
+		return nil, tooLarge("Content-Length %d; expected at most --max-request-bytes %d", r.ContentLength, s.maxRequestBytes)
 	}
-	return nil
+	return http.MaxBytesReader(w, r.Body, s.maxRequestBytes), nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -234,25 +291,50 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-func (s *Server) fail(w http.ResponseWriter, code int, err error) {
+// fail answers the request with code and err as a JSON error. A failure of the server's
+// own (5xx) is logged too; a client's (4xx) is the client's to read.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
 	s.badRequests.Add(1)
+	if code >= 500 {
+		s.log.ErrorContext(r.Context(), "chunkcache: request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	}
 	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+// failRequest answers a *requestError with its status; anything else is the server's
+// fault.
+func (s *Server) failRequest(w http.ResponseWriter, r *http.Request, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		s.fail(w, r, re.status, err)
+		return
+	}
+	s.fail(w, r, http.StatusInternalServerError, err)
 }
 
 func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 	s.storeRequests.Add(1)
-	var req StoreRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.fail(w, http.StatusBadRequest, err)
+	body, err := s.body(w, r)
+	if err != nil {
+		s.failRequest(w, r, err)
+		return
+	}
+	req, err := decodeStoreRequest(body, s.requestLimits())
+	if err != nil {
+		s.failRequest(w, r, err)
 		return
 	}
 	keys := KeysFor(req.Tokens, s.chunkSize, req.key())
 	if len(req.Payloads) != len(keys) {
-		s.fail(w, http.StatusBadRequest, fmt.Errorf("payloads: %d tokens make %d chunks of %d, but %d payloads were given", len(req.Tokens), len(keys), s.chunkSize, len(req.Payloads)))
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("payloads: %d tokens make %d chunks of %d, but %d payloads were given", len(req.Tokens), len(keys), s.chunkSize, len(req.Payloads)))
 		return
 	}
 	if err := s.cache.Store(r.Context(), keys, req.Payloads); err != nil {
-		s.fail(w, http.StatusInternalServerError, err)
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrChunkTooLarge) {
+			code = http.StatusRequestEntityTooLarge
+		}
+		s.fail(w, r, code, err)
 		return
 	}
 	resp := StoreResponse{Chunks: len(keys), Keys: make([]string, len(keys))}
@@ -264,29 +346,34 @@ func (s *Server) handleStore(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 	s.retrieveRequests.Add(1)
-	var req RetrieveRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		s.fail(w, http.StatusBadRequest, err)
+	body, err := s.body(w, r)
+	if err != nil {
+		s.failRequest(w, r, err)
+		return
+	}
+	req, err := decodeRetrieveRequest(body, s.requestLimits())
+	if err != nil {
+		s.failRequest(w, r, err)
 		return
 	}
 	policy := s.policy
 	if req.Policy != "" {
 		p, err := ParsePolicy(req.Policy)
 		if err != nil {
-			s.fail(w, http.StatusBadRequest, err)
+			s.fail(w, r, http.StatusBadRequest, err)
 			return
 		}
 		policy = p
 	}
 	chunks := (len(req.Tokens) + s.chunkSize - 1) / s.chunkSize
 	if need := int64(chunks) * int64(s.cache.BufferBytes()); need > maxRetrieveBufferBytes {
-		s.fail(w, http.StatusBadRequest, fmt.Errorf("tokens: %d chunks would need %d bytes of load buffers (%d per chunk); the limit is %d: retrieve fewer tokens or lower --max-chunk-bytes",
+		s.fail(w, r, http.StatusBadRequest, fmt.Errorf("tokens: %d chunks would need %d bytes of load buffers (%d per chunk); the limit is %d: retrieve fewer tokens or lower --max-chunk-bytes",
 			chunks, need, s.cache.BufferBytes(), maxRetrieveBufferBytes))
 		return
 	}
 	res, err := s.cache.Retrieve(r.Context(), req.Tokens, s.chunkSize, req.key(), policy, req.WithPayload)
 	if err != nil {
-		s.fail(w, http.StatusInternalServerError, err)
+		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
 	s.reusedTokens.Add(uint64(res.ReusedTokens))
@@ -334,59 +421,30 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.Status(r.Context()))
 }
 
-// WriteMetrics writes the server's metrics in the Prometheus text format.
-func (s *Server) WriteMetrics(ctx context.Context, w io.Writer) {
-	c := &s.cache.m
-	counter := func(name, help string, v uint64) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
-	}
-	counter("chunkcache_store_requests_total", "HTTP store requests.", s.storeRequests.Load())
-	counter("chunkcache_retrieve_requests_total", "HTTP retrieve requests.", s.retrieveRequests.Load())
-	counter("chunkcache_bad_requests_total", "HTTP requests answered with an error.", s.badRequests.Load())
-	counter("chunkcache_stored_chunks_total", "Chunks stored in every tier.", c.storedChunks.Load())
-	counter("chunkcache_store_errors_total", "Store batches that failed on some L2 adapter.", c.storeErrors.Load())
-	counter("chunkcache_reused_tokens_total", "Tokens served from a cache tier.", s.reusedTokens.Load())
-	counter("chunkcache_recomputed_tokens_total", "Tokens the caller must recompute.", s.recomputedTokens.Load())
-	counter("chunkcache_load_failures_total", "Chunks found at lookup whose load failed.", c.loadFailures.Load())
-	counter("chunkcache_trimmed_chunks_total", "Loaded chunks dropped by the trim policy.", c.trimmed.Load())
-	fmt.Fprintf(w, "# HELP chunkcache_chunks_total Retrieved chunks by source.\n# TYPE chunkcache_chunks_total counter\n")
-	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"l1\"} %d\n", c.fromL1.Load())
-	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"l2\"} %d\n", c.fromL2.Load())
-	fmt.Fprintf(w, "chunkcache_chunks_total{source=\"recompute\"} %d\n", c.recomputed.Load())
-	fmt.Fprintf(w, "# HELP chunkcache_adapter_used_bytes Bytes held by each L2 adapter.\n# TYPE chunkcache_adapter_used_bytes gauge\n")
-	for i, a := range s.cache.Adapters() {
-		u, _ := a.Usage(ctx)
-		fmt.Fprintf(w, "chunkcache_adapter_used_bytes{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], u.UsedBytes)
-	}
-	fmt.Fprintf(w, "# HELP chunkcache_adapter_locked_keys Keys locked right now in each L2 adapter.\n# TYPE chunkcache_adapter_locked_keys gauge\n")
-	for i, a := range s.cache.Adapters() {
-		n := 0
-		if li, ok := a.(LockInspector); ok {
-			n = len(li.LockedKeys())
-		}
-		fmt.Fprintf(w, "chunkcache_adapter_locked_keys{position=\"%d\",type=\"%s\"} %d\n", i+1, s.types[i], n)
-	}
-	fmt.Fprintf(w, "# HELP chunkcache_fault_inject_dropped_total Loads failed on purpose by each fault_inject adapter, by rule.\n# TYPE chunkcache_fault_inject_dropped_total counter\n")
-	for i, a := range s.cache.Adapters() {
-		if f, ok := a.(*FaultInject); ok {
-			for _, r := range []DropRule{RuleTailRatio, RuleGapIndex, RuleRate} {
-				fmt.Fprintf(w, "chunkcache_fault_inject_dropped_total{position=\"%d\",rule=\"%s\"} %d\n", i+1, r, f.DroppedBy(r))
-			}
+// WriteMetrics writes what GET /metrics answers, in the Prometheus text format (ctx is
+// unused: collectors take none). It returns the first error of gathering or writing.
+func (s *Server) WriteMetrics(_ context.Context, w io.Writer) error {
+	mfs, gatherErr := s.registry.Gather()
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
 		}
 	}
+	if gatherErr != nil {
+		return fmt.Errorf("gather metrics: %w", gatherErr)
+	}
+	return nil
 }
 
-func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	s.WriteMetrics(r.Context(), w)
-}
-
-// Serve runs the server of cfg until ctx is done. It logs warnings (the fault_inject
-// start-up line among them) to stderr, one per line, and announces the address it listens
-// on to stdout as "chunkcache: listening on http://ADDR".
+// Serve runs the server of cfg until ctx is done. It announces the address it listens on
+// to stdout as "chunkcache: listening on http://ADDR", and logs through log/slog as text
+// records to stderr: the adapters' warnings (fault_inject's start-up line is the message of
+// a WARN record), a warning for a non-loopback address, failed requests and net/http's own
+// errors.
 func Serve(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) error {
-	warn := func(line string) { fmt.Fprintln(stderr, line) }
-	srv, err := NewServer(ctx, cfg, warn)
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srv, err := NewServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -396,9 +454,13 @@ func Serve(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
-		warn(fmt.Sprintf("chunkcache: WARNING listening on non-loopback address %s: the API has no authentication", tcp))
+		log.WarnContext(ctx, "chunkcache: listening on a non-loopback address: the API has no authentication", "addr", tcp.String())
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
+	}
 	fmt.Fprintf(stdout, "chunkcache: listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // runMain runs Main with args until ctx ends, returning its stdout, stderr, exit code and a
@@ -25,6 +28,10 @@ func runMain(ctx context.Context, args []string) (stdout, stderr *syncBuffer, co
 }
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+// warnRecordRE matches a whole output of one slog text record at level WARN; group 1 is
+// the quoted message.
+var warnRecordRE = regexp.MustCompile(`\Atime=\S+ level=WARN msg=("(?:[^"\\]|\\.)*")\n\z`)
 
 // The issue's acceptance check, through the real command line: `chunkcache server` with
 // fault_inject (gap_tail_ratios [0.5]) around fs_native, then `chunkcache bench`.
@@ -56,9 +63,14 @@ func TestServerAndBenchEndToEnd(t *testing.T) {
 				t.Fatalf("server did not print %q within 10s; stdout %q", listenRE, out)
 			}
 			url := listenRE.FindStringSubmatch(out.String())[1]
-			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only.\n"
-			if got := errOut.String(); got != line {
-				t.Fatalf("server stderr = %q, want exactly the start-up line %q", got, line)
+			// stderr holds one slog text record: a warning whose message is LMCache's line.
+			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only."
+			m := warnRecordRE.FindStringSubmatch(errOut.String())
+			if m == nil {
+				t.Fatalf("server stderr = %q, want exactly one slog record matching %s", errOut, warnRecordRE)
+			}
+			if msg, err := strconv.Unquote(m[1]); err != nil || msg != line {
+				t.Fatalf("logged message %s, want the start-up line %q", m[1], line)
 			}
 			var bout, berr bytes.Buffer
 			if c := Main(context.Background(), []string{"bench", "--server", url}, &bout, &berr); c != 0 {
@@ -82,7 +94,23 @@ func TestServerAndBenchEndToEnd(t *testing.T) {
 
 func newTestServer(t *testing.T, specs ...string) (*Server, *httptest.Server) {
 	t.Helper()
-	args := []string{"--chunk-size", "64"}
+	return newTestServerFlags(t, nil, specs...)
+}
+
+// newTestServerFlags is newTestServer with more server flags (after --chunk-size 64).
+func newTestServerFlags(t testing.TB, flags []string, specs ...string) (*Server, *httptest.Server) {
+	t.Helper()
+	srv := newServerFlags(t, flags, specs...)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return srv, hs
+}
+
+// newServerFlags builds a Server (with no HTTP listener) from --chunk-size 64, flags and
+// one --l2-adapter per spec.
+func newServerFlags(t testing.TB, flags []string, specs ...string) *Server {
+	t.Helper()
+	args := append([]string{"--chunk-size", "64"}, flags...)
 	for _, s := range specs {
 		args = append(args, "--l2-adapter", s)
 	}
@@ -94,9 +122,8 @@ func newTestServer(t *testing.T, specs ...string) (*Server, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); _ = srv.Close() })
-	return srv, hs
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
 }
 
 // post sends in as JSON to url and decodes the reply into out (when out is not nil). It
@@ -149,7 +176,7 @@ func TestServerConcurrentClients(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for r := range rounds {
-				tokens, payloads := benchSequence(uint64(c), r, chunks, 64, 300)
+				tokens, payloads := benchSequence(fault.Seed(c), r, chunks, 64, 300)
 				var sr StoreResponse
 				if code, err := post(hs.URL+"/v1/store", StoreRequest{Tokens: tokens, Payloads: payloads}, &sr); err != nil || code != 200 || sr.Chunks != chunks {
 					errs <- fmt.Errorf("client %d: store %d %+v: %v", c, code, sr, err)
@@ -199,14 +226,9 @@ func TestServerConcurrentClients(t *testing.T) {
 			t.Fatalf("adapter #%d holds %d locks after all clients finished", a.Position, a.LockedKeys)
 		}
 	}
-	resp, err = http.Get(hs.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(metrics), fmt.Sprintf("chunkcache_retrieve_requests_total %d\n", clients*rounds)) {
-		t.Fatalf("metrics:\n%s", metrics)
+	metrics := scrape(t, hs.URL)
+	if got := sample(t, metrics, "chunkcache_retrieve_requests_total"); got != clients*rounds {
+		t.Fatalf("chunkcache_retrieve_requests_total = %v, want %d", got, clients*rounds)
 	}
 	// Every drop was recorded as an event, and the metrics count them by rule.
 	resp, err = http.Get(hs.URL + "/v1/faults")
@@ -219,16 +241,21 @@ func TestServerConcurrentClients(t *testing.T) {
 	if faults.Total != f.Dropped() || faults.Total == 0 || len(faults.Recent) != int(min(faults.Total, faultLogSize)) {
 		t.Fatalf("faults: total %d recent %d, adapter dropped %d", faults.Total, len(faults.Recent), f.Dropped())
 	}
-	for _, r := range []DropRule{RuleTailRatio, RuleRate} {
-		line := fmt.Sprintf("chunkcache_fault_inject_dropped_total{position=\"1\",rule=\"%s\"} %d\n", r, f.DroppedBy(r))
-		if f.DroppedBy(r) == 0 || !strings.Contains(string(metrics), line) {
-			t.Fatalf("metrics lack %q (or the rule never fired):\n%s", line, metrics)
+	// The recent events are the core's, numbered in the server's order, oldest first.
+	last := faults.Recent[len(faults.Recent)-1]
+	for i, e := range faults.Recent {
+		if e.Layer != fault.LayerChunkcache || e.Kind != KindLoadDrop || e.Clock != fault.Wall || e.Validate() != nil ||
+			e.Seq != last.Seq-int64(len(faults.Recent)-1-i) {
+			t.Fatalf("recent fault %d = %+v (last seq %d)", i, e, last.Seq)
 		}
 	}
-	sample := regexp.MustCompile(`^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+$`)
-	for _, l := range strings.Split(strings.TrimSpace(string(metrics)), "\n") {
-		if !strings.HasPrefix(l, "# HELP ") && !strings.HasPrefix(l, "# TYPE ") && !sample.MatchString(l) {
-			t.Errorf("metrics line %q is not Prometheus text", l)
+	if last.Seq != int64(faults.Total) {
+		t.Fatalf("the last event's seq %d != total %d", last.Seq, faults.Total)
+	}
+	for _, r := range []DropRule{RuleTailRatio, RuleRate} {
+		got := sample(t, metrics, "chunkcache_fault_inject_dropped_total", "position", "1", "rule", r.String())
+		if f.DroppedBy(r) == 0 || got != float64(f.DroppedBy(r)) {
+			t.Fatalf("chunkcache_fault_inject_dropped_total{rule=%q} = %v, want %d (and the rule to have fired)", r, got, f.DroppedBy(r))
 		}
 	}
 }
@@ -247,31 +274,70 @@ func (b Bitmap) Positions0() int {
 func TestServerBadRequests(t *testing.T) {
 	t.Parallel()
 	_, hs := newTestServer(t, `{"type":"memory"}`)
+	// A server with small limits: 16-byte payloads, 2 KiB bodies.
+	_, small := newTestServerFlags(t, []string{"--max-chunk-bytes", "16", "--max-request-bytes", "2048"}, `{"type":"memory"}`)
+	const storeFields = "tokens, payloads, model, kv_rank, object_group, cache_salt"
+	manyTokens := fmt.Sprintf(`{"tokens":[%s0]}`, strings.Repeat("0,", 1500)) // 3,014 bytes
 	cases := []struct {
-		path string
-		body string
-		want string
+		url     string
+		path    string
+		body    string
+		chunked bool // send without a Content-Length
+		code    int
+		want    string
 	}{
-		{"/v1/store", `{"tokens":[1,2,3],"payloads":[]}`, "payloads: 3 tokens make 1 chunks of 64, but 0 payloads were given"},
-		{"/v1/store", `{"tokens":[1],"payload":["AA=="]}`, `request body: json: unknown field "payload"`},
-		{"/v1/retrieve", `{"tokens":[1],"policy":"SUFFIX"}`, `policy "SUFFIX": expected PREFIX, SEGMENTED_PREFIX or SPARSE`},
-		{"/v1/retrieve", `{"tokens":[-1]}`, "request body: json: cannot unmarshal number -1 into Go struct field RetrieveRequest.tokens of type uint32"},
-		{"/v1/retrieve", `{"tokens":[1]} x`, "request body: expected a single JSON object, got trailing data"},
+		{hs.URL, "/v1/store", `{"tokens":[1,2,3],"payloads":[]}`, false, 400, "payloads: 3 tokens make 1 chunks of 64, but 0 payloads were given"},
+		{hs.URL, "/v1/store", `{"tokens":[1],"payload":["AA=="]}`, false, 400, `request body: unknown field "payload"; expected one of ` + storeFields},
+		{hs.URL, "/v1/store", `{"tokens":[1],"Tokens":[1]}`, false, 400, `request body: unknown field "Tokens"; expected one of ` + storeFields},
+		{hs.URL, "/v1/store", `{"tokens":[1],"tokens":[1]}`, false, 400, `request body: field "tokens" given twice; expected each field at most once`},
+		{hs.URL, "/v1/store", `{"tokens":[1],"payloads":[7]}`, false, 400, `request body: payloads[0]: expected a base64 string, got a JSON number`},
+		{hs.URL, "/v1/store", `{"tokens":[1],"payloads":["A"]}`, false, 400, `request body: payloads[0]: expected standard base64 (RFC 4648, with padding): illegal base64 data at input byte 0`},
+		{hs.URL, "/v1/store", `{"tokens":[1],"payloads":"AA=="}`, false, 400, `request body: payloads: expected an array of base64 strings, got "AA=="`},
+		{hs.URL, "/v1/store", `{"tokens":[1],"kv_rank":"1"}`, false, 400, `request body: kv_rank: expected an integer in [0, 4294967295], got "1"`},
+		{hs.URL, "/v1/store", `{"tokens":[1],"model":{}}`, false, 400, `request body: model: expected a string, got an object`},
+		{hs.URL, "/v1/store", `{"tokens":[1],`, false, 400, `request body: unexpected end of JSON input`},
+		{hs.URL, "/v1/store", `{"tokens":[1}`, false, 400, `request body: tokens: invalid JSON at byte 12: invalid character '}' after array element`},
+		// A JSON null (or no body, or not an object) is not a request: it used to store nothing and answer 200.
+		{hs.URL, "/v1/store", `null`, false, 400, "request body: expected a JSON object, got null"},
+		{hs.URL, "/v1/store", ``, false, 400, "request body: expected a JSON object, got an empty body"},
+		{hs.URL, "/v1/store", `[{"tokens":[]}]`, false, 400, "request body: expected a JSON object, got an array"},
+		{hs.URL, "/v1/retrieve", `null`, false, 400, "request body: expected a JSON object, got null"},
+		{hs.URL, "/v1/retrieve", ` "x" `, false, 400, `request body: expected a JSON object, got "x"`},
+		{hs.URL, "/v1/retrieve", `{"tokens":[1],"policy":"SUFFIX"}`, false, 400, `policy "SUFFIX": expected PREFIX, SEGMENTED_PREFIX or SPARSE`},
+		{hs.URL, "/v1/retrieve", `{"tokens":[1],"with_payload":1}`, false, 400, `request body: with_payload: expected true or false, got 1`},
+		{hs.URL, "/v1/retrieve", `{"tokens":[-1]}`, false, 400, "request body: tokens[0]: expected an integer in [0, 4294967295], got -1"},
+		{hs.URL, "/v1/retrieve", `{"tokens":[1, 4294967296]}`, false, 400, "request body: tokens[1]: expected an integer in [0, 4294967295], got 4294967296"},
+		{hs.URL, "/v1/retrieve", `{"tokens":[1.0]}`, false, 400, "request body: tokens[0]: expected an integer in [0, 4294967295], got 1.0"},
+		{hs.URL, "/v1/retrieve", `{"tokens":[null]}`, false, 400, "request body: tokens[0]: expected an integer in [0, 4294967295], got null"},
+		{hs.URL, "/v1/retrieve", `{"tokens":[1]} x`, false, 400, "request body: expected a single JSON object, got trailing data"},
+		{hs.URL, "/v1/retrieve", `{"tokens":[1]} {}`, false, 400, "request body: expected a single JSON object, got trailing data"},
 		// Nothing stored yet, so each chunk needs a --max-chunk-bytes (4 MiB) buffer: 257
 		// chunks of 64 tokens pass 1 GiB.
-		{"/v1/retrieve", fmt.Sprintf(`{"tokens":[%s0]}`, strings.Repeat("0,", 257*64-1)),
+		{hs.URL, "/v1/retrieve", fmt.Sprintf(`{"tokens":[%s0]}`, strings.Repeat("0,", 257*64-1)), false, 400,
 			"tokens: 257 chunks would need 1077936128 bytes of load buffers (4194304 per chunk); the limit is 1073741824: retrieve fewer tokens or lower --max-chunk-bytes"},
+		// A payload over --max-chunk-bytes is refused with 413 (it used to reach the cache
+		// and answer 500).
+		{small.URL, "/v1/store", `{"tokens":[1],"payloads":["AAAAAAAAAAAAAAAAAAAAAAA="]}`, false, 413,
+			"request body: payloads[0]: payload of 17 bytes; expected at most 16 (--max-chunk-bytes)"},
+		// A body over --max-request-bytes is refused with 413 (it used to answer 400): at
+		// once when its Content-Length says so, else when the reader passes the limit.
+		{small.URL, "/v1/store", manyTokens, false, 413, "request body: Content-Length 3014; expected at most --max-request-bytes 2048"},
+		{small.URL, "/v1/retrieve", manyTokens, true, 413, "request body: longer than 2048 bytes; expected at most --max-request-bytes 2048"},
 	}
 	for _, c := range cases {
-		resp, err := http.Post(hs.URL+c.path, "application/json", strings.NewReader(c.body))
+		var body io.Reader = strings.NewReader(c.body)
+		if c.chunked {
+			body = io.MultiReader(body) // hides the length: sent chunked
+		}
+		resp, err := http.Post(c.url+c.path, "application/json", body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var e map[string]string
 		_ = json.NewDecoder(resp.Body).Decode(&e)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || e["error"] != c.want {
-			t.Errorf("POST %s %s: %d %q, want 400 %q", c.path, c.body, resp.StatusCode, e["error"], c.want)
+		if resp.StatusCode != c.code || e["error"] != c.want {
+			t.Errorf("POST %s %.80s: %d %q, want %d %q", c.path, c.body, resp.StatusCode, e["error"], c.code, c.want)
 		}
 	}
 	resp, err := http.Get(hs.URL + "/v1/store")

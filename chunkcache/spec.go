@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // SpecError is a bad adapter spec. Its message names the adapter's position in the cascade
@@ -68,9 +70,9 @@ type Env struct {
 	// Warn receives warnings meant for the operator, one line each (no trailing newline).
 	// Nil discards them.
 	Warn func(line string)
-	// OnFault receives every fault a fault_inject adapter injects (see FaultEvent); it is
+	// OnFault receives every fault a fault_inject adapter injects (see KindLoadDrop); it is
 	// called synchronously from Load and must be safe for concurrent use. Nil ignores them.
-	OnFault func(FaultEvent)
+	OnFault func(fault.Event)
 }
 
 func (e Env) warn(line string) {

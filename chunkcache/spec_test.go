@@ -180,7 +180,7 @@ func FuzzServerFlags(f *testing.F) {
 			}
 			return
 		}
-		if cfg.ChunkSize < 1 || cfg.L1CapacityBytes < 0 || len(cfg.Adapters) == 0 || len(cfg.Adapters) != len(cfg.AdapterSpecs) {
+		if cfg.ChunkSize < 1 || cfg.L1CapacityBytes < 0 || cfg.MaxRequestBytes < 1024 || len(cfg.Adapters) == 0 || len(cfg.Adapters) != len(cfg.AdapterSpecs) {
 			t.Fatalf("accepted an invalid config %+v", cfg)
 		}
 	})
@@ -206,13 +206,16 @@ func TestServerFlags(t *testing.T) {
 	t.Parallel()
 	reg := DefaultRegistry()
 	cfg, err := ParseServerFlags([]string{"--l2-adapter", `{"type":"memory"}`, "--l2-adapter", `{"type":"fs","base_path":"/x"}`,
-		"--enable-segmented-prefix", "--chunk-size", "16", "--l1-capacity-bytes", "1024"}, reg)
+		"--enable-segmented-prefix", "--chunk-size", "16", "--l1-capacity-bytes", "1024", "--max-request-bytes", "4096"}, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cfg.Adapters) != 2 || cfg.Adapters[1].Type() != "fs" || cfg.Policy() != PolicySegmentedPrefix ||
-		cfg.ChunkSize != 16 || cfg.L1CapacityBytes != 1024 || cfg.Listen != DefaultListen {
+		cfg.ChunkSize != 16 || cfg.L1CapacityBytes != 1024 || cfg.MaxRequestBytes != 4096 || cfg.Listen != DefaultListen {
 		t.Fatalf("config %+v", cfg)
+	}
+	if cfg, err := ParseServerFlags([]string{"--l2-adapter", `{"type":"memory"}`}, reg); err != nil || cfg.MaxRequestBytes != DefaultMaxRequestBytes {
+		t.Fatalf("defaults: MaxRequestBytes %d, %v; want %d", cfg.MaxRequestBytes, err, DefaultMaxRequestBytes)
 	}
 	bad := []struct {
 		args []string
@@ -222,6 +225,8 @@ func TestServerFlags(t *testing.T) {
 		{[]string{"--l2-adapter", `{"type":"memory"}`, "--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"rate":1.5}`},
 			`chunkcache server: --l2-adapter: l2 adapter #2 (fault_inject): field "rate": rate must be a number in [0, 1], got 1.5`},
 		{[]string{"--l2-adapter", `{"type":"memory"}`, "--chunk-size", "0"}, "chunkcache server: --chunk-size 0: expected an integer in [1, 1048576]"},
+		{[]string{"--l2-adapter", `{"type":"memory"}`, "--max-request-bytes", "1023"}, "chunkcache server: --max-request-bytes 1023: expected an integer in [1024, 68719476736]"},
+		{[]string{"--l2-adapter", `{"type":"memory"}`, "--max-request-bytes", "-1"}, "chunkcache server: --max-request-bytes -1: expected an integer in [1024, 68719476736]"},
 		{[]string{"--l2-adapter", `{"type":"memory"}`, "--listen", "localhost"}, `chunkcache server: --listen "localhost": expected host:port, such as 127.0.0.1:7420`},
 		{[]string{"--l2-adapter", `{"type":"memory"}`, "extra"}, `chunkcache server: unexpected argument "extra"; expected only flags`},
 		{[]string{"--nope"}, "chunkcache server: flag provided but not defined: -nope"},

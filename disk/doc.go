@@ -34,5 +34,5 @@
 // and the family; a family that is off draws nothing. Nothing reads the wall clock or global
 // randomness, except RealClock for latency, whose times then appear in events.
 //
-// See docs/disk.md for the model in detail and examples/wal for a consumer.
+// See docs/disk.md for the model in detail and disk/wal for a consumer.
 package disk

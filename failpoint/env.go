@@ -1,6 +1,7 @@
 package failpoint
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -36,67 +37,79 @@ func (e *EnvError) Error() string {
 
 func (e *EnvError) Unwrap() error { return e.Err }
 
-// ParseEnv parses a FAILPOINTS value: entries "name=terms" separated by ";" (a ";" inside
-// quotes or parentheses belongs to an argument). Empty entries are skipped; a later entry for
-// the same name replaces an earlier one, as in fail-rs.
+// ParseEnv parses a FAILPOINTS value: entries "name=terms" separated by ";". An entry ends
+// at the first ";" after its terms, as in fail-rs, except that a ";" inside quotes, or inside
+// an unquoted argument whose parentheses are still open with no ")" right before the ";",
+// belongs to the argument (see Parse). Empty entries are skipped; a later entry for the same
+// name replaces an earlier one, as in fail-rs.
 func ParseEnv(value string) ([]Setting, error) {
 	if len(value) > 16*maxTermsBytes {
 		return nil, &EnvError{Entry: 1, Text: value, Err: fmt.Errorf("expected at most %d bytes, found %d", 16*maxTermsBytes, len(value))}
 	}
 	var out []Setting
-	for i, entry := range splitEntries(value) {
-		text := strings.TrimSpace(entry)
-		if text == "" {
+	pos := 0
+	for entry := 1; ; entry++ {
+		rest := value[pos:]
+		eq := strings.IndexAny(rest, "=;")
+		if eq < 0 || rest[eq] == ';' {
+			seg := rest
+			if eq >= 0 {
+				seg = rest[:eq]
+			}
+			if text := strings.TrimSpace(seg); text != "" {
+				return nil, &EnvError{Entry: entry, Text: text, Err: fmt.Errorf(`expected "name=terms", found no "="`)}
+			}
+			if eq < 0 {
+				return out, nil
+			}
+			pos += eq + 1
 			continue
 		}
-		name, terms, ok := strings.Cut(text, "=")
-		name = strings.TrimSpace(name)
-		if !ok {
-			return nil, &EnvError{Entry: i + 1, Text: text, Err: fmt.Errorf(`expected "name=terms", found no "="`)}
+		name := strings.TrimSpace(rest[:eq])
+		termsAt := pos + eq + 1
+		for termsAt < len(value) && isSpace(value[termsAt]) {
+			termsAt++
 		}
+		terms, end, err := parseEntryTerms(value[termsAt:])
+		text := strings.TrimSpace(value[pos : termsAt+end])
 		if err := checkName(name); err != nil {
-			return nil, &EnvError{Entry: i + 1, Text: text, Err: err}
+			return nil, &EnvError{Entry: entry, Text: text, Err: err}
 		}
-		terms = strings.TrimSpace(terms)
-		parsed, err := Parse(terms)
 		if err != nil {
-			return nil, &EnvError{Entry: i + 1, Text: text, Err: err}
+			return nil, &EnvError{Entry: entry, Text: text, Err: err}
 		}
-		out = append(out, Setting{Name: name, Text: terms, Terms: parsed})
+		out = append(out, Setting{Name: name, Text: strings.TrimSpace(value[termsAt : termsAt+end]), Terms: terms})
+		if termsAt+end == len(value) {
+			return out, nil
+		}
+		pos = termsAt + end + 1 // past the ";"
 	}
-	return out, nil
 }
 
-// splitEntries cuts at ";" outside quotes and parentheses.
-func splitEntries(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' && quote != '`' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			if depth > 0 {
-				quote = c
-			}
-		case c == '(':
-			depth++
-		case c == ')':
-			if depth > 0 {
-				depth--
-			}
-		case c == ';' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
+// parseEntryTerms parses the terms that start an entry's text, in (which runs to the end of
+// the FAILPOINTS value), and returns them with the length of their text: up to the ";" that
+// ends the entry, or the end. On an error, the length runs to the next ";" after the error,
+// and the *ParseError speaks of that text only.
+func parseEntryTerms(in string) ([]Term, int, error) {
+	p := parser{in: in, termIndex: 1, entry: true}
+	terms, err := p.chain()
+	if err != nil {
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			return nil, len(in), err
 		}
+		end := len(in)
+		if j := strings.IndexByte(in[pe.Offset:], ';'); j >= 0 {
+			end = pe.Offset + j
+		}
+		pe.Input = in[:end]
+		return nil, end, pe
 	}
-	return append(out, s[start:])
+	if text := strings.TrimSpace(in[:p.i]); len(text) > maxTermsBytes {
+		return nil, p.i, &ParseError{Input: text, Term: 1, TermText: p.termText(), Offset: 0,
+			Expected: fmt.Sprintf("at most %d bytes of terms", maxTermsBytes), Found: fmt.Sprintf("%d bytes", len(text))}
+	}
+	return terms, p.i, nil
 }
 
 // checkName accepts what FAILPOINTS can carry: 1 to 256 bytes, no spaces or control bytes,

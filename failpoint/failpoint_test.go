@@ -50,6 +50,8 @@ func TestChainsAndCounts(t *testing.T) {
 		{"0*return(a)->return(b)", "b b b b", 4},
 		{"1*off->return(b)", "- b b b", 4},
 		{"0%return(a)->return(b)", "b b b b", 4},
+		{"150%return(a)->return(b)", "a a a a", 4}, // fail-rs: 100% and above always fire
+		{"100.5%2*return(a)->return(b)", "a a b b", 4},
 		{"2*yield->return(c)", "- - c c", 4},
 		{"2*print->return(d)", "- - d d", 4},
 		{"1*return(a)", "a - - -", 1},
@@ -651,7 +653,7 @@ func TestPanicAndPrint(t *testing.T) {
 	}
 	s.EvalContext(ctx)
 	s.EvalContext(ctx)
-	want := "failpoint " + s.Name() + " executed\nhello\n"
+	want := "failpoint " + s.Name() + " executed.\nhello\n" // fail-rs: "failpoint {name} executed."
 	if out.String() != want {
 		t.Fatalf("print wrote %q, want %q", out.String(), want)
 	}

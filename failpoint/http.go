@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -52,15 +54,29 @@ func (global) Get(name string) (Status, error) { return Get(name) }
 //
 // Anyone who can reach it can make the process panic, pause or fail: never expose it beyond
 // the machine (see ServeFromEnv). Requests that a browser marks as coming from a web page
-// (Origin or Sec-Fetch-Site headers) are refused with 403.
-func Handler() http.Handler { return handler{global{}} }
+// (Origin or Sec-Fetch-Site headers) are refused with 403, and so are requests whose Host
+// header names neither a loopback address (127.0.0.0/8, ::1, localhost) nor the address the
+// connection reached (which defeats DNS rebinding).
+func Handler() http.Handler { return handler{c: global{}} }
 
 // Handler returns the HTTP control of the scope; see the package-level Handler.
-func (sc *Scope) Handler() http.Handler { return handler{sc} }
+func (sc *Scope) Handler() http.Handler { return handler{c: sc} }
 
-type handler struct{ c controller }
+type handler struct {
+	c controller
+	// listen is the host:port that Serve listens on, as it was given (with the port it got),
+	// which a client may name in Host; "" when the caller mounts the handler.
+	listen string
+}
 
 func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// DNS rebinding: a page from a name the attacker controls, which then resolves to this
+	// machine, talks to the endpoint as to its own origin, so its requests may carry no Origin
+	// (a GET) but they carry the attacker's name in Host.
+	if err := h.checkHost(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
 	// A web page the operator visits could otherwise reach a loopback endpoint from the
 	// browser (a form POST needs no preflight). Browsers mark such requests with Origin or
 	// Sec-Fetch-Site; command-line clients send neither.
@@ -110,6 +126,66 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, PUT, POST, DELETE")
 		http.Error(w, "failpoint: method "+r.Method+" not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// checkHost accepts a Host header that is a loopback IP (127.0.0.0/8, ::1), localhost, the
+// address the connection reached, or the address Serve was given; each with or without a
+// port.
+func (h handler) checkHost(r *http.Request) error {
+	name, port, ok := splitHost(r.Host)
+	if ok {
+		if strings.EqualFold(name, "localhost") {
+			return nil
+		}
+		ip := net.ParseIP(name)
+		if ip != nil && ip.IsLoopback() {
+			return nil
+		}
+		if local, _ := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); local != nil && ip != nil &&
+			ip.Equal(local.IP) && samePort(port, strconv.Itoa(local.Port)) {
+			return nil
+		}
+		if lname, lport, err := net.SplitHostPort(h.listen); err == nil && lname != "" && samePort(port, lport) &&
+			(strings.EqualFold(name, lname) || ip != nil && ip.Equal(net.ParseIP(lname))) {
+			return nil
+		}
+	}
+	expected := "a loopback address (127.0.0.0/8, [::1]) or localhost, with or without a port"
+	var reached []string
+	if local, _ := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); local != nil {
+		reached = append(reached, local.String())
+	}
+	if h.listen != "" && !slices.Contains(reached, h.listen) {
+		reached = append(reached, h.listen)
+	}
+	if len(reached) > 0 {
+		expected += ", or the address the server listens on (" + strings.Join(reached, ", ") + ")"
+	}
+	return fmt.Errorf("failpoint: Host %q refused: expected %s (a web page can reach a loopback port under another name by DNS rebinding)",
+		clip(r.Host), expected)
+}
+
+// splitHost cuts a Host header into name and port ("" when absent); ok is false when the
+// port is not a number.
+func splitHost(host string) (name, port string, ok bool) {
+	name = host
+	if n, p, err := net.SplitHostPort(host); err == nil {
+		name, port = n, p
+	} else if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		name = host[1 : len(host)-1]
+	}
+	if len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return "", "", false
+	}
+	return name, port, name != ""
+}
+
+// samePort reports whether a Host's port (perhaps "", meaning 80) is want.
+func samePort(port, want string) bool {
+	if port == "" {
+		port = "80"
+	}
+	return strings.TrimLeft(port, "0") == strings.TrimLeft(want, "0")
 }
 
 func httpError(w http.ResponseWriter, err error) {
@@ -173,7 +249,13 @@ func Serve(addr string, allowRemote bool) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failpoint: listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h := handler{c: global{}}
+	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+			h.listen = net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+		}
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return ln, nil
 }

@@ -3,10 +3,14 @@ package failpoint
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -76,7 +80,7 @@ func TestHandlerRaw(t *testing.T) {
 	h := sc.Handler()
 	do := func(method, path, body string) (int, string) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		h.ServeHTTP(rec, httptest.NewRequest(method, "http://127.0.0.1"+path, strings.NewReader(body)))
 		data, _ := io.ReadAll(rec.Result().Body)
 		return rec.Code, string(data)
 	}
@@ -105,11 +109,11 @@ func TestHandlerRaw(t *testing.T) {
 	}
 	for _, hdr := range [][2]string{{"Origin", "http://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/"+s.Name(), strings.NewReader("panic"))
+		req := httptest.NewRequest("POST", "http://127.0.0.1/"+s.Name(), strings.NewReader("panic"))
 		req.Header.Set(hdr[0], hdr[1])
 		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusForbidden {
-			t.Errorf("POST with %s: %d, want 403", hdr[0], rec.Code)
+		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "web pages") {
+			t.Errorf("POST with %s: %d %q, want 403 refusing web pages", hdr[0], rec.Code, rec.Body.String())
 		}
 	}
 	if st, _ := sc.Get(s.Name()); st.Terms != "" {
@@ -118,6 +122,114 @@ func TestHandlerRaw(t *testing.T) {
 	sc.Close()
 	if code, _ := do("PUT", "/"+s.Name(), "off"); code != http.StatusGone {
 		t.Errorf("PUT on a closed scope: %d, want 410", code)
+	}
+}
+
+// TestHandlerHost: the Host header must name a loopback address, localhost, the address the
+// connection reached or the one Serve was given, so that a web page cannot reach the endpoint
+// under its own name after DNS rebinding.
+func TestHandlerHost(t *testing.T) {
+	t.Parallel()
+	sc, _ := TestScope(t)
+	s := fresh(t)
+	reached := &net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 6060}
+	cases := []struct {
+		host   string
+		local  *net.TCPAddr // the connection's local address, when known
+		listen string       // the address Serve was given
+		ok     bool
+	}{
+		{host: "127.0.0.1", ok: true},
+		{host: "127.0.0.1:6060", ok: true},
+		{host: "127.9.8.7:1", ok: true},
+		{host: "[::1]", ok: true},
+		{host: "[::1]:6060", ok: true},
+		{host: "::1", ok: true},
+		{host: "localhost", ok: true},
+		{host: "localhost:6060", ok: true},
+		{host: "LocalHost:6060", ok: true},
+		{host: "10.0.0.5:6060", local: reached, ok: true},
+		{host: "myhost:6060", listen: "myhost:6060", ok: true},
+		{host: "MyHost:6060", listen: "myhost:6060", ok: true},
+		{host: "10.0.0.5:6060", listen: "10.0.0.5:6060", ok: true},
+		{host: "10.0.0.5", local: &net.TCPAddr{IP: net.ParseIP("10.0.0.5"), Port: 80}, ok: true},
+
+		{host: "evil.example"},
+		{host: "evil.example:6060"},
+		{host: "evil.example:6060", local: reached, listen: "myhost:6060"},
+		{host: "localhost.evil.example"},
+		{host: "localhost."},
+		{host: "127.0.0.1.nip.io:6060"},
+		{host: "10.0.0.5:6060"},
+		{host: "10.0.0.5:6061", local: reached},
+		{host: "10.0.0.5", local: reached},
+		{host: "myhost:6061", listen: "myhost:6060"},
+		{host: "0.0.0.0:6060"},
+		{host: "[::]:6060"},
+		{host: "localhost:http"},
+		{host: "[::1"},
+		{host: ""},
+	}
+	for _, c := range cases {
+		h := handler{c: sc, listen: c.listen}
+		for _, method := range []string{"GET", "PUT"} {
+			req := httptest.NewRequest(method, "http://127.0.0.1/"+s.Name(), strings.NewReader("return(x)"))
+			req.Host = c.host
+			if c.local != nil {
+				req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, c.local))
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			body := rec.Body.String()
+			if c.ok {
+				if rec.Code/100 != 2 {
+					t.Errorf("%s with Host %q (local %v, listen %q): %d %q, want it accepted", method, c.host, c.local, c.listen, rec.Code, body)
+				}
+				continue
+			}
+			if rec.Code != http.StatusForbidden || !strings.Contains(body, fmt.Sprintf("Host %q refused: expected", c.host)) ||
+				!strings.Contains(body, "loopback") {
+				t.Errorf("%s with Host %q (local %v, listen %q): %d %q, want 403 naming the Host and what was expected", method, c.host, c.local, c.listen, rec.Code, body)
+			}
+			if c.local != nil && !strings.Contains(body, c.local.String()) || c.listen != "" && !strings.Contains(body, c.listen) {
+				t.Errorf("Host %q: message %q does not name the address the server listens on", c.host, body)
+			}
+		}
+		if st, _ := sc.Get(s.Name()); !c.ok && st.Terms != "" {
+			t.Fatalf("a PUT with Host %q configured the fail point: %+v", c.host, st)
+		}
+		if err := sc.Disable(s.Name()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestServeChecksHost: the server Serve starts refuses a foreign Host on a real connection and
+// accepts the address it listens on.
+func TestServeChecksHost(t *testing.T) {
+	t.Parallel()
+	ln, err := Serve("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for host, want := range map[string]int{"evil.example:80": http.StatusForbidden, "": http.StatusOK, "localhost": http.StatusOK} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host // else the URL's: the listen address
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET with Host %q: %d %q, want %d", host, resp.StatusCode, msg, want)
+		}
 	}
 }
 
@@ -216,4 +328,91 @@ func TestServeFromEnv(t *testing.T) {
 	if err := (&Client{Addr: "http://[::1"}).Clear(ctx, "x"); err == nil || !strings.Contains(err.Error(), "expected host:port") {
 		t.Fatalf("bad address: %v", err)
 	}
+}
+
+// namesLoopback is the test's own reading of which Host headers name this machine:
+// localhost or a loopback IP, perhaps in brackets, perhaps with a port.
+func namesLoopback(host string) bool {
+	cands := []string{host}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && len(host)-i-1 <= 5 && strings.Trim(host[i+1:], "0123456789") == "" {
+		cands = append(cands, host[:i])
+	}
+	for _, c := range cands {
+		if len(c) >= 2 && c[0] == '[' && c[len(c)-1] == ']' {
+			c = c[1 : len(c)-1]
+		}
+		if ip := net.ParseIP(c); strings.EqualFold(c, "localhost") || ip != nil && ip.IsLoopback() {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzHandler drives a scope's handler with a fuzzed method, path, Host, body and browser
+// header. No request panics; none gets a 5xx, since whatever is wrong with a request is the
+// client's mistake; every 4xx says why; nothing succeeds under a Host that does not name the
+// loopback, or from a web page; a successful PUT stores terms that parse.
+func FuzzHandler(f *testing.F) {
+	sc := NewScope()
+	f.Cleanup(sc.Close)
+	s := New("test/FuzzHandler")
+	name := "/" + s.Name()
+	for _, seed := range []struct {
+		method, path, host, body string
+		browser                  uint8
+	}{
+		{"GET", "/", "127.0.0.1:6060", "", 0},
+		{"GET", name, "localhost", "", 0},
+		{"PUT", name, "[::1]:6060", "1*return(EIO)->off\n", 0},
+		{"POST", name, "127.0.0.1", "return(:-))", 0},
+		{"PUT", name, "127.0.0.1", "explode", 0},
+		{"PUT", name, "evil.example:6060", "panic", 0},
+		{"PUT", name, "localhost", "panic", 1},
+		{"DELETE", name, "LOCALHOST:1", "", 2},
+		{"DELETE", "/", "127.0.0.1", "", 0},
+		{"PATCH", name, "127.0.0.1", "", 0},
+		{"PUT", "/", "127.0.0.1", "off", 0},
+		{"GET", "/test/none", "127.0.0.1", "", 0},
+		{"", "", "", "", 0},
+		{"GET", "//../%00", "127.0.0.1:http", "", 0},
+	} {
+		f.Add(seed.method, seed.path, seed.host, seed.body, seed.browser)
+	}
+	f.Fuzz(func(t *testing.T, method, path, host, body string, browser uint8) {
+		req := &http.Request{
+			Method: method, URL: &url.URL{Path: path}, Host: host,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), RemoteAddr: "127.0.0.1:1234",
+		}
+		switch browser % 3 {
+		case 1:
+			req.Header.Set("Origin", "http://evil.example")
+		case 2:
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+		rec := httptest.NewRecorder()
+		sc.Handler().ServeHTTP(rec, req)
+		code, msg := rec.Code, rec.Body.String()
+		switch {
+		case code >= 500 && !(compiledOut && code == http.StatusNotImplemented):
+			t.Fatalf("%s %q Host %q body %q: %d %q; a client's mistake is a 4xx", method, path, host, body, code, msg)
+		case code >= 400 && (!strings.HasPrefix(msg, "failpoint") || len(strings.TrimSpace(msg)) < len("failpoint: x")):
+			t.Fatalf("%s %q Host %q: %d with message %q; want one that says why", method, path, host, code, msg)
+		case code < 300:
+			if !namesLoopback(host) {
+				t.Fatalf("%s %q with Host %q succeeded (%d); only loopback names may", method, path, host, code)
+			}
+			if browser%3 != 0 {
+				t.Fatalf("%s %q from a web page succeeded (%d)", method, path, code)
+			}
+			if method == http.MethodPut || method == http.MethodPost {
+				if _, err := Parse(body); err != nil {
+					t.Fatalf("%s %q body %q succeeded (%d) though the terms do not parse: %v", method, path, body, code, err)
+				}
+			}
+			if method == http.MethodGet && !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("GET %q: %d with a body that is not JSON: %q", path, code, msg)
+			}
+		}
+	})
 }

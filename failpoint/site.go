@@ -269,7 +269,7 @@ func (st *state) run(ctx context.Context, c *config) *termState {
 	case Panic:
 		panic(&Error{Name: c.name, Action: Panic, Value: t.Arg, HasArg: t.HasArg})
 	case Print:
-		msg := "failpoint " + c.name + " executed"
+		msg := "failpoint " + c.name + " executed." // fail-rs's words, period included
 		if t.HasArg {
 			msg = t.Arg
 		}

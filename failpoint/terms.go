@@ -1,6 +1,7 @@
 package failpoint
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -47,7 +48,7 @@ const actionList = "one of off, return, sleep, panic, print, pause, yield, delay
 
 // Term is one parsed element of a chain: [P%][N*]action[(arg)].
 type Term struct {
-	Percent  float64       // probability of firing, 0..100; 100 when not written
+	Percent  float64       // probability of firing, 0..100; 100 when not written or written over 100
 	Count    int64         // how many times the term may fire; -1 when not written (no limit)
 	Action   Action        // what happens when the term fires
 	Arg      string        // the argument, unquoted; "" when absent
@@ -123,6 +124,12 @@ func Parse(text string) ([]Term, error) {
 	if len(text) > maxTermsBytes {
 		return nil, p.fail(0, fmt.Sprintf("at most %d bytes of terms", maxTermsBytes), fmt.Sprintf("%d bytes", len(text)))
 	}
+	return p.chain()
+}
+
+// chain parses terms joined by "->" from p.i up to the end of the input or, in a FAILPOINTS
+// value (p.entry), up to the ";" that ends the entry, where it leaves p.i.
+func (p *parser) chain() ([]Term, error) {
 	var out []Term
 	for {
 		p.space()
@@ -137,11 +144,11 @@ func Parse(text string) ([]Term, error) {
 		}
 		out = append(out, t)
 		p.space()
-		if p.i == len(p.in) {
+		if p.i == len(p.in) || p.entry && p.in[p.i] == ';' {
 			return out, nil
 		}
 		if !strings.HasPrefix(p.in[p.i:], "->") {
-			return nil, p.fail(p.i, `"->" or end of terms`, p.found(p.i))
+			return nil, p.fail(p.i, p.endExpected(), p.found(p.i))
 		}
 		p.i += 2
 	}
@@ -152,26 +159,47 @@ type parser struct {
 	i         int
 	termStart int
 	termIndex int
+	entry     bool // parsing the terms of a FAILPOINTS entry: a ";" ends them
+}
+
+// sepAt reports whether a term ends at in[j]: at "->", at the end of the input, or at the
+// ";" that ends a FAILPOINTS entry.
+func (p *parser) sepAt(j int) bool {
+	return j == len(p.in) || strings.HasPrefix(p.in[j:], "->") || p.entry && p.in[j] == ';'
+}
+
+func (p *parser) endExpected() string {
+	if p.entry {
+		return `"->", ";" or end of terms`
+	}
+	return `"->" or end of terms`
 }
 
 func (p *parser) fail(at int, expected, found string) *ParseError {
 	return &ParseError{Input: p.in, Term: p.termIndex, TermText: p.termText(), Offset: at, Expected: expected, Found: found}
 }
 
-// termText is the current term up to the next arrow (a good enough cut for a message).
+// termText is the current term up to the next arrow, or ";" in an entry (a good enough cut
+// for a message).
 func (p *parser) termText() string {
 	rest := p.in[min(p.termStart, len(p.in)):]
 	if j := strings.Index(rest, "->"); j >= 0 {
+		rest = rest[:j]
+	}
+	if j := strings.IndexByte(rest, ';'); p.entry && j >= 0 {
 		rest = rest[:j]
 	}
 	return strings.TrimSpace(rest)
 }
 
 func (p *parser) found(at int) string {
-	if at >= len(p.in) {
+	rest := p.in[min(at, len(p.in)):]
+	if j := strings.IndexByte(rest, ';'); p.entry && j >= 0 {
+		rest = rest[:j] // the entry's end
+	}
+	if rest == "" {
 		return "end of terms"
 	}
-	rest := p.in[at:]
 	if len(rest) > 12 {
 		rest = rest[:12] + "..."
 	}
@@ -189,6 +217,15 @@ func (p *parser) space() {
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// numberAhead reports whether a number, perhaps signed, starts at p.i.
+func (p *parser) numberAhead() bool {
+	j := p.i
+	if j < len(p.in) && (p.in[j] == '+' || p.in[j] == '-') {
+		j++
+	}
+	return j < len(p.in) && (isDigit(p.in[j]) || p.in[j] == '.')
+}
 
 // number scans digits with at most one decimal point.
 func (p *parser) number() string {
@@ -212,9 +249,13 @@ func (p *parser) number() string {
 func (p *parser) term() (Term, error) {
 	t := Term{Percent: 100, Count: -1}
 	// The optional prefixes: a percentage then a count, each a number with its sign.
-	for stage := 0; stage < 2 && p.i < len(p.in) && (isDigit(p.in[p.i]) || p.in[p.i] == '.'); stage++ {
+	for stage := 0; stage < 2 && p.numberAhead(); stage++ {
 		start := p.i
-		num := p.number()
+		if c := p.in[p.i]; c == '+' || c == '-' {
+			p.i++
+		}
+		p.number()
+		num := p.in[start:p.i]
 		if p.i >= len(p.in) || (p.in[p.i] != '%' && p.in[p.i] != '*') {
 			return t, p.fail(p.i, `"%" after a percentage or "*" after a count`, p.found(p.i))
 		}
@@ -223,14 +264,20 @@ func (p *parser) term() (Term, error) {
 			if stage > 0 {
 				return t, p.fail(start, "the percentage before the count (P%N*action)", strconv.Quote(num+"%"))
 			}
-			v, err := strconv.ParseFloat(num, 64)
-			if err != nil || num == "." || v > 100 {
-				return t, p.fail(start, "a percentage from 0 to 100", strconv.Quote(num))
+			// fail-rs draws only below 100%: at 100 and above a term always fires, as here. A
+			// negative percentage makes fail-rs panic when the term is drawn; here it is an
+			// error now rather than a crash later.
+			if num[0] == '-' {
+				return t, p.fail(start, "a percentage of 0 or more", strconv.Quote(num))
 			}
-			t.Percent = v
+			v, err := strconv.ParseFloat(num, 64) // a range error means huge: over 100
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return t, p.fail(start, "a percentage of 0 or more, such as 50 or 12.5", strconv.Quote(num))
+			}
+			t.Percent = min(v, 100)
 		case '*':
 			v, err := strconv.ParseInt(num, 10, 64)
-			if err != nil || v > maxCount {
+			if err != nil || v < 0 || v > maxCount {
 				return t, p.fail(start, fmt.Sprintf("a whole count from 0 to %d", int64(maxCount)), strconv.Quote(num))
 			}
 			t.Count = v
@@ -271,7 +318,7 @@ func (p *parser) term() (Term, error) {
 }
 
 // arg reads "(" arg ")" where arg is a Go-quoted string, a single-quoted string or raw text
-// with balanced parentheses; p.i is at the "(".
+// (see rawArg); p.i is at the "(".
 func (p *parser) arg() (string, error) {
 	open := p.i
 	p.i++
@@ -290,23 +337,49 @@ func (p *parser) arg() (string, error) {
 		p.i++
 		return arg, nil
 	}
-	p.i = open + 1
-	depth := 0
-	for p.i < len(p.in) {
-		switch p.in[p.i] {
-		case '(':
-			depth++
-		case ')':
-			if depth == 0 {
-				arg = p.in[open+1 : p.i]
-				p.i++
-				return arg, nil
+	return p.rawArg(open)
+}
+
+// rawArg reads an unquoted argument the way fail-rs does: everything from the "(" at open to
+// the last ")" of the term, where the term ends at the next "->" (or ";" in an entry) or at
+// the end of the input. So `return(:-))` means ":-)", `return(()` means "(" and
+// `return(a)(b)` means "a)(b", while text after the last ")" (`return(x)y`) is an error.
+// Where fail-rs would cut the term short, a "->" or ";" that no ")" precedes and that lies
+// inside parentheses still open belongs to the argument, so `print(a->b)` and `print(a;b)`
+// work; a ")" before it ends the argument there, as in fail-rs.
+func (p *parser) rawArg(open int) (string, error) {
+	depth := 1      // parentheses open, the argument's own included
+	lastClose := -1 // the last ")" seen
+	lastSolid := -1 // the last byte that is not a blank
+	for j := open + 1; ; j++ {
+		if p.sepAt(j) {
+			if lastSolid >= 0 && p.in[lastSolid] == ')' {
+				p.i = lastSolid + 1
+				return p.in[open+1 : lastSolid], nil
 			}
-			depth--
+			if depth <= 0 {
+				// The argument closed and the term goes on past its last ")".
+				at := lastClose + 1
+				for isSpace(p.in[at]) {
+					at++
+				}
+				return "", p.fail(at, p.endExpected()+` after the argument's last ")"`, p.found(at))
+			}
+			if j == len(p.in) {
+				return "", p.fail(j, `")" to close the "(" at offset `+strconv.Itoa(open), "end of terms")
+			}
 		}
-		p.i++
+		switch c := p.in[j]; {
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			lastClose = j
+		}
+		if !isSpace(p.in[j]) {
+			lastSolid = j
+		}
 	}
-	return "", p.fail(len(p.in), `")" to close the "(" at offset `+strconv.Itoa(open), "end of terms")
 }
 
 // quoted reads a string in double quotes or back quotes (Go syntax) or in single quotes
@@ -361,11 +434,12 @@ func (p *parser) checkArg(t *Term, at int) error {
 	return nil
 }
 
-// parseDuration reads whole milliseconds (fail-rs) or a Go duration string (gofail).
+// parseDuration reads whole milliseconds, with an optional "+" as Rust's u64 allows (fail-rs),
+// or a Go duration string (gofail).
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if s != "" && strings.Trim(s, "0123456789") == "" {
-		ms, err := strconv.ParseInt(s, 10, 64)
+	if digits := strings.TrimPrefix(s, "+"); digits != "" && strings.Trim(digits, "0123456789") == "" {
+		ms, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil || ms > int64(1<<62)/int64(time.Millisecond) {
 			return 0, fmt.Errorf("milliseconds out of range: %q", s)
 		}

@@ -28,6 +28,7 @@ func TestParseValid(t *testing.T) {
 		{"return()", []Term{{Percent: 100, Count: -1, Action: Return, Arg: "", HasArg: true}}, `return("")`},
 		{"return(f(x))", []Term{{Percent: 100, Count: -1, Action: Return, Arg: "f(x)", HasArg: true}}, `return("f(x)")`},
 		{"sleep(200)", []Term{{Percent: 100, Count: -1, Action: Sleep, Arg: "200", HasArg: true, Duration: 200 * ms}}, "sleep(200)"},
+		{"sleep(+200)", []Term{{Percent: 100, Count: -1, Action: Sleep, Arg: "+200", HasArg: true, Duration: 200 * ms}}, "sleep(200)"},
 		{`sleep("1.5s")`, []Term{{Percent: 100, Count: -1, Action: Sleep, Arg: "1.5s", HasArg: true, Duration: 1500 * ms}}, "sleep(1500)"},
 		{`delay(250us)`, []Term{{Percent: 100, Count: -1, Action: Delay, Arg: "250us", HasArg: true, Duration: 250 * time.Microsecond}}, `delay("250µs")`},
 		{"panic", []Term{{Percent: 100, Count: -1, Action: Panic}}, "panic"},
@@ -39,6 +40,12 @@ func TestParseValid(t *testing.T) {
 		{"0.5%return", []Term{{Percent: 0.5, Count: -1, Action: Return}}, "0.5%return"},
 		{".5%return", []Term{{Percent: 0.5, Count: -1, Action: Return}}, "0.5%return"},
 		{"100%return", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		// fail-rs fires a term at 100% and above on every evaluation.
+		{"125%2*return", []Term{{Percent: 100, Count: 2, Action: Return}}, "2*return"},
+		{"100.5%return", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		{"1" + strings.Repeat("0", 400) + "%return", []Term{{Percent: 100, Count: -1, Action: Return}}, "return"},
+		// A plus sign, as Rust's number syntax allows.
+		{"+5%+3*return", []Term{{Percent: 5, Count: 3, Action: Return}}, "5%3*return"},
 		{"3*return", []Term{{Percent: 100, Count: 3, Action: Return}}, "3*return"},
 		{"0*return", []Term{{Percent: 100, Count: 0, Action: Return}}, "0*return"},
 		{
@@ -85,6 +92,72 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// TestParseArgLikeFailRS: an unquoted argument is what fail-rs makes of it (src/lib.rs,
+// Action::from_str): the text between the term's first "(" and its last ")", the term ending
+// at the next "->" or the end. Rows with err set are errors in fail-rs too ("parentheses do
+// not match", or a term fail-rs cannot read).
+func TestParseArgLikeFailRS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		args []string // each term's argument
+		err  string   // a piece of the error, when Parse must fail
+	}{
+		{in: "return(:-))", args: []string{":-)"}},
+		{in: "return(:-()", args: []string{":-("}},
+		{in: "return())", args: []string{")"}},
+		{in: "return(()", args: []string{"("}},
+		{in: "return((x)", args: []string{"(x"}},
+		{in: "return(a)(b)", args: []string{"a)(b"}},
+		{in: "return(f(x))", args: []string{"f(x)"}},
+		{in: "print(:-) ) ", args: []string{":-) "}},
+		{in: " print( x ) ", args: []string{" x "}},
+		{in: "1*return(:-))->return(;-))", args: []string{":-)", ";-)"}},
+		{in: "return(()->return(x)", args: []string{"(", "x"}},
+		{in: "return(:-)) -> off", args: []string{":-)", ""}},
+		{in: "50%return(2%5)", args: []string{"2%5"}},
+		// Where fail-rs would cut the term at "->" and fail, a "->" inside parentheses still
+		// open belongs to the argument.
+		{in: "print(a->b)", args: []string{"a->b"}},
+		{in: "print(g(a->b))->off", args: []string{"g(a->b)", ""}},
+		{in: "print(a;b)", args: []string{"a;b"}},
+		// Text after the last ")" of a term.
+		{in: "return(x)y", err: `term 1 "return(x)y" at offset 9: expected "->" or end of terms after the argument's last ")", found "y"`},
+		{in: "return(x))y", err: `at offset 10: expected "->" or end of terms after the argument's last ")", found "y"`},
+		{in: "return(x) y->off", err: `at offset 10: expected "->" or end of terms after the argument's last ")", found "y->off"`},
+		{in: "return(x)y->return(z)", err: "at offset 9"},
+		// A ")" right before "->" ends the argument, as in fail-rs; quote an argument that
+		// holds ")->".
+		{in: "print(f(x)->y)", err: `term 2 "y)" at offset 12: expected an action`},
+		{in: "return(x", err: `at offset 8: expected ")" to close the "(" at offset 6`},
+		{in: "return(", err: `at offset 7: expected ")" to close`},
+		{in: "return(x->off", err: `at offset 13: expected ")" to close`},
+		{in: "return)(", err: `at offset 6: expected "->" or end of terms`},
+		{in: "return (x)", err: `at offset 7: expected "->" or end of terms`},
+	}
+	for _, c := range cases {
+		terms, err := Parse(c.in)
+		if c.err != "" {
+			var pe *ParseError
+			if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("Parse(%q) = %v, %v; want a *ParseError containing %q", c.in, terms, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		var args []string
+		for _, term := range terms {
+			args = append(args, term.Arg)
+		}
+		if !reflect.DeepEqual(args, c.args) {
+			t.Errorf("Parse(%q) arguments = %q, want %q", c.in, args, c.args)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -105,7 +178,12 @@ func TestParseErrors(t *testing.T) {
 		{"return(x) off", 1, 10, `"->" or end`},
 		{"return\nexplode", 1, 7, `"->" or end`},
 		{"return\r\n->\r\n", 2, 12, "an action"},
-		{"150%return", 1, 0, "a percentage from 0 to 100"},
+		{"-5%return", 1, 0, "a percentage of 0 or more"},
+		{"-0%return", 1, 0, "a percentage of 0 or more"},
+		{"off->-.5%return", 2, 5, "a percentage of 0 or more"},
+		{"+.%return", 1, 0, "a percentage of 0 or more, such as 50"},
+		{"-3*return", 1, 0, "a whole count"},
+		{"-x%return", 1, 0, "an action"},
 		{"1.2.3%return", 1, 3, `"%" after a percentage`},
 		{"50return", 1, 2, `"%" after a percentage`},
 		{"1.5*return", 1, 0, "a whole count"},
@@ -180,6 +258,52 @@ func TestParseEnv(t *testing.T) {
 	}
 }
 
+// TestParseEnvLikeFailRS: FAILPOINTS entries end where fail-rs ends them (at ";"), and an
+// unquoted argument ends at its term's last ")" as in Parse, so an apostrophe or an unbalanced
+// parenthesis in an argument does not swallow the entries after it.
+func TestParseEnvLikeFailRS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in    string
+		want  string // name=canonical terms, joined by ";"
+		entry int    // when ParseEnv must fail: the entry it names
+		err   string // and a piece of the message
+	}{
+		{in: "a=print(it's);b=off", want: `a=print("it's");b=off`},
+		{in: "a=print(:-();b=off", want: `a=print(":-(");b=off`},
+		{in: "a=return(:-));b=return(;-))", want: `a=return(":-)");b=return(";-)")`},
+		{in: "a=return(()->return(x);b=off", want: `a=return("(")->return("x");b=off`},
+		{in: "a=print(it's) -> off ; b=off", want: `a=print("it's")->off;b=off`},
+		{in: "a=print(p;q);b=off", want: `a=print("p;q");b=off`},
+		{in: `a=print("x);b=y");b=off`, want: `a=print("x);b=y");b=off`},
+		{in: "a=return(x)y;b=off", entry: 1, err: `expected "->", ";" or end of terms after the argument's last ")", found "y"`},
+		{in: "a=off;b=print(x;c=off", entry: 2, err: `expected ")" to close`},
+		{in: "a=off;b=;c=off", entry: 2, err: `parse "": term 1 "" at offset 0: expected an action`},
+		{in: "a=off;b=return x;c=off", entry: 2, err: `parse "return x": term 1 "return x" at offset 7: expected "->", ";" or end of terms, found "x"`},
+	}
+	for _, c := range cases {
+		got, err := ParseEnv(c.in)
+		if c.err != "" {
+			var ee *EnvError
+			if !errors.As(err, &ee) || ee.Entry != c.entry || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseEnv(%q) = %v; want entry %d mentioning %q", c.in, err, c.entry, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseEnv(%q): %v", c.in, err)
+			continue
+		}
+		var entries []string
+		for _, st := range got {
+			entries = append(entries, st.Name+"="+Format(st.Terms))
+		}
+		if s := strings.Join(entries, ";"); s != c.want {
+			t.Errorf("ParseEnv(%q) = %s, want %s", c.in, s, c.want)
+		}
+	}
+}
+
 func TestParseSeed(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]fault.Seed{"0": 0, "42": 42, " 0x2a ": 42, "010": 10, "18446744073709551615": 1<<64 - 1} {
@@ -199,7 +323,8 @@ func TestParseSeed(t *testing.T) {
 // same terms.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"off", "50%3*return(EIO)->off", `return('x')`, `return("a\"b")`, "sleep(1.5s)",
-		"return(f(x))", "20%3*print(still alive!)->panic", "1.2.3%", "return(`x`)", "delay(5)->yield->pause"} {
+		"return(f(x))", "20%3*print(still alive!)->panic", "1.2.3%", "return(`x`)", "delay(5)->yield->pause",
+		"return(:-))->return(()", "print(a->b)->off", "125%+2*return", "-5%return", "return(x)y"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -227,7 +352,8 @@ func FuzzParse(f *testing.F) {
 
 // FuzzParseEnv: no FAILPOINTS value panics.
 func FuzzParseEnv(f *testing.F) {
-	for _, s := range []string{"a=off", "a=return(1);b=print(\"x;y\")", ";;", "a", "=", "a=b=c"} {
+	for _, s := range []string{"a=off", "a=return(1);b=print(\"x;y\")", ";;", "a", "=", "a=b=c",
+		"a=print(it's);b=off", "a=print(:-();b=return(:-))", "a=print(p;q)->off"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -242,6 +368,11 @@ func FuzzParseEnv(f *testing.F) {
 		for _, st := range settings {
 			if checkName(st.Name) != nil || len(st.Terms) == 0 {
 				t.Fatalf("ParseEnv(%q) accepted %+v", s, st)
+			}
+			// The text kept for the status means the same terms when given to Enable.
+			terms, err := Parse(st.Text)
+			if err != nil || !reflect.DeepEqual(terms, st.Terms) {
+				t.Fatalf("ParseEnv(%q): entry %q has terms %v, but Parse(%q) = %v, %v", s, st.Name, st.Terms, st.Text, terms, err)
 			}
 		}
 	})

@@ -1,11 +1,50 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the main module for a short, bounded time (FUZZTIME, default 10s).
+# Runs every fuzz target of the main module for a short, bounded time (FUZZTIME, default 10s),
+# one after the other, with a progress line before each: "[3/12] fuzz PKG Target, elapsed
+# 1m10s, about 2m left" (the estimate is the mean time of the targets done so far, or
+# FUZZTIME before the first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-10s}
+
+# dur SECONDS: 1h2m, 3m5s, 42s.
+dur() {
+  local s=$1
+  if [ "$s" -ge 3600 ]; then printf '%dh%dm' $((s / 3600)) $((s % 3600 / 60))
+  elif [ "$s" -ge 60 ]; then printf '%dm%ds' $((s / 60)) $((s % 60))
+  else printf '%ds' "$s"; fi
+}
+# FUZZTIME in seconds when it is a duration (10s, 2m, 1h); empty for a count (100x).
+per_target=""
+case $FUZZTIME in
+  *[0-9]s) per_target=${FUZZTIME%s} ;;
+  *[0-9]m) per_target=$((${FUZZTIME%m} * 60)) ;;
+  *[0-9]h) per_target=$((${FUZZTIME%h} * 3600)) ;;
+esac
+[[ $per_target =~ ^[0-9]+$ ]] || per_target=""
+
+targets=()
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-    echo "== fuzz $pkg $target ($FUZZTIME)"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+    targets+=("$pkg $target")
   done
 done
+total=${#targets[@]}
+start=$SECONDS
+i=0
+for t in "${targets[@]}"; do
+  read -r pkg target <<<"$t"
+  elapsed=$((SECONDS - start))
+  left=$((total - i))
+  if [ "$i" -gt 0 ]; then
+    eta="about $(dur $((elapsed * left / i))) left"
+  elif [ -n "$per_target" ]; then
+    eta="about $(dur $((per_target * left))) left"
+  else
+    eta="time left unknown"
+  fi
+  i=$((i + 1))
+  echo "[$i/$total] fuzz ${pkg#github.com/faultbox/faultbox/} $target ($FUZZTIME), elapsed $(dur "$elapsed"), $eta"
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+done
+echo "fuzz: $total targets in $(dur $((SECONDS - start)))"

@@ -71,6 +71,11 @@ type Result struct {
 	FaultEvents []fault.Event
 	Calls       map[string]int
 	Unfired     []string // rules (as written) that never fired
+	// UnfiredWhy says, for each rule of Unfired (same index), what the run did instead: for a
+	// rule with an fd=, path= or addr= filter the calls made on what it filters for, else how
+	// often its calls were made and which of when=, p= or proc= they never met ("" when
+	// there is nothing to add).
+	UnfiredWhy []string
 
 	tableReads int // reads of /proc/PID/net tables (the slow way to name a socket)
 }
@@ -87,7 +92,7 @@ func (r *Result) Summary() string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(&b, "faultbox run: %d events", len(r.Events))
+	b.WriteString("faultbox run: " + plural(len(r.Events), "event"))
 	if r.Dropped > 0 && len(r.Events) == 0 {
 		fmt.Fprintf(&b, " kept (%d seen; no output asked for them)", r.Dropped)
 	} else if r.Dropped > 0 {
@@ -101,8 +106,12 @@ func (r *Result) Summary() string {
 	for _, f := range r.Faults {
 		fmt.Fprintf(&b, "    %s\n", f)
 	}
-	for _, u := range r.Unfired {
-		fmt.Fprintf(&b, "  warning: %s never fired\n", u)
+	for i, u := range r.Unfired {
+		fmt.Fprintf(&b, "  warning: %s never fired", u)
+		if i < len(r.UnfiredWhy) && r.UnfiredWhy[i] != "" {
+			b.WriteString("; " + r.UnfiredWhy[i])
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("  processes:\n")
 	for _, p := range r.Procs {

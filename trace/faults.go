@@ -4,9 +4,12 @@ package trace
 
 import (
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/faultbox/faultbox/fault"
+	"golang.org/x/sys/unix"
 )
 
 // injected is one fault the tracer injected: the call's event, what did it (the rule as
@@ -18,19 +21,33 @@ type injected struct {
 }
 
 // ruleKind names what a rule does to a call, as the Kind of its fault.Event: the extension's
-// action ("omit", "crash"), "error=ENAME", "retval=N", "signal=N" or "delay".
+// action ("omit", "crash"), else its error, return value, signal and delay joined by "+"
+// ("error=EIO", "retval=0+signal=SIGUSR1", "delay").
 func ruleKind(r *Rule) string {
-	switch {
-	case r.Action != ActNone:
-		return r.Action.String()
-	case r.Error != 0:
-		return "error=" + errnoName(r.Error)
-	case r.HasRetval:
-		return "retval=" + strconv.FormatInt(r.Retval, 10)
-	case r.Signal != 0:
-		return "signal=" + strconv.Itoa(r.Signal)
+	if a := r.Action.String(); a != "" {
+		return a
 	}
-	return "delay"
+	var parts []string
+	if r.Error != 0 {
+		parts = append(parts, "error="+errnoName(r.Error))
+	}
+	if r.HasRetval {
+		parts = append(parts, "retval="+strconv.FormatInt(r.Retval, 10))
+	}
+	if r.Signal != 0 {
+		name := unix.SignalName(syscall.Signal(r.Signal))
+		if name == "" {
+			name = strconv.Itoa(r.Signal)
+		}
+		parts = append(parts, "signal="+name)
+	}
+	if r.DelayEnter != 0 || r.DelayExit != 0 {
+		parts = append(parts, "delay")
+	}
+	if len(parts) == 0 {
+		return "inject"
+	}
+	return strings.Join(parts, "+")
 }
 
 // faultEvents turns the injected faults into the core's events, in the order they were

@@ -41,8 +41,9 @@ func TestFaultsAreCoreEvents(t *testing.T) {
 func TestRuleKind(t *testing.T) {
 	t.Parallel()
 	for spec, want := range map[string]string{
-		"read:error=EIO": "error=EIO", "write:retval=0": "retval=0", "read:signal=SIGUSR1": "signal=10",
+		"read:error=EIO": "error=EIO", "write:retval=0": "retval=0", "read:signal=SIGUSR1": "signal=SIGUSR1",
 		"read:delay_enter=10ms": "delay", "connect:refuse": "refuse", "write:crash": "crash",
+		"read:retval=0:signal=SIGUSR1": "retval=0+signal=SIGUSR1", "write:error=ENOSPC:delay_exit=1ms": "error=ENOSPC+delay",
 	} {
 		if got := ruleKind(mustRule(t, spec)); got != want {
 			t.Errorf("ruleKind(%s) = %q, want %q", spec, got, want)

@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,10 @@ func TestOutputs(t *testing.T) {
 		if !strings.Contains(page, "✕ sendto (omit)") || strings.Contains(page, "<script") || strings.Contains(page, "http://") && !strings.Contains(page, "http://www.w3.org/2000/svg") {
 			t.Errorf("page lacks the fault mark or is not self-contained")
 		}
+		drawing := parseDiagram(t, page)
+		for _, p := range drawing.overlaps(nil) {
+			t.Error(p)
+		}
 		chromium, err := exec.LookPath("chromium")
 		if err != nil {
 			t.Skip("chromium not installed (scripts/deps.sh installs it)")
@@ -106,6 +112,46 @@ func TestOutputs(t *testing.T) {
 		}
 		if !strings.Contains(string(dom), "sendto (omit)") {
 			t.Errorf("chromium's DOM lacks the fault")
+		}
+
+		// The labels as the browser laid them out, in its fonts: none under an arrowhead.
+		measure := strings.Replace(page, "</body>", `<script>
+const boxes = [];
+for (const t of document.querySelectorAll("svg text")) {
+  const b = t.getBBox();
+  boxes.push([t.textContent, b.x, b.y, b.x + b.width, b.y + b.height]);
+}
+const pre = document.createElement("pre");
+pre.id = "boxes";
+pre.textContent = JSON.stringify(boxes);
+document.body.appendChild(pre);
+</script></body>`, 1)
+		if err := os.WriteFile(file, []byte(measure), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dom, err = exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+			"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir="+filepath.Join(dir, "profile"), "--dump-dom", "file://"+file).Output()
+		if err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+		m := regexp.MustCompile(`<pre id="boxes">([^<]*)</pre>`).FindSubmatch(dom)
+		if m == nil {
+			t.Fatalf("chromium measured no labels")
+		}
+		var raw [][]any
+		if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &raw); err != nil {
+			t.Fatal(err)
+		}
+		var real []textBox
+		for _, r := range raw {
+			real = append(real, textBox{r[0].(string), r[1].(float64), r[2].(float64), r[3].(float64), r[4].(float64)})
+		}
+		if len(real) != len(drawing.labels) {
+			t.Fatalf("chromium measured %d labels, the SVG has %d", len(real), len(drawing.labels))
+		}
+		for _, p := range drawing.overlaps(real) {
+			t.Error("in chromium: " + p)
 		}
 	})
 }

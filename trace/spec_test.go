@@ -4,7 +4,6 @@ package trace
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -204,23 +203,6 @@ func TestGlobMatch(t *testing.T) {
 	}
 }
 
-func TestParseArgs(t *testing.T) {
-	t.Parallel()
-	o, err := ParseArgs([]string{"--inject", "write:error=EIO", "--crash", "s@accept#2", "--partition", "a/b@1..2",
-		"--label", "s=server", "--seed", "7", "-o", "ev.jsonl", "--", "sh", "-c", "true"}, &strings.Builder{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(o.Rules) != 2 || len(o.Partitions) != 1 || len(o.Labels) != 1 || o.Seed != 7 || o.EventsPath != "ev.jsonl" || len(o.Args) != 3 {
-		t.Errorf("ParseArgs = %+v", o)
-	}
-	for _, bad := range [][]string{{"--"}, {"--inject", "bad"}, {"--seed", "-1", "--", "x"}, {"--trace", "nope", "--", "x"}} {
-		if _, err := ParseArgs(bad, &strings.Builder{}); err == nil {
-			t.Errorf("ParseArgs(%q) accepted", bad)
-		}
-	}
-}
-
 func FuzzParseInject(f *testing.F) {
 	for _, s := range []string{"write:error=ENOSPC", "read:retval=0:when=2..5+2", "sendto:omit:addr=127.0.0.1:80:p=30%",
 		"%network:signal=SIGKILL:delay_enter=1ms", "write:short=2:fd=pipe", "!read:error=1", "/x[:error=1"} {
@@ -237,36 +219,6 @@ func FuzzParseInject(f *testing.F) {
 		}
 		if len(r.Syscalls) == 0 || r.When.First < 1 || r.Prob < 0 || r.Prob > 1 {
 			t.Fatalf("ParseInject(%q) accepted a bad rule %+v", s, r)
-		}
-	})
-}
-
-func FuzzParseArgs(f *testing.F) {
-	f.Add("--inject\x00write:error=EIO\x00--\x00true")
-	f.Add("--partition\x00a/b@1..3\x00--crash\x00s@accept#2\x00--\x00x")
-	f.Add("--label\x00a=b\x00--seed\x000x10\x00--trace\x00%net\x00--\x00x")
-	f.Add("--bogus\x00--\x00x")
-	f.Add("-o")
-	f.Add("--seed\x00zz\x00--\x00x")
-	f.Add("--inject\x00read,,write::error=enospc\x00--")
-	f.Fuzz(func(t *testing.T, s string) {
-		o, err := ParseArgs(strings.Split(s, "\x00"), &strings.Builder{})
-		if err == nil && len(o.Args) == 0 {
-			t.Fatalf("ParseArgs(%q) accepted no command", s)
-		}
-		if err == nil || err == ErrHelp {
-			return
-		}
-		// Every refusal names the flag, the field, the value and what was expected.
-		var se *SpecError
-		if !errors.As(err, &se) {
-			t.Fatalf("ParseArgs(%q): %T %v, want a *SpecError", s, err, err)
-		}
-		if se.Flag == "" || se.Field == "" || se.Expected == "" || se.Pos < 1 {
-			t.Fatalf("ParseArgs(%q): incomplete error %+v", s, se)
-		}
-		if msg := err.Error(); !strings.Contains(msg, se.Field) || !strings.Contains(msg, strconv.Quote(se.Value)) {
-			t.Fatalf("ParseArgs(%q): message %q lacks field or value", s, msg)
 		}
 	})
 }

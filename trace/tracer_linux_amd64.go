@@ -78,6 +78,7 @@ type tracer struct {
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	delays   []delayed
 	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
+	miss     misses       // what unfired rules will say about the run
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
@@ -236,6 +237,10 @@ func (t *tracer) filterSet() []int {
 	}
 	// The fd cache needs to see descriptors closed or replaced.
 	for _, nr := range []int{sysClose, sysDup2, sysDup3, sysCloseRange} {
+		set[nr] = true
+	}
+	// So do the calls a filtered rule's "never fired" warning lists.
+	for _, nr := range t.watchSet() {
 		set[nr] = true
 	}
 	// execve runs free: the helper executes the target with the filter already in place.
@@ -620,7 +625,10 @@ var (
 		"preadv2", "pwritev2", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
 		"connect", "accept", "accept4", "bind", "listen", "shutdown", "fsync", "fdatasync", "close",
 		"getsockname", "getpeername", "setsockopt", "getsockopt", "ftruncate", "fallocate", "sendfile",
-		"lseek", "fstat", "dup", "dup2", "dup3", "fcntl", "ioctl")
+		"lseek", "fstat", "dup", "dup2", "dup3", "fcntl", "ioctl",
+		// Of two descriptors, the first (the input; sendfile's is the output): fd= and path=
+		// look at it. cat and cp copy a file with copy_file_range when stdout is a file.
+		"copy_file_range", "splice", "tee", "sync_file_range")
 	callSend  = names(sendCalls...)
 	callRecv  = names(recvCalls...)
 	callIov   = names("readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2")
@@ -667,6 +675,9 @@ func (t *tracer) entry(tk *task) {
 		return
 	}
 	nr := r.Syscall()
+	if t.miss.watched[nr] {
+		t.watch(tk, nr, r)
+	}
 	// Before the target starts, the helper can only stop at its execve of the target (or a
 	// write of its error message): that execve is the command's first, an event as in strace.
 	switch nr {
@@ -818,7 +829,11 @@ func (t *tracer) entry(tk *task) {
 			what += " (omitted)"
 		}
 		e.Fault = what
-		t.faults = append(t.faults, injected{e, what, "partition"})
+		kind := "partition-omit"
+		if name == "connect" {
+			kind = "partition-refused"
+		}
+		t.faults = append(t.faults, injected{e, what, kind})
 	}
 	if c.skip {
 		// The call is not run: the thread sees c.ret as its result.
@@ -847,17 +862,7 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		if !t.ruleSets[i][nr] {
 			continue
 		}
-		if r.Proc != "" && !globMatch(r.Proc, tk.proc.label) {
-			continue
-		}
-		ep := e.Endpoint
-		if r.FdKind != "" && (ep == nil || !(ep.Kind == r.FdKind || r.FdKind == "sock" && ep.isSocket())) {
-			continue
-		}
-		if r.Path != "" && !(e.Path != "" && globMatch(r.Path, e.Path) || ep != nil && ep.Path != "" && globMatch(r.Path, ep.Path)) {
-			continue
-		}
-		if r.Addr != "" && !addrMatches(r.Addr, e) {
+		if !r.passes(tk.proc.label, e) {
 			continue
 		}
 		key, counts := countKey{i, nr}, tk.counts
@@ -866,6 +871,7 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		}
 		counts[key]++
 		n := counts[key]
+		t.miss.count(i, key.nr, n)
 		if !r.When.Match(n) {
 			continue
 		}
@@ -1195,6 +1201,7 @@ func (t *tracer) result() *Result {
 		relabel(f.e)
 		faults = append(faults, f.e.Addr+": "+f.what)
 	}
+	var why []string
 	for i, r := range t.rules {
 		if t.fired[i] == 0 {
 			text := r.Text
@@ -1202,11 +1209,13 @@ func (t *tracer) result() *Result {
 				text = "--inject " + text
 			}
 			t.unfired = append(t.unfired, text)
+			why = append(why, t.whyUnfired(i))
 		}
 	}
 	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
 		FaultEvents: faultEvents(t.faults),
 		Unfired:     t.unfired,
+		UnfiredWhy:  why,
 		tableReads:  t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted

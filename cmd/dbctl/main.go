@@ -7,43 +7,39 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/faultbox/faultbox/cluster"
+	"github.com/faultbox/faultbox/cmd/internal/cli"
+	"github.com/faultbox/faultbox/fault"
 )
 
-// workloadFlags is the part of every command line after the command's name.
-const workloadFlags = "workload --seed N --ops N --keys N --scenario normal|fault"
+// workloadArgs is the part of every command line after the command's name.
+const workloadArgs = "workload --seed N --ops N --keys N --scenario normal|fault [--json]"
 
-// commands lists the subcommands in the order the usage text shows them.
-var commands = []struct{ name, summary string }{
-	{"hash", "print the lowercase SHA-256 hex of the snapshot, with no trailing newline"},
-	{"snapshot", "write the raw snapshot bytes to stdout (for ports and debugging)"},
-	{"show", "print a human summary: the fault window, what follower 1 missed and caught up,\n" +
-		"            each node's log length, commit index and number of keys"},
+var exits = []cli.Exit{
+	{Code: fault.ExitPass, Meaning: "the run's output was written (with --json: the report's verdict is pass)"},
+	{Code: fault.ExitFail, Meaning: "the output could not be written (with --json: a check failed)"},
+	cli.UsageExit,
+	{Code: fault.ExitEmpty, Meaning: "with --json only: the verdict is empty (--ops 0: nothing was replicated, nothing checked)"},
 }
 
-func summary(cmd string) (string, bool) {
-	for _, c := range commands {
-		if c.name == cmd {
-			return c.summary, true
-		}
-	}
-	return "", false
+const flagsNote = `All four workload flags are required. With --json the command prints its run as a JSON
+fault report (the figures of show, the fault, the checks, the verdict and a replay line)
+instead of its usual output, and exits with the verdict's code.`
+
+var root = &cli.Command{
+	Name:    "dbctl",
+	Summary: "dbctl runs the deterministic replicated key-value model of the dbctl lab.",
+	Args:    "hash " + workloadArgs + "\nsnapshot " + workloadArgs + "\nshow " + workloadArgs,
+	Subs: []*cli.Command{
+		leaf("hash", "Print the lowercase SHA-256 hex of the snapshot, with no trailing newline."),
+		leaf("snapshot", "Write the raw snapshot bytes to stdout (for ports and debugging)."),
+		leaf("show", "Print a human summary: the fault window, what follower 1 missed and caught up, each node's log length, commit index and number of keys."),
+	},
 }
 
-func usageText() string {
-	var b strings.Builder
-	b.WriteString("dbctl runs the deterministic replicated key-value model of the dbctl lab.\n\nusage:\n")
-	for _, c := range commands {
-		fmt.Fprintf(&b, "  dbctl %s %s\n", c.name, workloadFlags)
-	}
-	b.WriteString("\ncommands:\n")
-	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
-	}
-	b.WriteString("\nRun 'dbctl <command> -h' for the flags.\n")
-	return b.String()
+func leaf(name, summary string) *cli.Command {
+	return &cli.Command{Name: name, Summary: summary, Args: workloadArgs, Details: flagsNote, Exits: exits, Run: runWorkload}
 }
 
 func main() {
@@ -52,127 +48,131 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText())
-		return 2
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usageText())
-		return 0
-	}
-	cmd := args[0]
-	if _, ok := summary(cmd); !ok {
-		fmt.Fprintf(stderr, "dbctl: unknown command %q: expected hash, snapshot or show\n", cmd)
-		return 2
-	}
-	p, err := parseWorkload(cmd, args[1:])
+	return cli.Main(root, "dbctl", args, stdout, stderr)
+}
+
+func runWorkload(e *cli.Env, args []string) int {
+	cmd := e.Cmd.Name
+	w, err := parseWorkload(cmd, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, commandUsage(cmd))
-		return 0
+		e.WriteUsage(e.Stdout, newWorkloadParser(e.Path).fs)
+		return fault.ExitPass
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "dbctl %s: %v\n", cmd, err)
-		fmt.Fprintf(stderr, "usage: dbctl %s %s\n", cmd, workloadFlags)
-		return 2
+		return e.UsageError(nil, "%v", err)
 	}
-	c, s, err := cluster.Run(p)
+	c, s, err := cluster.Run(w.p)
 	if err != nil {
-		fmt.Fprintf(stderr, "dbctl %s: %v\n", cmd, err)
-		return 2
+		return e.UsageError(nil, "%v", err)
+	}
+	if w.json {
+		r := report(e.Path, c, s)
+		if err := r.WriteJSON(e.Stdout); err != nil {
+			return e.Fail("write output: %v", err)
+		}
+		return r.Verdict.ExitCode()
 	}
 	switch cmd {
 	case "hash":
-		_, err = io.WriteString(stdout, cluster.HashSnapshot(c.Snapshot()))
+		_, err = io.WriteString(e.Stdout, cluster.HashSnapshot(c.Snapshot()))
 	case "snapshot":
-		_, err = stdout.Write(c.Snapshot())
+		_, err = e.Stdout.Write(c.Snapshot())
 	case "show":
-		_, err = io.WriteString(stdout, cluster.Report(c, s))
+		_, err = io.WriteString(e.Stdout, cluster.Report(c, s))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "dbctl %s: write output: %v\n", cmd, err)
-		return 1
+		return e.Fail("write output: %v", err)
 	}
-	return 0
+	return fault.ExitPass
 }
 
-func commandUsage(cmd string) string {
-	sum, _ := summary(cmd)
-	return fmt.Sprintf(`usage: dbctl %s %s
-
-%s.
-
-flags (all required):
-  --seed N       seed of the workload's random stream, 0 to 18446744073709551615
-  --ops N        number of operations, 0 to %d
-  --keys N       number of distinct keys, at least 1
-  --scenario S   normal (every node up) or fault (follower 1 down for ops [ops/2, ops*3/4))
-`, cmd, workloadFlags, strings.Join(strings.Fields(sum), " "), cluster.MaxOps)
+// workload is a parsed command line: the model's parameters and the output form.
+type workload struct {
+	p    cluster.Params
+	json bool
 }
 
-// parseWorkload parses "workload" and the four required flags. Every error names the flag,
-// the value and what was expected.
-func parseWorkload(cmd string, args []string) (cluster.Params, error) {
-	var p cluster.Params
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		return p, flag.ErrHelp
+// workloadParser holds the flag set of the workload flags. Every value error names the
+// flag, the value and what was expected, in our words rather than the flag package's.
+type workloadParser struct {
+	fs       *flag.FlagSet
+	w        workload
+	seen     map[string]bool
+	valueErr error // the first bad value
+}
+
+func newWorkloadParser(name string) *workloadParser {
+	wp := &workloadParser{fs: flag.NewFlagSet(name, flag.ContinueOnError), seen: map[string]bool{}}
+	wp.fs.SetOutput(io.Discard)
+	p := &wp.w.p
+	value := func(name, usage, expected string, set func(string) bool) {
+		wp.fs.Func(name, usage, func(s string) error {
+			switch {
+			case wp.seen[name]:
+				wp.valueErr = fmt.Errorf("--%s %q: given twice, expected once", name, s)
+			case !set(s):
+				wp.valueErr = fmt.Errorf("--%s %q: expected %s", name, s, expected)
+			default:
+				wp.seen[name] = true
+				return nil
+			}
+			return wp.valueErr
+		})
+	}
+	number := func(name, usage string, min, max uint64, dst *uint64) {
+		value(name, usage, fmt.Sprintf("a whole number from %d to %d", min, max), func(s string) bool {
+			v, err := strconv.ParseUint(s, 10, 64)
+			*dst = v
+			return err == nil && v >= min && v <= max
+		})
+	}
+	value("seed", "seed `N` of the workload's random stream: 0 to 18446744073709551615, decimal or 0x hex",
+		"a whole number from 0 to 18446744073709551615, or 0x and up to 16 hex digits", func(s string) bool {
+			v, err := fault.ParseSeed(s)
+			p.Seed = uint64(v)
+			return err == nil
+		})
+	number("ops", fmt.Sprintf("number of operations `N`, 0 to %d", cluster.MaxOps), 0, cluster.MaxOps, &p.Ops)
+	number("keys", "number of distinct keys `N`, at least 1", 1, 1<<64-1, &p.Keys)
+	value("scenario", "`S`: normal (every node up) or fault (follower 1 down for ops [ops/2, ops*3/4))", "normal or fault", func(s string) bool {
+		sc, err := cluster.ParseScenario(s)
+		p.Scenario = sc
+		return err == nil
+	})
+	wp.fs.BoolVar(&wp.w.json, "json", false, "print the run as a JSON fault report instead of the usual output")
+	return wp
+}
+
+// parseWorkload parses "workload" and the flags after the command cmd ("hash"). It returns
+// flag.ErrHelp for -h.
+func parseWorkload(cmd string, args []string) (workload, error) {
+	if len(args) > 0 && cli.IsHelp(args[0]) {
+		return workload{}, flag.ErrHelp
 	}
 	if len(args) == 0 || args[0] != "workload" {
 		got := "nothing"
 		if len(args) > 0 {
 			got = strconv.Quote(args[0])
 		}
-		return p, fmt.Errorf("expected the word workload after %q, got %s", cmd, got)
+		return workload{}, fmt.Errorf("expected the word workload after %q, got %s", cmd, got)
 	}
-	fs := flag.NewFlagSet("dbctl "+cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	seen := map[string]bool{}
-	var valueErr error // the first bad value, in our words rather than the flag package's
-	value := func(name, expected string, set func(string) bool) {
-		fs.Func(name, "", func(s string) error {
-			switch {
-			case seen[name]:
-				valueErr = fmt.Errorf("--%s %q: given twice, expected once", name, s)
-			case !set(s):
-				valueErr = fmt.Errorf("--%s %q: expected %s", name, s, expected)
-			default:
-				seen[name] = true
-				return nil
-			}
-			return valueErr
-		})
-	}
-	number := func(name string, min, max uint64, dst *uint64) {
-		value(name, fmt.Sprintf("a whole number from %d to %d", min, max), func(s string) bool {
-			v, err := strconv.ParseUint(s, 10, 64)
-			*dst = v
-			return err == nil && v >= min && v <= max
-		})
-	}
-	number("seed", 0, 1<<64-1, &p.Seed)
-	number("ops", 0, cluster.MaxOps, &p.Ops)
-	number("keys", 1, 1<<64-1, &p.Keys)
-	value("scenario", "normal or fault", func(s string) bool {
-		sc, err := cluster.ParseScenario(s)
-		p.Scenario = sc
-		return err == nil
-	})
-	if err := fs.Parse(args[1:]); err != nil {
+	wp := newWorkloadParser("dbctl " + cmd)
+	if err := wp.fs.Parse(args[1:]); err != nil {
 		switch {
 		case errors.Is(err, flag.ErrHelp):
-			return p, err
-		case valueErr != nil:
-			return p, valueErr
+			return workload{}, err
+		case wp.valueErr != nil:
+			return workload{}, wp.valueErr
 		}
-		return p, fmt.Errorf("%v (expected the flags --seed, --ops, --keys and --scenario)", err)
+		return workload{}, fmt.Errorf("%v (expected the flags --seed, --ops, --keys and --scenario)", err)
 	}
-	if fs.NArg() > 0 {
-		return p, fmt.Errorf("unexpected argument %q: expected only flags after workload", fs.Arg(0))
+	if wp.fs.NArg() > 0 {
+		return workload{}, fmt.Errorf("unexpected argument %q: expected only flags after workload", wp.fs.Arg(0))
 	}
 	for _, name := range []string{"seed", "ops", "keys", "scenario"} {
-		if !seen[name] {
-			return p, fmt.Errorf("missing required flag --%s", name)
+		if !wp.seen[name] {
+			return workload{}, fmt.Errorf("missing required flag --%s", name)
 		}
 	}
-	return p, nil
+	return wp.w, nil
 }

@@ -1,143 +1,211 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strings"
+	"log/slog"
+	"strconv"
 
+	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/disk"
-	"github.com/faultbox/faultbox/examples/wal"
+	"github.com/faultbox/faultbox/disk/wal"
+	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/progress"
 )
 
 func init() {
-	register(command{
-		name:    "disk",
-		summary: "storage faults: 'disk torture' runs a write-ahead log on a lying disk",
-		run:     runDisk,
+	register(&cli.Command{
+		Name:    "disk",
+		Summary: "Storage faults: a write-ahead log on a disk that lies.",
+		Subs: []*cli.Command{{
+			Name:    "torture",
+			Summary: "Run the checksummed write-ahead log (disk/wal) through a random workload on a faulty disk and report what it survived.",
+			Args:    "[flags]",
+			Details: `The workload appends, syncs, reads back and crashes; after every recovery each
+acknowledged record must be there intact, or the log must have said it is lost and an
+injected write-side fault must explain it. The report gives the seed, the figures, the
+faults by layer and kind, the two checks and a replay command line; with --naive, the
+naive log (no checksums, retried syncs) runs on the same kind of disk for contrast.
+
+Presets for --config: default, fast-local, random (disk.RandomForSeed(seed)), stress (every
+family at 0.2%, half the crashes tearing, the Linux sync mode); or a JSON object of
+disk.Config fields. On a terminal, progress is shown on stderr (not with --json or -v).`,
+			Exits: []cli.Exit{
+				{Code: fault.ExitPass, Meaning: "pass: no acknowledged record was lost silently, every detected loss was explained"},
+				{Code: fault.ExitFail, Meaning: "fail: a silent loss or an unexplained detection (or the run could not be done)"},
+				cli.UsageExit,
+				{Code: fault.ExitEmpty, Meaning: "empty: nothing was acknowledged, so nothing was checked"},
+			},
+			Run: func(e *cli.Env, args []string) int { return runDiskTorture(e, args, nil) },
+		}},
 	})
 }
 
 // diskTortureArgs are the parsed flags of 'faultbox disk torture'.
 type diskTortureArgs struct {
-	opts   wal.TortureOptions
-	config string
-	events int
-	naive  bool
+	opts    wal.TortureOptions
+	config  string
+	events  int
+	naive   bool
+	json    bool
+	verbose bool
 }
 
 const maxTortureOps = 10_000_000
 
-func parseDiskTorture(args []string, stderr io.Writer) (diskTortureArgs, error) {
-	var a diskTortureArgs
-	fs := flag.NewFlagSet("faultbox disk torture", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func diskTortureFlags(fs *flag.FlagSet, a *diskTortureArgs) {
 	a.opts.Seed = 1
-	fs.Var(&a.opts.Seed, "seed", "seed of the whole run, decimal or 0x hex (default 1)")
-	fs.IntVar(&a.opts.Ops, "ops", 2000, "workload steps (append, sync, read, crash)")
+	fs.Var(&a.opts.Seed, "seed", "seed `N` of the whole run, decimal or 0x hex")
+	fs.IntVar(&a.opts.Ops, "ops", 2000, "workload steps (append, sync, read, crash), 0.."+strconv.Itoa(maxTortureOps))
 	fs.StringVar(&a.config, "config", "stress", "disk model: a preset (default, fast-local, random, stress) or a JSON object of disk.Config fields")
-	fs.IntVar(&a.events, "events", 0, "also list the first N injected events")
+	fs.IntVar(&a.events, "events", 0, "also list the first `N` injected events (text only)")
 	fs.BoolVar(&a.naive, "naive", true, "also run the naive log (no checksums) under the same faults, for contrast")
-	if err := fs.Parse(args); err != nil {
-		return a, err
-	}
-	if fs.NArg() > 0 {
-		return a, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
+	fs.BoolVar(&a.verbose, "v", false, "log every workload step, restart and recovery on stderr")
+}
+
+// checkDiskTorture checks what the flag package cannot: ranges and the configuration.
+func checkDiskTorture(a *diskTortureArgs, pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	if a.opts.Ops < 0 || a.opts.Ops > maxTortureOps {
-		return a, fmt.Errorf("--ops %d: want 0..%d", a.opts.Ops, maxTortureOps)
+		return fmt.Errorf("--ops %d: want 0..%d", a.opts.Ops, maxTortureOps)
 	}
 	if a.events < 0 {
-		return a, fmt.Errorf("--events %d: want >= 0", a.events)
+		return fmt.Errorf("--events %d: want >= 0", a.events)
+	}
+	if a.json && a.events > 0 {
+		return fmt.Errorf("--events %d with --json: the event list is part of the text output only", a.events)
 	}
 	cfg, err := wal.ConfigFor(a.config, a.opts.Seed)
 	if err != nil {
-		return a, err
+		return err
 	}
 	a.opts.Config = cfg
-	return a, nil
+	return nil
 }
 
-func runDisk(args []string, stdout, stderr io.Writer) int {
-	return runDiskWith(args, stdout, stderr, nil)
-}
-
-// runDiskWith is runDisk with a hook that adjusts the torture options after the flags are
-// parsed: the tests use it to run a deliberately broken log or a small event cap, which
-// the command line does not offer.
-func runDiskWith(args []string, stdout, stderr io.Writer, adjust func(*wal.TortureOptions)) int {
-	if len(args) == 0 || args[0] != "torture" {
-		fmt.Fprintln(stderr, "usage: faultbox disk torture [--seed N] [--ops N] [--config preset|JSON] [--events N] [--naive=false]")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return 0
-		}
-		return 2
+// runDiskTorture runs 'faultbox disk torture'; adjust, when set, changes the torture
+// options after the flags are parsed: the tests use it to run a deliberately broken log or a
+// small event cap, which the command line does not offer.
+func runDiskTorture(e *cli.Env, args []string, adjust func(*wal.TortureOptions)) int {
+	var a diskTortureArgs
+	fs := e.FlagSet()
+	diskTortureFlags(fs, &a)
+	pos, code, ok := e.Parse(fs, args)
+	if !ok {
+		return code
 	}
-	a, err := parseDiskTorture(args[1:], stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "faultbox disk torture: %v\n", err)
-		return 2
+	if err := checkDiskTorture(&a, pos); err != nil {
+		return e.UsageError(fs, "%v", err)
 	}
 	if adjust != nil {
 		adjust(&a.opts)
 	}
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	a.opts.Logger = newLogger(e.Stderr, level).With("run", "wal")
+
+	total := a.opts.Ops
+	if a.naive {
+		total *= 2
+	}
+	var meter *progress.Meter
+	if !a.json && !a.verbose { // -v logs lines on stderr; a progress line would cut into them
+		meter = progress.New(e.Stderr, "torture", "steps", total)
+	}
+	a.opts.OnStep = func(done, _ int) { meter.Update(done) }
 	rep, err := wal.Torture(a.opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "faultbox disk torture: %v\n", err)
-		return 2
+		meter.Done()
+		return e.Fail("%v", err)
 	}
-	fmt.Fprintf(stdout, "faultbox disk torture: seed=%d ops=%d config=%s\n", a.opts.Seed, a.opts.Ops, a.config)
-	fmt.Fprintf(stdout, "injected events: %d; the first of each family:\n", rep.Counters.Total())
+	r := rep.Report(e.Path)
+	r.Target = "wal on disk config " + a.config
 	if rep.EventsDropped > 0 {
-		fmt.Fprintf(stdout, "  (the event list is truncated: it kept the first %d; %d more were counted, not kept)\n",
+		r.Note("the event log kept the first %d events; %d more were counted (the fault counts cover them), not kept",
 			len(rep.Events), rep.EventsDropped)
 	}
+	replay := []string{"--seed", a.opts.Seed.String(), "--ops", strconv.Itoa(a.opts.Ops), "--config", a.config}
+	if a.naive {
+		nopts := a.opts
+		nopts.Logger = a.opts.Logger.With("run", "naive")
+		nopts.OnStep = func(done, _ int) { meter.Update(a.opts.Ops + done) }
+		nrep, err := wal.NaiveTorture(nopts)
+		if err != nil {
+			meter.Done()
+			return e.Fail("naive: %v", err)
+		}
+		r.Add("naive: acknowledged", nrep.Acked)
+		r.Add("naive: recoveries", nrep.Recoveries)
+		r.Add("naive: silent losses", nrep.SilentLosses)
+		r.Add("naive: faults injected", nrep.Counters.Total())
+		r.Note("the naive log (no checksums, retried syncs) on the same kind of disk: %d of %d recoveries silently lost or altered acknowledged records",
+			nrep.SilentLosses, nrep.Recoveries)
+	} else {
+		replay = append(replay, "--naive=false")
+	}
+	meter.Done()
+	r.Replay = e.Path + " " + cli.Quote(replay...)
+	if a.json {
+		if err := r.WriteJSON(e.Stdout); err != nil {
+			return e.Fail("write report: %v", err)
+		}
+		return r.Verdict.ExitCode()
+	}
+	if err := r.WriteText(e.Stdout); err != nil {
+		return e.Fail("write report: %v", err)
+	}
+	writeTortureEvents(e.Stdout, rep, a.events)
+	return r.Verdict.ExitCode()
+}
+
+// writeTortureEvents lists the first event of each fault family and, when asked, the first n
+// events of the run.
+func writeTortureEvents(w io.Writer, rep *wal.TortureReport, n int) {
+	header := false
 	for _, fam := range disk.Families {
-		kept := false
-		for _, e := range rep.Events {
-			if e.Kind == string(fam) {
-				fmt.Fprintf(stdout, "  %s\n", e)
-				kept = true
+		line := ""
+		for _, ev := range rep.Events {
+			if ev.Layer == fault.LayerDisk && ev.Kind == string(fam) {
+				line = ev.String()
 				break
 			}
 		}
-		if n := rep.Counters.Of(fam); !kept && n > 0 {
-			fmt.Fprintf(stdout, "  %s: %d injected, all after the event list was full\n", fam, n)
+		if c := rep.Counters.Of(fam); line == "" && c > 0 {
+			line = fmt.Sprintf("%s: %d injected, all after the event log was full", fam, c)
+		}
+		if line == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nthe first fault of each family:")
+			header = true
+		}
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	if n = min(n, len(rep.Events)); n > 0 {
+		fmt.Fprintf(w, "\nthe first %d events:\n", n)
+		for _, ev := range rep.Events[:n] {
+			fmt.Fprintf(w, "  %s\n", ev)
 		}
 	}
-	if n := min(a.events, len(rep.Events)); n > 0 {
-		fmt.Fprintf(stdout, "the first %d events:\n", n)
-		for _, e := range rep.Events[:n] {
-			fmt.Fprintf(stdout, "  %s\n", e)
-		}
-	}
-	fmt.Fprintf(stdout, "\nchecksummed WAL (length, CRC32C, position, index; read after write):\n%s", indent(rep.String()))
-	if a.naive {
-		nrep, err := wal.NaiveTorture(a.opts)
-		if err != nil {
-			fmt.Fprintf(stderr, "faultbox disk torture: naive: %v\n", err)
-			return 2
-		}
-		fmt.Fprintf(stdout, "\nnaive log (no checksums, retries failed syncs) on the same kind of disk:\n")
-		fmt.Fprintf(stdout, "  acked=%d recoveries=%d injected: %s\n", nrep.Acked, nrep.Recoveries, nrep.Counters)
-		fmt.Fprintf(stdout, "  recoveries that silently lost or altered acknowledged records: %d\n", nrep.SilentLosses)
-	}
-	if !rep.OK() {
-		return 1
-	}
-	return 0
 }
 
-// indent prefixes every line of s with two spaces; a final newline starts no new line.
-func indent(s string) string {
-	body, nl := strings.CutSuffix(s, "\n")
-	out := "  " + strings.ReplaceAll(body, "\n", "\n  ")
-	if nl {
-		out += "\n"
-	}
-	return out
+// newLogger is the logger of a long command: text on stderr, without the wall-clock time,
+// so that two runs with one seed log the same lines.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
 }

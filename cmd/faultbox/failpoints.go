@@ -4,91 +4,185 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
+	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/failpoint"
+	"github.com/faultbox/faultbox/fault"
 )
 
+var failpointExits = []cli.Exit{
+	{Code: fault.ExitPass, Meaning: "the program did what was asked"},
+	{Code: fault.ExitFail, Meaning: "the program could not be reached, or refused (an unknown fail point, an error status)"},
+	cli.UsageExit,
+}
+
+const failpointAddr = `ADDR is host:port or http://host:port/prefix of a failpoint.Handler; --addr defaults to
+$` + failpoint.EnvHTTP + `.`
+
 func init() {
-	register(command{
-		name:    "failpoints",
-		summary: "list, set or clear the fail points of a running program (client of failpoint.Handler)",
-		run:     runFailpoints,
+	register(&cli.Command{
+		Name:    "failpoints",
+		Summary: "List, set or clear the fail points of a running program (a client of failpoint.Handler).",
+		Details: failpointAddr + "\nFlags may come before the command: 'faultbox failpoints --addr A list'.",
+		Subs: []*cli.Command{
+			{
+				Name:    "list",
+				Summary: "List every fail point of the program: state, hits, fired, terms.",
+				Args:    "[--addr ADDR] [--timeout D]",
+				Details: failpointAddr,
+				Exits:   failpointExits,
+				Run:     runFailpointsList,
+			},
+			{
+				Name:    "set",
+				Summary: "Set a fail point of the program to a chain of terms.",
+				Args:    "[--addr ADDR] [--timeout D] NAME TERMS",
+				Details: failpointAddr + "\nTERMS is a chain like '50%3*return(EIO)->off' (see docs/failpoint.md); it is checked\n" +
+					"here before anything is sent, and a bad one is a usage error.",
+				Exits: failpointExits,
+				Run:   runFailpointsSet,
+			},
+			{
+				Name:    "clear",
+				Summary: "Turn one fail point of the program off, or all of them.",
+				Args:    "[--addr ADDR] [--timeout D] NAME\n[--addr ADDR] [--timeout D] --all",
+				Details: failpointAddr,
+				Exits:   failpointExits,
+				Run:     runFailpointsClear,
+			},
+		},
 	})
 }
 
-const failpointsUsage = `usage:
-  faultbox failpoints list  [--addr ADDR]
-  faultbox failpoints set   [--addr ADDR] NAME TERMS
-  faultbox failpoints clear [--addr ADDR] NAME | --all
+// failpointsFlags are the flags every failpoints command shares.
+type failpointsFlags struct {
+	addr    string
+	timeout time.Duration
+}
 
-ADDR is host:port or http://host:port/prefix of a failpoint.Handler (default: $FAILPOINTS_HTTP).
-TERMS is a chain like '50%3*return(EIO)->off' (see docs/failpoint.md).
-`
+func (f *failpointsFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", os.Getenv(failpoint.EnvHTTP), "`ADDR` of the program's fail point handler (default $"+failpoint.EnvHTTP+")")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the program after this long")
+}
 
-func runFailpoints(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("failpoints", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, failpointsUsage); fs.PrintDefaults() }
-	addr := fs.String("addr", os.Getenv(failpoint.EnvHTTP), "address of the program's fail point handler")
-	all := fs.Bool("all", false, "with clear: turn every fail point off")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up on the program after this long")
-	// Flags may come before or after the positional arguments.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+// client checks the flags and returns a client and a context bounded by --timeout.
+func (f *failpointsFlags) client(e *cli.Env, fs *flag.FlagSet) (*failpoint.Client, context.Context, context.CancelFunc, int, bool) {
+	if f.addr == "" {
+		return nil, nil, nil, e.UsageError(fs, "no address: pass --addr or set %s", failpoint.EnvHTTP), false
 	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return 2
+	if f.timeout <= 0 {
+		return nil, nil, nil, e.UsageError(fs, "--timeout %s: want a duration above 0", f.timeout), false
 	}
-	if *addr == "" {
-		fmt.Fprintf(stderr, "faultbox failpoints: no address: pass --addr or set %s\n", failpoint.EnvHTTP)
-		return 2
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	return &failpoint.Client{Addr: f.addr}, ctx, cancel, 0, true
+}
+
+func runFailpointsList(e *cli.Env, args []string) int {
+	var f failpointsFlags
+	fs := e.FlagSet()
+	f.define(fs)
+	pos, code, ok := e.Parse(fs, args)
+	if !ok {
+		return code
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	if len(pos) > 0 {
+		return e.UsageError(fs, "unexpected argument %q: list takes none", pos[0])
+	}
+	c, ctx, cancel, code, ok := f.client(e, fs)
+	if !ok {
+		return code
+	}
 	defer cancel()
-	c := &failpoint.Client{Addr: *addr}
-	verb, rest := pos[0], pos[1:]
-	var err error
-	switch {
-	case verb == "list" && len(rest) == 0:
-		var list []failpoint.Status
-		if list, err = c.List(ctx); err == nil {
-			err = failpoint.WriteList(stdout, list)
-		}
-	case verb == "set" && len(rest) == 2:
-		if err = c.Set(ctx, rest[0], rest[1]); err == nil {
-			fmt.Fprintf(stdout, "%s=%s\n", rest[0], rest[1])
-		}
-	case verb == "clear" && len(rest) == 1 && !*all:
-		if err = c.Clear(ctx, rest[0]); err == nil {
-			fmt.Fprintf(stdout, "%s off\n", rest[0])
-		}
-	case verb == "clear" && len(rest) == 0 && *all:
-		if err = c.Clear(ctx, ""); err == nil {
-			fmt.Fprintln(stdout, "all fail points off")
-		}
-	default:
-		fmt.Fprintf(stderr, "faultbox failpoints: unexpected arguments %q\n", pos)
-		fs.Usage()
-		return 2
+	list, err := c.List(ctx)
+	if err == nil {
+		err = failpoint.WriteList(e.Stdout, list)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "faultbox failpoints:", err)
-		return 1
+		return e.Fail("%v", err)
 	}
-	return 0
+	return fault.ExitPass
+}
+
+func runFailpointsSet(e *cli.Env, args []string) int {
+	var f failpointsFlags
+	fs := e.FlagSet()
+	f.define(fs)
+	pos, code, ok := e.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 2 {
+		return e.UsageError(fs, "got %d arguments %q: want NAME TERMS", len(pos), pos)
+	}
+	name, terms := pos[0], pos[1]
+	// What the command line says is checked here: a bad name or bad terms is a usage error
+	// (2), only a refusal by the program is a failure (1).
+	if err := checkFailpointName(name); err != nil {
+		return e.UsageError(fs, "%v", err)
+	}
+	if _, err := failpoint.Parse(terms); err != nil {
+		return e.UsageError(fs, "%v", err)
+	}
+	c, ctx, cancel, code, ok := f.client(e, fs)
+	if !ok {
+		return code
+	}
+	defer cancel()
+	if err := c.Set(ctx, name, terms); err != nil {
+		return e.Fail("%v", err)
+	}
+	fmt.Fprintf(e.Stdout, "%s=%s\n", name, terms)
+	return fault.ExitPass
+}
+
+// checkFailpointName applies the package's rule for names (the one FAILPOINTS uses).
+func checkFailpointName(name string) error {
+	set, err := failpoint.ParseEnv(name + "=off")
+	if err != nil || len(set) != 1 || set[0].Name != name {
+		return fmt.Errorf(`fail point name %q: want 1 to 256 bytes without spaces, control bytes, "=" or ";"`, name)
+	}
+	return nil
+}
+
+func runFailpointsClear(e *cli.Env, args []string) int {
+	var f failpointsFlags
+	fs := e.FlagSet()
+	f.define(fs)
+	all := fs.Bool("all", false, "turn every fail point off (instead of NAME)")
+	pos, code, ok := e.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	switch {
+	case *all && len(pos) == 0, !*all && len(pos) == 1:
+	case *all:
+		return e.UsageError(fs, "--all and a NAME %q: want one of them", pos[0])
+	default:
+		return e.UsageError(fs, "got %d arguments %q: want NAME or --all", len(pos), pos)
+	}
+	if !*all {
+		if err := checkFailpointName(pos[0]); err != nil {
+			return e.UsageError(fs, "%v", err)
+		}
+	}
+	c, ctx, cancel, code, ok := f.client(e, fs)
+	if !ok {
+		return code
+	}
+	defer cancel()
+	name := ""
+	if !*all {
+		name = pos[0]
+	}
+	if err := c.Clear(ctx, name); err != nil {
+		return e.Fail("%v", err)
+	}
+	if *all {
+		fmt.Fprintln(e.Stdout, "all fail points off")
+	} else {
+		fmt.Fprintf(e.Stdout, "%s off\n", name)
+	}
+	return fault.ExitPass
 }

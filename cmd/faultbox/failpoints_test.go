@@ -45,8 +45,20 @@ func TestFailpointsCommand(t *testing.T) {
 			t.Fatalf("list line lacks the hit count %d: %q", before.Hits+1, line)
 		}
 	}
-	if code, _, errb := run("set", "--addr", srv.URL, cliSite.Name(), "retrun"); code != 1 || !strings.Contains(errb, "expected an action") {
-		t.Fatalf("set bad terms: %d %q", code, errb)
+	// Bad terms or a bad name on the command line are usage errors (2), checked before
+	// anything is sent; a refusal by the program is a run-time failure (1).
+	for _, terms := range []string{"retrun", "3*retrun"} {
+		if code, _, errb := run("set", "--addr", srv.URL, cliSite.Name(), terms); code != 2 || !strings.Contains(errb, "expected an action") {
+			t.Fatalf("set bad terms %q: %d %q", terms, code, errb)
+		}
+	}
+	if code, _, errb := run("set", "--addr", "127.0.0.1:1", cliSite.Name(), "3*retrun"); code != 2 || strings.Contains(errb, "connect") {
+		t.Fatalf("bad terms must be refused before anything is sent: %d %q", code, errb)
+	}
+	for _, name := range []string{"a b", "x=y", "a;b", ""} {
+		if code, _, errb := run("set", "--addr", srv.URL, name, "off"); code != 2 || !strings.Contains(errb, "fail point name") {
+			t.Errorf("set bad name %q: %d %q", name, code, errb)
+		}
 	}
 	if code, _, errb := run("set", "--addr", srv.URL, "test/cli/none", "off"); code != 1 || !strings.Contains(errb, "no site registered") {
 		t.Fatalf("set unknown: %d %q", code, errb)
@@ -80,10 +92,10 @@ func FuzzFailpointsArgs(f *testing.F) {
 	f.Add("list\x00--timeout\x00-1s")
 	f.Add("set\x00a b\x00return('x')")
 	f.Fuzz(func(t *testing.T, joined string) {
-		args := append([]string{"--addr", srv.URL}, strings.Split(joined, "\x00")...)
+		args := append(strings.Split(joined, "\x00"), "--addr", srv.URL)
 		var out, errb bytes.Buffer
-		if code := runFailpoints(args, &out, &errb); code < 0 || code > 2 {
-			t.Fatalf("runFailpoints(%q) = %d", args, code)
+		if code := dispatch(append([]string{"failpoints"}, args...), &out, &errb); code < 0 || code > 2 {
+			t.Fatalf("faultbox failpoints %q = %d", args, code)
 		}
 		_ = failpoint.Disable(cliSite.Name())
 	})

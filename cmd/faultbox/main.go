@@ -1,40 +1,27 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
+	"strings"
+
+	"github.com/faultbox/faultbox/cmd/internal/cli"
 )
 
-// command is one subcommand: run gets the arguments after its name and returns the exit code.
-type command struct {
-	name    string
-	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+// root is the command tree: each subcommand lives in its own file of this folder and
+// registers itself in init, so that adding a layer never edits this one.
+var root = &cli.Command{
+	Name:    "faultbox",
+	Summary: "faultbox makes failures happen on purpose, deterministically.",
 }
 
-var commands = map[string]command{}
-
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("faultbox: subcommand registered twice: " + c.name)
+func register(c *cli.Command) {
+	if root.Sub(c.Name) != nil {
+		panic("faultbox: subcommand registered twice: " + c.Name)
 	}
-	commands[c.name] = c
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "faultbox makes failures happen on purpose, deterministically.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "usage: faultbox <command> [arguments]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	for _, n := range slices.Sorted(maps.Keys(commands)) {
-		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'faultbox <command> -h' for a command's flags.")
+	root.Subs = append(root.Subs, c)
+	slices.SortFunc(root.Subs, func(a, b *cli.Command) int { return strings.Compare(a.Name, b.Name) })
 }
 
 func main() {
@@ -42,20 +29,5 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		usage(stdout)
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "faultbox: unknown command %q\n\n", args[0])
-		usage(stderr)
-		return 2
-	}
-	return c.run(args[1:], stdout, stderr)
+	return cli.Main(root, "faultbox", args, stdout, stderr)
 }

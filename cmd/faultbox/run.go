@@ -4,38 +4,57 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
+	"errors"
+	"flag"
 	"os"
 	"os/signal"
 	"runtime"
 	"sync/atomic"
 	"syscall"
 
+	"github.com/faultbox/faultbox/cmd/internal/cli"
+	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/trace"
 )
 
 func init() {
 	// Keep main on the main thread, where the tracer then runs (see trace.Config.OnThisThread).
 	runtime.LockOSThread()
-	register(command{name: "run", summary: "trace a program's communication and inject faults at exact calls", run: runTrace})
+	register(&cli.Command{
+		Name:    "run",
+		Summary: "Trace a program's communication and inject faults at exact calls (any Linux program, no rebuild).",
+		Args:    "[flags] -- CMD [ARGS...]",
+		Details: `Every spec is checked before anything starts, and so is every output path: the files are
+created first. A summary goes to stderr (stdout and stdin are the program's): text, or with
+--json a fault report (figures, faults by kind, checks, verdict, replay). See docs/trace.md.`,
+		Exits: []cli.Exit{
+			{Code: 0, Meaning: "the traced command exited 0; otherwise its own status (128+N when killed by signal N)"},
+			{Code: fault.ExitFail, Meaning: "faultbox could not trace the command, or an output file could not be written after the run"},
+			cli.UsageExit,
+			{Code: 128 + int(syscall.SIGINT), Meaning: "faultbox was interrupted by SIGINT (143: SIGTERM); every tracee was killed"},
+		},
+		Run: runTrace,
+	})
 }
 
-func runTrace(args []string, stdout, stderr io.Writer) int {
-	o, err := trace.ParseArgs(args, stderr)
-	if err == trace.ErrHelp {
-		return 0
+func runTrace(e *cli.Env, args []string) int {
+	var r runFlagSet
+	fs := e.FlagSet()
+	r.define(fs)
+	perr := fs.Parse(args)
+	if errors.Is(perr, flag.ErrHelp) {
+		e.WriteUsage(e.Stdout, fs)
+		return fault.ExitPass
 	}
+	o, err := r.options(args, fs.Args(), perr)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
+		return e.UsageError(fs, "%v", err)
 	}
 	// Output files are created before anything starts: a path that cannot be written is a
 	// usage error (exit 2), not a surprise after a long run.
 	outs, err := trace.OpenOutputs(o.EventsPath, o.HTMLPath, o.ChromePath)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
+		return e.UsageError(fs, "%v", err)
 	}
 	defer outs.Close()
 	// SIGINT and SIGTERM stop the run (every tracee is killed, none left stopped); faultbox
@@ -63,15 +82,19 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 	defer signal.Reset(syscall.SIGCHLD)
 	res, err := trace.Run(ctx, o.Config)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return e.Fail("%v", err)
 	}
 	werr := outs.Write(res)
 	if werr != nil {
-		fmt.Fprintln(stderr, werr)
+		e.Fail("%v", werr)
 	}
-	if !o.Quiet {
-		fmt.Fprint(stderr, res.Summary())
+	switch {
+	case o.JSON:
+		if err := runReport(e.Path, args, o, res).WriteJSON(e.Stderr); err != nil && werr == nil {
+			werr = err
+		}
+	case !o.Quiet:
+		e.Stderr.Write([]byte(res.Summary()))
 	}
 	if res.Interrupted {
 		if s, ok := got.Load().(os.Signal); ok && s == syscall.SIGTERM {
@@ -80,7 +103,7 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 		return 128 + int(syscall.SIGINT)
 	}
 	if werr != nil {
-		return 1 // the run's record is lost or partial: not a success, whatever the command did
+		return fault.ExitFail // the run's record is lost or partial: not a success, whatever the command did
 	}
 	return res.ExitCode
 }

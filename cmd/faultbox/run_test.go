@@ -4,10 +4,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/cmd/internal/cli"
+	"github.com/faultbox/faultbox/fault"
 )
 
 func TestRunRejectsBadSpecBeforeStarting(t *testing.T) {
@@ -83,5 +88,33 @@ func TestRunFailedOutputWriteIsNotSuccess(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "write /dev/full") {
 		t.Errorf("stderr does not name the failed write: %q", errb.String())
+	}
+}
+
+// --json writes the summary as one fault.Report on stderr (stdout stays the program's):
+// the faults counted by kind in the trace layer, the check on the exit status, the replay
+// line with the seed; the exit code is still the program's.
+func TestRunJSONReport(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	args := []string{"--json", "--inject", "write:error=EIO:when=1", "--", "sh", "-c", "echo hi 2>/dev/null; exit 3"}
+	code := dispatch(append([]string{"run"}, args...), &out, &errb)
+	if code != 3 {
+		t.Fatalf("exit %d, want the program's 3; stderr %q", code, errb.String())
+	}
+	if out.Len() != 0 {
+		t.Errorf("faultbox wrote on stdout, which is the program's: %q", out.String())
+	}
+	dec := json.NewDecoder(&errb)
+	dec.DisallowUnknownFields()
+	var r fault.Report
+	if err := dec.Decode(&r); err != nil || dec.More() {
+		t.Fatalf("stderr is not one report: %v", err)
+	}
+	want := []fault.Count{{Layer: fault.LayerTrace, Kind: "error=EIO", N: 1}}
+	if r.Command != "faultbox run" || *r.Seed != 1 || !reflect.DeepEqual(r.Faults, want) || r.Verdict != fault.Fail ||
+		len(r.Checks) != 1 || r.Checks[0].OK || !strings.HasPrefix(r.Target, "sh -c ") ||
+		r.Replay != "faultbox run --seed 1 "+cli.Quote(args...) {
+		t.Fatalf("report: %+v", r)
 	}
 }

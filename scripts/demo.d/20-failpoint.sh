@@ -39,6 +39,10 @@ echo "   \$ faultbox failpoints set --addr $addr demo/wal/sync '3*return(EIO)'"
 bin/faultbox failpoints set --addr "$addr" demo/wal/sync '3*return(EIO)' | sed 's/^/   /'
 echo "   \$ faultbox failpoints list --addr $addr"
 bin/faultbox failpoints list --addr "$addr" | sed 's/^/   /'
+echo "   \$ faultbox failpoints set --addr $addr demo/wal/sync '3*retrun(EIO)'   # a typo: refused before sending"
+refused=$(bin/faultbox failpoints set --addr "$addr" demo/wal/sync '3*retrun(EIO)' 2>&1) && code=0 || code=$?
+head -1 <<<"$refused" | sed 's/^/   /'
+echo "   exit $code (a usage error; a program that refuses would be 1)"
 wait "$pid"
 sed 's/^/   /' "$out"
 rm -f "$out"

@@ -21,3 +21,16 @@ echo "   run 2: ${b%% *}"
 echo
 echo "== a bad configuration is refused, naming the field and the value"
 ./bin/faultbox disk torture --config '{"ReadFaultProbability": 1.5}' || true
+
+echo
+echo "== a run that acknowledges nothing proves nothing: every sync fails, the verdict is empty (exit 3)"
+set +e
+./bin/faultbox disk torture --ops 300 --naive=false --config '{"SyncFailureProbability": 1}' | grep -E '^  acknowledged|^verdict|^note'
+echo "   exit ${PIPESTATUS[0]}"
+set -e
+
+echo
+echo "== the same report as JSON (--json: nothing else on stdout), for tools"
+json=$(./bin/faultbox disk torture --seed 7 --ops 300 --naive=false --json)
+head -12 <<<"$json"
+echo "   ..."

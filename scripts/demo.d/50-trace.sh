@@ -28,3 +28,10 @@ else
   echo "  checked: none does."
 fi
 echo "  events: bin/trace-demo.jsonl; diagram: bin/trace-demo.html; Perfetto: bin/trace-demo.chrome.json"
+
+echo
+echo "faultbox run --json ...: the same run's summary as a fault report on stderr (stdout is the program's)"
+report=$(bin/faultbox run --json "${labels[@]}" --inject 'sendto:omit:when=3:fd=tcp:proc=client' \
+  -- bin/netapp all "$work" 2>&1 >/dev/null)
+grep -A4 '"faults"' <<<"$report" | sed 's/^/  /'
+grep -e '"verdict"' -e '"replay"' <<<"$report" | sed 's/^/  /'

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 
@@ -19,8 +19,12 @@ type TortureOptions struct {
 	Config disk.Config
 	// Process is the address the log's disk belongs to; "" means "wal-1".
 	Process string
-	// Trace, when set, receives one line per workload step.
-	Trace io.Writer
+	// Logger, when set, receives the run as it happens: each workload step, restart,
+	// recovery and detected loss at Debug, each problem at Warn. nil logs nothing.
+	Logger *slog.Logger
+	// OnStep, when set, is called after each workload step with the steps done and Ops:
+	// for a progress display. It must not call back into the run.
+	OnStep func(done, total int)
 
 	// EventLimit is how many injected events the run keeps for the report (the disk
 	// recorder's Limit; 0 means its default, 65,536). Counters and the verdict do not
@@ -35,60 +39,127 @@ type TortureOptions struct {
 }
 
 // TortureReport is what a torture run injected and what the log survived.
+//
+// Crashes are counted twice, on purpose, under two names: CrashSteps are the workload's
+// steps that cut the power; the disk's count (Counters.Crashes, "disk crashes") is every
+// power cut the disk took: the crash steps, the Restarts, the RecoveryCrashes and the final
+// crash before the last recovery. Torture checks that the two add up.
 type TortureReport struct {
 	Seed     fault.Seed
 	Ops      int
 	Appended int // records appended
 	Acked    int // acknowledgements given (records made durable by a successful Sync)
-	Crashes  int
-	// Restarts after a failed sync or write (the log poisons itself; the process restarts).
+	// CrashSteps: workload steps that cut the power (the final crash is not a step).
+	CrashSteps int
+	// Restarts after a failed sync or write (the log poisons itself; the process restarts
+	// from its durable state, which is a crash of its disk).
 	Restarts int
+	// RecoveryCrashes: crashes while recovering, to retry an open that failed on a sync
+	// failure or a failed read-back.
+	RecoveryCrashes int
 	// ReadSideDetected: recovery or a read reported a checksum or position error that went
 	// away with read faults off: the stored bytes were fine.
 	ReadSideDetected int
+	// StuckRecoveries: recoveries whose every attempt failed to sync or read back under
+	// faults, finished with faults off (not a detection: nothing was damaged).
+	StuckRecoveries int
 	// DetectedLoss: recovery reported that acknowledged records are damaged (a write-side
 	// fault destroyed them); the run wipes the disk and starts a new log.
 	DetectedLoss int
-	// Survived is how many acknowledged records the final recovery returned intact.
+	// Held is how many records the log vouched for before the final crash: those it
+	// acknowledged, and those an earlier recovery returned.
+	Held int
+	// Survived is how many of the Held records the final recovery returned intact.
 	Survived int
 	// Resurrected counts recoveries that returned, past the acknowledged records, a record
 	// an earlier recovery had discarded (its erasure was lost to a fault). Not a loss; a
 	// note, with the details in Notes.
 	Resurrected int
 	Notes       []string
-	// Problems are silent losses or unexplained detections: each one is a bug.
+	// Silent are the silent losses: an acknowledged record missing, altered or misread
+	// without an error, or a record returned that was never written.
+	Silent []string
+	// Unexplained are detections that no injected fault explains, and unexpected errors.
+	Unexplained []string
+	// Problems are Silent and Unexplained together, in the order they happened: each one
+	// is a bug.
 	Problems []string
-	// Counters count every injected fault, past the recorder's cap on kept events.
+	// Counters count every injected fault, past the recorder's cap on kept events; Faults
+	// are the same log's counts by layer and kind (crashes and wipes included).
 	Counters disk.Counters
+	Faults   []fault.Count
 	// Events are the injected faults kept by the log: the first EventLimit
 	// of them; EventsDropped more were counted but not kept.
 	Events        []fault.Event
 	EventsDropped int
 }
 
-// OK reports whether no acknowledged record was silently lost or altered.
+// OK reports whether no acknowledged record was silently lost or altered and every
+// detected loss was explained.
 func (r *TortureReport) OK() bool { return len(r.Problems) == 0 }
 
-// String is the human summary (without the event list).
+// Verdict is Fail with a problem, Empty when nothing was acknowledged (the run checked
+// nothing: no check can hold against a record that was never made durable), else Pass.
+func (r *TortureReport) Verdict() fault.Verdict {
+	switch {
+	case !r.OK():
+		return fault.Fail
+	case r.Acked == 0:
+		return fault.Empty
+	}
+	return fault.Pass
+}
+
+// Report is the run as a fault.Report for command (the command as typed): the figures,
+// the faults by layer and kind, the two checks (no silent loss, losses explained) and the
+// verdict. The caller adds what only it knows (the replay command line).
+func (r *TortureReport) Report(command string) *fault.Report {
+	rep := fault.NewReport(command, r.Seed)
+	rep.Add("ops", r.Ops)
+	rep.Add("appended", r.Appended)
+	rep.Add("acknowledged", r.Acked)
+	rep.Add("crash steps", r.CrashSteps)
+	rep.Add("restarts", r.Restarts)
+	rep.Add("recovery crashes", r.RecoveryCrashes)
+	rep.Add("disk crashes", r.Counters.Crashes)
+	rep.Add("disk wipes", r.Counters.Wipes)
+	rep.Add("read-side detections", r.ReadSideDetected)
+	rep.Add("recoveries finished with faults off", r.StuckRecoveries)
+	rep.Add("detected losses", r.DetectedLoss)
+	rep.Add("held before the final crash", r.Held)
+	rep.Add("survived", r.Survived)
+	if r.Resurrected > 0 {
+		rep.Add("resurrected", r.Resurrected)
+	}
+	rep.SetFaults(r.Faults)
+	if len(r.Silent) == 0 {
+		rep.Check("no silent loss", true, "every recovery returned each acknowledged record intact or reported its loss")
+	} else {
+		rep.Check("no silent loss", false, "%d silent loss(es); first: %s", len(r.Silent), r.Silent[0])
+	}
+	switch {
+	case len(r.Unexplained) == 0 && r.DetectedLoss == 0:
+		rep.Check("losses explained", true, "no loss was detected")
+	case len(r.Unexplained) == 0:
+		rep.Check("losses explained", true, "%d detected loss(es), each after an injected write-side fault", r.DetectedLoss)
+	default:
+		rep.Check("losses explained", false, "%d unexplained; first: %s", len(r.Unexplained), r.Unexplained[0])
+	}
+	rep.Judge()
+	rep.Verdict = r.Verdict()
+	if rep.Verdict == fault.Empty {
+		rep.Note("nothing was acknowledged (no sync succeeded): no check could hold against a durable record")
+	}
+	if r.Resurrected > 0 {
+		rep.Note("a discarded unacknowledged record came back (%d time(s)); first: %s", r.Resurrected, r.Notes[0])
+	}
+	return rep
+}
+
+// String is the text form of Report("wal torture").
 func (r *TortureReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed=%d ops=%d appended=%d acked=%d crashes=%d restarts=%d\n",
-		r.Seed, r.Ops, r.Appended, r.Acked, r.Crashes, r.Restarts)
-	fmt.Fprintf(&b, "injected: %s\n", r.Counters)
-	fmt.Fprintf(&b, "detected: read-side=%d damaged-acked=%d (each explained by an injected write-side fault)\n",
-		r.ReadSideDetected, r.DetectedLoss)
-	fmt.Fprintf(&b, "survived: %d acknowledged records intact after the final recovery\n", r.Survived)
-	if r.Resurrected > 0 {
-		fmt.Fprintf(&b, "note: a discarded unacknowledged record came back (%d time(s)); first: %s\n", r.Resurrected, r.Notes[0])
-	}
-	if r.OK() {
-		b.WriteString("verdict: OK, no acknowledged record silently lost\n")
-	} else {
-		fmt.Fprintf(&b, "verdict: FAIL, %d problem(s):\n", len(r.Problems))
-		for _, p := range r.Problems {
-			b.WriteString("  " + p + "\n")
-		}
-	}
+	r.Report("wal torture").WriteText(&b)
 	return b.String()
 }
 
@@ -105,7 +176,9 @@ type torture struct {
 	acked   int      // truth[:acked] are acknowledged
 	rep     *TortureReport
 	r       *rand.Rand
+	logger  *slog.Logger
 	seenDmg int // damaging faults (by the counters) already used to explain a detection
+	intact  int // acknowledged records the latest check found intact
 }
 
 // damageCount is how many damaging faults the counters hold: counters, not the event list,
@@ -137,34 +210,43 @@ func Torture(opts TortureOptions) (*TortureReport, error) {
 	if opts.EventLimit > 0 {
 		st.Log().SetLimit(opts.EventLimit)
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	t := &torture{opts: opts, st: st, proc: opts.Process,
-		rep: &TortureReport{Seed: opts.Seed, Ops: opts.Ops},
-		r:   opts.Seed.Stream("wal-workload")}
+		rep:    &TortureReport{Seed: opts.Seed, Ops: opts.Ops},
+		r:      opts.Seed.Stream("wal-workload"),
+		logger: logger}
 	t.recover(false)
 	for i := 0; i < opts.Ops; i++ {
 		t.step(i)
+		if opts.OnStep != nil {
+			opts.OnStep(i+1, opts.Ops)
+		}
 	}
 	// Final check: crash, then recover with faults off, and count what survived.
+	t.rep.Held = t.acked
 	t.crash()
-	t.rep.Crashes++
 	if opts.beforeFinal != nil {
 		opts.beforeFinal(st)
 	}
 	if err := t.st.SetProcessConfig(t.proc, opts.Config.FaultsOff()); err != nil {
 		return nil, err
 	}
+	t.intact = 0
 	t.recover(true)
-	t.rep.Survived = t.acked
+	t.rep.Survived = t.intact
 	t.rep.Counters = st.Counters()
+	t.rep.Faults = st.Log().Counts()
 	t.rep.Events = st.Events()
 	t.rep.EventsDropped = st.Log().Dropped()
-	return t.rep, nil
-}
-
-func (t *torture) trace(format string, args ...any) {
-	if t.opts.Trace != nil {
-		fmt.Fprintf(t.opts.Trace, "[ev %d] "+format+"\n", append([]any{t.st.Counters().Total()}, args...)...)
+	r := t.rep
+	if want := r.CrashSteps + r.Restarts + r.RecoveryCrashes + 1; r.Counters.Crashes != want {
+		return nil, fmt.Errorf("wal torture: the disk counted %d crashes, the harness %d (%d crash steps, %d restarts, %d recovery crashes, 1 final): a crash went uncounted",
+			r.Counters.Crashes, want, r.CrashSteps, r.Restarts, r.RecoveryCrashes)
 	}
+	return r, nil
 }
 
 func (t *torture) step(i int) {
@@ -184,7 +266,7 @@ func (t *torture) step(i int) {
 		if t.opts.AckBeforeSync {
 			t.acked = len(t.truth)
 		}
-		t.trace("op %d: append #%d (%d bytes)", i, len(t.truth)-1, len(payload))
+		t.logger.Debug("append", "op", i, "record", len(t.truth)-1, "bytes", len(payload))
 	case x < 85:
 		n, err := t.log.Sync()
 		if err != nil {
@@ -193,7 +275,7 @@ func (t *torture) step(i int) {
 		}
 		t.rep.Acked += n - t.acked
 		t.acked = n
-		t.trace("op %d: sync: %d acknowledged", i, n)
+		t.logger.Debug("sync", "op", i, "acknowledged", n)
 	case x < 93:
 		if t.acked == 0 {
 			return
@@ -205,21 +287,32 @@ func (t *torture) step(i int) {
 		case err != nil && (errors.Is(err, ErrChecksum) || errors.Is(err, ErrMisplaced)):
 			t.rep.ReadSideDetected++
 		case err != nil:
-			t.problem("op %d: read of acknowledged record %d failed oddly: %v", i, k, err)
+			t.unexplained("op %d: read of acknowledged record %d failed oddly: %v", i, k, err)
 		case !bytes.Equal(got, t.truth[k]):
-			t.problem("op %d: read of acknowledged record %d returned wrong bytes without an error", i, k)
+			t.silent("op %d: read of acknowledged record %d returned wrong bytes without an error", i, k)
 		}
 	default:
-		t.trace("op %d: crash", i)
+		t.logger.Debug("crash step", "op", i, "events", t.st.Log().Len())
+		t.rep.CrashSteps++
 		t.crash()
-		t.rep.Crashes++
 		t.recover(false)
 	}
 }
 
-func (t *torture) problem(format string, args ...any) {
-	t.trace("PROBLEM: "+format, args...)
-	t.rep.Problems = append(t.rep.Problems, fmt.Sprintf(format, args...))
+// silent records a silent loss: an acknowledged record gone or altered without an error.
+func (t *torture) silent(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	t.logger.Warn("silent loss", "problem", msg)
+	t.rep.Silent = append(t.rep.Silent, msg)
+	t.rep.Problems = append(t.rep.Problems, msg)
+}
+
+// unexplained records a detection no injected fault explains, or an unexpected error.
+func (t *torture) unexplained(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	t.logger.Warn("unexplained", "problem", msg)
+	t.rep.Unexplained = append(t.rep.Unexplained, msg)
+	t.rep.Problems = append(t.rep.Problems, msg)
 }
 
 func (t *torture) crash() {
@@ -231,7 +324,8 @@ func (t *torture) crash() {
 // its durable state.
 func (t *torture) restart() {
 	t.rep.Restarts++
-	t.crash() // not counted in Crashes: the process restarted itself
+	t.logger.Debug("restart", "events", t.st.Log().Len())
+	t.crash() // a disk crash, not a crash step: the process restarted itself
 	t.recover(false)
 }
 
@@ -247,6 +341,8 @@ func (t *torture) open() (*Log, error) {
 			return nil, err
 		}
 		// A sync failure or a failed read-back during recovery: restart and try again.
+		t.rep.RecoveryCrashes++
+		t.logger.Debug("recovery crash", "attempt", attempt+1, "err", err)
 		t.st.Crash(t.proc, true)
 	}
 	return nil, err
@@ -259,11 +355,16 @@ func (t *torture) recover(final bool) {
 		cfg := t.st.Config(t.proc)
 		if !final {
 			// Try again with faults off: a read-side fault leaves the stored bytes intact
-			// (and a retry under faults would see the same read fault again).
+			// (and a retry under faults would see the same read fault again); a recovery
+			// that failed on every attempt to sync or read back is finished the same way.
+			stuck := errors.Is(err, disk.ErrSyncFailed) || errors.Is(err, ErrVerify)
 			_ = t.st.SetProcessConfig(t.proc, cfg.FaultsOff())
 			l, err = t.open()
 			t.st.ClearProcessConfig(t.proc)
-			if err == nil {
+			switch {
+			case err == nil && stuck:
+				t.rep.StuckRecoveries++
+			case err == nil:
 				t.rep.ReadSideDetected++
 			}
 		}
@@ -274,7 +375,7 @@ func (t *torture) recover(final bool) {
 	}
 	t.log = l
 	t.check()
-	t.trace("recovered %d records, %d acknowledged", len(l.Records()), t.acked)
+	t.logger.Debug("recovered", "records", len(l.Records()), "final", final)
 }
 
 func (t *torture) detectedLoss(err error) {
@@ -282,17 +383,18 @@ func (t *torture) detectedLoss(err error) {
 	explained := dmg > t.seenDmg
 	t.seenDmg = dmg
 	if !errors.Is(err, ErrLost) && !errors.Is(err, ErrChecksum) && !errors.Is(err, ErrMisplaced) {
-		t.problem("recovery failed with an unexpected error: %v", err)
+		t.unexplained("recovery failed with an unexpected error: %v", err)
 	} else if !explained {
-		t.problem("recovery reported damage that no injected write-side fault explains: %v", err)
+		t.unexplained("recovery reported damage that no injected write-side fault explains: %v", err)
 	}
 	t.rep.DetectedLoss++
+	t.logger.Debug("detected loss", "err", err, "explained", explained)
 	// The data is gone and the log said so: replace the disk and start a new log.
 	t.st.Wipe(t.proc)
 	t.truth, t.acked = nil, 0
 	l, err := t.open()
 	if err != nil {
-		t.problem("opening a fresh log after a wipe failed: %v", err)
+		t.unexplained("opening a fresh log after a wipe failed: %v", err)
 		return
 	}
 	t.log = l
@@ -303,16 +405,17 @@ func (t *torture) detectedLoss(err error) {
 func (t *torture) check() {
 	recs := t.log.Records()
 	if len(recs) < t.acked {
-		t.problem("recovery returned %d records without an error, but %d were acknowledged", len(recs), t.acked)
+		t.silent("recovery returned %d records without an error, but %d were acknowledged", len(recs), t.acked)
 	}
+	t.intact = 0
 	for i, r := range recs {
 		if i >= len(t.truth) {
-			t.problem("recovery returned record %d that was never written", i)
+			t.silent("recovery returned record %d that was never written", i)
 			break
 		}
 		if !bytes.Equal(r.Payload, t.truth[i]) {
 			if i < t.acked {
-				t.problem("recovery returned acknowledged record %d at %d (%d bytes) altered (%d bytes were written)", i, r.Pos, len(r.Payload), len(t.truth[i]))
+				t.silent("recovery returned acknowledged record %d at %d (%d bytes) altered (%d bytes were written)", i, r.Pos, len(r.Payload), len(t.truth[i]))
 			} else {
 				// Not a loss: no acknowledgement is broken. But the log had discarded this
 				// record in an earlier recovery, and the write that erased it was lost.
@@ -320,6 +423,9 @@ func (t *torture) check() {
 				t.rep.Notes = append(t.rep.Notes, fmt.Sprintf("unacknowledged record %d at %d came back from before an earlier recovery (%d bytes; the latest write there had %d)", i, r.Pos, len(r.Payload), len(t.truth[i])))
 			}
 			break
+		}
+		if i < t.acked {
+			t.intact++
 		}
 	}
 	// From here on the log's records are the truth (a problem was reported if they differ).
@@ -419,6 +525,9 @@ func NaiveTorture(opts TortureOptions) (*NaiveReport, error) {
 		default:
 			st.Crash(opts.Process, r.IntN(2) == 0)
 			recoverNaive()
+		}
+		if opts.OnStep != nil {
+			opts.OnStep(i+1, opts.Ops)
 		}
 	}
 	st.Crash(opts.Process, true)

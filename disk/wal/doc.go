@@ -13,4 +13,7 @@
 //
 // Torture runs the log through a random workload with crashes on a faulty disk.Storage and
 // checks every recovery against what was acknowledged; it backs 'faultbox disk torture'.
+// TortureReport.Report is the run as a fault.Report: figures, faults by layer and kind, the
+// checks "no silent loss" and "losses explained", and the verdict (empty when nothing was
+// acknowledged).
 package wal

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/faultbox/faultbox/disk"
-	"github.com/faultbox/faultbox/examples/wal"
+	"github.com/faultbox/faultbox/disk/wal"
 )
 
 // A phantom write: the sync reports success, the bytes never reach the media, and the log

@@ -1,6 +1,8 @@
 package wal
 
 import (
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -37,7 +39,7 @@ func TestNoAcknowledgedRecordLost(t *testing.T) {
 		total.PhantomWrite += c.PhantomWrite
 		total.SyncFailure += c.SyncFailure
 		total.TornWrite += c.TornWrite
-		crashes += rep.Crashes
+		crashes += rep.CrashSteps
 	}
 	if crashes == 0 || total.Total() == 0 {
 		t.Fatalf("no crashes (%d) or no faults (%s): the property was not exercised", crashes, total)
@@ -119,4 +121,88 @@ func FuzzTorture(f *testing.F) {
 			t.Fatalf("seed %d ops %d:\n%s", seed, ops, rep)
 		}
 	})
+}
+
+// The two crash counts are what they say: CrashSteps is one per crash step the log shows,
+// the disk's count is every crash event in its log, and the second is the first plus the
+// restarts, the recovery crashes and the final crash.
+func TestTortureCrashFigures(t *testing.T) {
+	t.Parallel()
+	var logged strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rep, err := Torture(TortureOptions{Seed: 3, Ops: 600, Config: Stress(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := strings.Count(logged.String(), `msg="crash step"`)
+	if steps == 0 || rep.CrashSteps != steps {
+		t.Errorf("CrashSteps = %d, the log shows %d crash steps", rep.CrashSteps, steps)
+	}
+	events := 0
+	for _, e := range rep.Events {
+		if e.Layer == fault.LayerDisk && e.Kind == disk.KindCrash {
+			events++
+		}
+	}
+	sum := rep.CrashSteps + rep.Restarts + rep.RecoveryCrashes + 1
+	if rep.EventsDropped != 0 || rep.Counters.Crashes != events || events != sum {
+		t.Errorf("disk crashes %d, crash events %d, steps+restarts+recovery crashes+final = %d", rep.Counters.Crashes, events, sum)
+	}
+	if rep.Restarts == 0 || rep.Counters.Crashes == rep.CrashSteps {
+		t.Errorf("seed 3 no longer restarts (%d restarts): the two counts are not told apart", rep.Restarts)
+	}
+	text := rep.String()
+	for _, want := range []string{fmt.Sprintf("crash steps %d", steps), fmt.Sprintf("disk crashes %d", sum)} {
+		if !strings.Contains(strings.Join(strings.Fields(text), " "), want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// Nothing acknowledged, nothing checked: the verdict is empty, not pass.
+func TestTortureNothingAcknowledgedIsEmpty(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []TortureOptions{
+		{Seed: 1, Ops: 0, Config: disk.DefaultConfig()},
+		{Seed: 1, Ops: 300, Config: disk.Config{SyncFailureProbability: 1}},
+	} {
+		rep, err := Torture(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Acked != 0 || rep.Verdict() != fault.Empty || rep.Report("x").Verdict != fault.Empty || rep.Survived != 0 {
+			t.Errorf("ops %d config %+v: acked %d verdict %s survived %d, want 0, empty, 0:\n%s",
+				opts.Ops, opts.Config, rep.Acked, rep.Verdict(), rep.Survived, rep)
+		}
+	}
+	rep, err := Torture(TortureOptions{Seed: 1, Ops: 300, Config: disk.DefaultConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Acked == 0 || rep.Verdict() != fault.Pass || rep.Survived != rep.Held || rep.Held == 0 {
+		t.Errorf("a clean run: acked %d verdict %s held %d survived %d", rep.Acked, rep.Verdict(), rep.Held, rep.Survived)
+	}
+}
+
+// OnStep sees every step, in order, with the total; the naive run's too.
+func TestTortureOnStep(t *testing.T) {
+	t.Parallel()
+	for _, run := range []func(TortureOptions) error{
+		func(o TortureOptions) error { _, err := Torture(o); return err },
+		func(o TortureOptions) error { _, err := NaiveTorture(o); return err },
+	} {
+		var seen []int
+		err := run(TortureOptions{Seed: 2, Ops: 50, Config: disk.DefaultConfig(), OnStep: func(done, total int) {
+			if total != 50 {
+				t.Errorf("total %d, want 50", total)
+			}
+			seen = append(seen, done)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 50 || seen[0] != 1 || seen[49] != 50 {
+			t.Fatalf("OnStep saw %d steps: %v", len(seen), seen)
+		}
+	}
 }

@@ -1,0 +1,148 @@
+//go:build linux
+
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+
+	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/trace"
+)
+
+// runOptions is a parsed 'faultbox run' command line.
+type runOptions struct {
+	trace.Config
+	EventsPath string // -o
+	HTMLPath   string // --html
+	ChromePath string // --chrome
+	Quiet      bool   // -q: no summary
+	JSON       bool   // --json: the summary as a fault.Report (on stderr)
+	SeedGiven  bool   // --seed was on the command line
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, " ") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// seedFlag is a fault.Seed that remembers the text it refused, for the error.
+type seedFlag struct {
+	fault.Seed
+	bad   string
+	given bool
+}
+
+func (s *seedFlag) Set(text string) error {
+	if err := s.Seed.Set(text); err != nil {
+		s.bad = text
+		return err
+	}
+	s.given = true
+	return nil
+}
+
+// runFlagSet defines the flags of 'faultbox run' on fs.
+type runFlagSet struct {
+	injects, parts, crashes, labels multi
+	seed                            seedFlag
+	traceSet                        string
+	o                               runOptions
+}
+
+func (r *runFlagSet) define(fs *flag.FlagSet) {
+	fs.Var(&r.injects, "inject", "inject faults as `SPEC` says: strace's --inject syntax plus extensions (repeatable)")
+	fs.Var(&r.parts, "partition", "cut the processes labelled A from those labelled B, for the window `A/B[@FROM..TO]` (repeatable)")
+	fs.Var(&r.crashes, "crash", "SIGKILL a process at its N-th such call: `LABEL@SYSCALLS[#N]` (repeatable)")
+	fs.Var(&r.labels, "label", "label processes whose command line matches: `NAME=MATCH` (repeatable)")
+	r.seed.Seed = 1
+	fs.Var(&r.seed, "seed", "seed `N` of every probabilistic decision, decimal or 0x hex")
+	fs.StringVar(&r.traceSet, "trace", "", "trace the calls in `SET` (strace -e trace= syntax); default: communication and storage calls")
+	fs.StringVar(&r.o.EventsPath, "o", "", "write the events as JSON lines to `FILE`")
+	fs.StringVar(&r.o.HTMLPath, "html", "", "write the space-time diagram (self-contained HTML) to `FILE`")
+	fs.StringVar(&r.o.ChromePath, "chrome", "", "write a Chrome trace-event JSON (Perfetto opens it) to `FILE`")
+	fs.BoolVar(&r.o.Quiet, "q", false, "no summary on stderr")
+	fs.BoolVar(&r.o.JSON, "json", false, "write the summary as a JSON fault report on stderr (stdout is the program's)")
+}
+
+// options turns what the flag package parsed into options: every spec is checked
+// here, so that a bad one is rejected before anything starts. err, when the flag package
+// refused the line, is its error; args is the whole line, for the message.
+func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error) {
+	if err != nil {
+		if r.seed.bad != "" {
+			return nil, &trace.SpecError{Flag: "--seed", Spec: r.seed.bad, Pos: 1, Field: "seed", Value: r.seed.bad,
+				Expected: "a decimal number from 0 to 18446744073709551615 or 0x and up to 16 hex digits"}
+		}
+		// The flag package says what is wrong ("flag provided but not defined: -x", "flag
+		// needs an argument: -o"); the value named is the argument it choked on.
+		what, arg, _ := strings.Cut(err.Error(), ": ")
+		if arg == "" {
+			arg = what
+		}
+		return nil, &trace.SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "flag", Value: arg,
+			Expected: "a flag of faultbox run with its value (" + what + "; see -h)"}
+	}
+	o := &r.o
+	o.Args = rest
+	o.Seed = r.seed.Seed
+	o.SeedGiven = r.seed.given
+	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {
+		o.MaxEvents = -1 // nothing will read them: do not keep them
+	}
+	if len(o.Args) == 0 {
+		return nil, &trace.SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "command",
+			Value: "", Expected: "-- CMD [ARGS...]: a command to run"}
+	}
+	for _, s := range r.injects {
+		rule, err := trace.ParseInject(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Rules = append(o.Rules, rule)
+	}
+	for _, s := range r.crashes {
+		rule, err := trace.ParseCrash(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Rules = append(o.Rules, rule)
+	}
+	for _, s := range r.parts {
+		p, err := trace.ParsePartition(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Partitions = append(o.Partitions, p)
+	}
+	for _, s := range r.labels {
+		l, err := trace.ParseLabel(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Labels = append(o.Labels, l)
+	}
+	if r.traceSet != "" {
+		set, err := trace.ParseTrace(r.traceSet)
+		if err != nil {
+			return nil, err
+		}
+		o.Trace = set
+	}
+	return o, nil
+}
+
+// parseRunArgs parses the arguments of 'faultbox run' (for tests and fuzzing; the command
+// goes through cli.Env so that -h prints its help). It returns flag.ErrHelp for -h.
+func parseRunArgs(args []string) (*runOptions, error) {
+	var r runFlagSet
+	fs := flag.NewFlagSet("faultbox run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	r.define(fs)
+	err := fs.Parse(args)
+	if err == flag.ErrHelp {
+		return nil, err
+	}
+	return r.options(args, fs.Args(), err)
+}
