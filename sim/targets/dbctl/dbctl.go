@@ -51,6 +51,7 @@ type Cluster struct {
 	durable      [3]uint64
 	losses       []string
 	failures     []string
+	scenarioDown bool // the lab's scenario has taken follower 1 down
 }
 
 // Start spawns the three nodes in w. The lab's fault scenario takes follower 1 down (a crash)
@@ -141,10 +142,9 @@ type node struct {
 	applied uint64
 	kv      map[int64]int64
 	// leader only
-	rng    *cluster.Rand
-	have   [3]uint64 // what each follower reported holding
-	sent   [3]uint64 // the end of the last batch sent to each follower
-	scenDn bool      // the scenario took follower 1 down
+	rng  *cluster.Rand
+	have [3]uint64 // what each follower reported holding
+	sent [3]uint64 // the end of the last batch sent to each follower
 }
 
 func (n *node) Start(p *sim.Process) {
@@ -253,11 +253,11 @@ func (n *node) Timer(p *sim.Process, name string) {
 		}
 		if cfg.Scenario == cluster.Fault {
 			w := p.World()
-			if i == cfg.Ops/2 && !n.scenDn {
-				n.scenDn = true
+			if i == cfg.Ops/2 && !n.c.scenarioDown {
+				n.c.scenarioDown = true
 				w.Stop(Addrs[1], sim.Crash)
 			}
-			if i == cfg.Ops*3/4 && n.scenDn && !w.Process(Addrs[1]).Up() {
+			if i == cfg.Ops*3/4 && n.c.scenarioDown && !w.Process(Addrs[1]).Up() {
 				w.Start(Addrs[1])
 			}
 		}
@@ -272,7 +272,7 @@ func (n *node) Timer(p *sim.Process, name string) {
 		}
 		p.SetTimer("propose", cfg.Interval)
 	case "beat":
-		if n.scenDn && uint64(len(n.log)) >= cfg.Ops && !p.World().Process(Addrs[1]).Up() {
+		if n.c.scenarioDown && uint64(len(n.log)) >= cfg.Ops && !p.World().Process(Addrs[1]).Up() {
 			p.World().Start(Addrs[1]) // the window reached the end: bring follower 1 back
 		}
 		for f := 1; f <= 2; f++ {

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/faultbox/faultbox/cluster"
+	"github.com/faultbox/faultbox/cmd/internal/cli"
+	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/sim"
+	"github.com/faultbox/faultbox/sim/targets/dbctl"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:    "sim",
+		Summary: "Run a distributed system in the deterministic simulation world, under faults from every layer.",
+		Subs: []*cli.Command{{
+			Name:    "run",
+			Summary: "Run a target in a world from one seed and judge it: same seed, same run, byte for byte.",
+			Args:    "--target dbctl [flags]",
+			Details: `Targets: dbctl, the lab's replicated key-value cluster as three processes (leader
+10.0.0.1, followers 10.0.0.2 and 10.0.0.3) keeping their logs on simulated disks. The seed
+drives the world (network, disks, nemesis) and the lab's workload. The nemesis acts for
+--duration of virtual time (default: as long as the workload takes), then heals everything;
+the cluster must then converge to the pure model's snapshot (cluster.Run) and must never
+have had a committed entry without a durable copy.
+
+--faults: none, net (partitions, one-way cuts, isolation, clogs, lossy spells), crash
+(crashes and graceful reboots of one node at a time), storage (degraded disks), all.
+--schedule adds scripted faults: "at 2s crash 10.0.0.2 for 500ms; at 3s heal".
+The report's wall time and speed are measured, not reproduced; everything else is.`,
+			Exits: []cli.Exit{
+				{Code: fault.ExitPass, Meaning: "pass: every check held"},
+				{Code: fault.ExitFail, Meaning: "fail: a check failed (the report names it), or the run could not be done"},
+				cli.UsageExit,
+			},
+			Run: runSim,
+		}},
+	})
+}
+
+type simArgs struct {
+	cfg       dbctl.RunConfig
+	target    string
+	scenario  string
+	faults    string
+	schedule  string
+	events    string
+	json      bool
+	determin  bool
+	ops, keys uint64
+}
+
+func runSim(e *cli.Env, args []string) int {
+	var a simArgs
+	fs := e.FlagSet()
+	a.cfg.Seed = 1
+	fs.StringVar(&a.target, "target", "", "the system to run: dbctl")
+	fs.Var(&a.cfg.Seed, "seed", "seed `N` of the whole run, decimal or 0x hex")
+	fs.Uint64Var(&a.ops, "ops", 2000, "operations of the workload")
+	fs.Uint64Var(&a.keys, "keys", 128, "distinct keys of the workload, at least 1")
+	fs.StringVar(&a.scenario, "scenario", "normal", "the lab's scenario: normal, or fault (follower 1 down for a quarter of the run)")
+	fs.StringVar(&a.faults, "faults", "none", "what the nemesis may do: none, net, crash, storage or all")
+	fs.DurationVar(&a.cfg.Duration, "duration", 0, "how long the nemesis acts, in virtual time (0: the workload's length)")
+	fs.StringVar(&a.schedule, "schedule", "", "scripted faults, e.g. \"at 2s crash 10.0.0.2 for 500ms; at 3s heal\"")
+	fs.StringVar(&a.events, "o", "", "write every fault event of the run to `FILE` as JSON lines")
+	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
+	fs.BoolVar(&a.determin, "check-determinism", false, "run the seed twice and fail unless the trace hashes are equal")
+	pos, code, ok := e.Parse(fs, args)
+	if !ok {
+		return code
+	}
+	if err := checkSimArgs(&a, pos); err != nil {
+		return e.UsageError(fs, "%v", err)
+	}
+	res, err := dbctl.Run(e.Path, a.cfg)
+	if err != nil {
+		return e.Fail("%v", err)
+	}
+	r := res.Report
+	if a.determin {
+		again, err := dbctl.Run(e.Path, a.cfg)
+		if err != nil {
+			return e.Fail("second run: %v", err)
+		}
+		h1, h2 := res.World.TraceHash(), again.World.TraceHash()
+		r.Check("deterministic", h1 == h2, "two runs of the seed: trace hashes %s and %s", h1, h2)
+		r.Judge()
+	}
+	replay := []string{"--target", a.target, "--seed", a.cfg.Seed.String(), "--ops", strconv.FormatUint(a.ops, 10),
+		"--keys", strconv.FormatUint(a.keys, 10), "--scenario", a.scenario, "--faults", a.faults}
+	if a.cfg.Duration > 0 {
+		replay = append(replay, "--duration", a.cfg.Duration.String())
+	}
+	if a.schedule != "" {
+		replay = append(replay, "--schedule", a.cfg.Schedule.String())
+	}
+	r.Replay = e.Path + " " + cli.Quote(replay...)
+	if a.events != "" {
+		f, err := os.Create(a.events)
+		if err != nil {
+			return e.Fail("%v", err)
+		}
+		werr := fault.WriteJSONL(f, res.World.Log().Events())
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return e.Fail("write %s: %v", a.events, werr)
+		}
+	}
+	if a.json {
+		err = r.WriteJSON(e.Stdout)
+	} else {
+		err = r.WriteText(e.Stdout)
+	}
+	if err != nil {
+		return e.Fail("write report: %v", err)
+	}
+	return r.Verdict.ExitCode()
+}
+
+// maxSimOps bounds a run: the world keeps every node's log in memory.
+const maxSimOps = 1_000_000
+
+func checkSimArgs(a *simArgs, pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	switch a.target {
+	case "dbctl":
+	case "":
+		return fmt.Errorf("--target is required: want dbctl")
+	default:
+		return fmt.Errorf("--target %q: want dbctl", a.target)
+	}
+	if a.ops > maxSimOps {
+		return fmt.Errorf("--ops %d: want 0..%d", a.ops, maxSimOps)
+	}
+	if a.keys < 1 {
+		return fmt.Errorf("--keys %d: want at least 1", a.keys)
+	}
+	sc, err := cluster.ParseScenario(a.scenario)
+	if err != nil {
+		return fmt.Errorf("--scenario: %v", err)
+	}
+	prof, err := sim.ParseProfile(a.faults)
+	if err != nil {
+		return fmt.Errorf("--%v", err)
+	}
+	if a.cfg.Duration < 0 || a.cfg.Duration > 24*time.Hour {
+		return fmt.Errorf("--duration %s: want 0..24h of virtual time", a.cfg.Duration)
+	}
+	if a.schedule != "" {
+		s, err := sim.ParseSchedule(a.schedule)
+		if err != nil {
+			return fmt.Errorf("--schedule: %v", err)
+		}
+		a.cfg.Schedule = s
+	}
+	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults = a.ops, a.keys, sc, prof
+	return nil
+}
