@@ -100,6 +100,7 @@ func (e Event) Validate() error {
 func WriteJSONL(w io.Writer, events []Event) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false) // "10.0.0.1->10.0.0.2" stays readable
 	for _, e := range events {
 		if err := enc.Encode(e); err != nil {
 			return err

@@ -20,14 +20,14 @@ func TestTwoLayersOneLog(t *testing.T) {
 	now = 3 * time.Millisecond
 	log.Record(Event{Layer: LayerDisk, Kind: "sync-failure", Process: "10.0.0.2:7000", Where: "wal/log", Offset: 4096, Length: 512})
 	log.Record(Event{Layer: LayerDisk, Kind: "torn-write", Where: "wal/log", Time: time.Second, Clock: Virtual})
-	log.Record(Event{Layer: LayerFailpoint, Kind: "return", Where: "wal/sync"})
+	log.Record(Event{Layer: LayerNet, Kind: "drop", Where: "10.0.0.1->10.0.0.2", Detail: "<a & b>"})
 
 	ev := log.Events()
 	want := []string{
 		"#1 t=0s failpoint return wal/sync EIO",
 		"#2 t=3ms disk sync-failure proc=10.0.0.2:7000 wal/log off=4096 len=512",
 		"#3 t=1s disk torn-write wal/log", // an event's own time wins over the log's clock
-		"#4 t=3ms failpoint return wal/sync",
+		"#4 t=3ms net drop 10.0.0.1->10.0.0.2 <a & b>",
 	}
 	for i, e := range ev {
 		if e.String() != want[i] {
@@ -35,7 +35,7 @@ func TestTwoLayersOneLog(t *testing.T) {
 		}
 	}
 	counts := log.Counts()
-	wantCounts := []Count{{LayerDisk, "sync-failure", 1}, {LayerDisk, "torn-write", 1}, {LayerFailpoint, "return", 2}}
+	wantCounts := []Count{{LayerDisk, "sync-failure", 1}, {LayerDisk, "torn-write", 1}, {LayerFailpoint, "return", 1}, {LayerNet, "drop", 1}}
 	if !reflect.DeepEqual(counts, wantCounts) {
 		t.Errorf("counts = %v, want %v", counts, wantCounts)
 	}
@@ -46,6 +46,9 @@ func TestTwoLayersOneLog(t *testing.T) {
 	var buf bytes.Buffer
 	if err := WriteJSONL(&buf, ev); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"where":"10.0.0.1->10.0.0.2","time_ns":3000000,"clock":"virtual","detail":"<a & b>"`) {
+		t.Errorf("JSON lines escape what they need not:\n%s", buf.String())
 	}
 	if lines := strings.Count(buf.String(), "\n"); lines != 4 {
 		t.Fatalf("%d lines, want 4:\n%s", lines, buf.String())
