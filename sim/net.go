@@ -43,6 +43,7 @@ type network struct {
 	w       *World
 	cfg     Network
 	ids     uint64
+	conns   uint64
 	blocked map[link]bool
 	clogged map[link]time.Duration // until when
 	streams map[netip.Addr]*rand.Rand

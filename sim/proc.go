@@ -72,6 +72,9 @@ type Process struct {
 	tasks     []*Task
 	inbox     []Message
 	receivers []*Task
+	conns     []*Conn // stream ends of this incarnation
+	accepts   []*Conn // dialed, not yet accepted
+	acceptors []*Task // waiting in Accept
 	ctx       context.Context
 }
 
@@ -167,6 +170,7 @@ func (w *World) stop(p *Process, kind RebootKind) {
 	w.record(fault.Event{Layer: fault.LayerProcess, Kind: kind.String(), Process: p.name,
 		Detail: fmt.Sprintf("incarnation %d", p.inc)})
 	if p.up {
+		w.resetConns(p)
 		w.sched.killAll(p)
 		p.up = false
 		p.inc++ // timers and wakes of the old incarnation are dropped
