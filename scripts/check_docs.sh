@@ -28,12 +28,15 @@ if [ -z "$block" ]; then
   echo "README.md: no chunkcache sh block found"; fail=1
 else
   tmp=$(mktemp -d)
+  # The block as pasted, on a port nobody else uses (another checkout may run this check).
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  block=${block//7420/$port}
   if ! timeout 120 bash -c "$block" >"$tmp/out" 2>&1; then
     echo "README.md: the chunkcache block failed:"; cat "$tmp/out"; fail=1
   fi
-  if curl -sf http://127.0.0.1:7420/v1/status >/dev/null 2>&1; then
-    echo "README.md: the chunkcache block left a server listening on 127.0.0.1:7420"; fail=1
-    pkill -f 'chunkcache server --listen 127.0.0.1:7420' || true
+  if curl -sf "http://127.0.0.1:$port/v1/status" >/dev/null 2>&1; then
+    echo "README.md: the chunkcache block left a server listening on 127.0.0.1:$port"; fail=1
+    pkill -f "chunkcache server --listen 127.0.0.1:$port" || true
   fi
   rm -rf "$tmp"
 fi
