@@ -16,6 +16,7 @@ check chromium chromium           # trace: the space-time diagram checked in a r
 check gcc gcc                     # trace: the C programs its tests trace
 check sha256sum coreutils         # cross_test.sh
 check curl curl                   # check_docs.sh: the README's server example
+check python3 python3             # check_docs.sh: a free port
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "deps: installing Debian packages: ${need_pkgs[*]}"
