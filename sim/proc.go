@@ -122,6 +122,7 @@ func (w *World) start(p *Process) {
 	}
 	p.inc++
 	p.up = true
+	w.observe(Happening{Kind: "start", To: p.addr})
 	p.timers = map[string]uint64{}
 	p.busyUntil = w.now
 	p.ctx = w.fp.Context(context.Background())
@@ -169,6 +170,7 @@ func (w *World) stop(p *Process, kind RebootKind) {
 	}
 	w.record(fault.Event{Layer: fault.LayerProcess, Kind: kind.String(), Process: p.name,
 		Detail: fmt.Sprintf("incarnation %d", p.inc)})
+	w.observe(Happening{Kind: "stop", To: p.addr})
 	if p.up {
 		w.resetConns(p)
 		w.sched.killAll(p)
@@ -272,13 +274,25 @@ func (w *World) deliver(p *Process, m Message) {
 				fn: func() { w.deliver(p, m) }})
 			return
 		}
+		w.observeDelivery(p, m)
 		w.inHandler(p, func() { p.handler.Receive(p, m) })
 		return
 	}
+	w.observeDelivery(p, m)
 	p.inbox = append(p.inbox, m)
 	if len(p.receivers) > 0 {
 		t := p.receivers[0]
 		p.receivers = p.receivers[1:]
 		w.sched.run(t)
+	}
+}
+
+func (w *World) observeDelivery(p *Process, m Message) {
+	if w.opts.Observe != nil {
+		var typ byte
+		if len(m.Payload) > 0 {
+			typ = m.Payload[0]
+		}
+		w.observe(Happening{Kind: "deliver", To: p.addr, From: m.From, Type: typ, ID: m.ID})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Schedule is a scripted list of faults, for tests and replays:
@@ -18,9 +20,9 @@ import (
 //	reboot ADDR [for D]     graceful stop, then restart after D
 //	stop ADDR               graceful stop, no restart
 //	start ADDR              start a stopped process
-//	partition ADDR ADDR     cut the link both ways
-//	oneway ADDR ADDR        cut the link from the first to the second only
-//	isolate ADDR            cut every link of ADDR
+//	partition ADDR ADDR [for D]  cut the link both ways (and heal it after D)
+//	oneway ADDR ADDR [for D]     cut the link from the first to the second only
+//	isolate ADDR [for D]         cut every link of ADDR
 //	heal                    restore every link
 //	clog ADDR ADDR D        hold messages from the first to the second for D
 //
@@ -43,7 +45,7 @@ var verbArgs = map[string]struct {
 }{
 	"crash": {addrs: 1, forOK: true, reboot: Crash}, "wipe": {addrs: 1, forOK: true, reboot: CrashAndWipe},
 	"reboot": {addrs: 1, forOK: true, reboot: Graceful}, "stop": {addrs: 1}, "start": {addrs: 1},
-	"partition": {addrs: 2}, "oneway": {addrs: 2}, "isolate": {addrs: 1}, "heal": {},
+	"partition": {addrs: 2, forOK: true}, "oneway": {addrs: 2, forOK: true}, "isolate": {addrs: 1, forOK: true}, "heal": {},
 	"clog": {addrs: 2, dur: true},
 }
 
@@ -184,13 +186,32 @@ func (w *World) do(a Action) {
 		w.Start(a.A)
 	case "partition":
 		w.Partition(a.A, a.B)
+		w.healAfter(a.For, a.A, a.B)
 	case "oneway":
 		w.PartitionOneWay(a.A, a.B)
+		if a.For > 0 {
+			w.After(a.For, func() {
+				delete(w.net.blocked, link{a.A, a.B})
+				w.record(fault.Event{Layer: fault.LayerNet, Kind: "heal", Where: a.A.String() + "->" + a.B.String()})
+			})
+		}
 	case "isolate":
 		w.Isolate(a.A)
+		for _, p := range w.order {
+			if p.addr != a.A {
+				w.healAfter(a.For, a.A, p.addr)
+			}
+		}
 	case "heal":
 		w.Heal()
 	case "clog":
 		w.Clog(a.A, a.B, a.For)
+	}
+}
+
+// healAfter heals the link between a and b after d (0: never).
+func (w *World) healAfter(d time.Duration, a, b netip.Addr) {
+	if d > 0 {
+		w.After(d, func() { w.HealLink(a, b) })
 	}
 }

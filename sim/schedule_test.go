@@ -8,11 +8,11 @@ import (
 
 func TestParseSchedule(t *testing.T) {
 	t.Parallel()
-	s, err := ParseSchedule("at 2s crash 10.0.0.2 for 500ms; at 3s partition 10.0.0.1 10.0.0.3\nat 4s heal;at 5s clog 10.0.0.1 10.0.0.2 50ms; at 6s wipe 10.0.0.3")
+	s, err := ParseSchedule("at 2s crash 10.0.0.2 for 500ms; at 3s partition 10.0.0.1 10.0.0.3\nat 4s heal;at 5s clog 10.0.0.1 10.0.0.2 50ms; at 6s wipe 10.0.0.3; at 7s isolate 10.0.0.1 for 1s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "at 2s crash 10.0.0.2 for 500ms; at 3s partition 10.0.0.1 10.0.0.3; at 4s heal; at 5s clog 10.0.0.1 10.0.0.2 50ms; at 6s wipe 10.0.0.3"
+	want := "at 2s crash 10.0.0.2 for 500ms; at 3s partition 10.0.0.1 10.0.0.3; at 4s heal; at 5s clog 10.0.0.1 10.0.0.2 50ms; at 6s wipe 10.0.0.3; at 7s isolate 10.0.0.1 for 1s"
 	if s.String() != want {
 		t.Fatalf("got  %s\nwant %s", s, want)
 	}
@@ -40,7 +40,7 @@ func TestApplySchedule(t *testing.T) {
 	w := New(1, Options{})
 	w.SpawnHandler(ip1, func() Handler { return ponger{} })
 	w.SpawnHandler(ip2, func() Handler { return ponger{} })
-	s, _ := ParseSchedule("at 10ms crash 10.0.0.2 for 5ms; at 20ms isolate 10.0.0.1; at 30ms heal")
+	s, _ := ParseSchedule("at 10ms crash 10.0.0.2 for 5ms; at 20ms isolate 10.0.0.1; at 30ms heal; at 40ms partition 10.0.0.1 10.0.0.2 for 5ms")
 	if err := w.Apply(s); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestApplySchedule(t *testing.T) {
 	for _, e := range w.Log().Events() {
 		kinds = append(kinds, e.Kind)
 	}
-	if got := strings.Join(kinds, " "); got != "crash crash partition-start partition-start heal" {
+	if got := strings.Join(kinds, " "); got != "crash crash partition-start partition-start heal partition-start partition-start heal" {
 		t.Fatalf("events: %s", got) // process crash, disk crash, the isolation's two links, heal
 	}
 	bad, _ := ParseSchedule("at 1s crash 10.0.0.9")

@@ -323,3 +323,30 @@ func TestPanickingTaskIsReported(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An observer sees every delivery, stop and start, in order, with the message's type byte.
+func TestObserve(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	w := New(1, Options{Observe: func(h Happening) {
+		line := fmt.Sprintf("%s %s %s", h.At, h.Kind, h.To)
+		if h.Kind == "deliver" {
+			line += fmt.Sprintf(" from %s type %c", h.From, h.Type)
+		}
+		seen = append(seen, line)
+	}})
+	w.SpawnHandler(ip2, func() Handler { return ponger{} })
+	w.SpawnTask(ip1, func(tk *Task) {
+		tk.Send(ip2, []byte("ping"))
+		tk.Recv()
+	})
+	w.At(5*time.Millisecond, func() { w.Stop(ip2, Crash) })
+	if err := w.RunUntilIdle(); err != nil {
+		t.Fatal(err)
+	}
+	want := "0s start 10.0.0.2|0s start 10.0.0.1|1ms deliver 10.0.0.2 from 10.0.0.1 type p|" +
+		"2ms deliver 10.0.0.1 from 10.0.0.2 type p|5ms stop 10.0.0.2"
+	if got := strings.Join(seen, "|"); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -23,6 +23,9 @@ type Options struct {
 	Network Network
 	// Trace, when set, receives one text line per simulation event, as it runs.
 	Trace io.Writer
+	// Observe, when set, is told of every message delivered to a process and every stop and
+	// start, as they happen: what an explorer aims faults at and abstracts runs by.
+	Observe func(Happening)
 	// StallTimeout is how long, in wall time, a task may run without handing control back to
 	// the world before the world reports it as blocked outside the world; 0 means 5s.
 	StallTimeout time.Duration
@@ -259,3 +262,20 @@ func (w *World) RunUntilIdle() error {
 }
 
 func (w *World) record(e fault.Event) { w.log.Record(e) }
+
+// Happening is one thing an observer is told of (Options.Observe).
+type Happening struct {
+	At   time.Duration
+	Kind string     // "deliver", "stop" or "start"
+	To   netip.Addr // the process it happened to
+	From netip.Addr // deliver: the sender
+	Type byte       // deliver: the payload's first byte (a message type, for most protocols)
+	ID   uint64     // deliver: the message's id
+}
+
+func (w *World) observe(h Happening) {
+	if w.opts.Observe != nil {
+		h.At = w.now
+		w.opts.Observe(h)
+	}
+}
