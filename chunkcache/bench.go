@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +18,7 @@ import (
 	"github.com/faultbox/faultbox/fault"
 )
 
-// BenchConfig is the parsed command line of `chunkcache bench`.
+// BenchConfig is what RunBench runs. The command line that fills it is cmd/chunkcache's.
 type BenchConfig struct {
 	Server       string     // base URL of a chunkcache server
 	Chunks       int        // chunks per request
@@ -27,62 +26,36 @@ type BenchConfig struct {
 	Requests     int        // distinct token sequences
 	Concurrency  int        // clients in parallel
 	Seed         fault.Seed // derives tokens and payloads
-	Model        string
-	JSON         bool // print the report as JSON
+	Model        string     // model name in the keys
 }
 
-// ParseBenchFlags parses the arguments of `chunkcache bench`.
-func ParseBenchFlags(args []string) (BenchConfig, error) {
-	c := BenchConfig{}
-	fs := flag.NewFlagSet("chunkcache bench", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.Server, "server", "", "server base URL, e.g. http://127.0.0.1:7420")
-	fs.IntVar(&c.Chunks, "chunks", 8, "chunks per token sequence")
-	fs.IntVar(&c.PayloadBytes, "payload-bytes", 4096, "bytes per chunk payload")
-	fs.IntVar(&c.Requests, "requests", 1, "distinct token sequences to store then retrieve")
-	fs.IntVar(&c.Concurrency, "concurrency", 1, "clients in parallel")
-	c.Seed = 1
-	fs.Var(&c.Seed, "seed", "seed of the tokens and payloads, decimal or 0x hex (default 1)")
-	fs.StringVar(&c.Model, "model", "bench", "model name in the keys")
-	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil {
-		return BenchConfig{}, fmt.Errorf("chunkcache bench: %w", err)
-	}
-	if fs.NArg() > 0 {
-		return BenchConfig{}, fmt.Errorf("chunkcache bench: unexpected argument %q; expected only flags", fs.Arg(0))
-	}
-	if err := c.validate(true); err != nil {
-		return BenchConfig{}, fmt.Errorf("chunkcache bench: %w", err)
-	}
-	c.Server = strings.TrimSuffix(c.Server, "/")
-	return c, nil
-}
+// Limits of a BenchConfig, as Validate enforces them.
+const (
+	maxBenchChunks       = 1 << 16
+	maxBenchPayloadBytes = 64 << 20
+	maxBenchRequests     = 1 << 20
+	maxBenchConcurrency  = 1024
+)
 
-// validate checks every field RunBench relies on. Errors name the field as a flag
-// (--requests) when flags is true, else as the BenchConfig field (Requests).
-func (c BenchConfig) validate(flags bool) error {
-	name := func(flag, field string) string {
-		if flags {
-			return "--" + flag
-		}
-		return field
-	}
+// Validate checks every field RunBench relies on. The error is a *FieldError naming the
+// field, the value and what was expected.
+func (c BenchConfig) Validate() error {
 	u, err := url.Parse(c.Server)
 	if c.Server == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s %q: expected an http:// URL such as http://%s", name("server", "Server"), c.Server, DefaultListen)
+		return &FieldError{"Server", c.Server, "an http:// URL such as http://" + DefaultListen}
 	}
 	checks := []struct {
-		flag, field string
-		v, max      int
+		field  string
+		v, max int
 	}{
-		{"chunks", "Chunks", c.Chunks, 1 << 16},
-		{"payload-bytes", "PayloadBytes", c.PayloadBytes, 64 << 20},
-		{"requests", "Requests", c.Requests, 1 << 20},
-		{"concurrency", "Concurrency", c.Concurrency, 1024},
+		{"Chunks", c.Chunks, maxBenchChunks},
+		{"PayloadBytes", c.PayloadBytes, maxBenchPayloadBytes},
+		{"Requests", c.Requests, maxBenchRequests},
+		{"Concurrency", c.Concurrency, maxBenchConcurrency},
 	}
 	for _, ch := range checks {
 		if ch.v < 1 || ch.v > ch.max {
-			return fmt.Errorf("%s %d: expected an integer in [1, %d]", name(ch.flag, ch.field), ch.v, ch.max)
+			return &FieldError{ch.field, ch.v, fmt.Sprintf("an integer in [1, %d]", ch.max)}
 		}
 	}
 	return nil
@@ -161,10 +134,10 @@ func (c benchClient) do(ctx context.Context, method, path string, in, out any) e
 // RunBench stores then retrieves cfg.Requests token sequences and reports how many tokens
 // were reused and recomputed. Reused payloads are checked byte for byte.
 //
-// Every count in cfg must be at least 1 (and within the bounds ParseBenchFlags enforces);
-// otherwise RunBench returns an error naming the field, its value and what was expected.
+// cfg must pass Validate; otherwise RunBench returns its error (naming the field, its value
+// and what was expected) without contacting the server.
 func RunBench(ctx context.Context, cfg BenchConfig) (BenchReport, error) {
-	if err := cfg.validate(false); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return BenchReport{}, fmt.Errorf("bench: config: %w", err)
 	}
 	cfg.Server = strings.TrimSuffix(cfg.Server, "/")
@@ -268,4 +241,31 @@ func (r BenchReport) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "recomputed tokens: %s (first request's ranges: %s)\n", formatThousands(r.RecomputedTokens), strings.Join(ranges, " "))
 	fmt.Fprintf(w, "chunks of the first request: %s   (# reused, ! load failed, - trimmed, . missing)\n", r.ChunkMap)
 	fmt.Fprintf(w, "payloads verified: %d chunk(s) byte for byte; elapsed %s\n", r.VerifiedChunks, r.Elapsed)
+}
+
+// Report is the bench's run in the shape every faultbox command shares: the figures
+// (tokens reused and recomputed, chunks verified, elapsed), the faults (none known to the
+// client: the server's injected faults are at GET /v1/faults), the check that every reused
+// payload came back byte for byte, and the verdict (empty when nothing was reused, so
+// nothing was checked). command is the command as typed; seed is BenchConfig.Seed.
+func (r BenchReport) Report(command string, seed fault.Seed) *fault.Report {
+	rep := fault.NewReport(command, seed)
+	rep.Target = fmt.Sprintf("%s (policy %s, chunk size %d)", r.Server, r.Policy, r.ChunkSize)
+	rep.Add("requests", r.Requests)
+	rep.Add("total tokens", formatThousands(r.TotalTokens))
+	rep.Add("reused tokens", formatThousands(r.ReusedTokens))
+	rep.Add("prefix tokens", formatThousands(r.PrefixTokens))
+	rep.Add("segmented tokens", formatThousands(r.SegmentedTokens))
+	rep.Add("recomputed tokens", formatThousands(r.RecomputedTokens))
+	rep.Add("chunk map of the first request", r.ChunkMap)
+	rep.Add("verified chunks", r.VerifiedChunks)
+	rep.Add("elapsed", r.Elapsed)
+	// RunBench fails on the first payload that differs, so a report's check holds; it is
+	// empty when no chunk was reused.
+	if r.VerifiedChunks > 0 {
+		rep.Check("payloads verified", true, "%d reused chunk(s) equal the stored payloads byte for byte", r.VerifiedChunks)
+	}
+	rep.Note("faults: none known to the client; the server lists what it injected at GET /v1/faults")
+	rep.Judge()
+	return rep
 }

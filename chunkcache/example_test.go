@@ -99,13 +99,11 @@ func ExampleChunkHashes() {
 // adapter that drops load position 1.
 func ExampleServer() {
 	ctx := context.Background()
-	cfg, err := chunkcache.ParseServerFlags([]string{
-		"--chunk-size", "2", "--enable-segmented-prefix",
-		"--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[1]}`,
-	}, chunkcache.DefaultRegistry())
+	adapters, err := chunkcache.DefaultRegistry().ParseAll([]string{`{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[1]}`})
 	if err != nil {
 		panic(err)
 	}
+	cfg := chunkcache.ServerConfig{ChunkSize: 2, SegmentedPrefix: true, Adapters: adapters}
 	srv, err := chunkcache.NewServer(ctx, cfg, nil)
 	if err != nil {
 		panic(err)

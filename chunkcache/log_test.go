@@ -49,11 +49,7 @@ func TestServerLogs(t *testing.T) {
 	t.Parallel()
 	var logBuf bytes.Buffer // written only while NewServer runs and from the handler below, in this goroutine
 	log := slog.New(slog.NewJSONHandler(&logBuf, nil))
-	cfg, err := ParseServerFlags([]string{"--chunk-size", "4",
-		"--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[2,0]}`}, DefaultRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := serverConfig(t, ServerConfig{ChunkSize: 4}, `{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[2,0]}`)
 	cfg.Adapters = append(cfg.Adapters, brokenConfig{})
 	srv, err := NewServer(context.Background(), cfg, log)
 	if err != nil {
@@ -96,7 +92,7 @@ func TestServerLogs(t *testing.T) {
 // NewServer with a nil logger logs nothing and works.
 func TestServerNilLogger(t *testing.T) {
 	t.Parallel()
-	srv := newServerFlags(t, nil, `{"type":"fault_inject","inner":{"type":"memory"},"rate":0.5}`)
+	srv := newServerConfig(t, ServerConfig{}, `{"type":"fault_inject","inner":{"type":"memory"},"rate":0.5}`)
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/store", strings.NewReader(`{"tokens":[1],"payloads":["AA=="]}`)))
 	if rec.Code != http.StatusOK {

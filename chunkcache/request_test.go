@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +75,7 @@ func TestServerRequestMemoryBounded(t *testing.T) {
 		bodyBytes    = 1 << 30 // what each lazy body would send if it were read to the end
 		MiB          = 1 << 20
 	)
-	srv := newServerFlags(t, []string{"--max-chunk-bytes", fmt.Sprint(chunkBytes), "--max-request-bytes", fmt.Sprint(requestBytes)},
+	srv := newServerConfig(t, ServerConfig{MaxChunkBytes: chunkBytes, MaxRequestBytes: requestBytes},
 		`{"type":"memory","capacity_bytes":1073741824}`)
 	srv.maxTokens = maxTokens // the real limit (16 Mi tokens) would make this test slow
 	h := srv.Handler()
@@ -137,7 +136,7 @@ func TestServerRequestMemoryBounded(t *testing.T) {
 // Not parallel: it measures the process's allocations.
 func TestServerStoreMemory(t *testing.T) {
 	const chunks, chunkBytes = 16, 1 << 20
-	srv := newServerFlags(t, []string{"--max-chunk-bytes", fmt.Sprint(chunkBytes)}, `{"type":"memory","capacity_bytes":1073741824}`)
+	srv := newServerConfig(t, ServerConfig{MaxChunkBytes: chunkBytes}, `{"type":"memory","capacity_bytes":1073741824}`)
 	h := srv.Handler()
 	tokens := strings.TrimSuffix(strings.Repeat("1,", chunks*64), ",")
 	payload := `"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x5a}, chunkBytes)) + `"`

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,19 +35,20 @@ const faultLogSize = 256
 // maxRetrieveBufferBytes bounds the buffers one retrieve may allocate (chunks × buffer size).
 const maxRetrieveBufferBytes = 1 << 30
 
-// ServerConfig is the parsed command line of `chunkcache server`.
+// ServerConfig is what a Server is built from (NewServer) and served on (Serve). The
+// command line that fills it is cmd/chunkcache's.
 type ServerConfig struct {
-	Adapters        []Config // parsed --l2-adapter specs, cascade order
-	AdapterSpecs    []string // the specs as given
-	SegmentedPrefix bool
-	ChunkSize       int // tokens per chunk; 0 means DefaultChunkSize
-	L1CapacityBytes int64
-	MaxChunkBytes   int   // largest payload of one chunk; 0 means DefaultMaxChunkBytes
-	MaxRequestBytes int64 // largest request body; 0 means DefaultMaxRequestBytes
-	Listen          string
+	Adapters        []Config // the L2 adapters, cascade order (Registry.ParseAll makes them from specs)
+	AdapterSpecs    []string // the specs as given, when Adapters came from specs
+	SegmentedPrefix bool     // keep loaded chunks after a gap (PolicySegmentedPrefix)
+	ChunkSize       int      // tokens per chunk; 0 means DefaultChunkSize
+	L1CapacityBytes int64    // capacity of the L1 tier in process memory; 0 means no L1
+	MaxChunkBytes   int      // largest payload of one chunk; 0 means DefaultMaxChunkBytes
+	MaxRequestBytes int64    // largest request body; 0 means DefaultMaxRequestBytes
+	Listen          string   // host:port Serve listens on; "" means DefaultListen
 }
 
-// Policy returns the prefix-path trim policy the flags select.
+// Policy returns the prefix-path trim policy the config selects.
 func (c ServerConfig) Policy() Policy {
 	if c.SegmentedPrefix {
 		return PolicySegmentedPrefix
@@ -56,53 +56,34 @@ func (c ServerConfig) Policy() Policy {
 	return PolicyPrefix
 }
 
-// ParseServerFlags parses the arguments of `chunkcache server`, including every
-// --l2-adapter spec (with reg), without touching files or the network.
-func ParseServerFlags(args []string, reg *Registry) (ServerConfig, error) {
-	cfg := ServerConfig{}
-	fs := flag.NewFlagSet("chunkcache server", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Func("l2-adapter", "L2 adapter spec as a JSON object (repeatable; cascade order)", func(s string) error {
-		cfg.AdapterSpecs = append(cfg.AdapterSpecs, s)
-		return nil
-	})
-	fs.BoolVar(&cfg.SegmentedPrefix, "enable-segmented-prefix", false, "keep loaded chunks after a gap (SEGMENTED_PREFIX) instead of truncating at it (PREFIX)")
-	chunk := fs.Int("chunk-size", DefaultChunkSize, "tokens per chunk")
-	l1 := fs.Int64("l1-capacity-bytes", 0, "capacity of the L1 tier in process memory (0 = no L1)")
-	maxChunk := fs.Int("max-chunk-bytes", DefaultMaxChunkBytes, "largest payload of one chunk")
-	maxRequest := fs.Int64("max-request-bytes", DefaultMaxRequestBytes, "largest HTTP request body")
-	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "host:port to listen on")
-	if err := fs.Parse(args); err != nil {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: %w", err)
+// Limits of a ServerConfig, as Validate enforces them.
+const (
+	maxChunkSize     = 1 << 20
+	maxMaxChunkBytes = 1 << 30
+)
+
+// Validate checks every field NewServer and Serve rely on, without touching files or the
+// network. A zero ChunkSize, MaxChunkBytes, MaxRequestBytes or Listen means its default. The
+// error is a *FieldError naming the field, the value and what was expected.
+func (c ServerConfig) Validate() error {
+	switch {
+	case len(c.Adapters) == 0:
+		return &FieldError{"Adapters", len(c.Adapters), "at least one L2 adapter"}
+	case c.ChunkSize < 0 || c.ChunkSize > maxChunkSize:
+		return &FieldError{"ChunkSize", c.ChunkSize, fmt.Sprintf("an integer in [1, %d] (0 for %d)", maxChunkSize, DefaultChunkSize)}
+	case c.L1CapacityBytes < 0:
+		return &FieldError{"L1CapacityBytes", c.L1CapacityBytes, "an integer ≥ 0 (0 for no L1)"}
+	case c.MaxChunkBytes < 0 || c.MaxChunkBytes > maxMaxChunkBytes:
+		return &FieldError{"MaxChunkBytes", c.MaxChunkBytes, fmt.Sprintf("an integer in [1, %d] (0 for %d)", maxMaxChunkBytes, DefaultMaxChunkBytes)}
+	case c.MaxRequestBytes != 0 && (c.MaxRequestBytes < minRequestBytes || c.MaxRequestBytes > maxMaxRequestBytes):
+		return &FieldError{"MaxRequestBytes", c.MaxRequestBytes, fmt.Sprintf("an integer in [%d, %d] (0 for %d)", minRequestBytes, maxMaxRequestBytes, DefaultMaxRequestBytes)}
 	}
-	if fs.NArg() > 0 {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: unexpected argument %q; expected only flags", fs.Arg(0))
+	if c.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+			return &FieldError{"Listen", c.Listen, "host:port, such as " + DefaultListen}
+		}
 	}
-	if *chunk < 1 || *chunk > 1<<20 {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: --chunk-size %d: expected an integer in [1, 1048576]", *chunk)
-	}
-	if *l1 < 0 {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: --l1-capacity-bytes %d: expected an integer ≥ 0", *l1)
-	}
-	if *maxChunk < 1 || *maxChunk > 1<<30 {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-chunk-bytes %d: expected an integer in [1, 1073741824]", *maxChunk)
-	}
-	if *maxRequest < minRequestBytes || *maxRequest > maxMaxRequestBytes {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: --max-request-bytes %d: expected an integer in [%d, %d]", *maxRequest, minRequestBytes, maxMaxRequestBytes)
-	}
-	if _, port, err := net.SplitHostPort(cfg.Listen); err != nil || port == "" {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: --listen %q: expected host:port, such as %s", cfg.Listen, DefaultListen)
-	}
-	if len(cfg.AdapterSpecs) == 0 {
-		return ServerConfig{}, errors.New("chunkcache server: --l2-adapter: expected at least one adapter spec")
-	}
-	cfg.ChunkSize, cfg.L1CapacityBytes, cfg.MaxChunkBytes, cfg.MaxRequestBytes = *chunk, *l1, *maxChunk, *maxRequest
-	adapters, err := reg.ParseAll(cfg.AdapterSpecs)
-	if err != nil {
-		return ServerConfig{}, fmt.Errorf("chunkcache server: --l2-adapter: %w", err)
-	}
-	cfg.Adapters = adapters
-	return cfg, nil
+	return nil
 }
 
 // Server serves a Cache over a JSON HTTP API; see docs/chunkcache.md.
@@ -170,14 +151,11 @@ func NewServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) (*Server
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.ChunkSize < 0 {
-		return nil, fmt.Errorf("chunkcache server: ChunkSize %d: expected 0 (for %d) or a positive token count", cfg.ChunkSize, DefaultChunkSize)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("chunkcache server: config: %w", err)
 	}
 	if cfg.ChunkSize == 0 {
 		cfg.ChunkSize = DefaultChunkSize
-	}
-	if cfg.MaxRequestBytes < 0 {
-		return nil, fmt.Errorf("chunkcache server: MaxRequestBytes %d: expected 0 (for %d) or a positive byte count", cfg.MaxRequestBytes, DefaultMaxRequestBytes)
 	}
 	s := &Server{
 		chunkSize:       cfg.ChunkSize,
@@ -449,9 +427,13 @@ func Serve(ctx context.Context, cfg ServerConfig, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer srv.Close()
-	ln, err := net.Listen("tcp", cfg.Listen)
+	addr := cfg.Listen
+	if addr == "" {
+		addr = DefaultListen
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		log.WarnContext(ctx, "chunkcache: listening on a non-loopback address: the API has no authentication", "addr", tcp.String())

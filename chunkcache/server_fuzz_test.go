@@ -12,7 +12,7 @@ import (
 // fuzzServer is a server small enough that the fuzzer reaches its limits: chunks of 4
 // tokens, payloads of at most 64 bytes, bodies of at most 4 KiB.
 func fuzzServer(f *testing.F) *Server {
-	return newServerFlags(f, []string{"--chunk-size", "4", "--max-chunk-bytes", "64", "--max-request-bytes", "4096"},
+	return newServerConfig(f, ServerConfig{ChunkSize: 4, MaxChunkBytes: 64, MaxRequestBytes: 4096},
 		`{"type":"fault_inject","inner":{"type":"memory"},"gap_indices":[1]}`)
 }
 

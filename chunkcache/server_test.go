@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,106 +16,39 @@ import (
 	"github.com/faultbox/faultbox/fault"
 )
 
-// runMain runs Main with args until ctx ends, returning its stdout, stderr, exit code and a
-// channel closed when stdout matches listenRE (registered before Main starts).
-func runMain(ctx context.Context, args []string) (stdout, stderr *syncBuffer, code chan int, listening <-chan struct{}) {
-	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-	listening = stdout.notifyOn(listenRE)
-	go func() { code <- Main(ctx, args, stdout, stderr) }()
-	return stdout, stderr, code, listening
-}
-
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
-
-// warnRecordRE matches a whole output of one slog text record at level WARN; group 1 is
-// the quoted message.
-var warnRecordRE = regexp.MustCompile(`\Atime=\S+ level=WARN msg=("(?:[^"\\]|\\.)*")\n\z`)
-
-// The issue's acceptance check, through the real command line: `chunkcache server` with
-// fault_inject (gap_tail_ratios [0.5]) around fs_native, then `chunkcache bench`.
-func TestServerAndBenchEndToEnd(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		segmented bool
-		want      string
-	}{
-		{false, "reused tokens: 1,024 of 2,048 (prefix 1,024, segmented 1,024)"},
-		{true, "reused tokens: 1,792 of 2,048 (prefix 1,024, segmented 1,792)"},
-	}
-	for _, tc := range cases {
-		t.Run(fmt.Sprintf("segmented=%v", tc.segmented), func(t *testing.T) {
-			t.Parallel()
-			spec := fmt.Sprintf(`{"type":"fault_inject","inner":{"type":"fs_native","base_path":%q},"gap_tail_ratios":[0.5]}`, t.TempDir())
-			args := []string{"server", "--l2-adapter", spec, "--listen", "127.0.0.1:0", "--chunk-size", "256"}
-			if tc.segmented {
-				args = append(args, "--enable-segmented-prefix")
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			out, errOut, code, listening := runMain(ctx, args)
-			select {
-			case <-listening:
-			case c := <-code:
-				t.Fatalf("server exited with %d: %s", c, errOut)
-			case <-time.After(10 * time.Second):
-				t.Fatalf("server did not print %q within 10s; stdout %q", listenRE, out)
-			}
-			url := listenRE.FindStringSubmatch(out.String())[1]
-			// stderr holds one slog text record: a warning whose message is LMCache's line.
-			const line = "FaultInjectL2Adapter ACTIVE (rate=0.000 seed=0 gap_indices=[] gap_tail_ratios=[0.5]) wrapping FSNativeL2Adapter -- test/diagnostic use only."
-			m := warnRecordRE.FindStringSubmatch(errOut.String())
-			if m == nil {
-				t.Fatalf("server stderr = %q, want exactly one slog record matching %s", errOut, warnRecordRE)
-			}
-			if msg, err := strconv.Unquote(m[1]); err != nil || msg != line {
-				t.Fatalf("logged message %s, want the start-up line %q", m[1], line)
-			}
-			var bout, berr bytes.Buffer
-			if c := Main(context.Background(), []string{"bench", "--server", url}, &bout, &berr); c != 0 {
-				t.Fatalf("bench exited %d: %s", c, berr.String())
-			}
-			if !strings.Contains(bout.String(), tc.want) {
-				t.Fatalf("bench output:\n%s\nwant a line %q", bout.String(), tc.want)
-			}
-			cancel()
-			select {
-			case c := <-code:
-				if c != 0 {
-					t.Fatalf("server exited %d after cancel: %s", c, errOut)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("server did not stop after cancel")
-			}
-		})
-	}
-}
-
 func newTestServer(t *testing.T, specs ...string) (*Server, *httptest.Server) {
 	t.Helper()
-	return newTestServerFlags(t, nil, specs...)
+	return newTestServerConfig(t, ServerConfig{}, specs...)
 }
 
-// newTestServerFlags is newTestServer with more server flags (after --chunk-size 64).
-func newTestServerFlags(t testing.TB, flags []string, specs ...string) (*Server, *httptest.Server) {
+// newTestServerConfig is newTestServer from cfg (see newServerConfig).
+func newTestServerConfig(t testing.TB, cfg ServerConfig, specs ...string) (*Server, *httptest.Server) {
 	t.Helper()
-	srv := newServerFlags(t, flags, specs...)
+	srv := newServerConfig(t, cfg, specs...)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return srv, hs
 }
 
-// newServerFlags builds a Server (with no HTTP listener) from --chunk-size 64, flags and
-// one --l2-adapter per spec.
-func newServerFlags(t testing.TB, flags []string, specs ...string) *Server {
+// serverConfig is cfg with one L2 adapter per spec (parsed by the default registry) and,
+// when cfg has none, a chunk size of 64.
+func serverConfig(t testing.TB, cfg ServerConfig, specs ...string) ServerConfig {
 	t.Helper()
-	args := append([]string{"--chunk-size", "64"}, flags...)
-	for _, s := range specs {
-		args = append(args, "--l2-adapter", s)
+	if cfg.ChunkSize == 0 {
+		cfg.ChunkSize = 64
 	}
-	cfg, err := ParseServerFlags(args, DefaultRegistry())
+	adapters, err := DefaultRegistry().ParseAll(specs)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Adapters, cfg.AdapterSpecs = adapters, specs
+	return cfg
+}
+
+// newServerConfig builds a Server (with no HTTP listener) from serverConfig(cfg, specs).
+func newServerConfig(t testing.TB, cfg ServerConfig, specs ...string) *Server {
+	t.Helper()
+	cfg = serverConfig(t, cfg, specs...)
 	srv, err := NewServer(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +206,7 @@ func TestServerBadRequests(t *testing.T) {
 	t.Parallel()
 	_, hs := newTestServer(t, `{"type":"memory"}`)
 	// A server with small limits: 16-byte payloads, 2 KiB bodies.
-	_, small := newTestServerFlags(t, []string{"--max-chunk-bytes", "16", "--max-request-bytes", "2048"}, `{"type":"memory"}`)
+	_, small := newTestServerConfig(t, ServerConfig{MaxChunkBytes: 16, MaxRequestBytes: 2048}, `{"type":"memory"}`)
 	const storeFields = "tokens, payloads, model, kv_rank, object_group, cache_salt"
 	manyTokens := fmt.Sprintf(`{"tokens":[%s0]}`, strings.Repeat("0,", 1500)) // 3,014 bytes
 	cases := []struct {
@@ -350,33 +281,13 @@ func TestServerBadRequests(t *testing.T) {
 	}
 }
 
-func TestMainUsage(t *testing.T) {
-	t.Parallel()
-	var out, errOut bytes.Buffer
-	if c := Main(context.Background(), nil, &out, &errOut); c != 2 || !strings.Contains(errOut.String(), "chunkcache server --l2-adapter JSON") {
-		t.Fatalf("no args: %d %q", c, errOut.String())
-	}
-	errOut.Reset()
-	if c := Main(context.Background(), []string{"server", "--l2-adapter", `{"type":"memory","x":1}`}, &out, &errOut); c != 2 ||
-		errOut.String() != "chunkcache server: --l2-adapter: l2 adapter #1 (memory): field \"x\": unknown field; expected one of capacity_bytes, type\n" {
-		t.Fatalf("bad spec: %d %q", c, errOut.String())
-	}
-	out.Reset()
-	if c := Main(context.Background(), []string{"adapters"}, &out, &errOut); c != 0 || !strings.Contains(out.String(), "gap_tail_ratios") {
-		t.Fatalf("adapters: %d %q", c, out.String())
-	}
-}
-
 // With --l1-capacity-bytes, reused L2 chunks are promoted: the second retrieve serves them
 // from L1, and only the chunk that failed goes to L2, where (as position 0 of a one-key
 // load) it is dropped again.
 func TestServerL1Promotion(t *testing.T) {
 	t.Parallel()
-	cfg, err := ParseServerFlags([]string{"--chunk-size", "256", "--enable-segmented-prefix", "--l1-capacity-bytes", "1048576",
-		"--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5]}`}, DefaultRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := serverConfig(t, ServerConfig{ChunkSize: 256, SegmentedPrefix: true, L1CapacityBytes: 1048576},
+		`{"type":"fault_inject","inner":{"type":"memory"},"gap_tail_ratios":[0.5]}`)
 	srv, err := NewServer(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)

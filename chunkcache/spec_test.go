@@ -1,6 +1,7 @@
 package chunkcache
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
@@ -165,76 +166,39 @@ func FuzzParseSpec(f *testing.F) {
 	})
 }
 
-// FuzzServerFlags: the server's command line never panics, and a parsed config is valid.
-func FuzzServerFlags(f *testing.F) {
-	f.Add("--l2-adapter\x00{\"type\":\"memory\"}\x00--chunk-size\x00256")
-	f.Add("--l2-adapter\x00{\"type\":\"fault_inject\",\"inner\":{\"type\":\"memory\"}}\x00--enable-segmented-prefix\x00--listen\x00127.0.0.1:0")
-	f.Add("--chunk-size\x00-1")
-	f.Add("--l1-capacity-bytes\x00x\x00--listen\x00nohost")
-	f.Fuzz(func(t *testing.T, joined string) {
-		args := strings.Split(joined, "\x00")
-		cfg, err := ParseServerFlags(args, DefaultRegistry())
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "chunkcache server: ") {
-				t.Fatalf("error %q does not say which command failed", err)
-			}
-			return
-		}
-		if cfg.ChunkSize < 1 || cfg.L1CapacityBytes < 0 || cfg.MaxRequestBytes < 1024 || len(cfg.Adapters) == 0 || len(cfg.Adapters) != len(cfg.AdapterSpecs) {
-			t.Fatalf("accepted an invalid config %+v", cfg)
-		}
-	})
-}
-
-// FuzzBenchFlags: the bench command line never panics, and a parsed config is valid.
-func FuzzBenchFlags(f *testing.F) {
-	f.Add("--server\x00http://127.0.0.1:7420\x00--chunks\x008")
-	f.Add("--server\x00ftp://x")
-	f.Add("--requests\x000")
-	f.Fuzz(func(t *testing.T, joined string) {
-		cfg, err := ParseBenchFlags(strings.Split(joined, "\x00"))
-		if err != nil {
-			return
-		}
-		if cfg.Chunks < 1 || cfg.PayloadBytes < 1 || cfg.Requests < 1 || cfg.Concurrency < 1 || cfg.Server == "" {
-			t.Fatalf("accepted an invalid config %+v", cfg)
-		}
-	})
-}
-
-func TestServerFlags(t *testing.T) {
+// ServerConfig.Validate names the field, the value and what was expected; the zero values
+// that mean a default pass.
+func TestServerConfigValidate(t *testing.T) {
 	t.Parallel()
-	reg := DefaultRegistry()
-	cfg, err := ParseServerFlags([]string{"--l2-adapter", `{"type":"memory"}`, "--l2-adapter", `{"type":"fs","base_path":"/x"}`,
-		"--enable-segmented-prefix", "--chunk-size", "16", "--l1-capacity-bytes", "1024", "--max-request-bytes", "4096"}, reg)
-	if err != nil {
-		t.Fatal(err)
+	good := serverConfig(t, ServerConfig{}, `{"type":"memory"}`)
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good config: %v", err)
 	}
-	if len(cfg.Adapters) != 2 || cfg.Adapters[1].Type() != "fs" || cfg.Policy() != PolicySegmentedPrefix ||
-		cfg.ChunkSize != 16 || cfg.L1CapacityBytes != 1024 || cfg.MaxRequestBytes != 4096 || cfg.Listen != DefaultListen {
-		t.Fatalf("config %+v", cfg)
+	if err := (ServerConfig{Adapters: good.Adapters}).Validate(); err != nil {
+		t.Fatalf("zero values mean the defaults: %v", err)
 	}
-	if cfg, err := ParseServerFlags([]string{"--l2-adapter", `{"type":"memory"}`}, reg); err != nil || cfg.MaxRequestBytes != DefaultMaxRequestBytes {
-		t.Fatalf("defaults: MaxRequestBytes %d, %v; want %d", cfg.MaxRequestBytes, err, DefaultMaxRequestBytes)
-	}
-	bad := []struct {
-		args []string
+	cases := []struct {
+		edit func(*ServerConfig)
 		want string
 	}{
-		{[]string{}, "chunkcache server: --l2-adapter: expected at least one adapter spec"},
-		{[]string{"--l2-adapter", `{"type":"memory"}`, "--l2-adapter", `{"type":"fault_inject","inner":{"type":"memory"},"rate":1.5}`},
-			`chunkcache server: --l2-adapter: l2 adapter #2 (fault_inject): field "rate": rate must be a number in [0, 1], got 1.5`},
-		{[]string{"--l2-adapter", `{"type":"memory"}`, "--chunk-size", "0"}, "chunkcache server: --chunk-size 0: expected an integer in [1, 1048576]"},
-		{[]string{"--l2-adapter", `{"type":"memory"}`, "--max-request-bytes", "1023"}, "chunkcache server: --max-request-bytes 1023: expected an integer in [1024, 68719476736]"},
-		{[]string{"--l2-adapter", `{"type":"memory"}`, "--max-request-bytes", "-1"}, "chunkcache server: --max-request-bytes -1: expected an integer in [1024, 68719476736]"},
-		{[]string{"--l2-adapter", `{"type":"memory"}`, "--listen", "localhost"}, `chunkcache server: --listen "localhost": expected host:port, such as 127.0.0.1:7420`},
-		{[]string{"--l2-adapter", `{"type":"memory"}`, "extra"}, `chunkcache server: unexpected argument "extra"; expected only flags`},
-		{[]string{"--nope"}, "chunkcache server: flag provided but not defined: -nope"},
+		{func(c *ServerConfig) { c.Adapters = nil }, "Adapters 0: expected at least one L2 adapter"},
+		{func(c *ServerConfig) { c.ChunkSize = -1 }, "ChunkSize -1: expected an integer in [1, 1048576] (0 for 256)"},
+		{func(c *ServerConfig) { c.ChunkSize = 1<<20 + 1 }, "ChunkSize 1048577: expected an integer in [1, 1048576] (0 for 256)"},
+		{func(c *ServerConfig) { c.L1CapacityBytes = -5 }, "L1CapacityBytes -5: expected an integer ≥ 0 (0 for no L1)"},
+		{func(c *ServerConfig) { c.MaxChunkBytes = -1 }, "MaxChunkBytes -1: expected an integer in [1, 1073741824] (0 for 4194304)"},
+		{func(c *ServerConfig) { c.MaxRequestBytes = 1023 }, "MaxRequestBytes 1023: expected an integer in [1024, 68719476736] (0 for 268435456)"},
+		{func(c *ServerConfig) { c.Listen = "localhost" }, `Listen "localhost": expected host:port, such as 127.0.0.1:7420`},
 	}
-	for _, b := range bad {
-		_, err := ParseServerFlags(b.args, reg)
-		if err == nil || err.Error() != b.want {
-			t.Errorf("ParseServerFlags(%q)\n got: %v\nwant: %s", b.args, err, b.want)
+	for _, tc := range cases {
+		cfg := good
+		tc.edit(&cfg)
+		err := cfg.Validate()
+		var fe *FieldError
+		if err == nil || err.Error() != tc.want || !errors.As(err, &fe) {
+			t.Errorf("Validate(%+v)\n got: %v\nwant: %s (a *FieldError)", cfg, err, tc.want)
+		}
+		if _, err := NewServer(context.Background(), cfg, nil); err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("NewServer(%+v): %v, want the Validate error", cfg, err)
 		}
 	}
 }

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/faultbox/faultbox/chunkcache"
+	"github.com/faultbox/faultbox/cmd/internal/chunkcachecli"
+	"github.com/faultbox/faultbox/cmd/internal/cli"
 )
 
+// root is the command tree, shared with 'faultbox chunkcache'.
+var root = chunkcachecli.Command(nil)
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := chunkcache.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Main(root, "chunkcache", os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -19,7 +19,8 @@ import (
 func TestEveryCommandAnswersHelp(t *testing.T) {
 	bin := clitest.Build(t, ".", "faultbox")
 	paths := clitest.CheckTree(t, bin, "faultbox", root)
-	for _, want := range []string{"faultbox", "faultbox disk torture", "faultbox failpoints set", "faultbox chunkcache"} {
+	for _, want := range []string{"faultbox", "faultbox disk torture", "faultbox failpoints set", "faultbox chunkcache",
+		"faultbox chunkcache server", "faultbox chunkcache bench", "faultbox chunkcache adapters"} {
 		if !slices.Contains(paths, want) {
 			t.Errorf("the walk missed %q: %q", want, paths)
 		}
