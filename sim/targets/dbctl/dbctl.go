@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/faultbox/faultbox/cluster"
@@ -38,7 +39,16 @@ type Config struct {
 	// Heartbeat is how often the leader re-sends what a follower lacks (and its commit
 	// index); 0 means 10ms.
 	Heartbeat time.Duration
+	// Bug plants a known mistake (see Bugs), for the explorer to find; "" runs correct code.
+	Bug string
 }
+
+// Bugs are the mistakes Config.Bug can plant:
+//
+//	ack-before-sync   a follower acknowledges entries it has written but not yet synced,
+//	                  and syncs them when the next heartbeat comes: a crash in between
+//	                  loses entries it acknowledged (check "acknowledged entries survive a crash")
+var Bugs = []string{"ack-before-sync"}
 
 // Cluster is the target running in a world.
 type Cluster struct {
@@ -51,6 +61,8 @@ type Cluster struct {
 	durable      [3]uint64
 	losses       []string
 	failures     []string
+	acked        [3]uint64 // the longest log each node acknowledged holding
+	ackLosses    []string
 	scenarioDown bool // the lab's scenario has taken follower 1 down
 }
 
@@ -59,6 +71,9 @@ type Cluster struct {
 func Start(w *sim.World, cfg Config) (*Cluster, error) {
 	if err := cfg.Params.Validate(); err != nil {
 		return nil, fmt.Errorf("dbctl target: %w", err)
+	}
+	if cfg.Bug != "" && !slices.Contains(Bugs, cfg.Bug) {
+		return nil, fmt.Errorf("dbctl target: bug %q: want one of %s", cfg.Bug, strings.Join(Bugs, ", "))
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Millisecond
@@ -141,6 +156,7 @@ type node struct {
 	commit  uint64
 	applied uint64
 	kv      map[int64]int64
+	dirty   bool // written, not synced (the planted bug)
 	// leader only
 	rng  *cluster.Rand
 	have [3]uint64 // what each follower reported holding
@@ -151,6 +167,7 @@ func (n *node) Start(p *sim.Process) {
 	n.kv = map[int64]int64{}
 	fsys := p.FS()
 	f, err := fsys.Open("log")
+	existed := err == nil
 	if errors.Is(err, fs.ErrNotExist) {
 		if f, err = fsys.Create("log"); err == nil {
 			err = fsys.SyncDir(".")
@@ -162,6 +179,7 @@ func (n *node) Start(p *sim.Process) {
 	}
 	n.f = f
 	n.recover()
+	n.c.checkAcked(n.id, existed, uint64(len(n.log)), p)
 	n.c.durable[n.id] = uint64(len(n.log))
 	n.c.checkDurable()
 	if n.id == 0 {
@@ -210,6 +228,11 @@ func (c *Cluster) Failures() []string { return slices.Clone(c.failures) }
 
 // persist appends entries to the log file and syncs it; false means the node failed.
 func (n *node) persist(p *sim.Process, entries []cluster.Entry) bool {
+	return n.persistAs(p, entries, true)
+}
+
+// persistAs is persist, with the sync left out when sync is false (the planted bug).
+func (n *node) persistAs(p *sim.Process, entries []cluster.Entry, sync bool) bool {
 	buf := make([]byte, 0, len(entries)*recordBytes)
 	for _, e := range entries {
 		start := len(buf)
@@ -220,6 +243,11 @@ func (n *node) persist(p *sim.Process, entries []cluster.Entry) bool {
 	if _, err := n.f.WriteAt(buf, off); err != nil {
 		n.fail(p, "write the log", err)
 		return false
+	}
+	if !sync {
+		n.log = append(n.log, entries...)
+		n.dirty = true
+		return true
 	}
 	if err := n.f.Sync(); err != nil {
 		n.fail(p, "sync the log", err)
@@ -337,8 +365,17 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 					add = append(add, e)
 				}
 			}
-			if len(add) > 0 && !n.persist(p, add) {
+			lazy := n.c.cfg.Bug == "ack-before-sync"
+			if len(add) > 0 && !n.persistAs(p, add, !lazy) {
 				return
+			}
+			if lazy && len(add) == 0 && n.dirty { // the planted bug syncs on a heartbeat only
+				if err := n.f.Sync(); err != nil {
+					n.fail(p, "sync the log", err)
+					return
+				}
+				n.dirty = false
+				n.c.durable[n.id] = uint64(len(n.log))
 			}
 		}
 		if c := min(commit, uint64(len(n.log))); c > n.commit {
@@ -348,6 +385,7 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 		ack := []byte{msgAck}
 		ack = binary.LittleEndian.AppendUint64(ack, uint64(len(n.log)))
 		p.Send(m.From, ack)
+		n.c.acked[n.id] = max(n.c.acked[n.id], uint64(len(n.log)))
 	case msgAck:
 		if n.id != 0 || len(b) != 9 {
 			return
@@ -382,3 +420,27 @@ func decodeEntry(b []byte) cluster.Entry {
 	return cluster.Entry{Term: binary.LittleEndian.Uint64(b), Index: binary.LittleEndian.Uint64(b[8:]),
 		Op: cluster.Op{Kind: cluster.Kind(b[16]), K: int64(binary.LittleEndian.Uint64(b[17:])), V: int64(binary.LittleEndian.Uint64(b[25:]))}}
 }
+
+// checkAcked compares what a node recovered with what it acknowledged before: a node whose
+// log survived (no wipe) must hold every entry it acknowledged, unless its disk lied (a
+// write-side fault on that process excuses it: the disk, not the node, lost the data).
+func (c *Cluster) checkAcked(id int, existed bool, recovered uint64, p *sim.Process) {
+	if existed && recovered < c.acked[id] && !c.diskLied(p.Addr().String()) {
+		c.ackLosses = append(c.ackLosses, fmt.Sprintf("t=%s: %s acknowledged entries %d..%d and recovered only %d after a crash",
+			c.w.Now(), p.Addr(), recovered+1, c.acked[id], recovered))
+	}
+	c.acked[id] = recovered
+}
+
+func (c *Cluster) diskLied(process string) bool {
+	for _, e := range c.w.Log().Events() {
+		if e.Process == process && e.Layer == "disk" && e.Kind != "crash" && e.Kind != "wipe" &&
+			e.Kind != "degrade-start" && e.Kind != "degrade-end" {
+			return true
+		}
+	}
+	return false
+}
+
+// AckLosses lists the times a node came back without entries it had acknowledged.
+func (c *Cluster) AckLosses() []string { return slices.Clone(c.ackLosses) }

@@ -22,6 +22,10 @@ type RunConfig struct {
 	Duration time.Duration
 	// Schedule, when set, is a scripted fault schedule applied as well.
 	Schedule sim.Schedule
+	// Bug plants a known mistake (see Bugs).
+	Bug string
+	// Observe, when set, is the world's observer (sim.Options.Observe).
+	Observe func(sim.Happening)
 }
 
 // Result is what a run produced.
@@ -47,8 +51,8 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now() // wall time, reported, never part of the run
-	w := sim.New(cfg.Seed, sim.Options{})
-	c, err := Start(w, Config{Params: p})
+	w := sim.New(cfg.Seed, sim.Options{Observe: cfg.Observe})
+	c, err := Start(w, Config{Params: p, Bug: cfg.Bug})
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +104,12 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 		}
 	}
 	r.Check("no committed entry lost", len(losses) == 0, "%s", detail)
+	ackLosses := c.AckLosses()
+	detail = "every node that came back from a crash held what it had acknowledged"
+	if len(ackLosses) > 0 {
+		detail = ackLosses[0]
+	}
+	r.Check("acknowledged entries survive a crash", len(ackLosses) == 0, "%s", detail)
 	for _, f := range c.Failures() {
 		r.Note("a node crashed itself: %s", f)
 		if len(r.Notes) >= 5 {

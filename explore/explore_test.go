@@ -1,0 +1,165 @@
+package explore
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func explore(t *testing.T, tg Target, o Options) *Result {
+	t.Helper()
+	res, err := Explore(context.Background(), tg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func files(t *testing.T, r *Result) (runs, result []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ = os.ReadFile(filepath.Join(dir, RunsFile))
+	result, _ = os.ReadFile(filepath.Join(dir, ResultFile))
+	return runs, result
+}
+
+// The same options give the same results files, whatever the number of workers.
+func TestExplorationRepeats(t *testing.T) {
+	t.Parallel()
+	tg := &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}
+	for _, s := range []Strategy{Random, Aimed, Lineage} {
+		o := Options{Strategy: s, Seed: 5, Runs: 24, Shrink: true}
+		a1, a2 := files(t, explore(t, tg, o))
+		o.Workers = 3
+		b1, b2 := files(t, explore(t, tg, o))
+		if !bytes.Equal(a1, b1) || !bytes.Equal(a2, b2) {
+			t.Errorf("%s: one worker and three wrote different results", s)
+		}
+		if bytes.Count(a1, []byte("\n")) != 24 {
+			t.Errorf("%s: %d runs written, want 24", s, bytes.Count(a1, []byte("\n")))
+		}
+	}
+}
+
+// Shards merged are the single machine's exploration, byte for byte.
+func TestShardsMergeToTheSingleRun(t *testing.T) {
+	t.Parallel()
+	tg := &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}
+	o := Options{Strategy: Random, Seed: 9, Runs: 30, Shrink: true}
+	single := explore(t, tg, o)
+	var shards []*Result
+	for i := range 3 {
+		o.Shard, o.Shards = i, 3
+		dir := t.TempDir()
+		if err := explore(t, tg, o).Write(dir); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Read(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, back)
+	}
+	merged, err := Merge([]*Result{shards[2], shards[0], shards[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := files(t, single)
+	m1, m2 := files(t, merged)
+	if !bytes.Equal(s1, m1) || !bytes.Equal(s2, m2) {
+		t.Fatalf("merged shards differ from the single run:\n%s\n---\n%s", s2, m2)
+	}
+	if len(single.Failures) == 0 {
+		t.Fatal("the exploration found nothing: the test shows little")
+	}
+	if _, err := Merge(shards[:2]); err == nil || !strings.Contains(err.Error(), "2 of 3 shards") {
+		t.Fatalf("a missing shard: %v", err)
+	}
+}
+
+// A failure's plan shrinks to the one fault that matters, and its replay command names it.
+func TestShrinkToTheFaultThatMatters(t *testing.T) {
+	t.Parallel()
+	tg := &Dbctl{Ops: 200, Keys: 16, Bug: "ack-before-sync"}
+	f := Failure{Check: "acknowledged entries survive a crash", Seed: 1, Plan: []string{
+		"at 10ms partition 10.0.0.1 10.0.0.3 for 5ms", "at 30ms reboot 10.0.0.3 for 5ms",
+		"at 80ms crash 10.0.0.2 for 10ms", "at 120ms isolate 10.0.0.1 for 5ms"}}
+	out, err := tg.Run(context.Background(), f.Seed, f.Plan)
+	if err != nil || !out.Failed || out.Check != f.Check {
+		t.Fatalf("the full plan does not fail as expected: %+v %v", out, err)
+	}
+	shrink(context.Background(), tg, &f)
+	if !reflect.DeepEqual(f.Minimal, []string{"at 80ms crash 10.0.0.2 for 10ms"}) {
+		t.Fatalf("minimal plan %v (after %d runs)", f.Minimal, f.ShrinkRuns)
+	}
+	if !strings.Contains(f.Replay, "--bug ack-before-sync --schedule 'at 80ms crash 10.0.0.2 for 10ms'") || len(f.Points) == 0 {
+		t.Fatalf("replay %q, %d points", f.Replay, len(f.Points))
+	}
+}
+
+// The correct code survives every strategy; the planted bug is found by each that can.
+func TestCorrectCodeSurvivesPlantedBugIsFound(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Strategy{Random, Aimed, Lineage} {
+		ok := explore(t, &Dbctl{Ops: 100, Keys: 8}, Options{Strategy: s, Seed: 3, Runs: 40})
+		if ok.FirstFailure >= 0 {
+			t.Errorf("%s on correct code: run %d failed: %+v", s, ok.FirstFailure, ok.Runs[ok.FirstFailure])
+		}
+	}
+	for _, s := range []Strategy{Random, Aimed} {
+		bad := explore(t, &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}, Options{Strategy: s, Seed: 3, Runs: 40})
+		if bad.FirstFailure < 0 {
+			t.Errorf("%s did not find ack-before-sync in 40 runs", s)
+		}
+	}
+}
+
+func TestReportHTML(t *testing.T) {
+	t.Parallel()
+	res := explore(t, &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}, Options{Strategy: Aimed, Seed: 1, Runs: 10, Shrink: true})
+	h := res.HTML()
+	for _, want := range []string{"<polyline", "distinct signatures", "Failure 1: acknowledged entries survive a crash",
+		"faultbox sim run --target dbctl", "space-time diagram", "<table>"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+func TestReadRunsErrors(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`{"index":0,"colour":1}`:       `unknown field "colour"`,
+		`{"index":0} {"index":1}`:      "more than one JSON value",
+		`[`:                            "line 1: unexpected EOF",
+		`{"index":-1}`:                 "line 1: index -1: want runs in increasing order",
+		"{\"index\":1}\n{\"index\":1}": "line 2: index 1: want runs in increasing order",
+	} {
+		if _, err := ReadRuns(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ReadRuns(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func FuzzReadRuns(f *testing.F) {
+	f.Add(`{"index":0,"seed":1,"plan":["at 1ms crash 10.0.0.1"],"failed":true,"check":"x","signature":"ab","new_signature":true,"replay":"r"}`)
+	f.Add("{\"index\":0}\n{\"index\":1}")
+	f.Fuzz(func(t *testing.T, in string) {
+		runs, err := ReadRuns(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for i, r := range runs {
+			if r.Index < 0 || (i > 0 && r.Index <= runs[i-1].Index) {
+				t.Fatalf("run %d has index %d after %v", i, r.Index, runs)
+			}
+		}
+	})
+}
