@@ -334,7 +334,7 @@ func shrink(ctx context.Context, t Target, f *Failure) {
 	defer func() {
 		// The minimal run once more, for its diagram.
 		if out, err := t.Run(ctx, f.Seed, f.Minimal); err == nil {
-			f.Points = out.Points[:min(len(out.Points), maxDiagramPoints)]
+			f.Points = window(out.Points)
 		}
 	}()
 	cur := slices.Clone(f.Plan)
@@ -362,4 +362,19 @@ func shrink(ctx context.Context, t Target, f *Failure) {
 	}
 	f.Minimal = cur
 	f.Replay = t.Replay(f.Seed, cur)
+}
+
+// window picks the points a diagram shows: up to maxDiagramPoints around the first stop (a
+// crash or a reboot, where a failure usually turns), else the first ones.
+func window(points []Point) []Point {
+	center := 0
+	for i, p := range points {
+		if p.Kind == "stop" {
+			center = i
+			break
+		}
+	}
+	lo := max(center-maxDiagramPoints/2, 0)
+	hi := min(lo+maxDiagramPoints, len(points))
+	return slices.Clone(points[lo:hi])
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// explore finds the planted bug, prints its replay command last and exits 1; the correct code
+// exits 0; shards run as separate invocations merge into the single run's files.
+func TestExploreCommand(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"explore", "--target", "dbctl", "--bug", "ack-before-sync", "--strategy", "random",
+		"--runs", "30", "--ops", "100", "--keys", "8"}, &out, &errb)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if code != 1 || !strings.HasPrefix(lines[len(lines)-1], "faultbox sim run --target dbctl --seed ") ||
+		!strings.Contains(out.String(), "failure: acknowledged entries survive a crash") {
+		t.Fatalf("exit %d, stderr %s\n%s", code, errb.String(), out.String())
+	}
+	out.Reset()
+	if code := dispatch([]string{"explore", "--target", "dbctl", "--strategy", "aimed", "--runs", "30", "--ops", "100", "--keys", "8"},
+		&out, &errb); code != 0 || !strings.Contains(out.String(), "verdict: no run failed") {
+		t.Fatalf("correct code: exit %d\n%s", code, out.String())
+	}
+}
+
+func TestExploreShardsMerge(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	args := []string{"explore", "--target", "dbctl", "--bug", "ack-before-sync", "--strategy", "random", "--runs", "21",
+		"--ops", "100", "--keys", "8", "--seed", "0x2a"}
+	var out, errb bytes.Buffer
+	dispatch(append(args, "--out", filepath.Join(dir, "single")), &out, &errb)
+	shards := []string{"merge", "--out", filepath.Join(dir, "merged")}
+	for i := range 3 {
+		d := filepath.Join(dir, "shard"+string(rune('0'+i)))
+		dispatch(append(args, "--shard", string(rune('0'+i))+"/3", "--out", d), &out, &errb)
+		shards = append(shards, d)
+	}
+	if code := dispatch(append([]string{"explore"}, shards...), &out, &errb); code != 1 {
+		t.Fatalf("merge: exit %d, stderr %s", code, errb.String())
+	}
+	for _, f := range []string{"runs.jsonl", "result.json"} {
+		a, _ := os.ReadFile(filepath.Join(dir, "single", f))
+		b, _ := os.ReadFile(filepath.Join(dir, "merged", f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: merged shards differ from the single run", f)
+		}
+	}
+}
+
+func TestExploreUsageErrors(t *testing.T) {
+	t.Parallel()
+	for args, want := range map[string]string{ // arguments split at spaces
+		"explore": "--target is required",
+		"explore --target dbctl --strategy clever":      `--strategy "clever": want random, aimed or lineage`,
+		"explore --target dbctl --shard 3/3":            `--shard "3/3": want I/N with 0 <= I < N`,
+		"explore --target dbctl --bug typo":             `--bug "typo": want one of ack-before-sync`,
+		"explore --target dbctl --faults crash,explode": `--faults: kind "explode"`,
+		"explore --target dbctl -j 0":                   "-j 0: want 1..256",
+		"explore --target dbctl --runs 0":               "--runs 0 needs a --budget",
+		"explore --target dbctl --shards 2":             `--shards 2 with JOB_COMPLETION_INDEX=""`,
+		"explore merge":                                 "merge: want the directories",
+	} {
+		var out, errb bytes.Buffer
+		if code := dispatch(strings.Fields(args), &out, &errb); code != 2 || !strings.Contains(errb.String(), want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", args, code, errb.String(), want)
+		}
+	}
+}
+
+// --shards N takes the shard from JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it.
+func TestExploreShardFromJobIndex(t *testing.T) {
+	t.Setenv("JOB_COMPLETION_INDEX", "2")
+	a := exploreArgs{shards: 4}
+	if err := parseShard(&a); err != nil || a.opts.Shard != 2 || a.opts.Shards != 4 {
+		t.Fatalf("shard %d/%d, %v", a.opts.Shard, a.opts.Shards, err)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "4")
+	if err := parseShard(&exploreArgs{shards: 4}); err == nil {
+		t.Fatal("index 4 of 4 shards accepted")
+	}
+}
