@@ -91,7 +91,13 @@ func runExplore(e *cli.Env, args []string) int {
 	if !ok {
 		return code
 	}
-	tg, err := checkExploreArgs(&a, pos)
+	var tg explore.Target
+	var err error
+	if len(pos) > 0 {
+		tg, err = programTarget(&a, pos) // a real program: explore_program.go
+	} else {
+		tg, err = checkExploreArgs(&a, pos)
+	}
 	if err != nil {
 		return e.UsageError(fs, "%v", err)
 	}
@@ -115,29 +121,31 @@ func runExplore(e *cli.Env, args []string) int {
 	return printExploration(e, res, a.json, a.out)
 }
 
-func checkExploreArgs(a *exploreArgs, pos []string) (explore.Target, error) {
-	if len(pos) > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (programs after -- come in a later version)", pos[0])
-	}
+// checkCommonArgs checks the flags every kind of target shares.
+func checkCommonArgs(a *exploreArgs) error {
 	s, err := explore.ParseStrategy(a.strategy)
 	if err != nil {
-		return nil, fmt.Errorf("--%v", err)
+		return fmt.Errorf("--%v", err)
 	}
 	a.opts.Strategy = s
 	a.opts.Shrink = !a.noShrink
 	if a.opts.Runs < 0 || a.opts.Runs > 10_000_000 {
-		return nil, fmt.Errorf("--runs %d: want 0..10000000", a.opts.Runs)
+		return fmt.Errorf("--runs %d: want 0..10000000", a.opts.Runs)
 	}
 	if a.opts.Runs == 0 && a.opts.Budget <= 0 {
-		return nil, fmt.Errorf("--runs 0 needs a --budget")
+		return fmt.Errorf("--runs 0 needs a --budget")
 	}
 	if a.opts.Budget < 0 {
-		return nil, fmt.Errorf("--budget %s: want a duration >= 0", a.opts.Budget)
+		return fmt.Errorf("--budget %s: want a duration >= 0", a.opts.Budget)
 	}
 	if a.opts.Workers < 1 || a.opts.Workers > 256 {
-		return nil, fmt.Errorf("-j %d: want 1..256", a.opts.Workers)
+		return fmt.Errorf("-j %d: want 1..256", a.opts.Workers)
 	}
-	if err := parseShard(a); err != nil {
+	return parseShard(a)
+}
+
+func checkExploreArgs(a *exploreArgs, _ []string) (explore.Target, error) {
+	if err := checkCommonArgs(a); err != nil {
 		return nil, err
 	}
 	switch a.target {
