@@ -3,6 +3,7 @@ package explore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -162,4 +163,23 @@ func FuzzReadRuns(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkDbctlRuns: exploration runs of the dbctl target (200 operations, about 0.4 s of
+// virtual time each) per second, one worker and two.
+func BenchmarkDbctlRuns(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("j=%d", workers), func(b *testing.B) {
+			tg := &Dbctl{Ops: 200, Keys: 16}
+			runs := 0
+			for b.Loop() {
+				res, err := Explore(context.Background(), tg, Options{Strategy: Random, Seed: 1, Runs: 50, Workers: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs += len(res.Runs)
+			}
+			b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "runs/s")
+		})
+	}
 }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/faultbox/faultbox/cmd/internal/clitest"
 )
 
 // explore finds the planted bug, prints its replay command last and exits 1; the correct code
@@ -82,5 +87,49 @@ func TestExploreShardFromJobIndex(t *testing.T) {
 	t.Setenv("JOB_COMPLETION_INDEX", "4")
 	if err := parseShard(&exploreArgs{shards: 4}); err == nil {
 		t.Fatal("index 4 of 4 shards accepted")
+	}
+}
+
+// Shards run as separate processes, each told its index by JOB_COMPLETION_INDEX as a
+// Kubernetes Indexed Job does (deploy/explore-job.yaml), merge into the one-machine result.
+// Not parallel: it starts processes (see TestEveryCommandAnswersHelp).
+func TestExploreShardsAsProcesses(t *testing.T) {
+	bin := clitest.Build(t, ".", "faultbox")
+	dir := t.TempDir()
+	args := []string{"explore", "--target", "dbctl", "--bug", "ack-before-sync", "--strategy", "random", "--runs", "24",
+		"--ops", "100", "--keys", "8", "--seed", "7"}
+	if code, _, errOut := clitest.Run(t, bin, append(args, "--out", filepath.Join(dir, "single"))...); code != 1 {
+		t.Fatalf("single: exit %d %s", code, errOut)
+	}
+	var procs []*exec.Cmd
+	for i := range 4 {
+		cmd := exec.Command(bin, append(args, "--shards", "4", "--out", filepath.Join(dir, fmt.Sprint("shard-", i)))...)
+		cmd.Env = append(os.Environ(), fmt.Sprint("JOB_COMPLETION_INDEX=", i))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+	}
+	for _, p := range procs {
+		if err := p.Wait(); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() > 1 {
+				t.Fatalf("a shard: %v", err)
+			}
+		}
+	}
+	merge := []string{"explore", "merge", "--out", filepath.Join(dir, "merged")}
+	for i := range 4 {
+		merge = append(merge, filepath.Join(dir, fmt.Sprint("shard-", i)))
+	}
+	if code, _, errOut := clitest.Run(t, bin, merge...); code != 1 {
+		t.Fatalf("merge: exit %d %s", code, errOut)
+	}
+	for _, f := range []string{"runs.jsonl", "result.json"} {
+		a, _ := os.ReadFile(filepath.Join(dir, "single", f))
+		b, _ := os.ReadFile(filepath.Join(dir, "merged", f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: the merged shards differ from the single run", f)
+		}
 	}
 }
