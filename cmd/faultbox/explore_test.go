@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/faultbox/faultbox/cmd/internal/clitest"
+	"github.com/faultbox/faultbox/explore"
 )
 
 // explore finds the planted bug, prints its replay command last and exits 1; the correct code
@@ -131,5 +133,29 @@ func TestExploreShardsAsProcesses(t *testing.T) {
 		if len(a) == 0 || !bytes.Equal(a, b) {
 			t.Errorf("%s: the merged shards differ from the single run", f)
 		}
+	}
+}
+
+// The replay command of a failure reproduces the same failed check.
+func TestExploreReplayReproduces(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"explore", "--target", "dbctl", "--bug", "ack-before-sync", "--strategy", "aimed",
+		"--runs", "20", "--ops", "100", "--keys", "8", "--json"}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d %s", code, errb.String())
+	}
+	var res explore.Result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Failures) == 0 {
+		t.Fatalf("%v %s", err, out.String())
+	}
+	f := res.Failures[0]
+	out.Reset()
+	code := dispatch([]string{"sim", "run", "--target", "dbctl", "--seed", f.Seed.String(), "--ops", "100", "--keys", "8",
+		"--bug", "ack-before-sync", "--schedule", strings.Join(f.Minimal, "; ")}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "FAIL  "+f.Check) {
+		t.Fatalf("replay of %v: exit %d\n%s", f.Minimal, code, out.String())
+	}
+	if !strings.Contains(f.Replay, "--schedule '"+strings.Join(f.Minimal, "; ")+"'") {
+		t.Fatalf("replay line %q does not carry the minimal plan %v", f.Replay, f.Minimal)
 	}
 }

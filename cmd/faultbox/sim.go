@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/faultbox/faultbox/cluster"
@@ -48,6 +50,7 @@ type simArgs struct {
 	scenario  string
 	faults    string
 	schedule  string
+	bug       string
 	events    string
 	json      bool
 	determin  bool
@@ -66,6 +69,7 @@ func runSim(e *cli.Env, args []string) int {
 	fs.StringVar(&a.faults, "faults", "none", "what the nemesis may do: none, net, crash, storage or all")
 	fs.DurationVar(&a.cfg.Duration, "duration", 0, "how long the nemesis acts, in virtual time (0: the workload's length)")
 	fs.StringVar(&a.schedule, "schedule", "", "scripted faults, e.g. \"at 2s crash 10.0.0.2 for 500ms; at 3s heal\"")
+	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target (dbctl: "+strings.Join(dbctl.Bugs, ", ")+")")
 	fs.StringVar(&a.events, "o", "", "write every fault event of the run to `FILE` as JSON lines")
 	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
 	fs.BoolVar(&a.determin, "check-determinism", false, "run the seed twice and fail unless the trace hashes are equal")
@@ -94,6 +98,9 @@ func runSim(e *cli.Env, args []string) int {
 		"--keys", strconv.FormatUint(a.keys, 10), "--scenario", a.scenario, "--faults", a.faults}
 	if a.cfg.Duration > 0 {
 		replay = append(replay, "--duration", a.cfg.Duration.String())
+	}
+	if a.bug != "" {
+		replay = append(replay, "--bug", a.bug)
 	}
 	if a.schedule != "" {
 		replay = append(replay, "--schedule", a.cfg.Schedule.String())
@@ -161,6 +168,9 @@ func checkSimArgs(a *simArgs, pos []string) error {
 		}
 		a.cfg.Schedule = s
 	}
-	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults = a.ops, a.keys, sc, prof
+	if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
+		return fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
+	}
+	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults, a.cfg.Bug = a.ops, a.keys, sc, prof, a.bug
 	return nil
 }
