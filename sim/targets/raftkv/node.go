@@ -159,13 +159,18 @@ func (n *node) Start(p *sim.Process) {
 		// acknowledged entries, that it no longer knows of. It stands in for etcd's
 		// remove-and-re-add: it votes only in terms above any term it can have seen, and
 		// only once it holds every entry that was committed when it came back.
-		n.amnesiac, n.voteFloor, n.commitFloor = true, n.c.maxTerm, n.c.maxCommit
+		f := &n.c.floors[n.id]
+		f.set, f.vote, f.commit = true, max(f.vote, n.c.maxTerm), max(f.commit, n.c.maxCommit)
 		what := "came back with an empty disk"
 		if damaged {
 			what = fmt.Sprintf("found its log damaged after record %d", k)
 		}
 		n.c.amnesia = append(n.c.amnesia, fmt.Sprintf("t=%s %s %s: no vote at or below term %d, none before index %d is applied",
-			p.Now(), p.Addr(), what, n.voteFloor, n.commitFloor))
+			p.Now(), p.Addr(), what, f.vote, f.commit))
+	}
+	if f := n.c.floors[n.id]; f.set {
+		// The floors outlive restarts: a later recovery of the cut log looks clean.
+		n.amnesiac, n.voteFloor, n.commitFloor = true, f.vote, f.commit
 	}
 	snap, _ := ms.Snapshot()
 	n.applied = snap.GetMetadata().GetIndex()
@@ -175,8 +180,8 @@ func (n *node) Start(p *sim.Process) {
 		HeartbeatTick:   heartbeatTicks,
 		Storage:         ms,
 		Applied:         n.applied,
-		MaxSizePerMsg:   64 << 10,
-		MaxInflightMsgs: 256,
+		MaxSizePerMsg:   4 << 10,
+		MaxInflightMsgs: 64,
 		PreVote:         true,
 		ReadOnlyOption:  raft.ReadOnlySafe,
 		Logger:          quietLogger,

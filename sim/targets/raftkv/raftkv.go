@@ -147,6 +147,13 @@ type Cluster struct {
 	maxTerm, maxCommit uint64
 	failures           []string
 	amnesia            []string
+	floors             []floor // by node: set once it lost state
+}
+
+// floor is what an amnesiac node must not vote at or below, and must apply before voting.
+type floor struct {
+	set          bool
+	vote, commit uint64
 }
 
 // Start spawns the nodes and the clients in w.
@@ -154,7 +161,7 @@ func Start(w *sim.World, cfg Config) (*Cluster, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{w: w, cfg: cfg, nodes: make([]*node, cfg.Nodes)}
+	c := &Cluster{w: w, cfg: cfg, nodes: make([]*node, cfg.Nodes), floors: make([]floor, cfg.Nodes)}
 	c.inv.init()
 	for i := range cfg.Nodes {
 		w.SpawnHandler(NodeAddr(i), func() sim.Handler {
