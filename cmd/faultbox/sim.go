@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/sim"
 	"github.com/faultbox/faultbox/sim/targets/dbctl"
+	"github.com/faultbox/faultbox/sim/targets/raftkv"
 )
 
 func init() {
@@ -22,13 +24,20 @@ func init() {
 		Subs: []*cli.Command{{
 			Name:    "run",
 			Summary: "Run a target in a world from one seed and judge it: same seed, same run, byte for byte.",
-			Args:    "--target dbctl [flags]",
+			Args:    "--target dbctl|raftkv [flags]",
 			Details: `Targets: dbctl, the lab's replicated key-value cluster as three processes (leader
 10.0.0.1, followers 10.0.0.2 and 10.0.0.3) keeping their logs on simulated disks. The seed
 drives the world (network, disks, nemesis) and the lab's workload. The nemesis acts for
 --duration of virtual time (default: as long as the workload takes), then heals everything;
 the cluster must then converge to the pure model's snapshot (cluster.Run) and must never
 have had a committed entry without a durable copy.
+
+raftkv: etcd's raft library (a raft.RawNode per node, 10.0.0.1..5) replicating a
+key-value store, with --clients processes (10.0.1.x) issuing put/get/cas; checked after every
+handler call (one leader per term, committed entries never change, applied state equal at
+each index, raft's own assertions) and, at the end, for linearizability with porcupine.
+--bug NAME plants a known mistake (--bug list prints them); --html FILE receives porcupine's
+visualisation when the history is not linearizable. See docs/raftkv.md.
 
 --faults: none, net (partitions, one-way cuts, isolation, clogs, lossy spells), crash
 (crashes and graceful reboots of one node at a time), storage (degraded disks), all.
@@ -55,6 +64,11 @@ type simArgs struct {
 	json      bool
 	determin  bool
 	ops, keys uint64
+	nodes     int
+	clients   int
+	bug       string
+	html      string
+	set       map[string]bool
 }
 
 func runSim(e *cli.Env, args []string) int {
@@ -73,12 +87,27 @@ func runSim(e *cli.Env, args []string) int {
 	fs.StringVar(&a.events, "o", "", "write every fault event of the run to `FILE` as JSON lines")
 	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
 	fs.BoolVar(&a.determin, "check-determinism", false, "run the seed twice and fail unless the trace hashes are equal")
+	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
+	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes, 1..64")
+	fs.StringVar(&a.bug, "bug", "none", "raftkv: a planted bug; list prints their names")
+	fs.StringVar(&a.html, "html", "", "raftkv: write porcupine's visualisation to `FILE` on a linearizability violation")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
 	}
+	a.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
+	if a.bug == "list" {
+		for _, b := range raftkv.Bugs {
+			fmt.Fprintln(e.Stdout, b)
+		}
+		return fault.ExitPass
+	}
 	if err := checkSimArgs(&a, pos); err != nil {
 		return e.UsageError(fs, "%v", err)
+	}
+	if a.target == "raftkv" {
+		return runRaftkv(e, &a)
 	}
 	res, err := dbctl.Run(e.Path, a.cfg)
 	if err != nil {
@@ -137,12 +166,21 @@ func checkSimArgs(a *simArgs, pos []string) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
+	only := map[string][]string{
+		"dbctl":  {"nodes", "clients", "bug", "html"},
+		"raftkv": {"ops", "keys", "scenario"},
+	}
 	switch a.target {
-	case "dbctl":
+	case "dbctl", "raftkv":
+		for _, name := range only[a.target] {
+			if a.set[name] {
+				return fmt.Errorf("--%s does not apply to --target %s", name, a.target)
+			}
+		}
 	case "":
-		return fmt.Errorf("--target is required: want dbctl")
+		return fmt.Errorf("--target is required: want dbctl or raftkv")
 	default:
-		return fmt.Errorf("--target %q: want dbctl", a.target)
+		return fmt.Errorf("--target %q: want dbctl or raftkv", a.target)
 	}
 	if a.ops > maxSimOps {
 		return fmt.Errorf("--ops %d: want 0..%d", a.ops, maxSimOps)
@@ -173,4 +211,69 @@ func checkSimArgs(a *simArgs, pos []string) error {
 	}
 	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults, a.cfg.Bug = a.ops, a.keys, sc, prof, a.bug
 	return nil
+}
+
+// runRaftkv runs the raftkv target; the run logic lives in the target package.
+func runRaftkv(e *cli.Env, a *simArgs) int {
+	bug, err := raftkv.ParseBug(a.bug)
+	if err != nil {
+		return e.UsageError(e.FlagSet(), "--%v", err)
+	}
+	cfg := raftkv.RunConfig{Seed: a.cfg.Seed, Faults: a.cfg.Faults, Schedule: a.cfg.Schedule, HTML: a.html,
+		Config: raftkv.Config{Nodes: a.nodes, Clients: a.clients, Workload: a.cfg.Duration, Bug: bug}}
+	if a.nodes != 3 && a.nodes != 5 {
+		return e.UsageError(e.FlagSet(), "--nodes %d: want 3 or 5", a.nodes)
+	}
+	if a.clients < 1 || a.clients > 64 {
+		return e.UsageError(e.FlagSet(), "--clients %d: want 1..64", a.clients)
+	}
+	res, err := raftkv.Run(e.Path, cfg)
+	if err != nil {
+		return e.Fail("%v", err)
+	}
+	r := res.Report
+	if a.determin {
+		cfg.HTML = ""
+		again, err := raftkv.Run(e.Path, cfg)
+		if err != nil {
+			return e.Fail("second run: %v", err)
+		}
+		h1, h2 := res.World.TraceHash(), again.World.TraceHash()
+		r.Check("deterministic", h1 == h2, "two runs of the seed: trace hashes %s and %s", h1, h2)
+		r.Judge()
+	}
+	replay := []string{"--target", "raftkv", "--seed", a.cfg.Seed.String(), "--nodes", strconv.Itoa(a.nodes),
+		"--clients", strconv.Itoa(a.clients), "--faults", a.faults}
+	if a.cfg.Duration > 0 {
+		replay = append(replay, "--duration", a.cfg.Duration.String())
+	}
+	if bug != raftkv.NoBug {
+		replay = append(replay, "--bug", string(bug))
+	}
+	if a.schedule != "" {
+		replay = append(replay, "--schedule", a.cfg.Schedule.String())
+	}
+	r.Replay = e.Path + " " + cli.Quote(replay...)
+	if a.events != "" {
+		f, err := os.Create(a.events)
+		if err != nil {
+			return e.Fail("%v", err)
+		}
+		werr := fault.WriteJSONL(f, res.World.Log().Events())
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return e.Fail("write %s: %v", a.events, werr)
+		}
+	}
+	if a.json {
+		err = r.WriteJSON(e.Stdout)
+	} else {
+		err = r.WriteText(e.Stdout)
+	}
+	if err != nil {
+		return e.Fail("write report: %v", err)
+	}
+	return r.Verdict.ExitCode()
 }

@@ -61,8 +61,12 @@ func TestSimRunDbctl(t *testing.T) {
 func TestSimRunUsageErrors(t *testing.T) {
 	t.Parallel()
 	for args, want := range map[string]string{ // arguments split at spaces
-		"sim run":                                  "--target is required: want dbctl",
-		"sim run --target raft":                    `--target "raft": want dbctl`,
+		"sim run":                                  "--target is required: want dbctl or raftkv",
+		"sim run --target raft":                    `--target "raft": want dbctl or raftkv`,
+		"sim run --target raftkv --ops 5":          "--ops does not apply to --target raftkv",
+		"sim run --target dbctl --bug skip-fsync":  "--bug does not apply to --target dbctl",
+		"sim run --target raftkv --nodes 4":        "--nodes 4: want 3 or 5",
+		"sim run --target raftkv --bug nope":       `--bug "nope": want none or one of`,
 		"sim run --target dbctl --faults loud":     `--faults "loud": want none, net, crash, storage or all`,
 		"sim run --target dbctl --keys 0":          "--keys 0: want at least 1",
 		"sim run --target dbctl --scenario x":      `unknown scenario "x"`,
@@ -75,5 +79,31 @@ func TestSimRunUsageErrors(t *testing.T) {
 		if code := dispatch(strings.Fields(args), &out, &errb); code != 2 || !strings.Contains(errb.String(), want) {
 			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", args, code, errb.String(), want)
 		}
+	}
+}
+
+func TestSimRunRaftkv(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"sim", "run", "--bug", "list"}, &out, &errb); code != 0 ||
+		out.String() != "send-before-persist\nskip-fsync\napply-uncommitted\nstale-read\nno-checksum\n" {
+		t.Fatalf("--bug list: exit %d, %q", code, out.String())
+	}
+	out.Reset()
+	code := dispatch([]string{"sim", "run", "--target", "raftkv", "--seed", "3", "--faults", "all", "--duration", "3s",
+		"--check-determinism", "--json"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("correct run: exit %d, %s\n%s", code, errb.String(), out.String())
+	}
+	var r fault.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Verdict != fault.Pass ||
+		!strings.HasPrefix(r.Replay, "faultbox sim run --target raftkv --seed 3 ") {
+		t.Fatalf("report %+v (%v)", r, err)
+	}
+	out.Reset()
+	code = dispatch([]string{"sim", "run", "--target", "raftkv", "--seed", "1", "--faults", "all", "--duration", "3s",
+		"--bug", "apply-uncommitted"}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "--bug apply-uncommitted") {
+		t.Fatalf("planted bug: exit %d\n%s", code, out.String())
 	}
 }

@@ -1,0 +1,523 @@
+package raftkv
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/sim"
+	"go.etcd.io/raft/v3"
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// electionTickOutOfReach is the ElectionTick raft gets: it never campaigns on its own, so
+// its randomized election timeout (drawn from a global source) decides nothing. The driver
+// campaigns from the world's seed instead.
+const electionTickOutOfReach = 1 << 30
+
+// heartbeatTicks is the leader's heartbeat interval in ticks.
+const heartbeatTicks = 3
+
+// maxPendingReads bounds the reads a node holds waiting for their read index.
+const maxPendingReads = 1024
+
+var quietLogger = &raft.DefaultLogger{Logger: log.New(io.Discard, "", 0)}
+
+// node is one incarnation of a raft node: a sim.Handler.
+type node struct {
+	c  *Cluster
+	id int // from 0; the raft ID is id+1
+	p  *sim.Process
+
+	f      disk.File
+	walEnd int64
+	ms     *raft.MemoryStorage
+	rn     *raft.RawNode
+	dead   bool // failed: waiting for its restart, or stopped on a raft panic
+
+	// inflight is a Ready whose writes wait for the group commit's fsync before its
+	// messages go out, its committed entries apply and it is advanced.
+	inflight *raft.Ready
+	batch    []byte // the records written for it, at batchOff
+	batchOff int64
+
+	kv       map[uint64]uint64
+	sessions map[uint32]session
+	applied  uint64
+	pending  map[reqKey]netip.Addr // writes proposed here, by the client waiting
+	reads    []*readReq
+	readSeq  uint64
+
+	lastContact time.Duration // when a leader was last heard from (or an election began)
+	timeout     time.Duration // the election timeout drawn for this round
+
+	// After a wipe: no vote for a term at or below voteFloor, no vote or campaign before
+	// the node has applied commitFloor.
+	amnesiac               bool
+	voteFloor, commitFloor uint64
+}
+
+type session struct {
+	seq uint64
+	ok  bool
+}
+
+type reqKey struct {
+	client uint32
+	seq    uint64
+}
+
+type readReq struct {
+	ctx   uint64
+	from  netip.Addr
+	seq   uint64
+	key   uint64
+	index uint64
+	ready bool // the read index is known
+}
+
+func (n *node) raftID() uint64 { return uint64(n.id + 1) }
+
+// guard turns a panic in raft (its own assertions: "tocommit is out of range", "state.commit
+// is out of range") into a violation and stops the node for good.
+func (n *node) guard(where string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	n.dead = true
+	n.c.inv.add(n.c.w.Now(), checkRaftAssertions, fmt.Sprintf("node %d (%s) panicked in %s: %v", n.raftID(), NodeAddr(n.id), where, r))
+	w, addr := n.c.w, NodeAddr(n.id)
+	w.After(0, func() {
+		if w.Process(addr).Up() {
+			w.Stop(addr, sim.Graceful)
+		}
+	})
+}
+
+func (n *node) Start(p *sim.Process) {
+	n.p = p
+	defer n.guard("start")
+	cfg := n.c.cfg
+	n.kv, n.sessions, n.pending = map[uint64]uint64{}, map[uint32]session{}, map[reqKey]netip.Addr{}
+	fsys := p.FS()
+	f, err := fsys.Open("wal")
+	fresh := false
+	if errors.Is(err, fs.ErrNotExist) {
+		fresh = true
+		if f, err = fsys.Create("wal"); err == nil {
+			err = fsys.SyncDir(".")
+		}
+	}
+	if err != nil {
+		n.c.fail(n, "open the log", err)
+		return
+	}
+	n.f = f
+	ms := raft.NewMemoryStorage()
+	voters := make([]uint64, cfg.Nodes)
+	for i := range voters {
+		voters[i] = uint64(i + 1)
+	}
+	if err := ms.ApplySnapshot(&pb.Snapshot{Metadata: &pb.SnapshotMetadata{ConfState: &pb.ConfState{Voters: voters}}}); err != nil {
+		panic(err)
+	}
+	recs, damaged, err := readWAL(f, cfg.Bug != BugNoChecksum)
+	if err != nil {
+		n.c.fail(n, "read the log", err)
+		return
+	}
+	k := replay(ms, recs)
+	end := int64(0)
+	for _, r := range recs[:k] {
+		end = r.end
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > end {
+		// A torn or corrupt tail: cut it off, so that new records follow the good ones.
+		if err := f.Truncate(end); err != nil {
+			n.c.fail(n, "truncate the log", err)
+			return
+		}
+		if err := f.Sync(); err != nil {
+			n.c.fail(n, "sync the truncated log", err)
+			return
+		}
+	}
+	n.walEnd = end
+	n.ms = ms
+	if (fresh && p.Incarnation() > 1) || damaged {
+		// The disk was wiped, or lost records it had synced: this node may have voted, and
+		// acknowledged entries, that it no longer knows of. It stands in for etcd's
+		// remove-and-re-add: it votes only in terms above any term it can have seen, and
+		// only once it holds every entry that was committed when it came back.
+		f := &n.c.floors[n.id]
+		f.set, f.vote, f.commit = true, max(f.vote, n.c.maxTerm), max(f.commit, n.c.maxCommit)
+		what := "came back with an empty disk"
+		if damaged {
+			what = fmt.Sprintf("found its log damaged after record %d", k)
+		}
+		n.c.amnesia = append(n.c.amnesia, fmt.Sprintf("t=%s %s %s: no vote at or below term %d, none before index %d is applied",
+			p.Now(), p.Addr(), what, f.vote, f.commit))
+	}
+	if f := n.c.floors[n.id]; f.set {
+		// The floors outlive restarts: a later recovery of the cut log looks clean.
+		n.amnesiac, n.voteFloor, n.commitFloor = true, f.vote, f.commit
+	}
+	snap, _ := ms.Snapshot()
+	n.applied = snap.GetMetadata().GetIndex()
+	rn, err := raft.NewRawNode(&raft.Config{
+		ID:              n.raftID(),
+		ElectionTick:    electionTickOutOfReach,
+		HeartbeatTick:   heartbeatTicks,
+		Storage:         ms,
+		Applied:         n.applied,
+		MaxSizePerMsg:   4 << 10,
+		MaxInflightMsgs: 64,
+		PreVote:         true,
+		ReadOnlyOption:  raft.ReadOnlySafe,
+		Logger:          quietLogger,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("raft.NewRawNode: %v", err))
+	}
+	n.rn = rn
+	n.lastContact = p.Now()
+	n.timeout = n.drawTimeout()
+	p.SetTimer("tick", cfg.Tick)
+	p.SetTimer("elect", n.timeout)
+	n.pump()
+	n.c.inv.observe(n)
+}
+
+func (n *node) drawTimeout() time.Duration {
+	e := n.c.cfg.Election
+	return e + time.Duration(n.p.Rand("election").Int64N(int64(e)))
+}
+
+func (n *node) Timer(p *sim.Process, name string) {
+	if n.dead || n.rn == nil {
+		return
+	}
+	defer n.guard("timer " + name)
+	switch name {
+	case "tick":
+		n.rn.Tick()
+		p.SetTimer("tick", n.c.cfg.Tick)
+	case "elect":
+		n.elect()
+	case "sync":
+		if rd := n.inflight; rd != nil {
+			n.inflight = nil
+			n.finish(*rd, true)
+		}
+	}
+	n.pump()
+	n.c.inv.observe(n)
+}
+
+// elect campaigns when no leader was heard from for the drawn timeout: the world's draw, not
+// raft's, decides when a node stands.
+func (n *node) elect() {
+	now := n.p.Now()
+	st := n.rn.BasicStatus()
+	if st.RaftState == raft.StateLeader {
+		n.lastContact = now
+	}
+	if wait := n.lastContact + n.timeout - now; wait > 0 {
+		n.p.SetTimer("elect", wait)
+		return
+	}
+	if !n.amnesiac || (st.GetTerm() >= n.voteFloor && n.applied >= n.commitFloor) {
+		_ = n.rn.Campaign()
+	}
+	n.lastContact = now
+	n.timeout = n.drawTimeout()
+	n.p.SetTimer("elect", n.timeout)
+}
+
+func (n *node) Receive(p *sim.Process, m sim.Message) {
+	if n.dead || n.rn == nil || len(m.Payload) == 0 {
+		return
+	}
+	defer n.guard("receive")
+	switch m.Payload[0] {
+	case wireRaft:
+		var msg pb.Message
+		if proto.Unmarshal(m.Payload[1:], &msg) != nil {
+			return
+		}
+		switch msg.GetType() {
+		case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
+			n.lastContact = p.Now()
+			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgHeartbeat && msg.GetCommit() > last {
+				// The leader thinks this node holds what it lost: raft would panic
+				// ("tocommit out of range"). Commit what it holds; the next append
+				// finds the gap.
+				msg.Commit = new(last)
+			}
+		case pb.MsgVote, pb.MsgPreVote:
+			if n.amnesiac && (msg.GetTerm() <= n.voteFloor || n.applied < n.commitFloor) {
+				return // it may have voted in that term before the wipe
+			}
+		}
+		_ = n.rn.Step(&msg)
+	case wireRequest:
+		n.request(m.From, m.Payload[1:])
+	}
+	n.pump()
+	n.c.inv.observe(n)
+}
+
+// request takes a client's command: a leader proposes a write, or asks raft for a read
+// index; any other node answers with the leader it knows.
+func (n *node) request(from netip.Addr, body []byte) {
+	cmd, err := decodeCommand(body)
+	if err != nil {
+		return
+	}
+	st := n.rn.BasicStatus()
+	if st.RaftState != raft.StateLeader {
+		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerNotLeader, Hint: uint32(st.Lead)}.encode())
+		return
+	}
+	if cmd.Op == opGet {
+		if n.c.cfg.Bug == BugStaleRead {
+			n.p.Send(from, answer{Seq: cmd.Seq, Status: answerOK, Value: n.kv[cmd.Key]}.encode())
+			return
+		}
+		if len(n.reads) >= maxPendingReads {
+			n.reads = n.reads[1:]
+		}
+		n.readSeq++
+		n.reads = append(n.reads, &readReq{ctx: n.readSeq, from: from, seq: cmd.Seq, key: cmd.Key})
+		n.rn.ReadIndex(binary.LittleEndian.AppendUint64(nil, n.readSeq))
+		return
+	}
+	if s, ok := n.sessions[cmd.Client]; ok && s.seq == cmd.Seq {
+		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerOK, OK: s.ok}.encode()) // applied already
+		return
+	}
+	if err := n.rn.Propose(cmd.appendTo(nil)); err != nil {
+		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerNotLeader}.encode())
+		return
+	}
+	n.pending[reqKey{cmd.Client, cmd.Seq}] = from
+}
+
+// pump handles Readys in raft's order: write the hard state and entries to the log, wait for
+// the group commit's fsync (a separate event), then send, apply and advance (finish).
+func (n *node) pump() {
+	bug := n.c.cfg.Bug
+	for !n.dead && n.inflight == nil && n.rn.HasReady() {
+		rd := n.rn.Ready()
+		if durable(rd) {
+			var buf []byte
+			if !raft.IsEmptySnap(rd.Snapshot) {
+				buf = appendRecord(buf, recSnapshot, rd.Snapshot)
+			}
+			for _, e := range rd.Entries {
+				buf = appendRecord(buf, recEntry, e)
+			}
+			if !raft.IsEmptyHardState(rd.HardState) {
+				buf = appendRecord(buf, recHardState, rd.HardState)
+			}
+			if _, err := n.f.WriteAt(buf, n.walEnd); err != nil {
+				n.c.fail(n, "write the log", err)
+				return
+			}
+			n.batch, n.batchOff = buf, n.walEnd
+			n.walEnd += int64(len(buf))
+		}
+		if bug == BugSendBeforePersist {
+			n.send(rd.Messages)
+			rd.Messages = nil
+		}
+		if bug == BugApplyUncommitted {
+			n.apply(rd.Entries)
+		}
+		if durable(rd) {
+			n.inflight = &rd
+			n.p.SetTimer("sync", n.c.cfg.GroupCommit)
+			return
+		}
+		n.finish(rd, false)
+	}
+}
+
+func durable(rd raft.Ready) bool {
+	return !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0 || !raft.IsEmptySnap(rd.Snapshot)
+}
+
+// finish completes a Ready once its writes are written: fsync, then make them raft's stable
+// storage, then send, apply the committed entries, serve reads, and advance.
+func (n *node) finish(rd raft.Ready, written bool) {
+	if written && n.c.cfg.Bug != BugSkipFsync {
+		if err := n.f.Sync(); err != nil {
+			n.c.fail(n, "sync the log", err)
+			return
+		}
+		// Read the batch back before anything it promises leaves: a write that was
+		// corrupted or misdirected on its way to the media is caught here, not at recovery.
+		got := make([]byte, len(n.batch))
+		if _, err := n.f.ReadAt(got, n.batchOff); err != nil || !bytes.Equal(got, n.batch) {
+			if err == nil {
+				err = errors.New("the bytes read back differ from those written")
+			}
+			n.c.fail(n, "verify the log", err)
+			return
+		}
+	}
+	n.batch = nil
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		if err := n.ms.ApplySnapshot(rd.Snapshot); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+			panic(fmt.Sprintf("apply snapshot: %v", err))
+		}
+	}
+	if len(rd.Entries) > 0 {
+		if err := n.ms.Append(rd.Entries); err != nil {
+			panic(fmt.Sprintf("append to storage: %v", err))
+		}
+	}
+	if hs := rd.HardState; !raft.IsEmptyHardState(hs) {
+		if err := n.ms.SetHardState(hs); err != nil {
+			panic(fmt.Sprintf("set hard state: %v", err))
+		}
+		n.c.maxTerm = max(n.c.maxTerm, hs.GetTerm())
+		n.c.maxCommit = max(n.c.maxCommit, hs.GetCommit())
+	}
+	n.send(rd.Messages)
+	n.apply(rd.CommittedEntries)
+	for _, rs := range rd.ReadStates {
+		if len(rs.RequestCtx) != 8 {
+			continue
+		}
+		ctx := binary.LittleEndian.Uint64(rs.RequestCtx)
+		for _, r := range n.reads {
+			if r.ctx == ctx {
+				r.index, r.ready = rs.Index, true
+			}
+		}
+	}
+	n.serveReads()
+	n.rn.Advance(rd)
+}
+
+func (n *node) send(msgs []*pb.Message) {
+	for _, m := range msgs {
+		to := m.GetTo()
+		if to == n.raftID() || to == 0 || to > uint64(n.c.cfg.Nodes) {
+			continue
+		}
+		b := []byte{wireRaft}
+		b, err := marshal.MarshalAppend(b, m)
+		if err != nil {
+			panic(fmt.Sprintf("marshal a raft message: %v", err))
+		}
+		n.p.Send(NodeAddr(int(to-1)), b)
+	}
+}
+
+// apply applies entries after the applied index to the key-value state, answers the clients
+// waiting here, and reports each to the invariants.
+func (n *node) apply(ents []*pb.Entry) {
+	for _, e := range ents {
+		idx := e.GetIndex()
+		if idx <= n.applied {
+			continue
+		}
+		if idx != n.applied+1 {
+			panic(fmt.Sprintf("apply index %d after %d: a gap", idx, n.applied))
+		}
+		n.c.inv.committed(n, e)
+		if e.GetType() == pb.EntryNormal && len(e.GetData()) > 0 {
+			if cmd, err := decodeCommand(e.GetData()); err == nil {
+				n.execute(cmd)
+			}
+		}
+		n.applied = idx
+		n.c.inv.state(n, idx, n.stateHash())
+	}
+	n.serveReads()
+}
+
+func (n *node) execute(cmd command) {
+	s, seen := n.sessions[cmd.Client]
+	if !seen || cmd.Seq > s.seq {
+		s = session{seq: cmd.Seq}
+		switch cmd.Op {
+		case opPut:
+			n.kv[cmd.Key] = cmd.Value
+			s.ok = true
+		case opCAS:
+			if n.kv[cmd.Key] == cmd.Expect {
+				n.kv[cmd.Key] = cmd.Value
+				s.ok = true
+			}
+		}
+		n.sessions[cmd.Client] = s
+	}
+	k := reqKey{cmd.Client, cmd.Seq}
+	if from, ok := n.pending[k]; ok {
+		delete(n.pending, k)
+		if s.seq == cmd.Seq {
+			n.p.Send(from, answer{Seq: cmd.Seq, Status: answerOK, OK: s.ok}.encode())
+		}
+	}
+}
+
+func (n *node) serveReads() {
+	kept := n.reads[:0]
+	for _, r := range n.reads {
+		if r.ready && n.applied >= r.index {
+			n.p.Send(r.from, answer{Seq: r.seq, Status: answerOK, Value: n.kv[r.key]}.encode())
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(n.reads[len(kept):])
+	n.reads = kept
+}
+
+// stateHash digests the key-value state and the client sessions, in key order.
+func (n *node) stateHash() uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		for range 8 {
+			h ^= v & 0xff
+			h *= 1099511628211
+			v >>= 8
+		}
+	}
+	keys := make([]uint64, 0, len(n.kv))
+	for k := range n.kv {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		mix(k)
+		mix(n.kv[k])
+	}
+	cls := make([]uint32, 0, len(n.sessions))
+	for c := range n.sessions {
+		cls = append(cls, c)
+	}
+	slices.Sort(cls)
+	for _, c := range cls {
+		s := n.sessions[c]
+		mix(uint64(c))
+		mix(s.seq)
+		if s.ok {
+			mix(1)
+		}
+	}
+	return h
+}
