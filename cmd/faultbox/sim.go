@@ -59,7 +59,6 @@ type simArgs struct {
 	scenario  string
 	faults    string
 	schedule  string
-	bug       string
 	events    string
 	json      bool
 	determin  bool
@@ -83,13 +82,13 @@ func runSim(e *cli.Env, args []string) int {
 	fs.StringVar(&a.faults, "faults", "none", "what the nemesis may do: none, net, crash, storage or all")
 	fs.DurationVar(&a.cfg.Duration, "duration", 0, "how long the nemesis acts, in virtual time (0: the workload's length)")
 	fs.StringVar(&a.schedule, "schedule", "", "scripted faults, e.g. \"at 2s crash 10.0.0.2 for 500ms; at 3s heal\"")
-	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target (dbctl: "+strings.Join(dbctl.Bugs, ", ")+")")
 	fs.StringVar(&a.events, "o", "", "write every fault event of the run to `FILE` as JSON lines")
 	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
 	fs.BoolVar(&a.determin, "check-determinism", false, "run the seed twice and fail unless the trace hashes are equal")
 	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
 	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes, 1..64")
-	fs.StringVar(&a.bug, "bug", "none", "raftkv: a planted bug; list prints their names")
+	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target; list prints the target's (dbctl: "+
+		strings.Join(dbctl.Bugs, ", ")+"; raftkv: see list)")
 	fs.StringVar(&a.html, "html", "", "raftkv: write porcupine's visualisation to `FILE` on a linearizability violation")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
@@ -97,7 +96,13 @@ func runSim(e *cli.Env, args []string) int {
 	}
 	a.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
-	if a.bug == "list" {
+	if a.bug == "list" { // the target's bugs; raftkv's when no target is named
+		if a.target == "dbctl" {
+			for _, b := range dbctl.Bugs {
+				fmt.Fprintln(e.Stdout, b)
+			}
+			return fault.ExitPass
+		}
 		for _, b := range raftkv.Bugs {
 			fmt.Fprintln(e.Stdout, b)
 		}
@@ -113,22 +118,35 @@ func runSim(e *cli.Env, args []string) int {
 	if err != nil {
 		return e.Fail("%v", err)
 	}
-	r := res.Report
-	if a.determin {
+	rerun := func() (string, error) {
 		again, err := dbctl.Run(e.Path, a.cfg)
+		if err != nil {
+			return "", err
+		}
+		return again.World.TraceHash(), nil
+	}
+	replay := []string{"--target", a.target, "--seed", a.cfg.Seed.String(), "--ops", strconv.FormatUint(a.ops, 10),
+		"--keys", strconv.FormatUint(a.keys, 10), "--scenario", a.scenario}
+	return finishSim(e, &a, res.Report, res.World, rerun, replay)
+}
+
+// finishSim does what every target's run shares: the determinism check, the replay line,
+// the fault log file and the report. replay holds the target's own flags.
+func finishSim(e *cli.Env, a *simArgs, r *fault.Report, w *sim.World, rerun func() (string, error), replay []string) int {
+	if a.determin {
+		h2, err := rerun()
 		if err != nil {
 			return e.Fail("second run: %v", err)
 		}
-		h1, h2 := res.World.TraceHash(), again.World.TraceHash()
+		h1 := w.TraceHash()
 		r.Check("deterministic", h1 == h2, "two runs of the seed: trace hashes %s and %s", h1, h2)
 		r.Judge()
 	}
-	replay := []string{"--target", a.target, "--seed", a.cfg.Seed.String(), "--ops", strconv.FormatUint(a.ops, 10),
-		"--keys", strconv.FormatUint(a.keys, 10), "--scenario", a.scenario, "--faults", a.faults}
+	replay = append(replay, "--faults", a.faults)
 	if a.cfg.Duration > 0 {
 		replay = append(replay, "--duration", a.cfg.Duration.String())
 	}
-	if a.bug != "" {
+	if a.bug != "" && a.bug != "none" {
 		replay = append(replay, "--bug", a.bug)
 	}
 	if a.schedule != "" {
@@ -140,7 +158,7 @@ func runSim(e *cli.Env, args []string) int {
 		if err != nil {
 			return e.Fail("%v", err)
 		}
-		werr := fault.WriteJSONL(f, res.World.Log().Events())
+		werr := fault.WriteJSONL(f, w.Log().Events())
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
@@ -148,6 +166,7 @@ func runSim(e *cli.Env, args []string) int {
 			return e.Fail("write %s: %v", a.events, werr)
 		}
 	}
+	var err error
 	if a.json {
 		err = r.WriteJSON(e.Stdout)
 	} else {
@@ -167,7 +186,7 @@ func checkSimArgs(a *simArgs, pos []string) error {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
 	only := map[string][]string{
-		"dbctl":  {"nodes", "clients", "bug", "html"},
+		"dbctl":  {"nodes", "clients", "html"},
 		"raftkv": {"ops", "keys", "scenario"},
 	}
 	switch a.target {
@@ -206,7 +225,7 @@ func checkSimArgs(a *simArgs, pos []string) error {
 		}
 		a.cfg.Schedule = s
 	}
-	if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
+	if a.target == "dbctl" && a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
 		return fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
 	}
 	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults, a.cfg.Bug = a.ops, a.keys, sc, prof, a.bug
@@ -231,49 +250,16 @@ func runRaftkv(e *cli.Env, a *simArgs) int {
 	if err != nil {
 		return e.Fail("%v", err)
 	}
-	r := res.Report
-	if a.determin {
+	rerun := func() (string, error) {
 		cfg.HTML = ""
 		again, err := raftkv.Run(e.Path, cfg)
 		if err != nil {
-			return e.Fail("second run: %v", err)
+			return "", err
 		}
-		h1, h2 := res.World.TraceHash(), again.World.TraceHash()
-		r.Check("deterministic", h1 == h2, "two runs of the seed: trace hashes %s and %s", h1, h2)
-		r.Judge()
+		return again.World.TraceHash(), nil
 	}
+	a.bug = string(bug)
 	replay := []string{"--target", "raftkv", "--seed", a.cfg.Seed.String(), "--nodes", strconv.Itoa(a.nodes),
-		"--clients", strconv.Itoa(a.clients), "--faults", a.faults}
-	if a.cfg.Duration > 0 {
-		replay = append(replay, "--duration", a.cfg.Duration.String())
-	}
-	if bug != raftkv.NoBug {
-		replay = append(replay, "--bug", string(bug))
-	}
-	if a.schedule != "" {
-		replay = append(replay, "--schedule", a.cfg.Schedule.String())
-	}
-	r.Replay = e.Path + " " + cli.Quote(replay...)
-	if a.events != "" {
-		f, err := os.Create(a.events)
-		if err != nil {
-			return e.Fail("%v", err)
-		}
-		werr := fault.WriteJSONL(f, res.World.Log().Events())
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return e.Fail("write %s: %v", a.events, werr)
-		}
-	}
-	if a.json {
-		err = r.WriteJSON(e.Stdout)
-	} else {
-		err = r.WriteText(e.Stdout)
-	}
-	if err != nil {
-		return e.Fail("write report: %v", err)
-	}
-	return r.Verdict.ExitCode()
+		"--clients", strconv.Itoa(a.clients)}
+	return finishSim(e, a, res.Report, res.World, rerun, replay)
 }

@@ -64,7 +64,7 @@ func TestSimRunUsageErrors(t *testing.T) {
 		"sim run":                                  "--target is required: want dbctl or raftkv",
 		"sim run --target raft":                    `--target "raft": want dbctl or raftkv`,
 		"sim run --target raftkv --ops 5":          "--ops does not apply to --target raftkv",
-		"sim run --target dbctl --bug skip-fsync":  "--bug does not apply to --target dbctl",
+		"sim run --target dbctl --bug skip-fsync":  `--bug "skip-fsync": want one of ack-before-sync`,
 		"sim run --target raftkv --nodes 4":        "--nodes 4: want 3 or 5",
 		"sim run --target raftkv --bug nope":       `--bug "nope": want none or one of`,
 		"sim run --target dbctl --faults loud":     `--faults "loud": want none, net, crash, storage or all`,
