@@ -34,7 +34,7 @@ func files(t *testing.T, r *Result) (runs, result []byte) {
 // The same options give the same results files, whatever the number of workers.
 func TestExplorationRepeats(t *testing.T) {
 	t.Parallel()
-	tg := &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}
+	tg := NewDbctl(100, 8, "ack-before-sync", nil)
 	for _, s := range []Strategy{Random, Aimed, Lineage} {
 		o := Options{Strategy: s, Seed: 5, Runs: 24, Shrink: true}
 		a1, a2 := files(t, explore(t, tg, o))
@@ -52,7 +52,7 @@ func TestExplorationRepeats(t *testing.T) {
 // Shards merged are the single machine's exploration, byte for byte.
 func TestShardsMergeToTheSingleRun(t *testing.T) {
 	t.Parallel()
-	tg := &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}
+	tg := NewDbctl(100, 8, "ack-before-sync", nil)
 	o := Options{Strategy: Random, Seed: 9, Runs: 30, Shrink: true}
 	single := explore(t, tg, o)
 	var shards []*Result
@@ -88,7 +88,7 @@ func TestShardsMergeToTheSingleRun(t *testing.T) {
 // A failure's plan shrinks to the one fault that matters, and its replay command names it.
 func TestShrinkToTheFaultThatMatters(t *testing.T) {
 	t.Parallel()
-	tg := &Dbctl{Ops: 200, Keys: 16, Bug: "ack-before-sync"}
+	tg := NewDbctl(200, 16, "ack-before-sync", nil)
 	f := Failure{Check: "acknowledged entries survive a crash", Seed: 1, Plan: []string{
 		"at 10ms partition 10.0.0.1 10.0.0.3 for 5ms", "at 30ms reboot 10.0.0.3 for 5ms",
 		"at 80ms crash 10.0.0.2 for 10ms", "at 120ms isolate 10.0.0.1 for 5ms"}}
@@ -109,13 +109,13 @@ func TestShrinkToTheFaultThatMatters(t *testing.T) {
 func TestCorrectCodeSurvivesPlantedBugIsFound(t *testing.T) {
 	t.Parallel()
 	for _, s := range []Strategy{Random, Aimed, Lineage} {
-		ok := explore(t, &Dbctl{Ops: 100, Keys: 8}, Options{Strategy: s, Seed: 3, Runs: 40})
+		ok := explore(t, NewDbctl(100, 8, "", nil), Options{Strategy: s, Seed: 3, Runs: 40})
 		if ok.FirstFailure >= 0 {
 			t.Errorf("%s on correct code: run %d failed: %+v", s, ok.FirstFailure, ok.Runs[ok.FirstFailure])
 		}
 	}
 	for _, s := range []Strategy{Random, Aimed} {
-		bad := explore(t, &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}, Options{Strategy: s, Seed: 3, Runs: 40})
+		bad := explore(t, NewDbctl(100, 8, "ack-before-sync", nil), Options{Strategy: s, Seed: 3, Runs: 40})
 		if bad.FirstFailure < 0 {
 			t.Errorf("%s did not find ack-before-sync in 40 runs", s)
 		}
@@ -124,7 +124,7 @@ func TestCorrectCodeSurvivesPlantedBugIsFound(t *testing.T) {
 
 func TestReportHTML(t *testing.T) {
 	t.Parallel()
-	res := explore(t, &Dbctl{Ops: 100, Keys: 8, Bug: "ack-before-sync"}, Options{Strategy: Aimed, Seed: 1, Runs: 10, Shrink: true})
+	res := explore(t, NewDbctl(100, 8, "ack-before-sync", nil), Options{Strategy: Aimed, Seed: 1, Runs: 10, Shrink: true})
 	h := res.HTML()
 	for _, want := range []string{"<polyline", "distinct signatures", "Failure 1: acknowledged entries survive a crash",
 		"faultbox sim run --target dbctl", "space-time diagram", "<table>"} {
@@ -170,7 +170,7 @@ func FuzzReadRuns(f *testing.F) {
 func BenchmarkDbctlRuns(b *testing.B) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("j=%d", workers), func(b *testing.B) {
-			tg := &Dbctl{Ops: 200, Keys: 16}
+			tg := NewDbctl(200, 16, "", nil)
 			runs := 0
 			for b.Loop() {
 				res, err := Explore(context.Background(), tg, Options{Strategy: Random, Seed: 1, Runs: 50, Workers: workers})

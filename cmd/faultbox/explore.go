@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +41,8 @@ shards' directories into the single machine's result. --budget stops by wall tim
 many runs were done depends on the machine).
 
 Targets: dbctl (the lab's cluster in the simulation world; --bug ack-before-sync plants a
-mistake). --faults limits what random plans do: crash, reboot, wipe, partition, isolate.`,
+mistake) and raftkv (etcd's raft in the world, --nodes, --clients, --duration; its planted
+bugs are listed by 'faultbox sim run --target raftkv --bug list'). --faults limits what random plans do: crash, reboot, wipe, partition, isolate.`,
 		Exits: []cli.Exit{
 			{Code: fault.ExitPass, Meaning: "no run failed"},
 			{Code: fault.ExitFail, Meaning: "a failure was found (its replay command is the last line), or the exploration could not run"},
@@ -63,6 +65,10 @@ type exploreArgs struct {
 	noShrink bool
 	ops      uint64
 	keys     uint64
+	nodes    int
+	clients  int
+	duration time.Duration
+	set      map[string]bool // the flags given
 }
 
 func runExplore(e *cli.Env, args []string) int {
@@ -72,7 +78,7 @@ func runExplore(e *cli.Env, args []string) int {
 	var a exploreArgs
 	fs := e.FlagSet()
 	a.opts.Seed = 1
-	fs.StringVar(&a.target, "target", "", "the system to explore: dbctl")
+	fs.StringVar(&a.target, "target", "", "the system to explore: dbctl or raftkv")
 	fs.StringVar(&a.strategy, "strategy", "aimed", "how runs are chosen: random, aimed or lineage")
 	fs.Var(&a.opts.Seed, "seed", "seed `N` of the exploration, decimal or 0x hex")
 	fs.IntVar(&a.opts.Runs, "runs", 200, "runs at most (not counting the baseline and shrinking)")
@@ -81,16 +87,22 @@ func runExplore(e *cli.Env, args []string) int {
 	fs.StringVar(&a.shard, "shard", "", "do only share `I/N` of the runs")
 	fs.IntVar(&a.shards, "shards", 0, "with JOB_COMPLETION_INDEX set: the number of shards")
 	fs.StringVar(&a.out, "out", "", "write runs.jsonl, result.json and report.html to `DIR`")
-	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target ("+strings.Join(dbctl.Bugs, ", ")+")")
+	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target (dbctl: "+strings.Join(dbctl.Bugs, ", ")+
+		"; raftkv: see 'faultbox sim run --target raftkv --bug list')")
 	fs.StringVar(&a.faults, "faults", "", "what random plans may do, comma-separated: crash, reboot, wipe, partition, isolate")
 	fs.Uint64Var(&a.ops, "ops", 200, "operations of the target's workload")
 	fs.Uint64Var(&a.keys, "keys", 16, "distinct keys of the workload")
+	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
+	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes")
+	fs.DurationVar(&a.duration, "duration", 2*time.Second, "raftkv: how long the clients work in each run, in virtual time")
 	fs.BoolVar(&a.noShrink, "no-shrink", false, "do not shrink failures")
 	fs.BoolVar(&a.json, "json", false, "print the result as JSON on stdout (without the runs)")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
 	}
+	a.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
 	var tg explore.Target
 	var err error
 	if len(pos) > 0 {
@@ -148,29 +160,49 @@ func checkExploreArgs(a *exploreArgs, _ []string) (explore.Target, error) {
 	if err := checkCommonArgs(a); err != nil {
 		return nil, err
 	}
-	switch a.target {
-	case "dbctl":
-	case "":
-		return nil, fmt.Errorf("--target is required: want dbctl")
-	default:
-		return nil, fmt.Errorf("--target %q: want dbctl", a.target)
-	}
-	if a.bug != "" && !contains(dbctl.Bugs, a.bug) {
-		return nil, fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
-	}
-	if a.keys < 1 || a.ops < 1 || a.ops > 1_000_000 {
-		return nil, fmt.Errorf("--ops %d --keys %d: want 1..1000000 operations over at least 1 key", a.ops, a.keys)
-	}
-	tg := &explore.Dbctl{Ops: a.ops, Keys: a.keys, Bug: a.bug}
+	var kinds []string
 	if a.faults != "" {
 		for _, k := range strings.Split(a.faults, ",") {
 			if !contains([]string{"crash", "reboot", "wipe", "partition", "isolate"}, k) {
 				return nil, fmt.Errorf("--faults: kind %q: want crash, reboot, wipe, partition or isolate", k)
 			}
-			tg.Kinds = append(tg.Kinds, k)
+			kinds = append(kinds, k)
 		}
 	}
-	return tg, nil
+	switch a.target {
+	case "dbctl":
+		if a.set["nodes"] || a.set["clients"] || a.set["duration"] {
+			return nil, fmt.Errorf("--nodes, --clients and --duration are for --target raftkv")
+		}
+		if a.bug != "" && !contains(dbctl.Bugs, a.bug) {
+			return nil, fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
+		}
+		if a.keys < 1 || a.ops < 1 || a.ops > 1_000_000 {
+			return nil, fmt.Errorf("--ops %d --keys %d: want 1..1000000 operations over at least 1 key", a.ops, a.keys)
+		}
+		return explore.NewDbctl(a.ops, a.keys, a.bug, kinds), nil
+	case "raftkv":
+		if a.set["ops"] || a.set["keys"] {
+			return nil, fmt.Errorf("--ops and --keys are for --target dbctl")
+		}
+		if a.nodes != 3 && a.nodes != 5 {
+			return nil, fmt.Errorf("--nodes %d: want 3 or 5", a.nodes)
+		}
+		if a.clients < 1 || a.clients > 64 {
+			return nil, fmt.Errorf("--clients %d: want 1..64", a.clients)
+		}
+		if a.duration <= 0 || a.duration > time.Hour {
+			return nil, fmt.Errorf("--duration %s: want more than 0 and at most 1h of virtual time", a.duration)
+		}
+		tg, err := explore.NewRaftkv(a.nodes, a.clients, a.duration, a.bug, kinds)
+		if err != nil {
+			return nil, fmt.Errorf("--%v", err)
+		}
+		return tg, nil
+	case "":
+		return nil, fmt.Errorf("--target is required: want dbctl or raftkv")
+	}
+	return nil, fmt.Errorf("--target %q: want dbctl or raftkv", a.target)
 }
 
 // parseShard reads --shard I/N, or JOB_COMPLETION_INDEX with --shards N.

@@ -28,6 +28,8 @@ type RunConfig struct {
 	// HTML, when set, is the file porcupine's visualisation is written to on a
 	// linearizability violation.
 	HTML string
+	// Observe, when set, is the world's observer (sim.Options.Observe).
+	Observe func(sim.Happening)
 }
 
 // Result is what a run produced.
@@ -58,7 +60,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	}
 	start := time.Now() // wall time, reported, never part of the run
 	dcfg := disk.DefaultConfig()
-	w := sim.New(cfg.Seed, sim.Options{Storage: &dcfg,
+	w := sim.New(cfg.Seed, sim.Options{Storage: &dcfg, Observe: cfg.Observe,
 		Network: sim.Network{LatencyMin: 500 * time.Microsecond, LatencyMax: 2 * time.Millisecond}})
 	c, err := Start(w, cfg.Config)
 	if err != nil {

@@ -1,0 +1,276 @@
+package explore
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/sim"
+	"github.com/faultbox/faultbox/sim/targets/dbctl"
+	"github.com/faultbox/faultbox/sim/targets/raftkv"
+)
+
+// Sim is a system in the simulation world as an exploration target. A plan is a list of sim
+// schedule items ("at 120ms crash 10.0.0.2 for 20ms"). NewDbctl and NewRaftkv make one.
+type Sim struct {
+	name    string
+	nodes   []netip.Addr  // the processes plans may hurt
+	horizon time.Duration // random faults fall in [0, horizon)
+	kinds   []string
+	run     func(seed fault.Seed, sched sim.Schedule, observe func(sim.Happening)) (*fault.Report, error)
+	replay  func(seed fault.Seed) []string // the command line without its plan
+	// supports reports whether a delivery is one the good outcome rests on (for Cuts).
+	supports func(p Point) bool
+}
+
+// DefaultKinds are the faults random plans draw from when none are given.
+var DefaultKinds = []string{"crash", "reboot", "partition", "isolate"}
+
+// NewDbctl explores the lab's cluster (sim/targets/dbctl) with ops operations over keys keys
+// and, when bug is not empty, a planted bug (dbctl.Bugs). kinds limits what random plans do
+// (crash, reboot, wipe, partition, isolate; nil: DefaultKinds).
+func NewDbctl(ops, keys uint64, bug string, kinds []string) *Sim {
+	return &Sim{name: "dbctl", nodes: dbctl.Addrs[:], horizon: time.Duration(max(ops, 1)) * time.Millisecond,
+		kinds: kindsOr(kinds),
+		run: func(seed fault.Seed, sched sim.Schedule, observe func(sim.Happening)) (*fault.Report, error) {
+			res, err := dbctl.Run("faultbox sim run", dbctl.RunConfig{Seed: seed, Ops: ops, Keys: keys,
+				Faults: sim.FaultsNone, Schedule: sched, Bug: bug, Observe: observe})
+			if err != nil {
+				return nil, err
+			}
+			return res.Report, nil
+		},
+		replay: func(seed fault.Seed) []string {
+			args := []string{"faultbox", "sim", "run", "--target", "dbctl", "--seed", seed.String(),
+				"--ops", fmt.Sprint(ops), "--keys", fmt.Sprint(keys)}
+			if bug != "" {
+				args = append(args, "--bug", bug)
+			}
+			return args
+		},
+		// The appends that carry entries to the followers and the acknowledgements that
+		// commit them.
+		supports: func(p Point) bool { return p.Label == "A" || p.Label == "K" },
+	}
+}
+
+// NewRaftkv explores the raft key-value store (sim/targets/raftkv): nodes nodes, clients
+// clients, workload of virtual time, and a planted bug when bug is not empty (raftkv.Bugs).
+func NewRaftkv(nodes, clients int, workload time.Duration, bug string, kinds []string) (*Sim, error) {
+	b, err := raftkv.ParseBug(bug)
+	if err != nil {
+		return nil, err
+	}
+	cfg := raftkv.Config{Nodes: nodes, Clients: clients, Workload: workload, Bug: b}
+	probe := sim.New(0, sim.Options{})
+	c, err := raftkv.Start(probe, cfg) // only for the nodes' addresses
+	if err != nil {
+		return nil, err
+	}
+	return &Sim{name: "raftkv", nodes: c.NodeAddrs(), horizon: workload, kinds: kindsOr(kinds),
+		run: func(seed fault.Seed, sched sim.Schedule, observe func(sim.Happening)) (*fault.Report, error) {
+			res, err := raftkv.Run("faultbox sim run", raftkv.RunConfig{Seed: seed, Config: cfg,
+				Faults: sim.FaultsNone, Schedule: sched, Observe: observe})
+			if err != nil {
+				return nil, err
+			}
+			return res.Report, nil
+		},
+		replay: func(seed fault.Seed) []string {
+			args := []string{"faultbox", "sim", "run", "--target", "raftkv", "--seed", seed.String(),
+				"--nodes", fmt.Sprint(nodes), "--clients", fmt.Sprint(clients), "--duration", workload.String()}
+			if b != raftkv.NoBug {
+				args = append(args, "--bug", string(b))
+			}
+			return args
+		},
+		// Messages between nodes: raft's appends, votes and their answers carry the outcome.
+		supports: func(p Point) bool { return slices.Contains(c.NodeAddrs(), netip.MustParseAddr(p.From)) },
+	}, nil
+}
+
+func kindsOr(kinds []string) []string {
+	if len(kinds) == 0 {
+		return DefaultKinds
+	}
+	return kinds
+}
+
+// Name implements Target.
+func (d *Sim) Name() string { return d.name }
+
+// Run implements Target.
+func (d *Sim) Run(ctx context.Context, seed fault.Seed, plan []string) (*Outcome, error) {
+	sched, err := sim.ParseSchedule(strings.Join(plan, "\n"))
+	if err != nil {
+		return nil, err
+	}
+	var points []Point
+	observe := func(h sim.Happening) {
+		p := Point{At: h.At, Kind: h.Kind, Where: h.To.String()}
+		if h.Kind == "deliver" {
+			p.From, p.Label = h.From.String(), string(rune(h.Type))
+		}
+		points = append(points, p)
+	}
+	rep, err := d.run(seed, sched, observe)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{Points: points, Report: rep}
+	for _, c := range rep.Checks {
+		if !c.OK {
+			out.Failed, out.Check, out.Detail = true, c.Name, c.Detail
+			break
+		}
+	}
+	out.Signature = signature(points, rep.Faults, out.Check)
+	return out, nil
+}
+
+// signature abstracts a run: the distinct kinds of message between processes (sender,
+// receiver, message type), the order of stops and starts per process, the kinds of fault and
+// the failed check; not times, counts or ids.
+func signature(points []Point, faults []fault.Count, check string) string {
+	edges := map[string]bool{}
+	var life []string
+	for _, p := range points {
+		switch p.Kind {
+		case "deliver":
+			edges[p.From+">"+p.Where+":"+p.Label] = true
+		default:
+			life = append(life, p.Kind+" "+p.Where)
+		}
+	}
+	keys := make([]string, 0, len(edges))
+	for k := range edges {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s|", strings.Join(keys, ","), strings.Join(life, ","))
+	for _, c := range faults {
+		fmt.Fprintf(h, "%s/%s,", c.Layer, c.Kind)
+	}
+	fmt.Fprint(h, "|", check)
+	return fmt.Sprintf("%012x", h.Sum64()>>16)
+}
+
+// RandomPlan implements Target: one to three faults at uniform times of the workload, on
+// uniform nodes, lasting 5 to 50ms.
+func (d *Sim) RandomPlan(r *rand.Rand) []string {
+	kinds := d.kinds
+	n := 1 + r.IntN(3)
+	plan := make([]string, 0, n)
+	for range n {
+		at := time.Duration(r.Int64N(int64(d.horizon))).Round(time.Microsecond)
+		dur := (5*time.Millisecond + time.Duration(r.Int64N(int64(45*time.Millisecond)))).Round(time.Microsecond)
+		ia := r.IntN(len(d.nodes))
+		a, b := d.nodes[ia], d.nodes[(ia+1+r.IntN(len(d.nodes)-1))%len(d.nodes)]
+		switch k := kinds[r.IntN(len(kinds))]; k {
+		case "partition":
+			plan = append(plan, fmt.Sprintf("at %s partition %s %s for %s", at, a, b, dur))
+		case "isolate":
+			plan = append(plan, fmt.Sprintf("at %s isolate %s for %s", at, a, dur))
+		default: // crash, reboot, wipe
+			plan = append(plan, fmt.Sprintf("at %s %s %s for %s", at, k, a, dur))
+		}
+	}
+	return plan
+}
+
+// maxAims bounds the aims of a baseline.
+const maxAims = 4096
+
+// Aims implements Target: for each distinct delivery of the baseline (by sender, receiver and
+// message type; the first of each, then the second of each, ...), crash the receiver just
+// after it handled the message, and cut the link just before the message arrives.
+func (d *Sim) Aims(base *Outcome) []string {
+	return d.aim(base, func(p Point) []string {
+		if !slices.Contains(d.nodes, netip.MustParseAddr(p.Where)) {
+			return nil // a client: the cluster is what is tested
+		}
+		return []string{
+			fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where),
+			fmt.Sprintf("at %s oneway %s %s for 5ms", max(p.At-time.Microsecond, 0), p.From, p.Where),
+		}
+	})
+}
+
+// Cuts implements Target: each cut omits one delivery the good outcome rests on (the target
+// says which: for dbctl the appends and acknowledgements, for raftkv the messages between
+// nodes) by cutting the link for the millisecond around it, earliest first.
+func (d *Sim) Cuts(base *Outcome) []string {
+	return d.aim(base, func(p Point) []string {
+		if !d.supports(p) {
+			return nil
+		}
+		return []string{fmt.Sprintf("at %s oneway %s %s for 1ms", max(p.At-time.Microsecond, 0), p.From, p.Where)}
+	})
+}
+
+func (d *Sim) aim(base *Outcome, faults func(Point) []string) []string {
+	classes := map[string][]Point{}
+	var order []string
+	for _, p := range base.Points {
+		if p.Kind != "deliver" {
+			continue
+		}
+		k := p.From + ">" + p.Where + ":" + p.Label
+		if _, ok := classes[k]; !ok {
+			order = append(order, k)
+		}
+		classes[k] = append(classes[k], p)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for round := 0; len(out) < maxAims; round++ {
+		any := false
+		for _, k := range order {
+			if round >= len(classes[k]) {
+				continue
+			}
+			any = true
+			for _, f := range faults(classes[k][round]) {
+				if !seen[f] && len(out) < maxAims {
+					seen[f] = true
+					out = append(out, f)
+				}
+			}
+		}
+		if !any {
+			break
+		}
+	}
+	return out
+}
+
+// Replay implements Target.
+func (d *Sim) Replay(seed fault.Seed, plan []string) string {
+	args := d.replay(seed)
+	if len(plan) > 0 {
+		args = append(args, "--schedule", strings.Join(plan, "; "))
+	}
+	return shellQuote(args)
+}
+
+// shellQuote joins args for a POSIX shell, quoting those that need it.
+func shellQuote(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
+		}) < 0 {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
+}
