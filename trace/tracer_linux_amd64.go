@@ -46,12 +46,14 @@ type callState struct {
 	fresh      bool // re-resolve the endpoint at exit (connect, bind, listen)
 	pairAddr   uint64
 	hashAtExit bool
+	killAtExit bool // crash with delay_exit: kill the process once the delay at exit is over
 }
 
 type delayed struct {
 	at   time.Time
 	tid  int
 	cont int // a paused process to send SIGCONT to first, or 0
+	kill int // a process to SIGKILL instead of resuming tid (crash after a delay), or 0
 }
 
 type tracer struct {
@@ -380,21 +382,33 @@ func (t *tracer) fireDelays() {
 		if d.cont != 0 {
 			unix.Kill(d.cont, unix.SIGCONT)
 		}
+		if d.kill != 0 {
+			// The held thread stays stopped: SIGKILL ends it where it waits.
+			unix.Kill(d.kill, unix.SIGKILL)
+			continue
+		}
 		if tk := t.tasks[d.tid]; tk != nil {
 			t.resume(tk, 0)
 		}
 	}
 }
 
-func (t *tracer) delay(tk *task, d time.Duration) { t.delayThen(tk, d, 0) }
+func (t *tracer) delay(tk *task, d time.Duration) { t.hold(tk, d, delayed{}) }
 
 // delayThen holds tk for d; when d is over it sends SIGCONT to cont (if not 0) and resumes tk.
-func (t *tracer) delayThen(tk *task, d time.Duration, cont int) {
-	at := time.Now().Add(d)
-	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
+func (t *tracer) delayThen(tk *task, d time.Duration, cont int) { t.hold(tk, d, delayed{cont: cont}) }
+
+// killAfter holds tk for d, then kills its process (SIGKILL) without resuming it.
+func (t *tracer) killAfter(tk *task, d time.Duration) { t.hold(tk, d, delayed{kill: tk.proc.pid}) }
+
+// hold queues what to do with tk (resume it, SIGCONT its process first, or kill it) when d
+// is over; the tracer serves every other task meanwhile.
+func (t *tracer) hold(tk *task, d time.Duration, what delayed) {
+	what.at, what.tid = time.Now().Add(d), tk.tid
+	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(what.at) })
 	t.delays = append(t.delays, delayed{})
 	copy(t.delays[i+1:], t.delays[i:])
-	t.delays[i] = delayed{at: at, tid: tk.tid, cont: cont}
+	t.delays[i] = what
 }
 
 func (t *tracer) resume(tk *task, sig int) {
@@ -775,11 +789,19 @@ func (t *tracer) entry(tk *task) {
 	if rule != nil {
 		what := rule.Text
 		switch {
+		case rule.Action == ActCrash && rule.DelayExit > 0:
+			// Crash after the call: it runs (after any delay_enter), the thread is held at
+			// its exit for delay_exit, then the process is killed before it sees the result.
+			c.killAtExit = true
 		case rule.Action == ActCrash:
+			// The call does not run; with delay_enter the thread is held at its entry for
+			// the delay (the other threads go on), then the process is killed.
 			r.SetSyscall(-1)
 			r.SetRet(-int64(unix.ENOSYS))
 			changed = true
-			unix.Kill(tk.proc.pid, unix.SIGKILL)
+			if rule.DelayEnter == 0 {
+				unix.Kill(tk.proc.pid, unix.SIGKILL)
+			}
 		case rule.Error != 0 || actionErrno[rule.Action] != 0:
 			errno := int64(rule.Error)
 			if en := actionErrno[rule.Action]; en != 0 {
@@ -848,6 +870,10 @@ func (t *tracer) entry(tk *task) {
 		t.delayThen(tk, rule.Pause+rule.DelayEnter, tk.proc.pid)
 		return
 	}
+	if rule != nil && rule.Action == ActCrash && !c.killAtExit && rule.DelayEnter > 0 {
+		t.killAfter(tk, rule.DelayEnter)
+		return
+	}
 	if rule != nil && rule.DelayEnter > 0 {
 		t.delay(tk, rule.DelayEnter)
 		return
@@ -856,7 +882,8 @@ func (t *tracer) entry(tk *task) {
 }
 
 // matchRule finds the first rule that fires for this call, counting invocations as strace does
-// (per system call, per thread) among the calls that pass the rule's filters.
+// (per system call, per thread; per process with count=process) among the calls that pass the
+// rule's filters.
 func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 	for i, r := range t.rules {
 		if !t.ruleSets[i][nr] {
@@ -866,8 +893,11 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 			continue
 		}
 		key, counts := countKey{i, nr}, tk.counts
-		if r.PerProcess {
+		switch {
+		case r.PerProcess:
 			key.nr, counts = -1, tk.proc.counts
+		case r.CountProcess:
+			counts = tk.proc.counts
 		}
 		counts[key]++
 		n := counts[key]
@@ -1087,6 +1117,10 @@ func (t *tracer) exit(tk *task) {
 	e.complete = true
 	if c.ev >= 0 {
 		e.DurUs = time.Since(t.start).Microseconds() - e.TimeUs
+	}
+	if c.killAtExit {
+		t.killAfter(tk, c.delayExit)
+		return
 	}
 	if c.delayExit > 0 {
 		t.delay(tk, c.delayExit)
