@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -47,6 +48,10 @@ type callState struct {
 	pairAddr   uint64
 	hashAtExit bool
 	killAtExit bool // crash with delay_exit: kill the process once the delay at exit is over
+	args       [6]uint64
+	enterAt    time.Time
+	mark       string // the text trace's note on an injected fault: INJECTED, DELAYED
+	inBuf      []byte // the start of the buffer a write sends, read at entry for the text trace
 }
 
 type delayed struct {
@@ -81,6 +86,8 @@ type tracer struct {
 	delays   []delayed
 	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
 	miss     misses       // what unfired rules will say about the run
+	stats    map[string]*CallStat
+	text     *bufio.Writer // the text trace, nil when none
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
@@ -100,7 +107,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
-		pids: map[int]bool{}, fired: map[int]int{}}
+		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{}}
+	if cfg.Text != nil {
+		t.text = bufio.NewWriterSize(cfg.Text, 64<<10)
+	}
 	for i, r := range t.rules {
 		s := map[int]bool{}
 		for _, nr := range r.Syscalls {
@@ -324,6 +334,9 @@ func (t *tracer) run() (*Result, error) {
 	t.tasks[pid] = &task{tid: pid, proc: t.root, last: -1, firstHB: -1, counts: map[countKey]uint64{}}
 	unix.Kill(pid, unix.SIGCONT)
 	t.loop()
+	if t.text != nil {
+		t.text.Flush()
+	}
 	return t.result(), nil
 }
 
@@ -362,6 +375,9 @@ func (t *tracer) loop() {
 				continue
 			}
 		} else {
+			if t.text != nil && t.text.Buffered() > 0 {
+				t.text.Flush() // nothing to do until a tracee stops: let the lines out
+			}
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
 		}
 		if err == unix.EINTR {
@@ -473,6 +489,9 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 	if tk == nil {
 		return
 	}
+	if tk.call != nil {
+		t.textLine(tk, tk.call, 0, false) // killed in the call: strace's "= ?"
+	}
 	p := tk.proc
 	if tid != p.pid {
 		return
@@ -484,6 +503,9 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 		p.status = "killed by " + unix.SignalName(ws.Signal())
 	} else {
 		p.status = "exit " + strconv.Itoa(ws.ExitStatus())
+	}
+	if p.started {
+		t.textExit(p.pid, p.status)
 	}
 	if p.started {
 		e := t.record(tk, "exit", -1)
@@ -717,7 +739,12 @@ func (t *tracer) entry(tk *task) {
 		fd = int(int32(r.Arg(0)))
 	}
 	name := sysName(nr)
-	c := &callState{nr: nr, ev: -1}
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now()}
+	for i := range c.args {
+		c.args[i] = r.Arg(i)
+	}
+	t.stat(name).Calls++
+	t.keepInput(tk, c)
 	e := t.record(tk, name, fd)
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
@@ -856,6 +883,17 @@ func (t *tracer) entry(tk *task) {
 			kind = "partition-refused"
 		}
 		t.faults = append(t.faults, injected{e, what, kind})
+	}
+	if e.Fault != "" {
+		t.stat(name).Faults++
+		c.mark = "INJECTED: " + t.faults[len(t.faults)-1].kind
+		if rule != nil && rule.Action == ActNone {
+			// strace's own marks for strace's own terms.
+			c.mark = "INJECTED"
+			if rule.Error == 0 && !rule.HasRetval && rule.Signal == 0 {
+				c.mark = "DELAYED"
+			}
+		}
 	}
 	if c.skip {
 		// The call is not run: the thread sees c.ret as its result.
@@ -1118,6 +1156,16 @@ func (t *tracer) exit(tk *task) {
 	if c.ev >= 0 {
 		e.DurUs = time.Since(t.start).Microseconds() - e.TimeUs
 	}
+	switch {
+	case c.nr == sysClose:
+		// The close event named the fd at entry, which cached it again: it is gone now.
+		t.eps.forget(tk.proc.pid, e.Fd)
+	case callRetFd[c.nr] && ret >= 0:
+		// A new descriptor: whatever was cached under its number is stale.
+		t.eps.forget(tk.proc.pid, int(ret))
+	}
+	t.finishStat(c, ret)
+	t.textLine(tk, c, ret, true)
 	if c.killAtExit {
 		t.killAfter(tk, c.delayExit)
 		return
@@ -1246,7 +1294,12 @@ func (t *tracer) result() *Result {
 			why = append(why, t.whyUnfired(i))
 		}
 	}
+	stats := make(map[string]CallStat, len(t.stats))
+	for n, s := range t.stats {
+		stats[n] = *s
+	}
 	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
+		CallStats:   stats,
 		FaultEvents: faultEvents(t.faults),
 		Unfired:     t.unfired,
 		UnfiredWhy:  why,
