@@ -52,6 +52,7 @@ type callState struct {
 	enterAt    time.Time
 	mark       string // the text trace's note on an injected fault: INJECTED, DELAYED
 	inBuf      []byte // the start of the buffer a write sends, read at entry for the text trace
+	corruptAt  *streamFault
 }
 
 type delayed struct {
@@ -84,10 +85,12 @@ type tracer struct {
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	delays   []delayed
-	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
-	miss     misses       // what unfired rules will say about the run
-	stats    map[string]*CallStat
-	text     *bufio.Writer // the text trace, nil when none
+	// streamNext is, per rule and stream, the first offset whose fault point has not fired.
+	streamNext map[streamKey]uint64
+	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
+	miss       misses       // what unfired rules will say about the run
+	stats      map[string]*CallStat
+	text       *bufio.Writer // the text trace, nil when none
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
@@ -107,7 +110,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
-		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{}}
+		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
+		streamNext: map[streamKey]uint64{}}
 	if cfg.Text != nil {
 		t.text = bufio.NewWriterSize(cfg.Text, 64<<10)
 	}
@@ -808,9 +812,10 @@ func (t *tracer) entry(tk *task) {
 
 	var rule *Rule
 	var ri int
+	var at *streamFault
 	if tk.proc.started {
 		// strace neither counts nor tampers with the command's own first execve.
-		rule, ri = t.matchRule(tk, nr, e)
+		rule, ri, at = t.matchRule(tk, nr, e)
 	}
 	changed := false
 	if rule != nil {
@@ -850,15 +855,27 @@ func (t *tracer) entry(tk *task) {
 			if n < 0 {
 				n = e.Size / 2
 			}
+			if at != nil {
+				// Decided by a byte offset: the call stops just after the point's byte, so it
+				// passes over no other point (see nextStreamFault).
+				n = at.cut()
+			}
 			if n < e.Size {
 				r.SetArg(2, uint64(n))
 				changed = true
 			}
 		case rule.Action == ActCorrupt:
 			c.corrupt = true
+			if at != nil && at.cut() < e.Size {
+				// Decided by a byte offset: the read stops just after the point's byte, the
+				// byte whose bit is flipped.
+				r.SetArg(2, uint64(at.cut()))
+				changed = true
+			}
+			c.corruptAt = at
 		}
 		e.Fault = what
-		t.faults = append(t.faults, injected{e, what, ruleKind(rule)})
+		t.faults = append(t.faults, injected{e, what, ruleKind(rule), at.String()})
 		t.fired[ri]++
 		if rule.Signal != 0 {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
@@ -867,7 +884,7 @@ func (t *tracer) entry(tk *task) {
 	} else if tk.proc.muted && e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() {
 		c.skip, c.ret = true, e.Size
 		e.Fault = "mute (crash-stop in communication)"
-		t.faults = append(t.faults, injected{e, e.Fault, "mute"})
+		t.faults = append(t.faults, injected{e, e.Fault, "mute", ""})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
 		if name == "connect" {
@@ -882,7 +899,7 @@ func (t *tracer) entry(tk *task) {
 		if name == "connect" {
 			kind = "partition-refused"
 		}
-		t.faults = append(t.faults, injected{e, what, kind})
+		t.faults = append(t.faults, injected{e, what, kind, ""})
 	}
 	if e.Fault != "" {
 		t.stat(name).Faults++
@@ -921,8 +938,9 @@ func (t *tracer) entry(tk *task) {
 
 // matchRule finds the first rule that fires for this call, counting invocations as strace does
 // (per system call, per thread; per process with count=process) among the calls that pass the
-// rule's filters.
-func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
+// rule's filters. A p= rule decides a call that moves bytes on a stream by the bytes' offsets
+// (see nextStreamFault); at then says where the point was.
+func (t *tracer) matchRule(tk *task, nr int, e *Event) (rule *Rule, index int, at *streamFault) {
 	for i, r := range t.rules {
 		if !t.ruleSets[i][nr] {
 			continue
@@ -943,12 +961,57 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		if !r.When.Match(n) {
 			continue
 		}
-		if r.Prob < 1 && draw(t.cfg.Seed, i, tk.proc.label, tk.index, n) >= r.Prob {
-			continue
+		if r.Prob < 1 {
+			if off, ok := t.streamOffset(e); ok {
+				k := streamKey{rule: i, label: tk.proc.label, fd: e.Fd}
+				point, fire := nextStreamFault(t.cfg.Seed, k, r.Prob, t.streamNext[k], uint64(off), uint64(max(e.Size, 0)))
+				if !fire {
+					continue
+				}
+				t.streamNext[k] = point + 1
+				return r, i, &streamFault{point: point, off: uint64(off), dir: e.Dir, fd: e.Fd}
+			}
+			if draw(t.cfg.Seed, i, tk.proc.label, tk.index, n) >= r.Prob {
+				continue
+			}
 		}
-		return r, i
+		return r, i, nil
 	}
-	return nil, -1
+	return nil, -1, nil
+}
+
+// streamFault is where a byte-offset decision put a fault: the point, and the offset of the
+// first byte of the call it fell in.
+type streamFault struct {
+	point, off uint64
+	dir        string
+	fd         int
+}
+
+// cut is how many bytes the call moves when it stops just after the point's byte.
+func (f *streamFault) cut() int64 { return int64(f.point-f.off) + 1 }
+
+func (f *streamFault) String() string {
+	if f == nil {
+		return ""
+	}
+	return " (byte " + strconv.FormatUint(f.point, 10) + " of " + f.dir + " fd " + strconv.Itoa(f.fd) + ")"
+}
+
+// streamOffset is the offset in its direction of the first byte a call on a stream (a pipe,
+// a TCP or unix socket) moves, as the tracer has counted them; false for other calls.
+func (t *tracer) streamOffset(e *Event) (int64, bool) {
+	ep := e.Endpoint
+	if e.Fd < 0 || ep == nil || !(ep.Kind == "pipe" || ep.Kind == "tcp" || ep.Kind == "unix") {
+		return 0, false
+	}
+	switch e.Dir {
+	case "send":
+		return t.sendOff[ep.Inode], true
+	case "recv":
+		return t.recvOff[ep.Inode], true
+	}
+	return 0, false
 }
 
 func addrMatches(pattern string, e *Event) bool {
@@ -1106,7 +1169,13 @@ func (t *tracer) exit(tk *task) {
 		e.Errno = errnoName(int(-ret))
 	}
 	if c.corrupt && ret > 0 && c.buf != 0 {
-		t.corrupt(tk, c.buf, ret)
+		if at := c.corruptAt; at != nil {
+			if ret >= at.cut() {
+				t.flipBit(tk, c.buf+uint64(at.cut()-1), at.point)
+			}
+		} else {
+			t.corrupt(tk, c.buf, ret)
+		}
 	}
 	if ret >= 0 {
 		switch {
@@ -1275,13 +1344,25 @@ func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 		[]unix.RemoteIovec{{Base: uintptr(addr + off), Len: 1}}, 0)
 }
 
+// flipBit flips one bit of the byte at addr, the bit drawn from the seed and the byte's
+// offset in its stream.
+func (t *tracer) flipBit(tk *task, addr, streamOff uint64) {
+	var b [1]byte
+	if !t.readMem(tk.tid, addr, b[:]) {
+		return
+	}
+	b[0] ^= 1 << (t.cfg.Seed.Derive("trace", "stream").Hash(streamOff) % 8)
+	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
+		[]unix.RemoteIovec{{Base: uintptr(addr), Len: 1}}, 0)
+}
+
 func (t *tracer) result() *Result {
 	t.rename()
 	link(t.events, t.eps.byInode)
 	var faults []string
 	for _, f := range t.faults {
 		relabel(f.e)
-		faults = append(faults, f.e.Addr+": "+f.what)
+		faults = append(faults, f.e.Addr+": "+f.what+f.at)
 	}
 	var why []string
 	for i, r := range t.rules {
