@@ -4,6 +4,7 @@ package trace
 
 import (
 	"errors"
+	"io"
 	"os"
 
 	"github.com/faultbox/faultbox/fault"
@@ -35,6 +36,10 @@ type Config struct {
 	// The thread must have no child processes of its own: the tracer's wait4(-1) would reap
 	// them. Without OnThisThread, Run finds such a thread itself.
 	OnThisThread bool
+	// Text, when not nil, receives a line per traced call in strace's format as the call
+	// completes ([pid N] read(3, "abc"..., 4096) = 3), and a line per process exit.
+	Text        io.Writer
+	TextOptions TextOptions
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads

@@ -70,7 +70,10 @@ type Result struct {
 	// action, where the call's address, on the wall clock), ready for a fault.Log.
 	FaultEvents []fault.Event
 	Calls       map[string]int
-	Unfired     []string // rules (as written) that never fired
+	// CallStats are strace -c's figures per system call (calls, errors, time from entry to
+	// exit) with the faults injected; the life events (exec, fork, clone, exit) are not in it.
+	CallStats map[string]CallStat
+	Unfired   []string // rules (as written) that never fired
 	// UnfiredWhy says, for each rule of Unfired (same index), what the run did instead: for a
 	// rule with an fd=, path= or addr= filter the calls made on what it filters for, else how
 	// often its calls were made and which of when=, p= or proc= they never met ("" when

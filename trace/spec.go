@@ -87,8 +87,13 @@ type Rule struct {
 	Action     Action
 	ShortBytes int64
 	Pause      time.Duration
-	// PerProcess counts invocations per process instead of per thread (used by --crash).
+	// PerProcess counts invocations per process over the whole set instead of per call and
+	// per thread (used by --crash).
 	PerProcess bool
+	// CountProcess (count=process) counts each call's invocations per process instead of per
+	// thread: in a program whose work moves between OS threads (Go) "the 40th write" then
+	// names the same write on every run.
+	CountProcess bool
 }
 
 // SpecError says where a user-written spec is wrong: the field, the value and what was expected.
@@ -217,7 +222,7 @@ func ParseInject(spec string) (*Rule, error) {
 			continue
 		}
 		if !hasVal {
-			return nil, bad(sg.pos, "field", sg.text, "KEY=VALUE (error, retval, signal, delay_enter, delay_exit, when, p, fd, path, addr, proc) or an action (omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause=DURATION, mute)")
+			return nil, bad(sg.pos, "field", sg.text, "KEY=VALUE (error, retval, signal, delay_enter, delay_exit, when, count, p, fd, path, addr, proc) or an action (omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause=DURATION, mute)")
 		}
 		switch key {
 		case "error":
@@ -270,6 +275,15 @@ func ParseInject(spec string) (*Rule, error) {
 				return nil, bad(vpos, key, val, "a probability in 0..1 or a percentage like 30%")
 			}
 			r.Prob = p
+		case "count":
+			switch val {
+			case "thread":
+				r.CountProcess = false
+			case "process":
+				r.CountProcess = true
+			default:
+				return nil, bad(vpos, key, val, "thread (strace's count, the default) or process")
+			}
 		case "fd":
 			switch val {
 			case "tcp", "udp", "unix", "pipe", "file", "sock":
@@ -294,7 +308,7 @@ func ParseInject(spec string) (*Rule, error) {
 		case "syscall", "poke_enter", "poke_exit":
 			return nil, bad(sg.pos, "field", key, "a field faultbox supports (strace's "+key+"= is not supported)")
 		default:
-			return nil, bad(sg.pos, "field", key, "error, retval, signal, delay_enter, delay_exit, when, p, fd, path, addr, proc or an action")
+			return nil, bad(sg.pos, "field", key, "error, retval, signal, delay_enter, delay_exit, when, count, p, fd, path, addr, proc or an action")
 		}
 	}
 	if !acted {
@@ -313,7 +327,7 @@ func ParseInject(spec string) (*Rule, error) {
 // signal, delays, when), to which strace's one-rule-per-call semantics apply.
 func (r *Rule) straceOnly() bool {
 	return r.Action == ActNone && r.Proc == "" && r.FdKind == "" && r.Path == "" && r.Addr == "" &&
-		r.Prob >= 1 && !r.PerProcess
+		r.Prob >= 1 && !r.PerProcess && !r.CountProcess
 }
 
 // Calls an action can apply to, and (sendCalls, recvCalls) the calls the tracer counts as a

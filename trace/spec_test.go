@@ -39,6 +39,10 @@ func TestParseInjectStraceGrammar(t *testing.T) {
 		{"write:phantom:path=/tmp/*", func(r *Rule) bool { return r.Action == ActPhantom && r.Path == "/tmp/*" }},
 		{"accept:pause=1.5s:proc=server", func(r *Rule) bool { return r.Action == ActPause && r.Pause == 1500*time.Millisecond }},
 		{"sendto,sendmsg:mute:when=4", func(r *Rule) bool { return r.Action == ActMute && r.When.First == 4 }},
+		{"write:crash:delay_enter=100ms:when=40:count=process", func(r *Rule) bool {
+			return r.Action == ActCrash && r.DelayEnter == 100*time.Millisecond && r.CountProcess && !r.straceOnly()
+		}},
+		{"write:error=EIO:count=thread", func(r *Rule) bool { return !r.CountProcess && r.straceOnly() }},
 		// strace 6.1 accepts these as well (checked with the strace binary).
 		{"write:error=enospc", func(r *Rule) bool { return r.Error == 28 }},
 		{"write:signal=term", func(r *Rule) bool { return r.Signal == 15 }},
@@ -104,6 +108,7 @@ func TestParseInjectErrors(t *testing.T) {
 		{"write:pause", "pause", 13},
 		{"write:pause=0", "pause", 13},
 		{"read:mute", "syscall set", 1},
+		{"write:error=EIO:count=proc", "count", 23},
 	}
 	for _, c := range cases {
 		_, err := ParseInject(c.spec)

@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -46,12 +47,19 @@ type callState struct {
 	fresh      bool // re-resolve the endpoint at exit (connect, bind, listen)
 	pairAddr   uint64
 	hashAtExit bool
+	killAtExit bool // crash with delay_exit: kill the process once the delay at exit is over
+	args       [6]uint64
+	enterAt    time.Time
+	mark       string // the text trace's note on an injected fault: INJECTED, DELAYED
+	inBuf      []byte // the start of the buffer a write sends, read at entry for the text trace
+	corruptAt  *streamFault
 }
 
 type delayed struct {
 	at   time.Time
 	tid  int
 	cont int // a paused process to send SIGCONT to first, or 0
+	kill int // a process to SIGKILL instead of resuming tid (crash after a delay), or 0
 }
 
 type tracer struct {
@@ -77,8 +85,12 @@ type tracer struct {
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	delays   []delayed
-	traced   map[int]bool // calls that make events (fd bookkeeping calls stop too)
-	miss     misses       // what unfired rules will say about the run
+	// streamNext is, per rule and stream, the first offset whose fault point has not fired.
+	streamNext map[streamKey]uint64
+	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
+	miss       misses       // what unfired rules will say about the run
+	stats      map[string]*CallStat
+	text       *bufio.Writer // the text trace, nil when none
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
@@ -98,7 +110,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
-		pids: map[int]bool{}, fired: map[int]int{}}
+		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
+		streamNext: map[streamKey]uint64{}}
+	if cfg.Text != nil {
+		t.text = bufio.NewWriterSize(cfg.Text, 64<<10)
+	}
 	for i, r := range t.rules {
 		s := map[int]bool{}
 		for _, nr := range r.Syscalls {
@@ -322,6 +338,9 @@ func (t *tracer) run() (*Result, error) {
 	t.tasks[pid] = &task{tid: pid, proc: t.root, last: -1, firstHB: -1, counts: map[countKey]uint64{}}
 	unix.Kill(pid, unix.SIGCONT)
 	t.loop()
+	if t.text != nil {
+		t.text.Flush()
+	}
 	return t.result(), nil
 }
 
@@ -360,6 +379,9 @@ func (t *tracer) loop() {
 				continue
 			}
 		} else {
+			if t.text != nil && t.text.Buffered() > 0 {
+				t.text.Flush() // nothing to do until a tracee stops: let the lines out
+			}
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
 		}
 		if err == unix.EINTR {
@@ -380,21 +402,33 @@ func (t *tracer) fireDelays() {
 		if d.cont != 0 {
 			unix.Kill(d.cont, unix.SIGCONT)
 		}
+		if d.kill != 0 {
+			// The held thread stays stopped: SIGKILL ends it where it waits.
+			unix.Kill(d.kill, unix.SIGKILL)
+			continue
+		}
 		if tk := t.tasks[d.tid]; tk != nil {
 			t.resume(tk, 0)
 		}
 	}
 }
 
-func (t *tracer) delay(tk *task, d time.Duration) { t.delayThen(tk, d, 0) }
+func (t *tracer) delay(tk *task, d time.Duration) { t.hold(tk, d, delayed{}) }
 
 // delayThen holds tk for d; when d is over it sends SIGCONT to cont (if not 0) and resumes tk.
-func (t *tracer) delayThen(tk *task, d time.Duration, cont int) {
-	at := time.Now().Add(d)
-	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
+func (t *tracer) delayThen(tk *task, d time.Duration, cont int) { t.hold(tk, d, delayed{cont: cont}) }
+
+// killAfter holds tk for d, then kills its process (SIGKILL) without resuming it.
+func (t *tracer) killAfter(tk *task, d time.Duration) { t.hold(tk, d, delayed{kill: tk.proc.pid}) }
+
+// hold queues what to do with tk (resume it, SIGCONT its process first, or kill it) when d
+// is over; the tracer serves every other task meanwhile.
+func (t *tracer) hold(tk *task, d time.Duration, what delayed) {
+	what.at, what.tid = time.Now().Add(d), tk.tid
+	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(what.at) })
 	t.delays = append(t.delays, delayed{})
 	copy(t.delays[i+1:], t.delays[i:])
-	t.delays[i] = delayed{at: at, tid: tk.tid, cont: cont}
+	t.delays[i] = what
 }
 
 func (t *tracer) resume(tk *task, sig int) {
@@ -459,6 +493,9 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 	if tk == nil {
 		return
 	}
+	if tk.call != nil {
+		t.textLine(tk, tk.call, 0, false) // killed in the call: strace's "= ?"
+	}
 	p := tk.proc
 	if tid != p.pid {
 		return
@@ -470,6 +507,9 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 		p.status = "killed by " + unix.SignalName(ws.Signal())
 	} else {
 		p.status = "exit " + strconv.Itoa(ws.ExitStatus())
+	}
+	if p.started {
+		t.textExit(p.pid, p.status)
 	}
 	if p.started {
 		e := t.record(tk, "exit", -1)
@@ -703,7 +743,12 @@ func (t *tracer) entry(tk *task) {
 		fd = int(int32(r.Arg(0)))
 	}
 	name := sysName(nr)
-	c := &callState{nr: nr, ev: -1}
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now()}
+	for i := range c.args {
+		c.args[i] = r.Arg(i)
+	}
+	t.stat(name).Calls++
+	t.keepInput(tk, c)
 	e := t.record(tk, name, fd)
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
@@ -767,19 +812,28 @@ func (t *tracer) entry(tk *task) {
 
 	var rule *Rule
 	var ri int
+	var at *streamFault
 	if tk.proc.started {
 		// strace neither counts nor tampers with the command's own first execve.
-		rule, ri = t.matchRule(tk, nr, e)
+		rule, ri, at = t.matchRule(tk, nr, e)
 	}
 	changed := false
 	if rule != nil {
 		what := rule.Text
 		switch {
+		case rule.Action == ActCrash && rule.DelayExit > 0:
+			// Crash after the call: it runs (after any delay_enter), the thread is held at
+			// its exit for delay_exit, then the process is killed before it sees the result.
+			c.killAtExit = true
 		case rule.Action == ActCrash:
+			// The call does not run; with delay_enter the thread is held at its entry for
+			// the delay (the other threads go on), then the process is killed.
 			r.SetSyscall(-1)
 			r.SetRet(-int64(unix.ENOSYS))
 			changed = true
-			unix.Kill(tk.proc.pid, unix.SIGKILL)
+			if rule.DelayEnter == 0 {
+				unix.Kill(tk.proc.pid, unix.SIGKILL)
+			}
 		case rule.Error != 0 || actionErrno[rule.Action] != 0:
 			errno := int64(rule.Error)
 			if en := actionErrno[rule.Action]; en != 0 {
@@ -801,15 +855,27 @@ func (t *tracer) entry(tk *task) {
 			if n < 0 {
 				n = e.Size / 2
 			}
+			if at != nil {
+				// Decided by a byte offset: the call stops just after the point's byte, so it
+				// passes over no other point (see nextStreamFault).
+				n = at.cut()
+			}
 			if n < e.Size {
 				r.SetArg(2, uint64(n))
 				changed = true
 			}
 		case rule.Action == ActCorrupt:
 			c.corrupt = true
+			if at != nil && at.cut() < e.Size {
+				// Decided by a byte offset: the read stops just after the point's byte, the
+				// byte whose bit is flipped.
+				r.SetArg(2, uint64(at.cut()))
+				changed = true
+			}
+			c.corruptAt = at
 		}
 		e.Fault = what
-		t.faults = append(t.faults, injected{e, what, ruleKind(rule)})
+		t.faults = append(t.faults, injected{e, what, ruleKind(rule), at.String()})
 		t.fired[ri]++
 		if rule.Signal != 0 {
 			unix.Tgkill(tk.proc.pid, tk.tid, unix.Signal(rule.Signal))
@@ -818,7 +884,7 @@ func (t *tracer) entry(tk *task) {
 	} else if tk.proc.muted && e.Dir == "send" && e.Endpoint != nil && e.Endpoint.isSocket() {
 		c.skip, c.ret = true, e.Size
 		e.Fault = "mute (crash-stop in communication)"
-		t.faults = append(t.faults, injected{e, e.Fault, "mute"})
+		t.faults = append(t.faults, injected{e, e.Fault, "mute", ""})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
 		what := "--partition " + t.cfg.Partitions[pi].Text
 		if name == "connect" {
@@ -833,7 +899,18 @@ func (t *tracer) entry(tk *task) {
 		if name == "connect" {
 			kind = "partition-refused"
 		}
-		t.faults = append(t.faults, injected{e, what, kind})
+		t.faults = append(t.faults, injected{e, what, kind, ""})
+	}
+	if e.Fault != "" {
+		t.stat(name).Faults++
+		c.mark = "INJECTED: " + t.faults[len(t.faults)-1].kind
+		if rule != nil && rule.Action == ActNone {
+			// strace's own marks for strace's own terms.
+			c.mark = "INJECTED"
+			if rule.Error == 0 && !rule.HasRetval && rule.Signal == 0 {
+				c.mark = "DELAYED"
+			}
+		}
 	}
 	if c.skip {
 		// The call is not run: the thread sees c.ret as its result.
@@ -848,6 +925,10 @@ func (t *tracer) entry(tk *task) {
 		t.delayThen(tk, rule.Pause+rule.DelayEnter, tk.proc.pid)
 		return
 	}
+	if rule != nil && rule.Action == ActCrash && !c.killAtExit && rule.DelayEnter > 0 {
+		t.killAfter(tk, rule.DelayEnter)
+		return
+	}
 	if rule != nil && rule.DelayEnter > 0 {
 		t.delay(tk, rule.DelayEnter)
 		return
@@ -856,8 +937,10 @@ func (t *tracer) entry(tk *task) {
 }
 
 // matchRule finds the first rule that fires for this call, counting invocations as strace does
-// (per system call, per thread) among the calls that pass the rule's filters.
-func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
+// (per system call, per thread; per process with count=process) among the calls that pass the
+// rule's filters. A p= rule decides a call that moves bytes on a stream by the bytes' offsets
+// (see nextStreamFault); at then says where the point was.
+func (t *tracer) matchRule(tk *task, nr int, e *Event) (rule *Rule, index int, at *streamFault) {
 	for i, r := range t.rules {
 		if !t.ruleSets[i][nr] {
 			continue
@@ -866,8 +949,11 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 			continue
 		}
 		key, counts := countKey{i, nr}, tk.counts
-		if r.PerProcess {
+		switch {
+		case r.PerProcess:
 			key.nr, counts = -1, tk.proc.counts
+		case r.CountProcess:
+			counts = tk.proc.counts
 		}
 		counts[key]++
 		n := counts[key]
@@ -875,12 +961,57 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (*Rule, int) {
 		if !r.When.Match(n) {
 			continue
 		}
-		if r.Prob < 1 && draw(t.cfg.Seed, i, tk.proc.label, tk.index, n) >= r.Prob {
-			continue
+		if r.Prob < 1 {
+			if off, ok := t.streamOffset(e); ok {
+				k := streamKey{rule: i, label: tk.proc.label, fd: e.Fd}
+				point, fire := nextStreamFault(t.cfg.Seed, k, r.Prob, t.streamNext[k], uint64(off), uint64(max(e.Size, 0)))
+				if !fire {
+					continue
+				}
+				t.streamNext[k] = point + 1
+				return r, i, &streamFault{point: point, off: uint64(off), dir: e.Dir, fd: e.Fd}
+			}
+			if draw(t.cfg.Seed, i, tk.proc.label, tk.index, n) >= r.Prob {
+				continue
+			}
 		}
-		return r, i
+		return r, i, nil
 	}
-	return nil, -1
+	return nil, -1, nil
+}
+
+// streamFault is where a byte-offset decision put a fault: the point, and the offset of the
+// first byte of the call it fell in.
+type streamFault struct {
+	point, off uint64
+	dir        string
+	fd         int
+}
+
+// cut is how many bytes the call moves when it stops just after the point's byte.
+func (f *streamFault) cut() int64 { return int64(f.point-f.off) + 1 }
+
+func (f *streamFault) String() string {
+	if f == nil {
+		return ""
+	}
+	return " (byte " + strconv.FormatUint(f.point, 10) + " of " + f.dir + " fd " + strconv.Itoa(f.fd) + ")"
+}
+
+// streamOffset is the offset in its direction of the first byte a call on a stream (a pipe,
+// a TCP or unix socket) moves, as the tracer has counted them; false for other calls.
+func (t *tracer) streamOffset(e *Event) (int64, bool) {
+	ep := e.Endpoint
+	if e.Fd < 0 || ep == nil || !(ep.Kind == "pipe" || ep.Kind == "tcp" || ep.Kind == "unix") {
+		return 0, false
+	}
+	switch e.Dir {
+	case "send":
+		return t.sendOff[ep.Inode], true
+	case "recv":
+		return t.recvOff[ep.Inode], true
+	}
+	return 0, false
 }
 
 func addrMatches(pattern string, e *Event) bool {
@@ -1038,7 +1169,13 @@ func (t *tracer) exit(tk *task) {
 		e.Errno = errnoName(int(-ret))
 	}
 	if c.corrupt && ret > 0 && c.buf != 0 {
-		t.corrupt(tk, c.buf, ret)
+		if at := c.corruptAt; at != nil {
+			if ret >= at.cut() {
+				t.flipBit(tk, c.buf+uint64(at.cut()-1), at.point)
+			}
+		} else {
+			t.corrupt(tk, c.buf, ret)
+		}
 	}
 	if ret >= 0 {
 		switch {
@@ -1087,6 +1224,20 @@ func (t *tracer) exit(tk *task) {
 	e.complete = true
 	if c.ev >= 0 {
 		e.DurUs = time.Since(t.start).Microseconds() - e.TimeUs
+	}
+	switch {
+	case c.nr == sysClose:
+		// The close event named the fd at entry, which cached it again: it is gone now.
+		t.eps.forget(tk.proc.pid, e.Fd)
+	case callRetFd[c.nr] && ret >= 0:
+		// A new descriptor: whatever was cached under its number is stale.
+		t.eps.forget(tk.proc.pid, int(ret))
+	}
+	t.finishStat(c, ret)
+	t.textLine(tk, c, ret, true)
+	if c.killAtExit {
+		t.killAfter(tk, c.delayExit)
+		return
 	}
 	if c.delayExit > 0 {
 		t.delay(tk, c.delayExit)
@@ -1193,13 +1344,25 @@ func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 		[]unix.RemoteIovec{{Base: uintptr(addr + off), Len: 1}}, 0)
 }
 
+// flipBit flips one bit of the byte at addr, the bit drawn from the seed and the byte's
+// offset in its stream.
+func (t *tracer) flipBit(tk *task, addr, streamOff uint64) {
+	var b [1]byte
+	if !t.readMem(tk.tid, addr, b[:]) {
+		return
+	}
+	b[0] ^= 1 << (t.cfg.Seed.Derive("trace", "stream").Hash(streamOff) % 8)
+	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
+		[]unix.RemoteIovec{{Base: uintptr(addr), Len: 1}}, 0)
+}
+
 func (t *tracer) result() *Result {
 	t.rename()
 	link(t.events, t.eps.byInode)
 	var faults []string
 	for _, f := range t.faults {
 		relabel(f.e)
-		faults = append(faults, f.e.Addr+": "+f.what)
+		faults = append(faults, f.e.Addr+": "+f.what+f.at)
 	}
 	var why []string
 	for i, r := range t.rules {
@@ -1212,7 +1375,12 @@ func (t *tracer) result() *Result {
 			why = append(why, t.whyUnfired(i))
 		}
 	}
+	stats := make(map[string]CallStat, len(t.stats))
+	for n, s := range t.stats {
+		stats[n] = *s
+	}
 	res := &Result{ExitCode: t.rootCode, Events: t.events, Dropped: t.dropped, Faults: faults, Calls: t.calls,
+		CallStats:   stats,
 		FaultEvents: faultEvents(t.faults),
 		Unfired:     t.unfired,
 		UnfiredWhy:  why,

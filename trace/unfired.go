@@ -189,6 +189,10 @@ func (m *ruleMiss) reach(r *Rule, total uint64) string {
 		switch {
 		case r.PerProcess:
 			s, per = "#"+strconv.FormatUint(uint64(r.When.First), 10)+" never reached", "per process"
+		case r.CountProcess && len(m.counted) > 1:
+			per = "per process and per call"
+		case r.CountProcess:
+			per = "per process"
 		case len(m.counted) > 1:
 			per = "per thread and per call"
 		}

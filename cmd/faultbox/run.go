@@ -57,6 +57,18 @@ func runTrace(e *cli.Env, args []string) int {
 		return e.UsageError(fs, "%v", err)
 	}
 	defer outs.Close()
+	switch o.TextPath {
+	case "":
+	case "-":
+		o.Text = e.Stderr
+	default:
+		f, err := os.Create(o.TextPath)
+		if err != nil {
+			return e.UsageError(fs, "faultbox run: output file: %v", err)
+		}
+		defer f.Close()
+		o.Text = f
+	}
 	// SIGINT and SIGTERM stop the run (every tracee is killed, none left stopped); faultbox
 	// then exits as a shell reports a command killed by that signal: 130, 143.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -87,6 +99,9 @@ func runTrace(e *cli.Env, args []string) int {
 	werr := outs.Write(res)
 	if werr != nil {
 		e.Fail("%v", werr)
+	}
+	if o.Stats {
+		trace.WriteStatsTable(e.Stderr, res)
 	}
 	switch {
 	case o.JSON:

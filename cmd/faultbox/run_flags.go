@@ -20,6 +20,8 @@ type runOptions struct {
 	Quiet      bool   // -q: no summary
 	JSON       bool   // --json: the summary as a fault.Report (on stderr)
 	SeedGiven  bool   // --seed was on the command line
+	TextPath   string // --text: the strace-format trace, "-" for stderr
+	Stats      bool   // -c: strace -c's table on stderr after the run
 }
 
 type multi []string
@@ -63,6 +65,10 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.StringVar(&r.o.HTMLPath, "html", "", "write the space-time diagram (self-contained HTML) to `FILE`")
 	fs.StringVar(&r.o.ChromePath, "chrome", "", "write a Chrome trace-event JSON (Perfetto opens it) to `FILE`")
 	fs.BoolVar(&r.o.Quiet, "q", false, "no summary on stderr")
+	fs.StringVar(&r.o.TextPath, "text", "", "write a line per traced call in strace's format to `FILE` (- for stderr)")
+	fs.IntVar(&r.o.TextOptions.StrSize, "s", 32, "show at most `N` bytes of each buffer in the --text trace (strace -s)")
+	fs.BoolVar(&r.o.TextOptions.FdPaths, "y", false, "show what each descriptor is in the --text trace: path, pipe, socket addresses (strace -y/-yy)")
+	fs.BoolVar(&r.o.Stats, "c", false, "write strace -c's table (time, calls, errors, faults per call) on stderr after the run")
 	fs.BoolVar(&r.o.JSON, "json", false, "write the summary as a JSON fault report on stderr (stdout is the program's)")
 }
 
@@ -86,6 +92,10 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 	}
 	o := &r.o
 	o.Args = rest
+	if o.TextOptions.StrSize < 0 {
+		return nil, &trace.SpecError{Flag: "-s", Spec: "-s", Pos: 1, Field: "string size",
+			Value: "negative", Expected: "a byte count >= 0"}
+	}
 	o.Seed = r.seed.Seed
 	o.SeedGiven = r.seed.given
 	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {

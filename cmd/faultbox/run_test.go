@@ -118,3 +118,37 @@ func TestRunJSONReport(t *testing.T) {
 		t.Fatalf("report: %+v", r)
 	}
 }
+
+// --text writes strace's lines to a file (or stderr with -), -y names descriptors, -s cuts
+// buffers, -c adds strace -c's table on stderr; -o keeps its JSON lines beside them.
+func TestRunTextTraceAndTable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text, events := filepath.Join(dir, "trace.txt"), filepath.Join(dir, "ev.jsonl")
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"run", "--text", text, "-o", events, "-y", "-s", "4", "-c", "--trace", "openat,read",
+		"--inject", "read:error=EIO:path=*/hostname", "--", "sh", "-c", "exec cat /etc/hostname 2>/dev/null | cat"}, &out, &errb)
+	if code != 0 {
+		t.Errorf("exit %d, stderr %s", code, errb.String())
+	}
+	b, err := os.ReadFile(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3</etc/hostname>`,
+		`read(3</etc/hostname>, 0x`, `= -1 EIO (Input/output error) (INJECTED)`,
+		`"\177ELF"..., 832)`, "+++ exited with 0 +++",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the text trace has no %q:\n%s", want, b)
+		}
+	}
+	if !strings.Contains(errb.String(), "% time     seconds  usecs/call     calls    errors    faults syscall") ||
+		!strings.Contains(errb.String(), "faults injected: 1") {
+		t.Errorf("stderr has no -c table or no summary:\n%s", errb.String())
+	}
+	if ev, err := os.ReadFile(events); err != nil || !strings.Contains(string(ev), `"call":"read"`) {
+		t.Errorf("events file: %v %q", err, ev)
+	}
+}
