@@ -144,7 +144,7 @@ func signature(points []Point, faults []fault.Count, check string) string {
 		switch p.Kind {
 		case "deliver":
 			edges[p.From+">"+p.Where+":"+p.Label] = true
-		default:
+		case "stop", "start":
 			life = append(life, p.Kind+" "+p.Where)
 		}
 	}
@@ -188,13 +188,17 @@ func (d *Sim) RandomPlan(r *rand.Rand) []string {
 // maxAims bounds the aims of a baseline.
 const maxAims = 4096
 
-// Aims implements Target: for each distinct delivery of the baseline (by sender, receiver and
-// message type; the first of each, then the second of each, ...), crash the receiver just
-// after it handled the message, and cut the link just before the message arrives.
+// Aims implements Target: crash a node just after each write it makes to its disk (before the
+// sync that follows), and for each delivery of the baseline crash the receiver just after it
+// handled the message and cut the link just before the message arrives (see aim for the
+// order).
 func (d *Sim) Aims(base *Outcome) []string {
 	return d.aim(base, func(p Point) []string {
 		if !slices.Contains(d.nodes, netip.MustParseAddr(p.Where)) {
 			return nil // a client: the cluster is what is tested
+		}
+		if p.Kind == "write" { // after the write, before its sync
+			return []string{fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where)}
 		}
 		return []string{
 			fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where),
@@ -208,7 +212,7 @@ func (d *Sim) Aims(base *Outcome) []string {
 // nodes) by cutting the link for the millisecond around it, earliest first.
 func (d *Sim) Cuts(base *Outcome) []string {
 	return d.aim(base, func(p Point) []string {
-		if !d.supports(p) {
+		if p.Kind != "deliver" || !d.supports(p) {
 			return nil
 		}
 		return []string{fmt.Sprintf("at %s oneway %s %s for 1ms", max(p.At-time.Microsecond, 0), p.From, p.Where)}
@@ -216,18 +220,37 @@ func (d *Sim) Cuts(base *Outcome) []string {
 }
 
 func (d *Sim) aim(base *Outcome, faults func(Point) []string) []string {
+	// Points of one class (a process's writes; deliveries from one process to another of one
+	// message type) are tried in order of occurrence, the classes round-robin: storage first
+	// (a crash between a write and its sync is where durability bugs show), then deliveries,
+	// rarer classes (elections, recoveries) before frequent ones (steady replication).
 	classes := map[string][]Point{}
 	var order []string
 	for _, p := range base.Points {
-		if p.Kind != "deliver" {
+		var k string
+		switch p.Kind {
+		case "deliver":
+			k = "deliver " + p.From + ">" + p.Where + ":" + p.Label
+		case "write":
+			k = "write " + p.Where
+		default:
 			continue
 		}
-		k := p.From + ">" + p.Where + ":" + p.Label
 		if _, ok := classes[k]; !ok {
 			order = append(order, k)
 		}
 		classes[k] = append(classes[k], p)
 	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		sa, sb := strings.HasPrefix(a, "write "), strings.HasPrefix(b, "write ")
+		if sa != sb {
+			if sa {
+				return -1
+			}
+			return 1
+		}
+		return len(classes[a]) - len(classes[b])
+	})
 	seen := map[string]bool{}
 	var out []string
 	for round := 0; len(out) < maxAims; round++ {

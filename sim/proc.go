@@ -212,7 +212,13 @@ func (p *Process) Now() time.Duration { return p.w.now }
 func (p *Process) World() *World { return p.w }
 
 // FS is the process's disk as it is now (a crash replaces it).
-func (p *Process) FS() disk.FS { return p.w.storage.FS(p.name) }
+func (p *Process) FS() disk.FS {
+	fsys := disk.FS(p.w.storage.FS(p.name))
+	if p.w.opts.Observe != nil {
+		fsys = observedFS{FS: fsys, p: p}
+	}
+	return fsys
+}
 
 // Context carries the world's fail point scope: evaluate sites with it (EvalContext, ErrContext).
 func (p *Process) Context() context.Context { return p.ctx }

@@ -23,8 +23,9 @@ type Options struct {
 	Network Network
 	// Trace, when set, receives one text line per simulation event, as it runs.
 	Trace io.Writer
-	// Observe, when set, is told of every message delivered to a process and every stop and
-	// start, as they happen: what an explorer aims faults at and abstracts runs by.
+	// Observe, when set, is told of every message delivered to a process, every stop and
+	// start, and every write and sync a process makes on its disk, as they happen: what an
+	// explorer aims faults at and abstracts runs by.
 	Observe func(Happening)
 	// StallTimeout is how long, in wall time, a task may run without handing control back to
 	// the world before the world reports it as blocked outside the world; 0 means 5s.
@@ -266,7 +267,7 @@ func (w *World) record(e fault.Event) { w.log.Record(e) }
 // Happening is one thing an observer is told of (Options.Observe).
 type Happening struct {
 	At   time.Duration
-	Kind string     // "deliver", "stop" or "start"
+	Kind string     // "deliver", "stop", "start", or a disk operation: "write", "sync", "syncdir"
 	To   netip.Addr // the process it happened to
 	From netip.Addr // deliver: the sender
 	Type byte       // deliver: the payload's first byte (a message type, for most protocols)
