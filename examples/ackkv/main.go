@@ -162,7 +162,7 @@ func serve(args []string) error {
 		return err
 	}
 	ln := fl.(*net.UnixListener)
-	ln.SetDeadline(time.Now().Add(2 * time.Second)) // a client that died before it connected
+	ln.SetDeadline(time.Now().Add(500 * time.Millisecond)) // a client that died before it connected
 	conn, err := ln.Accept()
 	if err != nil {
 		return err
