@@ -87,6 +87,7 @@ func runExplore(e *cli.Env, args []string) int {
 	fs.Uint64Var(&a.keys, "keys", 16, "distinct keys of the workload")
 	fs.BoolVar(&a.noShrink, "no-shrink", false, "do not shrink failures")
 	fs.BoolVar(&a.json, "json", false, "print the result as JSON on stdout (without the runs)")
+	programFlags(fs, &a) // --check, --label, --timeout for a real program (explore_program.go)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
