@@ -23,7 +23,8 @@ import (
 // Program explores a real Linux program run under the tracer (package trace). A plan is a
 // list of faults, one trace rule each (see ParseProgramFault): an --inject term such as
 // "write:crash:when=2:proc=server:path=/tmp/kv/log", or "crash LABEL@CALLS#N", or
-// "partition A/B[@FROM..TO]".
+// "partition A/B[@FROM..TO]"; rules joined by " then " are one fault tried as a whole (a
+// delay, then a crash a few calls later: see ParsePlanElement).
 //
 // With Check set, the check command judges each run (exit 0: acceptable); the program's own
 // exit status is recorded in the detail but does not judge, since a program that reports an
@@ -95,6 +96,29 @@ func ParseProgramFault(s string) (ProgramFault, error) {
 	return f, nil
 }
 
+// ParsePlanElement parses one plan element: a fault (ParseProgramFault), or faults joined by
+// " then " that are tried together as one ("write:delay_enter=50ms:when=1:proc=server:fd=unix
+// then write:crash:when=2:proc=server:path=/x/log": delay a call, then crash a few calls
+// later).
+func ParsePlanElement(s string) ([]ProgramFault, error) {
+	parts := strings.Split(s, " then ")
+	if len(parts) > maxThen {
+		return nil, fmt.Errorf("%w %q: %d faults joined by then: want at most %d", ErrProgramFault, s, len(parts), maxThen)
+	}
+	out := make([]ProgramFault, 0, len(parts))
+	for _, part := range parts {
+		f, err := ParseProgramFault(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// maxThen bounds the faults of one plan element.
+const maxThen = 4
+
 // programRun is what a run left that aims are made from.
 type programRun struct {
 	events []*trace.Event
@@ -123,14 +147,16 @@ func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Out
 	}
 	cfg := trace.Config{Args: p.Args, Dir: p.Dir, Seed: seed, Helper: p.Helper}
 	for _, s := range plan {
-		f, err := ParseProgramFault(s)
+		fs, err := ParsePlanElement(s)
 		if err != nil {
 			return nil, err
 		}
-		if f.Rule != nil {
-			cfg.Rules = append(cfg.Rules, f.Rule)
-		} else {
-			cfg.Partitions = append(cfg.Partitions, f.Partition)
+		for _, f := range fs {
+			if f.Rule != nil {
+				cfg.Rules = append(cfg.Rules, f.Rule)
+			} else {
+				cfg.Partitions = append(cfg.Partitions, f.Partition)
+			}
 		}
 	}
 	for _, s := range p.Labels {
@@ -378,6 +404,9 @@ type aim struct {
 	class  eventClass
 	filter string // ":fd=unix" or ":path=/x/log"
 	when   int    // the invocation among the thread's calls of e.Call that pass filter
+	// then is the thread's second communication or storage event after this one: where a
+	// crash goes after a delay of this call.
+	then *aim
 }
 
 // aims lists the baseline's events faults can be aimed at, with their counts.
@@ -401,6 +430,18 @@ func aims(events []*trace.Event) []aim {
 			continue
 		}
 		out = append(out, aim{e: e, class: c, filter: filter, when: counts[key]})
+	}
+	byThread := map[string][]int{}
+	for i, a := range out {
+		if a.class >= classComm {
+			k := fmt.Sprintf("%s/%d", a.e.Label, a.e.Thread)
+			byThread[k] = append(byThread[k], i)
+		}
+	}
+	for _, idx := range byThread {
+		for j := 0; j+2 < len(idx); j++ {
+			out[idx[j]].then = &out[idx[j+2]]
+		}
 	}
 	return out
 }
@@ -441,6 +482,9 @@ func (p *Program) faultsFor(a aim) (first, later []string) {
 		case "delay":
 			if comm {
 				later = append(later, a.rule("delay_enter=50ms"))
+				if a.then != nil && slices.Contains(kinds, "crash") {
+					later = append(later, a.rule("delay_enter=50ms")+" then "+a.then.rule("crash"))
+				}
 			}
 		}
 	}
@@ -459,7 +503,8 @@ func (p *Program) runOf(base *Outcome) *programRun {
 // Aims implements Target: for the baseline's communication and storage events (then the
 // others), the first of each kind of event (process, call, endpoint) in the order they
 // happened, then the second of each, and so on: crash the process at the call, omit the send,
-// fail the write or sync with EIO; then the same rounds with a reset or a delay.
+// fail the write or sync with EIO; then the same rounds with a reset, a delay, and a delay
+// followed by a crash of the same thread two communication or storage calls later.
 func (p *Program) Aims(base *Outcome) []string {
 	r := p.runOf(base)
 	if r == nil {
@@ -616,12 +661,14 @@ func (p *Program) Replay(seed fault.Seed, plan []string) string {
 		args = append(args, "--label", l)
 	}
 	for _, s := range plan {
-		f, err := ParseProgramFault(s)
+		fs, err := ParsePlanElement(s)
 		if err != nil {
 			args = append(args, "--inject", s) // faultbox run says what is wrong with it
 			continue
 		}
-		args = append(args, f.Flag, f.Spec)
+		for _, f := range fs {
+			args = append(args, f.Flag, f.Spec)
+		}
 	}
 	args = append(append(args, "--"), p.Args...)
 	line := shellQuote(args)

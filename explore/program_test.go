@@ -108,6 +108,18 @@ func TestProgramSignatureIsStable(t *testing.T) {
 	if len(aims) == 0 || len(p.Cuts(a)) == 0 {
 		t.Fatalf("aims %q: want aims and cuts from the baseline", aims)
 	}
+	thens := 0
+	for _, a := range aims {
+		if strings.Contains(a, " then ") {
+			thens++
+			if r := p.Replay(1, []string{a}); strings.Count(r, " --inject ") != 2 {
+				t.Errorf("replay of %q: %s: want its two rules as two --inject flags", a, r)
+			}
+		}
+	}
+	if thens == 0 {
+		t.Errorf("aims %q: want a delay then a crash among them", aims)
+	}
 	c, err := p.Run(t.Context(), 1, aims[:1])
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +206,53 @@ func FuzzParseProgramFault(f *testing.F) {
 		again, err := ParseProgramFault(word + " " + pf.Spec)
 		if err != nil || again.Flag != pf.Flag || again.Spec != pf.Spec {
 			t.Fatalf("%q: reparsing %q %q: %+v, %v", s, word, pf.Spec, again, err)
+		}
+	})
+}
+
+func TestParsePlanElement(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"write:delay_enter=50ms:when=1:proc=s then write:crash:when=3:proc=s": "--inject write:delay_enter=50ms:when=1:proc=s|--inject write:crash:when=3:proc=s",
+		"crash s@write#2 then partition a/b":                                  "--crash s@write#2|--partition a/b",
+		"write:eio":                                                           "--inject write:eio",
+		"write:eio then":                                                      "error",
+		"a:eio then b:eio then c:eio then d:eio then e:eio":                   "error",
+	} {
+		fs, err := ParsePlanElement(in)
+		var got []string
+		for _, f := range fs {
+			got = append(got, f.Flag+" "+f.Spec)
+		}
+		if err != nil {
+			got = []string{"error"}
+			if !errors.Is(err, ErrProgramFault) {
+				t.Errorf("%q: error %v: want ErrProgramFault", in, err)
+			}
+		}
+		if g := strings.Join(got, "|"); g != want {
+			t.Errorf("%q: got %q, want %q", in, g, want)
+		}
+	}
+}
+
+// FuzzParsePlanElement: any element parses into 1..maxThen faults or is refused with
+// ErrProgramFault, never a panic.
+func FuzzParsePlanElement(f *testing.F) {
+	for _, s := range []string{"write:delay_enter=50ms:when=1:proc=s then write:crash:when=3:proc=s", "crash a@write then",
+		"partition a/b then inject read:eio", " then "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fs, err := ParsePlanElement(s)
+		if err != nil {
+			if !errors.Is(err, ErrProgramFault) {
+				t.Fatalf("%q: error %v is not ErrProgramFault", s, err)
+			}
+			return
+		}
+		if len(fs) < 1 || len(fs) > maxThen {
+			t.Fatalf("%q: %d faults: want 1..%d", s, len(fs), maxThen)
 		}
 	})
 }
