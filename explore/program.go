@@ -166,7 +166,7 @@ func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Out
 		}
 		cfg.Labels = append(cfg.Labels, l)
 	}
-	out, err := os.CreateTemp("", "faultbox-explore-out-")
+	out, err := os.CreateTemp("", outputPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", p.Name(), err)
 	}
@@ -274,6 +274,10 @@ const (
 // systemPaths are read by every program's loader and runtime: not the program's own storage.
 var systemPaths = []string{"/proc/", "/sys/", "/usr/", "/lib", "/etc/", "/dev/"}
 
+// outputPrefix names the file a run's stdout and stderr go to (a new one each run): writes to
+// it are not the program's storage.
+const outputPrefix = "faultbox-explore-out-"
+
 func classify(e *trace.Event) eventClass {
 	if e.Errno == "EAGAIN" || e.Errno == "EINPROGRESS" && e.Call != "connect" {
 		return classNone
@@ -299,6 +303,9 @@ func classify(e *trace.Event) eventClass {
 			if strings.HasPrefix(path, s) {
 				return classNone
 			}
+		}
+		if strings.Contains(path, "/"+outputPrefix) {
+			return classNone
 		}
 		if e.Dir == "send" || e.Call == "fsync" || e.Call == "fdatasync" {
 			return classStorage
