@@ -5,6 +5,7 @@ package explore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +22,17 @@ var ackkv struct {
 	err  error
 }
 
+// TestMain removes the example binary ackkvBinary built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if ackkv.path != "" {
+		os.RemoveAll(filepath.Dir(ackkv.path))
+	}
+	os.Exit(code)
+}
+
 // ackkvBinary builds examples/ackkv once per test binary.
-func ackkvBinary(t *testing.T) string {
+func ackkvBinary(t testing.TB) string {
 	t.Helper()
 	ackkv.once.Do(func() {
 		dir, err := os.MkdirTemp("", "explore-ackkv-")
@@ -255,4 +265,32 @@ func FuzzParsePlanElement(f *testing.F) {
 			t.Fatalf("%q: %d faults: want 1..%d", s, len(fs), maxThen)
 		}
 	})
+}
+
+func ExampleParsePlanElement() {
+	fs, err := ParsePlanElement("read:delay_enter=50ms:when=1:proc=server:fd=unix then crash server@write#2")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range fs {
+		fmt.Println(f.Flag, f.Spec)
+	}
+	// Output:
+	// --inject read:delay_enter=50ms:when=1:proc=server:fd=unix
+	// --crash server@write#2
+}
+
+// BenchmarkProgramRun is one fault-free run of examples/ackkv (client and server traced)
+// and its check: what a real-program exploration's rate is made of.
+func BenchmarkProgramRun(b *testing.B) {
+	bin, dir := ackkvBinary(b), b.TempDir()
+	p := &Program{Args: []string{bin, "demo", dir}, Check: bin + " check " + dir, Labels: []string{"server=serve", "client=demo"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		o, err := p.Run(b.Context(), 1, nil)
+		if err != nil || o.Failed {
+			b.Fatalf("%+v, %v", o, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
 }
