@@ -97,6 +97,7 @@ func runExplore(e *cli.Env, args []string) int {
 	fs.DurationVar(&a.duration, "duration", 2*time.Second, "raftkv: how long the clients work in each run, in virtual time")
 	fs.BoolVar(&a.noShrink, "no-shrink", false, "do not shrink failures")
 	fs.BoolVar(&a.json, "json", false, "print the result as JSON on stdout (without the runs)")
+	programFlags(fs, &a) // --check, --label, --timeout for a real program (explore_program.go)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
