@@ -280,3 +280,16 @@ func (w *World) observe(h Happening) {
 		w.opts.Observe(h)
 	}
 }
+
+// AddFigures adds the run's figures every target reports: simulated time, the wall time the
+// run took (measured by the caller: not reproducible), the speed, the events run and the trace
+// hash.
+func (w *World) AddFigures(r *fault.Report, wall time.Duration) {
+	r.Add("simulated time", w.now)
+	r.Add("wall time", wall.Round(time.Microsecond))
+	if wall > 0 {
+		r.Add("speed", fmt.Sprintf("%.0fx real time", float64(w.now)/float64(wall)))
+	}
+	r.Add("events", w.steps)
+	r.Add("trace hash", w.TraceHash())
+}

@@ -74,13 +74,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	r.Target = "dbctl"
 	r.Add("workload", fmt.Sprintf("ops %d, keys %d, scenario %s", cfg.Ops, cfg.Keys, cfg.Scenario))
 	r.Add("faults", string(cfg.Faults)+", for "+dur.String())
-	r.Add("simulated time", w.Now())
-	r.Add("wall time", wall.Round(time.Microsecond))
-	if wall > 0 {
-		r.Add("speed", fmt.Sprintf("%.0fx real time", float64(w.Now())/float64(wall)))
-	}
-	r.Add("events", w.Steps())
-	r.Add("trace hash", w.TraceHash())
+	w.AddFigures(r, wall)
 	hash := c.Hash()
 	r.Add("snapshot sha256", hash)
 	r.SetFaults(w.Log().Counts())

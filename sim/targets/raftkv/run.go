@@ -94,13 +94,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	r.Add("cluster", fmt.Sprintf("%d nodes, %d clients, %d keys", c.cfg.Nodes, c.cfg.Clients, c.cfg.Keys))
 	r.Add("faults", fmt.Sprintf("%s, for %s", cfg.Faults, dur))
 	r.Add("bug", bug)
-	r.Add("simulated time", w.Now())
-	r.Add("wall time", wall.Round(time.Microsecond))
-	if wall > 0 {
-		r.Add("speed", fmt.Sprintf("%.0fx real time", float64(w.Now())/float64(wall)))
-	}
-	r.Add("events", w.Steps())
-	r.Add("trace hash", w.TraceHash())
+	w.AddFigures(r, wall)
 	okOps, unknown := 0, 0
 	for _, op := range hist {
 		if op.Return == math.MaxInt64 {
