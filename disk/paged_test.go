@@ -225,4 +225,3 @@ func diffWorkload(t *testing.T, seed uint64, steps int) {
 		}
 	}
 }
-
