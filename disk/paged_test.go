@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +82,7 @@ func eventsText(es []fault.Event) string {
 // the same post-crash disk and the same events.
 func TestPagedMatchesDense(t *testing.T) {
 	t.Parallel()
-	seeds := 60
+	seeds := 40
 	if testing.Short() {
 		seeds = 15
 	}
@@ -99,9 +100,10 @@ func diffWorkload(t *testing.T, seed uint64, steps int) {
 	var b modelFS = newRef()
 	names := []string{"a", "b", "d/c", "d/e", "log"}
 	sectors := []int{0, 512, 256, 4096, 8192, 1000}
-	maxOff := []int64{2000, 20_000, 70_000, 1 << 20}[r.IntN(4)]
+	maxOff := []int64{2000, 20_000, 70_000, 300_000}[r.IntN(4)]
 	type pair struct{ a, b diffFile }
 	open := map[string]pair{}
+	var lastKey string
 	step := func(i int) string {
 		name := names[r.IntN(len(names))]
 		switch k := r.IntN(100); {
@@ -173,7 +175,9 @@ func diffWorkload(t *testing.T, seed uint64, steps int) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		p := open[keys[r.IntN(len(keys))]]
+		key := keys[r.IntN(len(keys))]
+		p := open[key]
+		defer func() { lastKey = key }()
 		switch k := r.IntN(100); {
 		case k < 45, k >= 95:
 			off := r.Int64N(maxOff)
@@ -217,11 +221,80 @@ func diffWorkload(t *testing.T, seed uint64, steps int) {
 	}
 	var hist []string
 	for i := 0; i < steps; i++ {
-		hist = append(hist, step(i))
+		hist = append(hist, step(i)+"("+lastKey+")")
+		lastKey = ""
 		if i%10 == 0 || i == steps-1 {
+			for k, p := range open {
+				an, bn := p.a.(*memFile).n, p.b.(*refFile).n
+				da := make([]byte, an.durSize)
+				an.dur.readAt(da, 0)
+				if !bytes.Equal(da, bn.durable) {
+					t.Fatalf("after step %d %s raw durable differs: %s\n%v", i, k, inodeDiff(t, an, bn), hist[max(0, len(hist)-10):])
+				}
+			}
 			if x, y := dump(t, a), dump(t, b); x != y {
-				t.Fatalf("after step %d (%v): visible disks differ:\npaged:\n%s\ndense:\n%s", i, hist[max(0, len(hist)-5):], x, y)
+				t.Fatalf("after step %d (%v): visible disks differ:\npaged:\n%s\ndense:\n%s", i, hist[max(0, len(hist)-10):], x, y)
 			}
 		}
+	}
+}
+
+// inodeDiff describes a paged inode next to a dense one, for a failure message.
+func inodeDiff(t *testing.T, a *memInode, b *refInode) string {
+	da := make([]byte, a.durSize)
+	a.dur.readAt(da, 0)
+	va := make([]byte, a.size)
+	a.vis.readAt(va, 0)
+	s := fmt.Sprintf("sizes %d/%d vs %d/%d dirty %v [%d,%d) vs %v [%d,%d) ph %d vs %d\n", a.size, a.durSize, len(b.data), len(b.durable),
+		a.dirty, a.dirtyLo, a.dirtyHi, b.dirty, b.dirtyLo, b.dirtyHi, len(a.phantom), len(b.phantom))
+	for _, e := range a.phantom {
+		s += fmt.Sprintf(" ext %d+%d", e.off, len(e.old))
+	}
+	s += "\n"
+	cnt := 0
+	for i := range da {
+		if i < len(b.durable) && da[i] != b.durable[i] && cnt < 5 {
+			s += fmt.Sprintf("dur differs at %d (page %d) %d vs %d, vis %d/%d\n", i, i>>12, da[i], b.durable[i], va[min(i, len(va)-1)], b.data[min(i, len(b.data)-1)])
+			cnt++
+		}
+	}
+	return s
+}
+
+// allocated reports the bytes fn allocates (not parallel: it reads global counters).
+func allocated(fn func()) uint64 {
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	fn()
+	runtime.ReadMemStats(&b)
+	return b.TotalAlloc - a.TotalAlloc
+}
+
+// TestCostFollowsTheWork: memory follows the data written, a sync costs what it makes
+// durable and a crash what was not yet durable, whatever the file's size.
+func TestCostFollowsTheWork(t *testing.T) {
+	m := NewMem()
+	f := mustCreate(t, m, "f", nil)
+	if n := allocated(func() { _, _ = f.WriteAt([]byte{1}, 512<<30) }); n > 64<<10 {
+		t.Fatalf("a 1-byte write at 512 GiB allocated %d bytes, want one page", n)
+	}
+	if err := f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	block := bytes.Repeat([]byte{7}, 1<<20)
+	for off := int64(0); off < 32<<20; off += 1 << 20 {
+		_, _ = f.WriteAt(block, off)
+	}
+	_ = f.Sync()
+	_ = m.SyncDir("")
+	if n := allocated(func() {
+		_, _ = f.WriteAt(block[:4096], 20<<20)
+		_ = f.Sync()
+	}); n > 64<<10 {
+		t.Fatalf("4 KiB write + sync in a 32 MiB file allocated %d bytes", n)
+	}
+	_, _ = f.WriteAt(block[:4096], 9<<20)
+	if n := allocated(func() { m.Crash(CrashOptions{Seed: 1, TornProbability: 1}) }); n > 512<<10 {
+		t.Fatalf("crash of a 32 MiB file with 4 KiB unsynced allocated %d bytes", n)
 	}
 }
