@@ -45,6 +45,7 @@ type memInode struct {
 	vis, dur      *table
 	size, durSize int64
 	diff          map[int64]struct{}
+	diffPeak      int // the most entries diff held since it was made (a Go map never shrinks)
 	dirty         bool
 	dirtyLo       int64
 	dirtyHi       int64
@@ -84,7 +85,7 @@ func (n *memInode) writable(i int64, whole bool) *page {
 		*np = *old
 	}
 	n.vis.set(i, np)
-	n.diff[i] = struct{}{}
+	n.addDiff(i)
 	return np
 }
 
@@ -154,7 +155,7 @@ func (n *memInode) truncate(size int64) {
 			func(i int64, _ *page) { gone = append(gone, i) })
 		for _, i := range gone {
 			n.vis.set(i, nil)
-			n.diff[i] = struct{}{}
+			n.addDiff(i)
 		}
 		if in := size & (pageSize - 1); in != 0 && n.vis.get(size>>pageShift) != nil {
 			clear(n.writable(size>>pageShift, false)[in:])
@@ -226,6 +227,20 @@ func (n *memInode) sync() {
 	}
 	n.durSize = size
 	n.dirty = false
+	if n.diffPeak > 64 && 4*len(n.diff) < n.diffPeak {
+		// Iterating a map costs its peak size, not its length: start a small one, so that
+		// after a large sync the next ones cost what they move.
+		small := make(map[int64]struct{}, len(n.diff))
+		for i := range n.diff {
+			small[i] = struct{}{}
+		}
+		n.diff, n.diffPeak = small, len(small)
+	}
+}
+
+func (n *memInode) addDiff(i int64) {
+	n.diff[i] = struct{}{}
+	n.diffPeak = max(n.diffPeak, len(n.diff))
 }
 
 // cutDurable shortens the durable image to size: its pages past it go, and the tail of the
@@ -243,7 +258,7 @@ func (n *memInode) cutDurable(size int64) {
 			d := *old
 			clear(d[in:])
 			n.dur.set(size>>pageShift, &d)
-			n.diff[size>>pageShift] = struct{}{}
+			n.addDiff(size >> pageShift)
 		}
 	}
 }
