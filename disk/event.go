@@ -44,6 +44,8 @@ type Counters struct {
 	// Injected counts operations failed by a targeting rule; CrashPoints, crashes a rule
 	// caused (each also counted in Crashes).
 	Injected, CrashPoints int
+	// Concurrent counts operations that overlapped another on the same disk.
+	Concurrent int
 }
 
 // CountersOf reads the disk's counters from a log (events of other layers are ignored).
@@ -56,6 +58,7 @@ func CountersOf(log *fault.Log) Counters {
 	c.Wipes = log.Count(fault.LayerDisk, KindWipe)
 	c.Injected = log.Count(fault.LayerDisk, KindInjectedError)
 	c.CrashPoints = log.Count(fault.LayerDisk, KindCrashPoint)
+	c.Concurrent = log.Count(fault.LayerDisk, KindConcurrentUse)
 	return c
 }
 
@@ -108,6 +111,9 @@ func (c Counters) String() string {
 	parts = append(parts, fmt.Sprintf("crashes=%d", c.Crashes), fmt.Sprintf("wipes=%d", c.Wipes))
 	if c.Injected > 0 || c.CrashPoints > 0 { // absent when no rule acted, as before rules
 		parts = append(parts, fmt.Sprintf("injected=%d", c.Injected), fmt.Sprintf("crash-points=%d", c.CrashPoints))
+	}
+	if c.Concurrent > 0 {
+		parts = append(parts, fmt.Sprintf("concurrent=%d", c.Concurrent))
 	}
 	return strings.Join(parts, " ")
 }

@@ -55,6 +55,7 @@ type FaultFS struct {
 	mu      sync.Mutex // guards streams
 	streams [numStreams]*rand.Rand
 
+	busy    atomic.Int32 // operations in progress (outside their latency sleep)
 	rules   atomic.Pointer[rules]
 	crashFn func() // power loss for this process, when a Storage made this FS
 }
@@ -172,8 +173,25 @@ func (f *FaultFS) spend(c *active, lr LatencyRange, size int) {
 	} else {
 		d = c.Config.latency(nil, lr, size)
 	}
+	// Waiting is not using the disk: under the sim world, another task runs during the
+	// sleep, and its operations must not count as concurrent with this one.
+	f.busy.Add(-1)
 	f.clock.Sleep(d)
+	f.busy.Add(1)
 }
+
+// enter marks an operation of this disk in progress and reports one that overlaps
+// another: outside a world that serialises them, two goroutines' operations draw from the
+// streams in whatever order the Go scheduler chose, so the seed no longer decides the run.
+func (f *FaultFS) enter(op Op, name string) {
+	if f.busy.Add(1) > 1 {
+		f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: KindConcurrentUse, Process: f.process, Where: clean(name),
+			Time: f.clock.Now(), Clock: clockKind(f.clock),
+			Detail: "op=" + string(op) + ": another operation on this disk was in progress; the run is not reproducible from its seed"})
+	}
+}
+
+func (f *FaultFS) exit() { f.busy.Add(-1) }
 
 func (f *FaultFS) record(fam Family, file string, off, length int64, detail string) {
 	f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: string(fam), Process: f.process, Where: file,
@@ -214,6 +232,8 @@ func (f *FaultFS) Create(name string) (File, error) {
 	if err := f.alive("create", name); err != nil {
 		return nil, err
 	}
+	f.enter(OpCreate, name)
+	defer f.exit()
 	if err := f.act(OpCreate, name); err != nil {
 		return nil, err
 	}
@@ -231,6 +251,8 @@ func (f *FaultFS) Open(name string) (File, error) {
 	if err := f.alive("open", name); err != nil {
 		return nil, err
 	}
+	f.enter(OpOpen, name)
+	defer f.exit()
 	if err := f.act(OpOpen, name); err != nil {
 		return nil, err
 	}
@@ -248,6 +270,8 @@ func (f *FaultFS) Remove(name string) error {
 	if err := f.alive("remove", name); err != nil {
 		return err
 	}
+	f.enter(OpRemove, name)
+	defer f.exit()
 	if err := f.act(OpRemove, name); err != nil {
 		return err
 	}
@@ -261,6 +285,8 @@ func (f *FaultFS) Rename(oldname, newname string) error {
 	if err := f.alive("rename", oldname); err != nil {
 		return err
 	}
+	f.enter(OpRename, oldname)
+	defer f.exit()
 	if err := f.act(OpRename, oldname); err != nil {
 		return err
 	}
@@ -274,6 +300,8 @@ func (f *FaultFS) Mkdir(name string) error {
 	if err := f.alive("mkdir", name); err != nil {
 		return err
 	}
+	f.enter(OpMkdir, name)
+	defer f.exit()
 	if err := f.act(OpMkdir, name); err != nil {
 		return err
 	}
@@ -287,6 +315,8 @@ func (f *FaultFS) List(dir string) ([]string, error) {
 	if err := f.alive("list", dir); err != nil {
 		return nil, err
 	}
+	f.enter(OpList, dir)
+	defer f.exit()
 	if err := f.act(OpList, dir); err != nil {
 		return nil, err
 	}
@@ -300,6 +330,8 @@ func (f *FaultFS) Stat(name string) (fs.FileInfo, error) {
 	if err := f.alive("stat", name); err != nil {
 		return nil, err
 	}
+	f.enter(OpStat, name)
+	defer f.exit()
 	if err := f.act(OpStat, name); err != nil {
 		return nil, err
 	}
@@ -314,6 +346,8 @@ func (f *FaultFS) SyncDir(dir string) error {
 	if err := f.alive("syncdir", dir); err != nil {
 		return err
 	}
+	f.enter(OpSyncDir, dir)
+	defer f.exit()
 	if err := f.act(OpSyncDir, dir); err != nil {
 		return err
 	}
@@ -350,6 +384,8 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 	if err := f.alive("read", ff.name); err != nil {
 		return 0, err
 	}
+	f.enter(OpRead, ff.name)
+	defer f.exit()
 	if err := f.act(OpRead, ff.name); err != nil {
 		return 0, err
 	}
@@ -430,6 +466,8 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	if err := checkRange("write", ff.name, off, len(p)); err != nil {
 		return 0, err
 	}
+	f.enter(OpWrite, ff.name)
+	defer f.exit()
 	if err := f.act(OpWrite, ff.name); err != nil {
 		return 0, err
 	}
@@ -489,6 +527,8 @@ func (ff *faultFile) Sync() error {
 	if err := f.alive("sync", ff.name); err != nil {
 		return err
 	}
+	f.enter(OpSync, ff.name)
+	defer f.exit()
 	if err := f.act(OpSync, ff.name); err != nil {
 		return err
 	}
@@ -516,6 +556,8 @@ func (ff *faultFile) Truncate(size int64) error {
 	if err := checkRange("truncate", ff.name, size, 0); err != nil {
 		return err
 	}
+	f.enter(OpTruncate, ff.name)
+	defer f.exit()
 	if err := f.act(OpTruncate, ff.name); err != nil {
 		return err
 	}

@@ -257,6 +257,9 @@ func (e *InjectedError) Unwrap() error { return e.Errno }
 const (
 	KindInjectedError = "injected-error"
 	KindCrashPoint    = "crash-point"
+	// KindConcurrentUse: an operation began while another on the same process's disk was
+	// in progress (see FaultFS and docs/disk.md, "Concurrency").
+	KindConcurrentUse = "concurrent-use"
 )
 
 var errnoNames = []struct {
