@@ -7,11 +7,32 @@ import (
 	"testing"
 )
 
-// The cost benchmarks of the memory disk at growing file sizes, side by side in one run:
+// The cost benchmarks of the memory disk at growing file sizes, the paged MemFS (impl=paged)
+// side by side with the dense model it replaced (impl=dense, the test-only oracle in
+// ref_test.go), in one run:
 //
 //	go test -run '^$' -bench 'Mem(RandomWrite|Crash|Footprint)' -benchmem ./disk/
 //
 // The sizes are in the benchmarks, not in tests, so the suite stays fast.
+
+// benchFS is what the benchmarks need of either implementation.
+type benchFS interface {
+	FS
+	crash(CrashOptions) any
+}
+
+type pagedBench struct{ *MemFS }
+
+func (m pagedBench) crash(o CrashOptions) any { d, _ := m.Crash(o); return d }
+
+type denseBench struct{ *refFS }
+
+func (m denseBench) crash(o CrashOptions) any { d, _ := m.Crash(o); return d }
+
+var impls = []struct {
+	name string
+	make func() benchFS
+}{{"paged", func() benchFS { return pagedBench{NewMem()} }}, {"dense", func() benchFS { return denseBench{newRef()} }}}
 
 var benchSizes = []struct {
 	name  string
@@ -19,9 +40,9 @@ var benchSizes = []struct {
 }{{"1MiB", 1 << 20}, {"64MiB", 64 << 20}, {"1GiB", 1 << 30}}
 
 // filled returns a memory disk holding one synced file of size bytes (its entry synced too).
-func filled(b *testing.B, size int64) (*MemFS, File) {
+func filled(b *testing.B, newFS func() benchFS, size int64) (benchFS, File) {
 	b.Helper()
-	m := NewMem()
+	m := newFS()
 	f, err := m.Create("f")
 	if err != nil {
 		b.Fatal(err)
@@ -51,26 +72,28 @@ func filled(b *testing.B, size int64) (*MemFS, File) {
 func BenchmarkMemRandomWrite(b *testing.B) {
 	for _, every := range []int{1, 10} {
 		for _, s := range benchSizes {
-			b.Run(fmt.Sprintf("syncEvery=%d/size=%s", every, s.name), func(b *testing.B) {
-				_, f := filled(b, s.bytes)
-				blocks := s.bytes / 4096
-				r := rand.New(rand.NewPCG(1, 2))
-				p := make([]byte, 4096)
-				runtime.GC()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					p[0] = byte(i)
-					if _, err := f.WriteAt(p, r.Int64N(blocks)*4096); err != nil {
-						b.Fatal(err)
-					}
-					if (i+1)%every == 0 {
-						if err := f.Sync(); err != nil {
+			for _, im := range impls {
+				b.Run(fmt.Sprintf("syncEvery=%d/size=%s/impl=%s", every, s.name, im.name), func(b *testing.B) {
+					_, f := filled(b, im.make, s.bytes)
+					blocks := s.bytes / 4096
+					r := rand.New(rand.NewPCG(1, 2))
+					p := make([]byte, 4096)
+					runtime.GC()
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						p[0] = byte(i)
+						if _, err := f.WriteAt(p, r.Int64N(blocks)*4096); err != nil {
 							b.Fatal(err)
 						}
+						if (i+1)%every == 0 {
+							if err := f.Sync(); err != nil {
+								b.Fatal(err)
+							}
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -90,37 +113,44 @@ func BenchmarkMemCrash(b *testing.B) {
 	}
 	cases = append(cases, tc{"size=1GiB/unsynced=1MiB", 1 << 30, 256})
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			m, f := filled(b, c.size)
-			r := rand.New(rand.NewPCG(3, 4))
-			p := make([]byte, 4096)
-			for i := 0; i < c.unsynced; i++ {
-				p[0] = byte(i + 1)
-				if _, err := f.WriteAt(p, r.Int64N(c.size/4096)*4096); err != nil {
-					b.Fatal(err)
+		for _, im := range impls {
+			b.Run(c.name+"/impl="+im.name, func(b *testing.B) {
+				m, f := filled(b, im.make, c.size)
+				r := rand.New(rand.NewPCG(3, 4))
+				p := make([]byte, 4096)
+				for i := 0; i < c.unsynced; i++ {
+					p[0] = byte(i + 1)
+					if _, err := f.WriteAt(p, r.Int64N(c.size/4096)*4096); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			runtime.GC()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				after, _ := m.Crash(CrashOptions{Seed: 7, TornProbability: 1})
-				if after == nil {
-					b.Fatal("no disk after the crash")
+				runtime.GC()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if m.crash(CrashOptions{Seed: 7, TornProbability: 1}) == nil {
+						b.Fatal("no disk after the crash")
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
 // BenchmarkMemFootprint writes 1 GiB to one file in 1 MiB writes, syncing every 64 MiB,
 // and reports the live heap afterwards (heap-MiB): the memory a 1 GiB written disk takes.
 func BenchmarkMemFootprint(b *testing.B) {
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) { footprint(b, im.make) })
+	}
+}
+
+func footprint(b *testing.B, newFS func() benchFS) {
 	for i := 0; i < b.N; i++ {
 		runtime.GC()
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
-		m := NewMem()
+		m := newFS()
 		f, err := m.Create("f")
 		if err != nil {
 			b.Fatal(err)
@@ -143,7 +173,6 @@ func BenchmarkMemFootprint(b *testing.B) {
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
-		b.ReportMetric(float64(after.Sys)/(1<<20), "sys-MiB")
 		runtime.KeepAlive(m)
 	}
 }
