@@ -272,6 +272,9 @@ var errnoNames = []struct {
 	{"EINTR", syscall.EINTR},
 }
 
+// ErrnoName is the symbolic name of an errno the rules know ("ENOSPC"), else its number.
+func ErrnoName(e syscall.Errno) string { return errnoName(e) }
+
 func errnoName(e syscall.Errno) string {
 	for _, n := range errnoNames {
 		if n.errno == e {
