@@ -3,7 +3,9 @@ package disk
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,43 +93,72 @@ func (c *crasher) file(n *memInode, name string) *memInode {
 	if done, ok := c.memo[n]; ok {
 		return done
 	}
-	var img []byte
+	var im *image
 	switch {
 	case c.keepAll:
-		img = bytes.Clone(n.data)
+		// The visible image; its private pages are copied, since the running code may
+		// still change them.
+		im = &image{t: n.vis.clone(), mine: map[int64]bool{}, size: n.size}
+		for i := range n.diff {
+			if v := n.vis.get(i); v != nil {
+				cp := *v
+				im.t.set(i, &cp)
+				im.mine[i] = true
+			}
+		}
 	case n.dirty && c.torn > 0 && c.r.Float64() < c.torn: // a clean file draws nothing
-		img = c.tear(n, name)
+		im = c.tear(n, name)
 	default:
-		img = bytes.Clone(n.durable)
+		im = &image{t: n.dur.clone(), mine: map[int64]bool{}, size: n.durSize}
 	}
-	applyPhantom(img, n.phantom)
-	if img == nil {
-		img = []byte{}
+	for _, e := range n.phantom {
+		if e.off < im.size {
+			im.writeAt(e.old[:min(int64(len(e.old)), im.size-e.off)], e.off, false)
+		}
 	}
-	out := &memInode{data: img, durable: bytes.Clone(img)}
+	out := &memInode{vis: im.t, size: im.size, durSize: im.size, diff: map[int64]struct{}{}}
+	out.dur = im.t.clone()
 	c.memo[n] = out
 	return out
 }
 
-// tear decides each changed sector of a dirty file: new, old or garbage.
-func (c *crasher) tear(n *memInode, name string) []byte {
-	D, L := int64(len(n.data)), int64(len(n.durable))
+// tear decides each changed sector of a dirty file: new, old or garbage. The sectors are
+// those of the dense model, from the start of the dirty hull to the larger of the two
+// lengths, in order; only those that can differ are compared (the sectors of pages the
+// images do not share, and every sector past the shorter length), so a tear costs the
+// unsynced data, not the file.
+func (c *crasher) tear(n *memInode, name string) *image {
+	D, L := n.size, n.durSize
 	end := max(D, L)
-	img := make([]byte, end)
-	copy(img, n.durable)
+	im := &image{t: n.dur.clone(), mine: map[int64]bool{}, size: end} // zeros past L
 	newLen := L
-	start := (min(n.dirtyLo, end) / c.sector) * c.sector
+	sector := c.sector
+	start := (min(n.dirtyLo, end) / sector) * sector
+	tail := max(start, (min(D, L)/sector)*sector) // from here on, every sector is a candidate
+	var cands []int64
+	for _, i := range slices.Sorted(maps.Keys(n.diff)) {
+		lo, hi := i<<pageShift, min((i+1)<<pageShift, tail)
+		for s := max((lo/sector)*sector, start); s < hi; s += sector {
+			if len(cands) == 0 || cands[len(cands)-1] < s {
+				cands = append(cands, s)
+			}
+		}
+	}
+	bufNew, bufOld := make([]byte, sector), make([]byte, sector)
 	var shape strings.Builder
-	for s0 := start; s0 < end; s0 += c.sector {
-		s1 := min(s0+c.sector, end)
-		if bytes.Equal(seg(n.data, s0, s1), seg(n.durable, s0, s1)) {
-			continue
+	do := func(s0 int64) {
+		s1 := min(s0+sector, end)
+		nb, ob := n.vis.segment(D, s0, s1, bufNew), n.dur.segment(L, s0, s1, bufOld)
+		if bytes.Equal(nb, ob) {
+			return
 		}
 		switch c.r.IntN(3) {
 		case 0: // new
 			shape.WriteByte('n')
-			clear(img[s0:s1])
-			copy(img[s0:s1], seg(n.data, s0, s1))
+			im.writeAt(nb, s0, false)
+			if k := s0 + int64(len(nb)); k < s1 {
+				im.writeAt(bufOld[:s1-k], k, true) // past the visible end: zeros
+			}
 			if s0 < D {
 				newLen = max(newLen, min(s1, D))
 			}
@@ -135,11 +166,19 @@ func (c *crasher) tear(n *memInode, name string) []byte {
 			shape.WriteByte('o')
 		default: // garbage
 			shape.WriteByte('g')
-			for i := s0; i < s1; i++ {
-				img[i] = byte(c.r.Uint32())
+			g := bufOld[:s1-s0]
+			for i := range g {
+				g[i] = byte(c.r.Uint32())
 			}
+			im.writeAt(g, s0, false)
 			newLen = max(newLen, s1)
 		}
+	}
+	for _, s0 := range cands {
+		do(s0)
+	}
+	for s0 := tail; s0 < end; s0 += sector {
+		do(s0)
 	}
 	if D < L && c.r.IntN(2) == 0 {
 		newLen = D // the truncation reached the media
@@ -147,13 +186,6 @@ func (c *crasher) tear(n *memInode, name string) []byte {
 	c.events = append(c.events, fault.Event{Layer: fault.LayerDisk, Kind: string(TornWrite), Process: c.process, Where: name,
 		Offset: start, Length: end - start, Time: time.Duration(c.time), Clock: c.clock,
 		Detail: fmt.Sprintf("shape=%s size=%d->%d", shape.String(), L, newLen)})
-	return img[:newLen]
-}
-
-func seg(b []byte, lo, hi int64) []byte {
-	n := int64(len(b))
-	if lo >= n {
-		return nil
-	}
-	return b[lo:min(hi, n)]
+	im.truncate(newLen)
+	return im
 }

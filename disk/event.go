@@ -41,6 +41,11 @@ type Counters struct {
 	ReadCorruption, WriteCorruption, TornWrite, MisdirectedWrite, MisdirectedRead int
 	PhantomWrite, SyncFailure                                                     int
 	Crashes, Wipes                                                                int
+	// Injected counts operations failed by a targeting rule; CrashPoints, crashes a rule
+	// caused (each also counted in Crashes).
+	Injected, CrashPoints int
+	// Concurrent counts operations that overlapped another on the same disk.
+	Concurrent int
 }
 
 // CountersOf reads the disk's counters from a log (events of other layers are ignored).
@@ -51,6 +56,9 @@ func CountersOf(log *fault.Log) Counters {
 	}
 	c.Crashes = log.Count(fault.LayerDisk, KindCrash)
 	c.Wipes = log.Count(fault.LayerDisk, KindWipe)
+	c.Injected = log.Count(fault.LayerDisk, KindInjectedError)
+	c.CrashPoints = log.Count(fault.LayerDisk, KindCrashPoint)
+	c.Concurrent = log.Count(fault.LayerDisk, KindConcurrentUse)
 	return c
 }
 
@@ -101,5 +109,11 @@ func (c Counters) String() string {
 		}
 	}
 	parts = append(parts, fmt.Sprintf("crashes=%d", c.Crashes), fmt.Sprintf("wipes=%d", c.Wipes))
+	if c.Injected > 0 || c.CrashPoints > 0 { // absent when no rule acted, as before rules
+		parts = append(parts, fmt.Sprintf("injected=%d", c.Injected), fmt.Sprintf("crash-points=%d", c.CrashPoints))
+	}
+	if c.Concurrent > 0 {
+		parts = append(parts, fmt.Sprintf("concurrent=%d", c.Concurrent))
+	}
 	return strings.Join(parts, " ")
 }

@@ -54,6 +54,10 @@ type FaultFS struct {
 
 	mu      sync.Mutex // guards streams
 	streams [numStreams]*rand.Rand
+
+	busy    atomic.Int32 // operations in progress (outside their latency sleep)
+	rules   atomic.Pointer[rules]
+	crashFn func() // power loss for this process, when a Storage made this FS
 }
 
 type streamKind int
@@ -169,8 +173,25 @@ func (f *FaultFS) spend(c *active, lr LatencyRange, size int) {
 	} else {
 		d = c.Config.latency(nil, lr, size)
 	}
+	// Waiting is not using the disk: under the sim world, another task runs during the
+	// sleep, and its operations must not count as concurrent with this one.
+	f.busy.Add(-1)
 	f.clock.Sleep(d)
+	f.busy.Add(1)
 }
+
+// enter marks an operation of this disk in progress and reports one that overlaps
+// another: outside a world that serialises them, two goroutines' operations draw from the
+// streams in whatever order the Go scheduler chose, so the seed no longer decides the run.
+func (f *FaultFS) enter(op Op, name string) {
+	if f.busy.Add(1) > 1 {
+		f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: KindConcurrentUse, Process: f.process, Where: clean(name),
+			Time: f.clock.Now(), Clock: clockKind(f.clock),
+			Detail: "op=" + string(op) + ": another operation on this disk was in progress; the run is not reproducible from its seed"})
+	}
+}
+
+func (f *FaultFS) exit() { f.busy.Add(-1) }
 
 func (f *FaultFS) record(fam Family, file string, off, length int64, detail string) {
 	f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: string(fam), Process: f.process, Where: file,
@@ -211,6 +232,11 @@ func (f *FaultFS) Create(name string) (File, error) {
 	if err := f.alive("create", name); err != nil {
 		return nil, err
 	}
+	f.enter(OpCreate, name)
+	defer f.exit()
+	if err := f.act(OpCreate, name); err != nil {
+		return nil, err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.WriteLatency, 0)
 	in, err := f.inner.Create(name)
@@ -223,6 +249,11 @@ func (f *FaultFS) Create(name string) (File, error) {
 // Open implements FS.
 func (f *FaultFS) Open(name string) (File, error) {
 	if err := f.alive("open", name); err != nil {
+		return nil, err
+	}
+	f.enter(OpOpen, name)
+	defer f.exit()
+	if err := f.act(OpOpen, name); err != nil {
 		return nil, err
 	}
 	c := f.cfg.Load()
@@ -239,6 +270,11 @@ func (f *FaultFS) Remove(name string) error {
 	if err := f.alive("remove", name); err != nil {
 		return err
 	}
+	f.enter(OpRemove, name)
+	defer f.exit()
+	if err := f.act(OpRemove, name); err != nil {
+		return err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.WriteLatency, 0)
 	return f.inner.Remove(name)
@@ -247,6 +283,11 @@ func (f *FaultFS) Remove(name string) error {
 // Rename implements FS.
 func (f *FaultFS) Rename(oldname, newname string) error {
 	if err := f.alive("rename", oldname); err != nil {
+		return err
+	}
+	f.enter(OpRename, oldname)
+	defer f.exit()
+	if err := f.act(OpRename, oldname); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
@@ -259,6 +300,11 @@ func (f *FaultFS) Mkdir(name string) error {
 	if err := f.alive("mkdir", name); err != nil {
 		return err
 	}
+	f.enter(OpMkdir, name)
+	defer f.exit()
+	if err := f.act(OpMkdir, name); err != nil {
+		return err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.WriteLatency, 0)
 	return f.inner.Mkdir(name)
@@ -269,6 +315,11 @@ func (f *FaultFS) List(dir string) ([]string, error) {
 	if err := f.alive("list", dir); err != nil {
 		return nil, err
 	}
+	f.enter(OpList, dir)
+	defer f.exit()
+	if err := f.act(OpList, dir); err != nil {
+		return nil, err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.ReadLatency, 0)
 	return f.inner.List(dir)
@@ -277,6 +328,11 @@ func (f *FaultFS) List(dir string) ([]string, error) {
 // Stat implements FS.
 func (f *FaultFS) Stat(name string) (fs.FileInfo, error) {
 	if err := f.alive("stat", name); err != nil {
+		return nil, err
+	}
+	f.enter(OpStat, name)
+	defer f.exit()
+	if err := f.act(OpStat, name); err != nil {
 		return nil, err
 	}
 	c := f.cfg.Load()
@@ -290,9 +346,14 @@ func (f *FaultFS) SyncDir(dir string) error {
 	if err := f.alive("syncdir", dir); err != nil {
 		return err
 	}
+	f.enter(OpSyncDir, dir)
+	defer f.exit()
+	if err := f.act(OpSyncDir, dir); err != nil {
+		return err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if f.draw(streamSync, c.SyncFailureProbability) {
+	if f.draw(streamSync, f.scoped(SyncFailure, c.SyncFailureProbability, OpSyncDir, dir)) {
 		f.record(SyncFailure, clean(dir), 0, 0, "dir")
 		return &fs.PathError{Op: "syncdir", Path: dir, Err: ErrSyncFailed}
 	}
@@ -323,7 +384,18 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 	if err := f.alive("read", ff.name); err != nil {
 		return 0, err
 	}
+	f.enter(OpRead, ff.name)
+	defer f.exit()
+	if err := f.act(OpRead, ff.name); err != nil {
+		return 0, err
+	}
 	c := f.cfg.Load()
+	if f.rules.Load() != nil {
+		cc := *c
+		cc.ReadFaultProbability = f.scoped(ReadCorruption, c.ReadFaultProbability, OpRead, ff.name)
+		cc.MisdirectReadProbability = f.scoped(MisdirectedRead, c.MisdirectReadProbability, OpRead, ff.name)
+		c = &cc
+	}
 	f.spend(c, c.ReadLatency, len(p))
 	n, err := ff.f.ReadAt(p, off)
 	if n > 0 && (c.MisdirectReadProbability > 0 || c.ReadFaultProbability > 0) {
@@ -394,7 +466,19 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	if err := checkRange("write", ff.name, off, len(p)); err != nil {
 		return 0, err
 	}
+	f.enter(OpWrite, ff.name)
+	defer f.exit()
+	if err := f.act(OpWrite, ff.name); err != nil {
+		return 0, err
+	}
 	c := f.cfg.Load()
+	if f.rules.Load() != nil {
+		cc := *c
+		cc.WriteFaultProbability = f.scoped(WriteCorruption, c.WriteFaultProbability, OpWrite, ff.name)
+		cc.MisdirectWriteProbability = f.scoped(MisdirectedWrite, c.MisdirectWriteProbability, OpWrite, ff.name)
+		cc.PhantomWriteProbability = f.scoped(PhantomWrite, c.PhantomWriteProbability, OpWrite, ff.name)
+		c = &cc
+	}
 	f.spend(c, c.WriteLatency, len(p))
 	if len(p) == 0 ||
 		(c.MisdirectWriteProbability <= 0 && c.WriteFaultProbability <= 0 && c.PhantomWriteProbability <= 0) {
@@ -443,9 +527,14 @@ func (ff *faultFile) Sync() error {
 	if err := f.alive("sync", ff.name); err != nil {
 		return err
 	}
+	f.enter(OpSync, ff.name)
+	defer f.exit()
+	if err := f.act(OpSync, ff.name); err != nil {
+		return err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if f.draw(streamSync, c.SyncFailureProbability) { // p == 0 draws nothing
+	if f.draw(streamSync, f.scoped(SyncFailure, c.SyncFailureProbability, OpSync, ff.name)) { // p == 0 draws nothing
 		detail := ""
 		if c.SyncFailureDropsDirty {
 			if d, ok := ff.f.(dirtyDropper); ok {
@@ -467,6 +556,11 @@ func (ff *faultFile) Truncate(size int64) error {
 	if err := checkRange("truncate", ff.name, size, 0); err != nil {
 		return err
 	}
+	f.enter(OpTruncate, ff.name)
+	defer f.exit()
+	if err := f.act(OpTruncate, ff.name); err != nil {
+		return err
+	}
 	c := f.cfg.Load()
 	f.spend(c, c.WriteLatency, 0)
 	return ff.f.Truncate(size)
@@ -484,6 +578,101 @@ func (ff *faultFile) Close() error {
 		return err
 	}
 	return ff.f.Close()
+}
+
+// SetRules replaces the targeting rules (see Rule and ParseRules); nil removes them. With no
+// rules, nothing about the FS changes: no predicate is asked and no stream draws. A crash
+// rule needs a FaultFS made by a Storage.
+func (f *FaultFS) SetRules(rs []Rule) error {
+	for i, r := range rs {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("disk rule %d: %w", i+1, err)
+		}
+		if r.Crash && f.crashFn == nil {
+			return fmt.Errorf("disk rule %d %q: a crash rule needs a disk.Storage (the crash is the process's)", i+1, r)
+		}
+	}
+	f.rules.Store(compileRules(rs))
+	return nil
+}
+
+func (r Rule) validate() error {
+	acts := 0
+	if r.Err != 0 {
+		acts++
+	}
+	if r.Crash {
+		acts++
+	}
+	if r.Family != "" {
+		acts++
+		if new(Counters).field(r.Family) == nil {
+			return fmt.Errorf("family %q: want one of %v", r.Family, Families)
+		}
+		if r.Family == TornWrite {
+			return fmt.Errorf("family %q: torn writes happen at a crash, not at an operation: scope them with the crash's options", r.Family)
+		}
+	}
+	if acts != 1 {
+		return fmt.Errorf("%d actions: want exactly one of an error, a crash or a fault family", acts)
+	}
+	if r.When == nil {
+		return fmt.Errorf("no predicate: want one (Always() for every operation)")
+	}
+	if r.Probability < 0 || r.Probability > 1 {
+		return fmt.Errorf("probability %v: want 0..1", r.Probability)
+	}
+	return nil
+}
+
+// act applies the error and crash rules to one operation: the first rule that selects it
+// acts, and the operation fails; later rules do not see it.
+func (f *FaultFS) act(op Op, name string) error {
+	rs := f.rules.Load()
+	if rs == nil || len(rs.acts) == 0 {
+		return nil
+	}
+	name = clean(name)
+	a := Access{Op: op, Path: name, Process: f.process, Time: f.clock.Now()}
+	for _, r := range rs.acts {
+		if !r.When.Match(a) {
+			continue
+		}
+		if r.Crash {
+			f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: KindCrashPoint, Process: f.process, Where: name,
+				Time: a.Time, Clock: clockKind(f.clock), Detail: "op=" + string(op) + " rule=" + r.String()})
+			f.crashFn()
+			return &fs.PathError{Op: string(op), Path: name, Err: ErrCrashed}
+		}
+		f.log.Record(fault.Event{Layer: fault.LayerDisk, Kind: KindInjectedError, Process: f.process, Where: name,
+			Time: a.Time, Clock: clockKind(f.clock), Detail: "op=" + string(op) + " error=" + errnoName(r.Err) + " rule=" + r.String()})
+		return &fs.PathError{Op: string(op), Path: name, Err: &InjectedError{Errno: r.Err, Rule: r.String()}}
+	}
+	return nil
+}
+
+// scoped is a family's probability for one operation: p when no rule scopes the family;
+// else the first scoping rule that selects the operation gives it (its own, or p), and
+// an operation no rule selects gets 0 (and so draws nothing).
+func (f *FaultFS) scoped(fam Family, p float64, op Op, name string) float64 {
+	rs := f.rules.Load()
+	if rs == nil {
+		return p
+	}
+	scope, ok := rs.scoped[fam]
+	if !ok {
+		return p
+	}
+	a := Access{Op: op, Path: clean(name), Process: f.process, Time: f.clock.Now()}
+	for _, r := range scope {
+		if r.When.Match(a) {
+			if r.Probability > 0 {
+				return r.Probability
+			}
+			return p
+		}
+	}
+	return 0
 }
 
 // life is a process incarnation: handles check it on every call.

@@ -1,6 +1,7 @@
 package disk
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"io/fs"
@@ -34,15 +35,20 @@ func newMemDir() *memDir {
 	return &memDir{visible: map[string]any{}, durable: map[string]any{}}
 }
 
-// memInode is one file's two images. The dirty hull [dirtyLo, dirtyHi) covers every byte
-// that changed since the last sync, so a sync copies only that range (a sequential log
-// costs O(bytes written), not O(file size), per sync).
+// memInode is one file's two images, as page tables sharing every page unchanged since the
+// last sync (see pages.go). The dirty hull [dirtyLo, dirtyHi) covers every byte that changed
+// since the last sync; it shapes a torn crash (where tearing starts) exactly as it did when
+// the images were dense. diff holds the pages where the two images may differ: a write
+// adds the pages it copies, a sync moves them to the durable image and forgets them, so a
+// sync costs the pages changed since the last one, whatever the file's size.
 type memInode struct {
-	data    []byte
-	durable []byte
-	dirty   bool
-	dirtyLo int64
-	dirtyHi int64
+	vis, dur      *table
+	size, durSize int64
+	diff          map[int64]struct{}
+	diffPeak      int // the most entries diff held since it was made (a Go map never shrinks)
+	dirty         bool
+	dirtyLo       int64
+	dirtyHi       int64
 	// phantom holds ranges whose writes were lost on their way to the media: syncs keep
 	// the bytes the media had before those writes, while reads still see the writes.
 	phantom []extent
@@ -51,6 +57,10 @@ type memInode struct {
 type extent struct {
 	off int64
 	old []byte
+}
+
+func newInode() *memInode {
+	return &memInode{vis: newTable(), dur: newTable(), diff: map[int64]struct{}{}}
 }
 
 func (n *memInode) markDirty(lo, hi int64) {
@@ -62,29 +72,21 @@ func (n *memInode) markDirty(lo, hi int64) {
 	n.dirtyHi = max(n.dirtyHi, hi)
 }
 
-// resize sets the visible length, zero-filling growth.
-func (n *memInode) resize(size int64) {
-	if size <= int64(len(n.data)) {
-		n.data = n.data[:size]
-		return
-	}
-	n.grow(size, size) // a write of nothing at size: the whole gap is zeroed
-}
-
-// grow extends the visible data to end for a write at off, zeroing only the gap before off
-// (the write covers the rest).
-func (n *memInode) grow(off, end int64) {
-	old := int64(len(n.data))
-	if end <= int64(cap(n.data)) {
-		n.data = n.data[:end]
-		if off > old {
-			clear(n.data[old:off])
+// writable returns the visible page i, private to this image: in place when it already is,
+// else a copy (whole: the caller overwrites all of it, so nothing is copied).
+func (n *memInode) writable(i int64, whole bool) *page {
+	if _, ok := n.diff[i]; ok {
+		if pg := n.vis.get(i); pg != nil {
+			return pg
 		}
-		return
 	}
-	d := make([]byte, end, max(end, 2*int64(cap(n.data))))
-	copy(d, n.data)
-	n.data = d
+	np := new(page)
+	if old := n.vis.get(i); old != nil && !whole {
+		*np = *old
+	}
+	n.vis.set(i, np)
+	n.addDiff(i)
+	return np
 }
 
 func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
@@ -92,25 +94,30 @@ func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
 		return // like pwrite(2): an empty write does not extend the file
 	}
 	end := off + int64(len(p))
-	oldLen := int64(len(n.data))
+	oldLen := n.size
 	if phantom {
-		n.addPhantom(off, end, n.data)
+		n.addPhantom(off, end, n.vis, n.size)
 	} else if len(n.phantom) > 0 {
 		n.subtract(off, end)
 	}
 	if end > oldLen {
-		n.grow(off, end)
+		n.size = end // pages past the old end hold zeros: the gap needs nothing
 		n.markDirty(oldLen, end)
 	}
-	copy(n.data[off:end], p)
+	for q, o := p, off; len(q) > 0; {
+		i, in := o>>pageShift, int(o&(pageSize-1))
+		k := min(len(q), pageSize-in)
+		copy(n.writable(i, k == pageSize)[in:in+k], q[:k])
+		q, o = q[k:], o+int64(k)
+	}
 	n.markDirty(off, end)
 }
 
-// addPhantom makes [lo, hi) a phantom extent whose media still holds what media holds
-// there now (zeros past its end).
-func (n *memInode) addPhantom(lo, hi int64, media []byte) {
+// addPhantom makes [lo, hi) a phantom extent whose media still holds what media (an image
+// of length size) holds there now (zeros past its end).
+func (n *memInode) addPhantom(lo, hi int64, media *table, size int64) {
 	old := make([]byte, hi-lo)
-	copy(old, seg(media, lo, hi))
+	media.segment(size, lo, hi, old)
 	n.subtract(lo, hi)
 	n.phantom = append(n.phantom, extent{off: lo, old: old})
 }
@@ -136,11 +143,25 @@ func (n *memInode) subtract(lo, hi int64) {
 }
 
 func (n *memInode) truncate(size int64) {
-	oldLen := int64(len(n.data))
+	oldLen := n.size
 	if size == oldLen {
 		return
 	}
-	n.resize(size)
+	if size < oldLen {
+		// Pages past the new end go; the tail of the last one is zeroed, so that a later
+		// growth reads zeros there.
+		var gone []int64
+		n.vis.eachIn((size+pageSize-1)>>pageShift, (oldLen+pageSize-1)>>pageShift,
+			func(i int64, _ *page) { gone = append(gone, i) })
+		for _, i := range gone {
+			n.vis.set(i, nil)
+			n.addDiff(i)
+		}
+		if in := size & (pageSize - 1); in != 0 && n.vis.get(size>>pageShift) != nil {
+			clear(n.writable(size>>pageShift, false)[in:])
+		}
+	}
+	n.size = size
 	n.markDirty(min(size, oldLen), max(size, oldLen))
 	out := n.phantom[:0]
 	for _, e := range n.phantom {
@@ -155,22 +176,138 @@ func (n *memInode) truncate(size int64) {
 	n.phantom = out
 }
 
+// sync makes the visible image durable, exactly as the dense model did: the bytes of the
+// dirty hull come from the visible image, every other byte keeps its durable value, and the
+// phantom extents then put back the bytes the media never received. A changed page wholly
+// inside the hull and under no extent is shared with the durable image; the few others
+// (the hull's two ends, pages under an extent) get a durable copy and stay in diff while
+// they differ from the visible page. So a sync costs the pages changed since the last one.
 func (n *memInode) sync() {
 	if !n.dirty {
 		return
 	}
-	size := int64(len(n.data))
-	if int64(cap(n.durable)) < size {
-		d := make([]byte, size, cap(n.data))
-		copy(d, n.durable)
-		n.durable = d
-	} else {
-		n.durable = n.durable[:size]
+	size := n.size
+	if size < n.durSize {
+		n.cutDurable(size)
 	}
 	lo, hi := min(n.dirtyLo, size), min(n.dirtyHi, size)
-	copy(n.durable[lo:hi], n.data[lo:hi])
-	applyPhantom(n.durable, n.phantom)
+	ix := newExtentIndex(n.phantom)
+	for i := range n.diff {
+		p0, p1 := i<<pageShift, (i+1)<<pageShift
+		if p0 >= size {
+			delete(n.diff, i) // gone from both images
+			continue
+		}
+		if p1 <= lo || p0 >= hi {
+			continue // outside the hull: its durable bytes stay (phantom bytes there are already applied)
+		}
+		v := n.vis.get(i)
+		if p0 >= lo && p1 <= hi && !ix.overlaps(p0, p1) {
+			n.dur.set(i, v)
+			delete(n.diff, i)
+			continue
+		}
+		d := new(page)
+		if old := n.dur.get(i); old != nil {
+			*d = *old
+		}
+		a, b := max(p0, lo), min(p1, hi)
+		if v != nil {
+			copy(d[a-p0:b-p0], v[a-p0:b-p0])
+		} else {
+			clear(d[a-p0 : b-p0])
+		}
+		ix.apply(d, p0, size)
+		if v != nil && *d == *v {
+			n.dur.set(i, v) // the same bytes after all: share
+			delete(n.diff, i)
+			continue
+		}
+		n.dur.set(i, d)
+	}
+	n.durSize = size
 	n.dirty = false
+	if n.diffPeak > 64 && 4*len(n.diff) < n.diffPeak {
+		// Iterating a map costs its peak size, not its length: start a small one, so that
+		// after a large sync the next ones cost what they move.
+		small := make(map[int64]struct{}, len(n.diff))
+		for i := range n.diff {
+			small[i] = struct{}{}
+		}
+		n.diff, n.diffPeak = small, len(small)
+	}
+}
+
+func (n *memInode) addDiff(i int64) {
+	n.diff[i] = struct{}{}
+	n.diffPeak = max(n.diffPeak, len(n.diff))
+}
+
+// cutDurable shortens the durable image to size: its pages past it go, and the tail of the
+// last one is zeroed in a copy (durable pages are shared, so never changed in place). The
+// pages dropped are in diff already (the visible image lost them when it shrank).
+func (n *memInode) cutDurable(size int64) {
+	var gone []int64
+	n.dur.eachIn((size+pageSize-1)>>pageShift, (n.durSize+pageSize-1)>>pageShift,
+		func(i int64, _ *page) { gone = append(gone, i) })
+	for _, i := range gone {
+		n.dur.set(i, nil)
+	}
+	if in := size & (pageSize - 1); in != 0 {
+		if old := n.dur.get(size >> pageShift); old != nil {
+			d := *old
+			clear(d[in:])
+			n.dur.set(size>>pageShift, &d)
+			n.addDiff(size >> pageShift)
+		}
+	}
+}
+
+// extentIndex finds the phantom extents that meet a range. Extents can overlap (the
+// subtraction keeps the dense model's exact behaviour, duplicates included), but every
+// extent covering a byte holds the same old value for it, so their order does not matter.
+type extentIndex struct {
+	byOff  []extent
+	maxEnd []int64 // maxEnd[k]: the largest end among byOff[:k+1]
+}
+
+func newExtentIndex(ph []extent) extentIndex {
+	if len(ph) == 0 {
+		return extentIndex{}
+	}
+	ix := extentIndex{byOff: slices.Clone(ph), maxEnd: make([]int64, len(ph))}
+	slices.SortStableFunc(ix.byOff, func(a, b extent) int { return cmp.Compare(a.off, b.off) })
+	m := int64(0)
+	for k, e := range ix.byOff {
+		m = max(m, e.off+int64(len(e.old)))
+		ix.maxEnd[k] = m
+	}
+	return ix
+}
+
+// each calls fn for every extent meeting [lo, hi).
+func (ix extentIndex) each(lo, hi int64, fn func(e extent)) {
+	k, _ := slices.BinarySearchFunc(ix.byOff, hi, func(e extent, hi int64) int { return cmp.Compare(e.off, hi) })
+	for k--; k >= 0 && ix.maxEnd[k] > lo; k-- {
+		if e := ix.byOff[k]; e.off+int64(len(e.old)) > lo {
+			fn(e)
+		}
+	}
+}
+
+func (ix extentIndex) overlaps(lo, hi int64) bool {
+	found := false
+	ix.each(lo, hi, func(extent) { found = true })
+	return found
+}
+
+// apply writes the old bytes of every extent meeting page d (at p0) into it, up to size.
+func (ix extentIndex) apply(d *page, p0, size int64) {
+	p1 := min(p0+pageSize, size)
+	ix.each(p0, p1, func(e extent) {
+		a, b := max(e.off, p0), min(e.off+int64(len(e.old)), p1)
+		copy(d[a-p0:b-p0], e.old[a-e.off:b-e.off])
+	})
 }
 
 // dropDirty is the Linux behaviour after a failed fsync: the dirty pages are marked clean
@@ -179,20 +316,11 @@ func (n *memInode) dropDirty() {
 	if !n.dirty {
 		return
 	}
-	size := int64(len(n.data))
-	lo, hi := min(n.dirtyLo, size), min(n.dirtyHi, size)
+	lo, hi := min(n.dirtyLo, n.size), min(n.dirtyHi, n.size)
 	if hi > lo {
-		n.addPhantom(lo, hi, n.durable)
+		n.addPhantom(lo, hi, n.dur, n.durSize)
 	}
 	n.sync()
-}
-
-func applyPhantom(img []byte, ph []extent) {
-	for _, e := range ph {
-		if e.off < int64(len(img)) {
-			copy(img[e.off:], e.old)
-		}
-	}
 }
 
 // walk resolves a cleaned directory name against the visible tree.
@@ -240,7 +368,7 @@ func (m *MemFS) Create(name string) (File, error) {
 		e.truncate(0)
 		return &memFile{fs: m, name: name, n: e}, nil
 	}
-	n := &memInode{}
+	n := newInode()
 	d.visible[base] = n
 	return &memFile{fs: m, name: name, n: n}, nil
 }
@@ -381,7 +509,7 @@ func (m *MemFS) Stat(name string) (fs.FileInfo, error) {
 	}
 	switch e := d.visible[base].(type) {
 	case *memInode:
-		return fileInfo{name: base, size: int64(len(e.data))}, nil
+		return fileInfo{name: base, size: e.size}, nil
 	case *memDir:
 		return fileInfo{name: base, dir: true}, nil
 	}
@@ -421,10 +549,11 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	if f.closed {
 		return 0, &fs.PathError{Op: "read", Path: f.name, Err: ErrClosed}
 	}
-	if off >= int64(len(f.n.data)) {
+	if off >= f.n.size {
 		return 0, io.EOF
 	}
-	n := copy(p, f.n.data[off:])
+	n := int(min(int64(len(p)), f.n.size-off))
+	f.n.vis.readAt(p[:n], off)
 	if n < len(p) {
 		return n, io.EOF
 	}
@@ -490,7 +619,7 @@ func (f *memFile) Stat() (fs.FileInfo, error) {
 		return nil, &fs.PathError{Op: "stat", Path: f.name, Err: ErrClosed}
 	}
 	_, base := split(f.name)
-	return fileInfo{name: base, size: int64(len(f.n.data))}, nil
+	return fileInfo{name: base, size: f.n.size}, nil
 }
 
 func (f *memFile) Close() error {
@@ -512,7 +641,7 @@ func (m *MemFS) DurableSize(name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return int64(len(n.durable)), nil
+	return n.durSize, nil
 }
 
 var _ FS = (*MemFS)(nil)

@@ -23,6 +23,7 @@ type Storage struct {
 	procs     map[string]*proc
 	atlas     *Atlas
 	replicaOf map[string]int
+	rules     []Rule
 }
 
 type proc struct {
@@ -147,6 +148,36 @@ func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
 	p.fs = newFaultFS(mem, FaultOptions{Seed: s.seed, Config: s.configLocked(process),
 		Clock: s.clock, Process: process, Log: s.log, Atlas: atlas, Replica: replica},
 		process+"/"+strconv.Itoa(p.crashes+p.wipes), process+"/"+strconv.Itoa(p.wipes), p.life)
+	fsys := p.fs
+	p.fs.crashFn = func() {
+		// Only the incarnation the rule fired in crashes; a late call from an older one
+		// (a handle that raced the crash) does nothing.
+		s.mu.Lock()
+		current := s.procs[process].fs == fsys
+		s.mu.Unlock()
+		if current {
+			s.Crash(process, true)
+		}
+	}
+	p.fs.rules.Store(compileRules(s.rules))
+}
+
+// SetRules installs targeting rules (see Rule and ParseRules) on every process's disk, now
+// and after every crash and wipe; nil removes them. A rule's Nth counts per process across
+// incarnations, so "the third sync" stays the third after a crash.
+func (s *Storage) SetRules(rs []Rule) error {
+	for i, r := range rs {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("disk rule %d: %w", i+1, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = slices.Clone(rs)
+	for _, p := range s.procs {
+		p.fs.rules.Store(compileRules(s.rules))
+	}
+	return nil
 }
 
 // Crash is power loss for one process: its disk is replaced by the post-crash disk (unsynced

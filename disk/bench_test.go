@@ -1,0 +1,178 @@
+package disk
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// The cost benchmarks of the memory disk at growing file sizes, the paged MemFS (impl=paged)
+// side by side with the dense model it replaced (impl=dense, the test-only oracle in
+// ref_test.go), in one run:
+//
+//	go test -run '^$' -bench 'Mem(RandomWrite|Crash|Footprint)' -benchmem ./disk/
+//
+// The sizes are in the benchmarks, not in tests, so the suite stays fast.
+
+// benchFS is what the benchmarks need of either implementation.
+type benchFS interface {
+	FS
+	crash(CrashOptions) any
+}
+
+type pagedBench struct{ *MemFS }
+
+func (m pagedBench) crash(o CrashOptions) any { d, _ := m.Crash(o); return d }
+
+type denseBench struct{ *refFS }
+
+func (m denseBench) crash(o CrashOptions) any { d, _ := m.Crash(o); return d }
+
+var impls = []struct {
+	name string
+	make func() benchFS
+}{{"paged", func() benchFS { return pagedBench{NewMem()} }}, {"dense", func() benchFS { return denseBench{newRef()} }}}
+
+var benchSizes = []struct {
+	name  string
+	bytes int64
+}{{"1MiB", 1 << 20}, {"64MiB", 64 << 20}, {"1GiB", 1 << 30}}
+
+// filled returns a memory disk holding one synced file of size bytes (its entry synced too).
+func filled(b *testing.B, newFS func() benchFS, size int64) (benchFS, File) {
+	b.Helper()
+	m := newFS()
+	f, err := m.Create("f")
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for i := range chunk {
+		chunk[i] = byte(i * 7)
+	}
+	for off := int64(0); off < size; off += int64(len(chunk)) {
+		if _, err := f.WriteAt(chunk[:min(int64(len(chunk)), size-off)], off); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	if err := m.SyncDir(""); err != nil {
+		b.Fatal(err)
+	}
+	return m, f
+}
+
+// BenchmarkMemRandomWrite: 4 KiB writes at random aligned offsets of a file of each size,
+// with a sync after every write (syncEvery=1) or after every tenth (syncEvery=10, the
+// issue's figure: the writes between two syncs are spread over the whole file). ns/op is
+// per write, its share of the syncs included.
+func BenchmarkMemRandomWrite(b *testing.B) {
+	for _, every := range []int{1, 10} {
+		for _, s := range benchSizes {
+			for _, im := range impls {
+				b.Run(fmt.Sprintf("syncEvery=%d/size=%s/impl=%s", every, s.name, im.name), func(b *testing.B) {
+					_, f := filled(b, im.make, s.bytes)
+					blocks := s.bytes / 4096
+					r := rand.New(rand.NewPCG(1, 2))
+					p := make([]byte, 4096)
+					runtime.GC()
+					b.ReportAllocs()
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						p[0] = byte(i)
+						if _, err := f.WriteAt(p, r.Int64N(blocks)*4096); err != nil {
+							b.Fatal(err)
+						}
+						if (i+1)%every == 0 {
+							if err := f.Sync(); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMemCrash: a crash (every file torn, the costliest shape) of a disk holding one
+// synced file of each size with 16 unsynced random 4 KiB writes, and at 1 GiB with 256.
+// A crash never changes the disk it is called on, so each iteration crashes the same one.
+func BenchmarkMemCrash(b *testing.B) {
+	type tc struct {
+		name     string
+		size     int64
+		unsynced int
+	}
+	cases := []tc{}
+	for _, s := range benchSizes {
+		cases = append(cases, tc{fmt.Sprintf("size=%s/unsynced=64KiB", s.name), s.bytes, 16})
+	}
+	cases = append(cases, tc{"size=1GiB/unsynced=1MiB", 1 << 30, 256})
+	for _, c := range cases {
+		for _, im := range impls {
+			b.Run(c.name+"/impl="+im.name, func(b *testing.B) {
+				m, f := filled(b, im.make, c.size)
+				r := rand.New(rand.NewPCG(3, 4))
+				p := make([]byte, 4096)
+				for i := 0; i < c.unsynced; i++ {
+					p[0] = byte(i + 1)
+					if _, err := f.WriteAt(p, r.Int64N(c.size/4096)*4096); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if m.crash(CrashOptions{Seed: 7, TornProbability: 1}) == nil {
+						b.Fatal("no disk after the crash")
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMemFootprint writes 1 GiB to one file in 1 MiB writes, syncing every 64 MiB,
+// and reports the live heap afterwards (heap-MiB): the memory a 1 GiB written disk takes.
+func BenchmarkMemFootprint(b *testing.B) {
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) { footprint(b, im.make) })
+	}
+}
+
+func footprint(b *testing.B, newFS func() benchFS) {
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		m := newFS()
+		f, err := m.Create("f")
+		if err != nil {
+			b.Fatal(err)
+		}
+		chunk := make([]byte, 1<<20)
+		for j := range chunk {
+			chunk[j] = byte(j * 7)
+		}
+		for off := int64(0); off < 1<<30; off += 1 << 20 {
+			if _, err := f.WriteAt(chunk, off); err != nil {
+				b.Fatal(err)
+			}
+			if (off+1<<20)%(64<<20) == 0 {
+				if err := f.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
+		runtime.KeepAlive(m)
+	}
+}

@@ -1,0 +1,220 @@
+package disk
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestParseRulesErrorsNameFieldValueAndExpectation(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ spec, want string }{
+		{"", `disk rule "": column 1: rule "": expected at least one rule`},
+		{"fsync:error=EIO", `column 1: operation "fsync": expected * or a comma list of open, create`},
+		{"sync:nth=0:error=EIO", `column 10: nth "0": expected a count >= 1`},
+		{"sync:error=EWHAT", `column 12: error "EWHAT": expected an errno name: EIO, ENOSPC`},
+		{"sync:path=[:error=EIO", `column 11: path "[": expected a glob`},
+		{"write:after=soon:crash", `column 13: after "soon": expected a duration >= 0`},
+		{"write:fault=torn-write", `column 13: fault "torn-write": expected a family decided at an operation`},
+		{"write:fault=phantom-write:p=2", `column 29: p "2": expected a probability in (0, 1]`},
+		{"write:error=EIO:p=0.5", `p "0.5": expected p= only with fault=FAMILY`},
+		{"write:path=a", `rule "write:path=a": expected exactly one action`},
+		{"write:error=EIO:crash", `expected exactly one action`},
+		{"write:nth=1:nth=2:crash", `column 13: nth "2": expected each field once per rule`},
+		{"write:bogus=1:crash", `column 7: field "bogus": expected one of path=GLOB`},
+		{"write:nth!=1:crash", `column 7: nth! "1": expected != only on path or proc`},
+		{"sync:error=EIO; write:zap", `column 23: field "zap": expected KEY=VALUE`},
+	}
+	for _, c := range cases {
+		_, err := ParseRules(c.spec)
+		var re *RuleError
+		if !errors.As(err, &re) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParseRules(%q) = %v, want a *RuleError containing %q", c.spec, err, c.want)
+		}
+	}
+}
+
+func TestParseRulesSelects(t *testing.T) {
+	t.Parallel()
+	rs, err := ParseRules("sync:path=*.log:nth=3:error=EIO; write,truncate:path!=tmp/*:proc=a:error=ENOSPC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Err != syscall.EIO || rs[1].Err != syscall.ENOSPC {
+		t.Fatalf("rules = %v", rs)
+	}
+	hits := 0
+	for i := 0; i < 6; i++ {
+		for _, p := range []string{"x.log", "d/y.log", "z.sst"} {
+			if rs[0].When.Match(Access{Op: OpSync, Path: p, Process: "a"}) {
+				hits++
+				if i != 1 || p != "x.log" { // the third sync of a *.log, counting both files
+					t.Fatalf("matched sync %d of %s", i, p)
+				}
+			}
+		}
+	}
+	if hits != 1 {
+		t.Fatalf("nth=3 matched %d times, want once", hits)
+	}
+	w := rs[1].When
+	for _, c := range []struct {
+		a    Access
+		want bool
+	}{
+		{Access{Op: OpWrite, Path: "db/x", Process: "a"}, true},
+		{Access{Op: OpTruncate, Path: "x", Process: "a"}, true},
+		{Access{Op: OpWrite, Path: "tmp/x", Process: "a"}, false},
+		{Access{Op: OpWrite, Path: "x", Process: "b"}, false},
+		{Access{Op: OpSync, Path: "x", Process: "a"}, false},
+	} {
+		if got := w.Match(c.a); got != c.want {
+			t.Errorf("%v on %+v = %v, want %v", w, c.a, got, c.want)
+		}
+	}
+}
+
+// Every operation can be failed by a rule, with the errno the rule names, and each failure
+// is an event.
+func TestEveryOperationCanFail(t *testing.T) {
+	t.Parallel()
+	for _, op := range Ops {
+		st, _ := NewStorage(1, Config{}, nil)
+		fsys := st.FS("p")
+		_ = fsys.Mkdir("d")
+		f, _ := fsys.Create("d/f")
+		_, _ = f.WriteAt([]byte("abc"), 0)
+		rs, err := ParseRules(string(op) + ":path=d/*,d:error=ENOSPC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetRules(rs); err != nil {
+			t.Fatal(err)
+		}
+		fsys = st.FS("p")
+		var got error
+		switch op {
+		case OpOpen:
+			_, got = fsys.Open("d/f")
+		case OpCreate:
+			_, got = fsys.Create("d/g")
+		case OpRename:
+			got = fsys.Rename("d/f", "d/h")
+		case OpRemove:
+			got = fsys.Remove("d/f")
+		case OpMkdir:
+			got = fsys.Mkdir("d/e")
+		case OpList:
+			_, got = fsys.List("d")
+		case OpStat:
+			_, got = fsys.Stat("d/f")
+		case OpSync:
+			got = f.Sync()
+		case OpSyncDir:
+			got = fsys.SyncDir("d")
+		case OpRead:
+			_, got = f.ReadAt(make([]byte, 3), 0)
+		case OpWrite:
+			_, got = f.WriteAt([]byte("x"), 0)
+		case OpTruncate:
+			got = f.Truncate(0)
+		}
+		var ie *InjectedError
+		if !errors.Is(got, syscall.ENOSPC) || !errors.As(got, &ie) {
+			t.Errorf("%s: err = %v, want an injected ENOSPC", op, got)
+		}
+		if c := st.Counters(); c.Injected != 1 {
+			t.Errorf("%s: injected = %d, want 1", op, c.Injected)
+		}
+	}
+}
+
+func TestFamilyScopedByRule(t *testing.T) {
+	t.Parallel()
+	st, _ := NewStorage(1, Config{}, nil)
+	rs, err := ParseRules("write:path=*.log:nth=2:fault=phantom-write:p=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetRules(rs); err != nil {
+		t.Fatal(err)
+	}
+	fsys := st.FS("p")
+	a, _ := fsys.Create("a.log")
+	b, _ := fsys.Create("b.dat")
+	for i := 0; i < 4; i++ {
+		_, _ = b.WriteAt([]byte("bbbb"), int64(4*i))
+		_, _ = a.WriteAt([]byte("aaaa"), int64(4*i))
+	}
+	ev := st.Events()
+	if len(ev) != 1 || ev[0].Kind != string(PhantomWrite) || ev[0].Where != "a.log" || ev[0].Offset != 4 {
+		t.Fatalf("events = %v, want one phantom write: the second write of a.log", ev)
+	}
+}
+
+func TestCrashAtTheNthIO(t *testing.T) {
+	t.Parallel()
+	st, _ := NewStorage(1, Config{}, nil)
+	rs, _ := ParseRules("*:nth=4:crash")
+	if err := st.SetRules(rs); err != nil {
+		t.Fatal(err)
+	}
+	fsys := st.FS("p")
+	f, _ := fsys.Create("f") // 1
+	_ = fsys.SyncDir("")     // 2
+	_, _ = f.WriteAt([]byte("synced"), 0)
+	_ = f.Sync()                                                          // 4: crash just before it
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, ErrCrashed) { // the handle is dead
+		t.Fatalf("after the crash point: %v, want ErrCrashed", err)
+	}
+	c := st.Counters()
+	if c.Crashes != 1 || c.CrashPoints != 1 {
+		t.Fatalf("counters %v, want one crash from one crash point", c)
+	}
+	if got, _ := st.Mem("p").DurableSize("f"); got != 0 {
+		t.Fatalf("the sync the crash preempted made %d bytes durable", got)
+	}
+	// The rule fired once: the new incarnation is not crashed again at its own 4th I/O.
+	fsys = st.FS("p")
+	for i := 0; i < 6; i++ {
+		if _, err := fsys.Stat("f"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCrashRuleNeedsStorage(t *testing.T) {
+	t.Parallel()
+	f, _ := NewFaultFS(NewMem(), FaultOptions{})
+	rs, _ := ParseRules("*:crash")
+	if err := f.SetRules(rs); err == nil || !strings.Contains(err.Error(), "needs a disk.Storage") {
+		t.Fatalf("crash rule on a bare FaultFS: %v", err)
+	}
+}
+
+func FuzzParseRules(f *testing.F) {
+	for _, s := range []string{"sync:path=*.log:nth=3:error=EIO", "*:nth=120:crash", "write,read:proc!=a:after=1s:before=2s:fault=read-corruption:p=0.5",
+		"a;b", ":::", "sync:path!=x:error=eio; write:crash"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		rs, err := ParseRules(spec)
+		if err != nil {
+			var re *RuleError
+			if !errors.As(err, &re) || re.Pos < 1 || re.Pos > len(spec)+1 {
+				t.Fatalf("ParseRules(%q): %v, want a *RuleError with a column in the spec", spec, err)
+			}
+			return
+		}
+		for _, r := range rs {
+			if err := r.validate(); err != nil {
+				t.Fatalf("ParseRules(%q) gave an invalid rule %q: %v", spec, r, err)
+			}
+			again, err := ParseRules(r.String())
+			if err != nil || len(again) != 1 || again[0].String() != r.String() {
+				t.Fatalf("rule %q does not read back: %v %v", r, again, err)
+			}
+		}
+	})
+}
