@@ -15,8 +15,8 @@ import "maps"
 // page there is private). Every other page is immutable: a durable page, a page shared by
 // a sync, a page reused by a post-crash disk.
 const (
-	pageShift  = 12
-	pageSize   = 1 << pageShift // 4 KiB, the unit of copy on write
+	pageShift  = 9
+	pageSize   = 1 << pageShift // 512 bytes, the unit of copy on write
 	chunkShift = 8
 	chunkPages = 1 << chunkShift // 256 pages (1 MiB) per chunk of a table
 )
