@@ -18,7 +18,7 @@ const (
 	pageShift  = 9
 	pageSize   = 1 << pageShift // 512 bytes, the unit of copy on write
 	chunkShift = 8
-	chunkPages = 1 << chunkShift // 256 pages (1 MiB) per chunk of a table
+	chunkPages = 1 << chunkShift // 256 pages (128 KiB) per chunk of a table
 )
 
 type page = [pageSize]byte
@@ -33,7 +33,7 @@ type chunk struct {
 }
 
 // table maps page indexes to pages through chunks, so that cloning a table copies one
-// pointer per MiB of file, and the two clones copy a chunk only when they change it.
+// pointer per 128 KiB of file, and the two clones copy a chunk only when they change it.
 type table struct {
 	chunks map[int64]*chunk
 	owner  *owner
