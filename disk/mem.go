@@ -52,6 +52,12 @@ type memInode struct {
 	// phantom holds ranges whose writes were lost on their way to the media: syncs keep
 	// the bytes the media had before those writes, while reads still see the writes.
 	phantom []extent
+	// durMine holds durable pages a sync of this inode made and nothing else has seen: a
+	// later sync may change them in place. They are valid only while the durable table's
+	// owner is durMineOwner: cloning the table (a crash, an enumeration) shares every page
+	// and gives the table a new owner, which retires them all at once.
+	durMine      map[int64]*page
+	durMineOwner *owner
 }
 
 type extent struct {
@@ -207,10 +213,7 @@ func (n *memInode) sync() {
 			delete(n.diff, i)
 			continue
 		}
-		d := new(page)
-		if old := n.dur.get(i); old != nil {
-			*d = *old
-		}
+		d, inPlace := n.durablePage(i)
 		a, b := max(p0, lo), min(p1, hi)
 		if v != nil {
 			copy(d[a-p0:b-p0], v[a-p0:b-p0])
@@ -218,12 +221,18 @@ func (n *memInode) sync() {
 			clear(d[a-p0 : b-p0])
 		}
 		ix.apply(d, p0, size)
-		if v != nil && *d == *v {
+		if v != nil && *d == *v && p1 <= size {
 			n.dur.set(i, v) // the same bytes after all: share
 			delete(n.diff, i)
+			delete(n.durMine, i)
 			continue
 		}
-		n.dur.set(i, d)
+		// A page the file ends in (the tail of an append-only log) keeps its own visible
+		// and durable copies: the next append writes the visible one in place and the next
+		// sync copies what changed into the durable one, with no page allocated for either.
+		if !inPlace {
+			n.dur.set(i, d)
+		}
 	}
 	n.durSize = size
 	n.dirty = false
@@ -236,6 +245,26 @@ func (n *memInode) sync() {
 		}
 		n.diff, n.diffPeak = small, len(small)
 	}
+}
+
+// durablePage returns a page holding page i's durable bytes that the caller may change:
+// the durable page itself when this inode's syncs made it and nothing else has seen it
+// (inPlace), else a new copy, recorded as this inode's own for later syncs.
+func (n *memInode) durablePage(i int64) (d *page, inPlace bool) {
+	old := n.dur.get(i)
+	if n.durMineOwner == n.dur.owner {
+		if pg := n.durMine[i]; pg != nil && pg == old {
+			return pg, true
+		}
+	} else {
+		n.durMine, n.durMineOwner = map[int64]*page{}, n.dur.owner
+	}
+	d = new(page)
+	if old != nil {
+		*d = *old
+	}
+	n.durMine[i] = d
+	return d, false
 }
 
 func (n *memInode) addDiff(i int64) {
