@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -143,48 +141,9 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 func walRecord(i int) []byte { return []byte(strings.Repeat(fmt.Sprintf("record %04d ", i), 1+i%7)) }
 
 func walEnumeration() (func(disk.FS) error, func(disk.CrashState) error, *int) {
-	acked, refused := 0, 0
-	workload := func(fsys disk.FS) error {
-		l, err := wal.Open(fsys, "wal", wal.Options{})
-		if err != nil {
-			return err
-		}
-		n := 0
-		for batch := 1; batch <= 6; batch++ {
-			for i := 0; i < batch; i++ {
-				if _, err := l.Append(walRecord(n)); err != nil {
-					return err
-				}
-				n++
-			}
-			if _, err := l.Sync(); err != nil {
-				return err
-			}
-			acked = n
-		}
-		return nil
-	}
-	check := func(s disk.CrashState) error {
-		l, err := wal.Open(s.FS, "wal", wal.Options{})
-		if errors.Is(err, wal.ErrLost) {
-			refused++
-			return nil // detected, not silent
-		}
-		if err != nil {
-			return fmt.Errorf("recovery: %w", err)
-		}
-		recs := l.Records()
-		if len(recs) < acked {
-			return fmt.Errorf("recovered %d records, %d were acknowledged", len(recs), acked)
-		}
-		for i, r := range recs {
-			if !bytes.Equal(r.Payload, walRecord(i)) {
-				return fmt.Errorf("record %d differs", i)
-			}
-		}
-		return nil
-	}
-	return workload, check, &refused
+	refused := 0
+	c := &wal.CrashCheck{Record: walRecord, OnRefused: func(disk.CrashState, int) { refused++ }}
+	return c.Workload, c.Check, &refused
 }
 
 func renameEnumeration(syncData bool) (func(disk.FS) error, func(disk.CrashState) error) {

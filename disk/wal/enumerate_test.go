@@ -1,8 +1,6 @@
 package wal
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -24,46 +22,11 @@ import (
 // because its behaviour is frozen by the torture outputs.
 func TestRecoveryHoldsAtEveryCrashState(t *testing.T) {
 	t.Parallel()
-	acked, refused := 0, map[string]int{}
-	res, err := disk.Enumerate(func(fsys disk.FS) error {
-		l, err := Open(fsys, "wal", Options{})
-		if err != nil {
-			return err
-		}
-		n := 0
-		for batch := 1; batch <= 6; batch++ {
-			for i := 0; i < batch; i++ {
-				if _, err := l.Append(record(n)); err != nil {
-					return err
-				}
-				n++
-			}
-			if _, err := l.Sync(); err != nil {
-				return err
-			}
-			acked = n
-		}
-		return nil
-	}, func(s disk.CrashState) error {
-		l, err := Open(s.FS, "wal", Options{})
-		if errors.Is(err, ErrLost) {
-			refused[fmt.Sprintf("point %d before %s %s, acknowledged %d", s.Point, s.Op, s.Path, acked)]++
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("recovery: %w", err)
-		}
-		recs := l.Records()
-		if len(recs) < acked {
-			return fmt.Errorf("recovered %d records, %d were acknowledged", len(recs), acked)
-		}
-		for i, r := range recs {
-			if !bytes.Equal(r.Payload, record(i)) {
-				return fmt.Errorf("record %d differs", i)
-			}
-		}
-		return nil
-	}, disk.EnumerateOptions{Seed: 1, TornSeeds: 16})
+	refused := map[string]int{}
+	c := &CrashCheck{Record: record, OnRefused: func(s disk.CrashState, acked int) {
+		refused[fmt.Sprintf("point %d before %s %s, acknowledged %d", s.Point, s.Op, s.Path, acked)]++
+	}}
+	res, err := disk.Enumerate(c.Workload, c.Check, disk.EnumerateOptions{Seed: 1, TornSeeds: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
