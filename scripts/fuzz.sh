@@ -7,13 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-10s}
 
-# dur SECONDS: 1h2m, 3m5s, 42s.
-dur() {
-  local s=$1
-  if [ "$s" -ge 3600 ]; then printf '%dh%dm' $((s / 3600)) $((s % 3600 / 60))
-  elif [ "$s" -ge 60 ]; then printf '%dm%ds' $((s / 60)) $((s % 60))
-  else printf '%ds' "$s"; fi
-}
+. scripts/lib.sh # dur
 # FUZZTIME in seconds when it is a duration (10s, 2m, 1h); empty for a count (100x).
 per_target=""
 case $FUZZTIME in

@@ -10,12 +10,7 @@ cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-2m}
 SOAK_OPS=${SOAK_OPS:-200000}
 start=$SECONDS
-dur() {
-  local s=$1
-  if [ "$s" -ge 3600 ]; then printf '%dh%dm' $((s / 3600)) $((s % 3600 / 60))
-  elif [ "$s" -ge 60 ]; then printf '%dm%ds' $((s / 60)) $((s % 60))
-  else printf '%ds' "$s"; fi
-}
+. scripts/lib.sh # dur
 echo "[1/3] soak: every fuzz target for $FUZZTIME, elapsed $(dur 0)"
 FUZZTIME=$FUZZTIME scripts/fuzz.sh
 echo "[2/3] soak: faultbox disk torture --ops $SOAK_OPS --config stress --naive=false, elapsed $(dur $((SECONDS - start)))"
