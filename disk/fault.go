@@ -390,7 +390,7 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	c := f.cfg.Load()
-	if f.rules.Load() != nil {
+	if rs := f.rules.Load(); rs != nil && len(rs.scoped) > 0 {
 		cc := *c
 		cc.ReadFaultProbability = f.scoped(ReadCorruption, c.ReadFaultProbability, OpRead, ff.name)
 		cc.MisdirectReadProbability = f.scoped(MisdirectedRead, c.MisdirectReadProbability, OpRead, ff.name)
@@ -472,7 +472,7 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	c := f.cfg.Load()
-	if f.rules.Load() != nil {
+	if rs := f.rules.Load(); rs != nil && len(rs.scoped) > 0 {
 		cc := *c
 		cc.WriteFaultProbability = f.scoped(WriteCorruption, c.WriteFaultProbability, OpWrite, ff.name)
 		cc.MisdirectWriteProbability = f.scoped(MisdirectedWrite, c.MisdirectWriteProbability, OpWrite, ff.name)

@@ -289,7 +289,6 @@ func errnoName(e syscall.Errno) string {
 type rules struct {
 	acts   []Rule // error and crash rules, tried in order
 	scoped map[Family][]Rule
-	crash  func() // power loss for this process (set by Storage)
 }
 
 func compileRules(rs []Rule) *rules {

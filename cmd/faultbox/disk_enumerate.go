@@ -182,7 +182,7 @@ func renameEnumeration(syncData bool) (func(disk.FS) error, func(disk.CrashState
 		if err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
-		got, err := io.ReadAll(io.NewSectionReader(readerAt{f}, 0, 1<<20))
+		got, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<20))
 		if err != nil {
 			return err
 		}
@@ -193,7 +193,3 @@ func renameEnumeration(syncData bool) (func(disk.FS) error, func(disk.CrashState
 	}
 	return workload, check
 }
-
-type readerAt struct{ f disk.File }
-
-func (r readerAt) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
