@@ -284,22 +284,34 @@ func (d *bodyDecoder) keyField(name string, k *KeyFields) error {
 
 // str decodes a string into dst; null leaves dst as it is (as encoding/json does).
 func (d *bodyDecoder) str(name string, dst *string) error {
-	tok, err := d.dec.Token()
-	if err != nil {
-		return d.readError(name, err)
-	}
-	switch v := tok.(type) {
-	case nil:
-		return nil
-	case string:
-		*dst = v
-		return nil
-	}
-	return badRequest("%s: expected a string, got %s", name, describe(tok))
+	return scalar(d, name, dst, "a string", func(tok json.Token) (string, bool) {
+		v, ok := tok.(string)
+		return v, ok
+	})
 }
 
 // uint32 decodes an integer in [0, 4294967295] into dst; null leaves dst as it is.
 func (d *bodyDecoder) uint32(name string, dst *uint32) error {
+	return scalar(d, name, dst, "an integer in [0, 4294967295]", func(tok json.Token) (uint32, bool) {
+		n, ok := tok.(json.Number)
+		if !ok {
+			return 0, false
+		}
+		return parseUint32([]byte(n))
+	})
+}
+
+// boolean decodes true or false into dst; null leaves dst as it is.
+func (d *bodyDecoder) boolean(name string, dst *bool) error {
+	return scalar(d, name, dst, "true or false", func(tok json.Token) (bool, bool) {
+		v, ok := tok.(bool)
+		return v, ok
+	})
+}
+
+// scalar decodes one scalar token into dst with conv, which reports whether the token is
+// of the wanted kind (described by want for the error); null leaves dst as it is.
+func scalar[T any](d *bodyDecoder, name string, dst *T, want string, conv func(json.Token) (T, bool)) error {
 	tok, err := d.dec.Token()
 	if err != nil {
 		return d.readError(name, err)
@@ -307,28 +319,12 @@ func (d *bodyDecoder) uint32(name string, dst *uint32) error {
 	if tok == nil {
 		return nil
 	}
-	v, ok := uint32Token(tok)
+	v, ok := conv(tok)
 	if !ok {
-		return badRequest("%s: expected an integer in [0, 4294967295], got %s", name, describe(tok))
+		return badRequest("%s: expected %s, got %s", name, want, describe(tok))
 	}
 	*dst = v
 	return nil
-}
-
-// boolean decodes true or false into dst; null leaves dst as it is.
-func (d *bodyDecoder) boolean(name string, dst *bool) error {
-	tok, err := d.dec.Token()
-	if err != nil {
-		return d.readError(name, err)
-	}
-	switch v := tok.(type) {
-	case nil:
-		return nil
-	case bool:
-		*dst = v
-		return nil
-	}
-	return badRequest("%s: expected true or false, got %s", name, describe(tok))
 }
 
 // parseUint32 parses a JSON value that is a plain decimal integer in [0, 4294967295]: no
@@ -358,15 +354,6 @@ func describeRaw(raw []byte) string {
 		return string(raw[:40]) + "…"
 	}
 	return string(raw)
-}
-
-func uint32Token(tok json.Token) (uint32, bool) {
-	n, ok := tok.(json.Number)
-	if !ok {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(string(n), 10, 32)
-	return uint32(v), err == nil
 }
 
 // readError turns an error of the decoder (a read or syntax error) into a *requestError;

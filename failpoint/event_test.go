@@ -8,19 +8,25 @@ import (
 	"github.com/faultbox/faultbox/fault"
 )
 
+// recording returns a fresh site enabled with terms in a test scope that records into log,
+// and a context carrying the scope.
+func recording(t *testing.T, terms string) (s *Site, sc *Scope, ctx context.Context, log *fault.Log) {
+	t.Helper()
+	s = fresh(t)
+	log = fault.NewLog()
+	sc, ctx = TestScope(t)
+	sc.SetRecorder(log)
+	if err := sc.Enable(s.Name(), terms); err != nil {
+		t.Fatal(err)
+	}
+	return s, sc, ctx, log
+}
+
 // Every fired action is one event in the scope's log; evaluations where no term fires are not.
 func TestFiredActionsAreEvents(t *testing.T) {
 	t.Parallel()
-	s := fresh(t)
-	log := fault.NewLog()
-	sc := NewScope()
-	defer sc.Close()
-	sc.SetRecorder(log)
-	if err := sc.Enable(s.Name(), "2*return(EIO)->1*print(hello)->1*sleep(1)->off"); err != nil {
-		t.Fatal(err)
-	}
+	s, sc, ctx, log := recording(t, "2*return(EIO)->1*print(hello)->1*sleep(1)->off")
 	sc.SetOutput(nil)
-	ctx := sc.Context(context.Background())
 	for range 6 {
 		s.EvalContext(ctx)
 	}
@@ -49,15 +55,7 @@ func TestFiredActionsAreEvents(t *testing.T) {
 // A probability that does not fire records nothing; with no recorder nothing is recorded.
 func TestUnfiredDrawsRecordNothing(t *testing.T) {
 	t.Parallel()
-	s := fresh(t)
-	log := fault.NewLog()
-	sc := NewScope()
-	defer sc.Close()
-	sc.SetRecorder(log)
-	if err := sc.Enable(s.Name(), "0%return(x)"); err != nil {
-		t.Fatal(err)
-	}
-	ctx := sc.Context(context.Background())
+	s, _, ctx, log := recording(t, "0%return(x)")
 	for range 100 {
 		s.EvalContext(ctx)
 	}
@@ -69,14 +67,7 @@ func TestUnfiredDrawsRecordNothing(t *testing.T) {
 // A fail point and a disk report into one log, in the order their faults happened.
 func TestFailpointAndDiskShareALog(t *testing.T) {
 	t.Parallel()
-	s := fresh(t)
-	log := fault.NewLog()
-	sc := NewScope()
-	defer sc.Close()
-	sc.SetRecorder(log)
-	if err := sc.Enable(s.Name(), "1*return(EIO)"); err != nil {
-		t.Fatal(err)
-	}
+	s, _, ctx, log := recording(t, "1*return(EIO)")
 	fsys, err := disk.NewFaultFS(disk.NewMem(), disk.FaultOptions{Seed: 1, Log: log,
 		Config: disk.Config{SyncFailureProbability: 1}})
 	if err != nil {
@@ -89,7 +80,7 @@ func TestFailpointAndDiskShareALog(t *testing.T) {
 	if f.Sync() == nil {
 		t.Fatal("sync did not fail at probability 1")
 	}
-	if err := s.ErrContext(sc.Context(context.Background())); err == nil {
+	if err := s.ErrContext(ctx); err == nil {
 		t.Fatal("the fail point did not fire")
 	}
 	ev := log.Events()

@@ -67,16 +67,21 @@ func (f *failpointsFlags) define(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the program after this long")
 }
 
-// client checks the flags and returns a client and a context bounded by --timeout.
-func (f *failpointsFlags) client(e *cli.Env, fs *flag.FlagSet) (*failpoint.Client, context.Context, context.CancelFunc, int, bool) {
+// call checks the flags, then runs fn with a client and a context bounded by --timeout;
+// an error of fn fails the command.
+func (f *failpointsFlags) call(e *cli.Env, fs *flag.FlagSet, fn func(context.Context, *failpoint.Client) error) int {
 	if f.addr == "" {
-		return nil, nil, nil, e.UsageError(fs, "no address: pass --addr or set %s", failpoint.EnvHTTP), false
+		return e.UsageError(fs, "no address: pass --addr or set %s", failpoint.EnvHTTP)
 	}
 	if f.timeout <= 0 {
-		return nil, nil, nil, e.UsageError(fs, "--timeout %s: want a duration above 0", f.timeout), false
+		return e.UsageError(fs, "--timeout %s: want a duration above 0", f.timeout)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-	return &failpoint.Client{Addr: f.addr}, ctx, cancel, 0, true
+	defer cancel()
+	if err := fn(ctx, &failpoint.Client{Addr: f.addr}); err != nil {
+		return e.Fail("%v", err)
+	}
+	return fault.ExitPass
 }
 
 func runFailpointsList(e *cli.Env, args []string) int {
@@ -90,19 +95,13 @@ func runFailpointsList(e *cli.Env, args []string) int {
 	if len(pos) > 0 {
 		return e.UsageError(fs, "unexpected argument %q: list takes none", pos[0])
 	}
-	c, ctx, cancel, code, ok := f.client(e, fs)
-	if !ok {
-		return code
-	}
-	defer cancel()
-	list, err := c.List(ctx)
-	if err == nil {
-		err = failpoint.WriteList(e.Stdout, list)
-	}
-	if err != nil {
-		return e.Fail("%v", err)
-	}
-	return fault.ExitPass
+	return f.call(e, fs, func(ctx context.Context, c *failpoint.Client) error {
+		list, err := c.List(ctx)
+		if err != nil {
+			return err
+		}
+		return failpoint.WriteList(e.Stdout, list)
+	})
 }
 
 func runFailpointsSet(e *cli.Env, args []string) int {
@@ -125,16 +124,13 @@ func runFailpointsSet(e *cli.Env, args []string) int {
 	if _, err := failpoint.Parse(terms); err != nil {
 		return e.UsageError(fs, "%v", err)
 	}
-	c, ctx, cancel, code, ok := f.client(e, fs)
-	if !ok {
-		return code
-	}
-	defer cancel()
-	if err := c.Set(ctx, name, terms); err != nil {
-		return e.Fail("%v", err)
-	}
-	fmt.Fprintf(e.Stdout, "%s=%s\n", name, terms)
-	return fault.ExitPass
+	return f.call(e, fs, func(ctx context.Context, c *failpoint.Client) error {
+		if err := c.Set(ctx, name, terms); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "%s=%s\n", name, terms)
+		return nil
+	})
 }
 
 // checkFailpointName applies the package's rule for names (the one FAILPOINTS uses).
@@ -162,27 +158,22 @@ func runFailpointsClear(e *cli.Env, args []string) int {
 	default:
 		return e.UsageError(fs, "got %d arguments %q: want NAME or --all", len(pos), pos)
 	}
+	name := "" // every fail point
 	if !*all {
-		if err := checkFailpointName(pos[0]); err != nil {
+		name = pos[0]
+		if err := checkFailpointName(name); err != nil {
 			return e.UsageError(fs, "%v", err)
 		}
 	}
-	c, ctx, cancel, code, ok := f.client(e, fs)
-	if !ok {
-		return code
-	}
-	defer cancel()
-	name := ""
-	if !*all {
-		name = pos[0]
-	}
-	if err := c.Clear(ctx, name); err != nil {
-		return e.Fail("%v", err)
-	}
-	if *all {
-		fmt.Fprintln(e.Stdout, "all fail points off")
-	} else {
-		fmt.Fprintf(e.Stdout, "%s off\n", name)
-	}
-	return fault.ExitPass
+	return f.call(e, fs, func(ctx context.Context, c *failpoint.Client) error {
+		if err := c.Clear(ctx, name); err != nil {
+			return err
+		}
+		if *all {
+			fmt.Fprintln(e.Stdout, "all fail points off")
+		} else {
+			fmt.Fprintf(e.Stdout, "%s off\n", name)
+		}
+		return nil
+	})
 }

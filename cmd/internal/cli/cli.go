@@ -145,15 +145,10 @@ func (e *Env) FlagSet() *flag.FlagSet {
 // (the help went to stdout), 2 after a bad flag (the error and the usage went to stderr).
 func (e *Env) Parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
 	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			e.WriteUsage(e.Stdout, fs)
-			return nil, fault.ExitPass, false
+		rest, code, ok := e.ParseStrict(fs, args)
+		if !ok {
+			return nil, code, false
 		}
-		if err != nil {
-			return nil, e.UsageError(fs, "%v", err), false
-		}
-		rest := fs.Args()
 		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
 			return append(pos, rest...), 0, true
 		}
