@@ -510,8 +510,6 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 	}
 	if p.started {
 		t.textExit(p.pid, p.status)
-	}
-	if p.started {
 		e := t.record(tk, "exit", -1)
 		if e != nil {
 			e.Ret = int64(p.code)
