@@ -1169,7 +1169,8 @@ func (t *tracer) exit(tk *task) {
 	if c.corrupt && ret > 0 && c.buf != 0 {
 		if at := c.corruptAt; at != nil {
 			if ret >= at.cut() {
-				t.flipBit(tk, c.buf+uint64(at.cut()-1), at.point)
+				// The bit is drawn from the seed and the byte's offset in its stream.
+				t.flipBit(tk, c.buf+uint64(at.cut()-1), t.cfg.Seed.Derive("trace", "stream").Hash(at.point))
 			}
 		} else {
 			t.corrupt(tk, c.buf, ret)
@@ -1332,24 +1333,16 @@ func (t *tracer) hashMem(tid int, addr uint64, n int64) uint64 {
 // corrupt flips one bit of the bytes a read returned; which bit is drawn from the seed.
 func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 	x := uint64(draw(t.cfg.Seed, -1, tk.proc.label, tk.index, uint64(tk.n)) * float64(1<<53))
-	off := x % uint64(n)
-	var b [1]byte
-	if !t.readMem(tk.tid, addr+off, b[:]) {
-		return
-	}
-	b[0] ^= 1 << (x >> 32 % 8)
-	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
-		[]unix.RemoteIovec{{Base: uintptr(addr + off), Len: 1}}, 0)
+	t.flipBit(tk, addr+x%uint64(n), x>>32)
 }
 
-// flipBit flips one bit of the byte at addr, the bit drawn from the seed and the byte's
-// offset in its stream.
-func (t *tracer) flipBit(tk *task, addr, streamOff uint64) {
+// flipBit flips bit h%8 of the tracee's byte at addr.
+func (t *tracer) flipBit(tk *task, addr, h uint64) {
 	var b [1]byte
 	if !t.readMem(tk.tid, addr, b[:]) {
 		return
 	}
-	b[0] ^= 1 << (t.cfg.Seed.Derive("trace", "stream").Hash(streamOff) % 8)
+	b[0] ^= 1 << (h % 8)
 	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
 		[]unix.RemoteIovec{{Base: uintptr(addr), Len: 1}}, 0)
 }
