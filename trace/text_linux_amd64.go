@@ -23,10 +23,9 @@ func (t *tracer) stat(name string) *CallStat {
 
 // finishStat adds a completed call's time and error to its -c row.
 func (t *tracer) finishStat(c *callState, ret int64) {
-	s := t.stat(sysName(c.nr))
-	s.Time += time.Since(c.enterAt)
+	c.stat.Time += time.Since(c.enterAt)
 	if ret < 0 && ret > -4096 {
-		s.Errors++
+		c.stat.Errors++
 	}
 }
 

@@ -50,8 +50,9 @@ type callState struct {
 	killAtExit bool // crash with delay_exit: kill the process once the delay at exit is over
 	args       [6]uint64
 	enterAt    time.Time
-	mark       string // the text trace's note on an injected fault: INJECTED, DELAYED
-	inBuf      []byte // the start of the buffer a write sends, read at entry for the text trace
+	stat       *CallStat // the call's -c row
+	mark       string    // the text trace's note on an injected fault: INJECTED, DELAYED
+	inBuf      []byte    // the start of the buffer a write sends, read at entry for the text trace
 	corruptAt  *streamFault
 }
 
@@ -741,11 +742,11 @@ func (t *tracer) entry(tk *task) {
 		fd = int(int32(r.Arg(0)))
 	}
 	name := sysName(nr)
-	c := &callState{nr: nr, ev: -1, enterAt: time.Now()}
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name)}
 	for i := range c.args {
 		c.args[i] = r.Arg(i)
 	}
-	t.stat(name).Calls++
+	c.stat.Calls++
 	t.keepInput(tk, c)
 	e := t.record(tk, name, fd)
 	if e == nil {
@@ -900,7 +901,7 @@ func (t *tracer) entry(tk *task) {
 		t.faults = append(t.faults, injected{e, what, kind, ""})
 	}
 	if e.Fault != "" {
-		t.stat(name).Faults++
+		c.stat.Faults++
 		c.mark = "INJECTED: " + t.faults[len(t.faults)-1].kind
 		if rule != nil && rule.Action == ActNone {
 			// strace's own marks for strace's own terms.
