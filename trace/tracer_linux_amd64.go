@@ -956,7 +956,10 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (rule *Rule, index int, a
 		}
 		counts[key]++
 		n := counts[key]
-		t.miss.count(i, key.nr, n)
+		if t.fired[i] == 0 {
+			// Only a rule that never fires says why: once it has, its counts are not needed.
+			t.miss.count(i, key.nr, n)
+		}
 		if !r.When.Match(n) {
 			continue
 		}
