@@ -721,7 +721,10 @@ func (t *tracer) entry(tk *task) {
 	// write of its error message): that execve is the command's first, an event as in strace.
 	switch nr {
 	case sysClose:
-		t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
+		if !t.traced[nr] {
+			// A traced close names its fd from the cache first and forgets it at exit.
+			t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
+		}
 	case sysDup2, sysDup3:
 		t.eps.forget(tk.proc.pid, int(int32(r.Arg(1))))
 	case sysCloseRange:
@@ -1230,7 +1233,7 @@ func (t *tracer) exit(tk *task) {
 	}
 	switch {
 	case c.nr == sysClose:
-		// The close event named the fd at entry, which cached it again: it is gone now.
+		// The close event named the fd at entry from the cache: it is gone now.
 		t.eps.forget(tk.proc.pid, e.Fd)
 	case callRetFd[c.nr] && ret >= 0:
 		// A new descriptor: whatever was cached under its number is stale.
