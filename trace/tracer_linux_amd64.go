@@ -793,10 +793,8 @@ func (t *tracer) entry(tk *task) {
 	case callPath1[nr]:
 		e.Path = t.readString(tk.tid, r.Arg(1))
 	case callSockaddr[nr] || name == "sendto":
-		if e.Dest != "" && !strings.HasPrefix(e.Dest, "family ") {
-			if _, _, ok := splitHostPort(e.Dest); !ok {
-				e.Path = e.Dest // a unix socket's path (or @abstract name)
-			}
+		if p := destPath(e.Dest); p != "" {
+			e.Path = p
 		}
 	}
 	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "sock") && c.buf != 0 {
@@ -1285,6 +1283,18 @@ func (t *tracer) readString(tid int, addr uint64) string {
 		addr += uint64(n)
 	}
 	return string(out)
+}
+
+// destPath is the path in a call's destination address: a unix socket's path (or @abstract
+// name), "" for an internet address or none.
+func destPath(dest string) string {
+	if dest == "" || strings.HasPrefix(dest, "family ") {
+		return ""
+	}
+	if _, _, ok := splitHostPort(dest); ok {
+		return ""
+	}
+	return dest
 }
 
 func (t *tracer) sockaddr(tid int, addr uint64, n int) string {
