@@ -23,10 +23,9 @@ func (t *tracer) stat(name string) *CallStat {
 
 // finishStat adds a completed call's time and error to its -c row.
 func (t *tracer) finishStat(c *callState, ret int64) {
-	s := t.stat(sysName(c.nr))
-	s.Time += time.Since(c.enterAt)
+	c.stat.Time += time.Since(c.enterAt)
 	if ret < 0 && ret > -4096 {
-		s.Errors++
+		c.stat.Errors++
 	}
 }
 
@@ -119,7 +118,7 @@ var nargs = map[string]int{
 func (t *tracer) argsText(tk *task, c *callState, ret int64, finished bool) string {
 	a := c.args
 	name := sysName(c.nr)
-	max := t.cfg.TextOptions.strSize()
+	limit := t.cfg.TextOptions.strSize()
 	fd := func(i int) string {
 		n := int(int32(a[i]))
 		s := strconv.Itoa(n)
@@ -156,14 +155,14 @@ func (t *tracer) argsText(tk *task, c *callState, ret int64, finished bool) stri
 			return ptr(i)
 		}
 		if c.inBuf != nil && i == 1 {
-			return quoteBuf(c.inBuf, max, n > int64(len(c.inBuf)))
+			return quoteBuf(c.inBuf, limit, n > int64(len(c.inBuf)))
 		}
-		k := min(n, int64(max))
+		k := min(n, int64(limit))
 		b := make([]byte, k)
 		if !t.readMem(tk.tid, a[i], b) {
 			return ptr(i)
 		}
-		return quoteBuf(b, max, n > k)
+		return quoteBuf(b, limit, n > k)
 	}
 	// out is a buffer the call fills: shown once it has, with what it returned.
 	out := func(i int) string {
@@ -210,15 +209,15 @@ func (t *tracer) argsText(tk *task, c *callState, ret int64, finished bool) stri
 				parts = append(parts, "...")
 				break
 			}
-			show := min(l, max64(left, 0))
+			show := min(l, max(left, 0))
 			left -= show
 			var s string
 			if fill && (!finished || ret < 0) {
 				s = "0x" + strconv.FormatUint(base, 16)
 			} else {
-				b := make([]byte, min(show, int64(max)))
+				b := make([]byte, min(show, int64(limit)))
 				if t.readMem(tk.tid, base, b) {
-					s = quoteBuf(b, max, show > int64(len(b)))
+					s = quoteBuf(b, limit, show > int64(len(b)))
 				} else {
 					s = "0x" + strconv.FormatUint(base, 16)
 				}
@@ -367,11 +366,4 @@ func (t *tracer) statText(tk *task, addr uint64, ret int64, finished bool) strin
 		return "0x" + strconv.FormatUint(addr, 16)
 	}
 	return statStruct(b[:])
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }

@@ -50,8 +50,9 @@ type callState struct {
 	killAtExit bool // crash with delay_exit: kill the process once the delay at exit is over
 	args       [6]uint64
 	enterAt    time.Time
-	mark       string // the text trace's note on an injected fault: INJECTED, DELAYED
-	inBuf      []byte // the start of the buffer a write sends, read at entry for the text trace
+	stat       *CallStat // the call's -c row
+	mark       string    // the text trace's note on an injected fault: INJECTED, DELAYED
+	inBuf      []byte    // the start of the buffer a write sends, read at entry for the text trace
 	corruptAt  *streamFault
 }
 
@@ -510,8 +511,6 @@ func (t *tracer) gone(tid int, ws unix.WaitStatus) {
 	}
 	if p.started {
 		t.textExit(p.pid, p.status)
-	}
-	if p.started {
 		e := t.record(tk, "exit", -1)
 		if e != nil {
 			e.Ret = int64(p.code)
@@ -722,7 +721,10 @@ func (t *tracer) entry(tk *task) {
 	// write of its error message): that execve is the command's first, an event as in strace.
 	switch nr {
 	case sysClose:
-		t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
+		if !t.traced[nr] {
+			// A traced close names its fd from the cache first and forgets it at exit.
+			t.eps.forget(tk.proc.pid, int(int32(r.Arg(0))))
+		}
 	case sysDup2, sysDup3:
 		t.eps.forget(tk.proc.pid, int(int32(r.Arg(1))))
 	case sysCloseRange:
@@ -743,11 +745,11 @@ func (t *tracer) entry(tk *task) {
 		fd = int(int32(r.Arg(0)))
 	}
 	name := sysName(nr)
-	c := &callState{nr: nr, ev: -1, enterAt: time.Now()}
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name)}
 	for i := range c.args {
 		c.args[i] = r.Arg(i)
 	}
-	t.stat(name).Calls++
+	c.stat.Calls++
 	t.keepInput(tk, c)
 	e := t.record(tk, name, fd)
 	if e == nil {
@@ -791,10 +793,8 @@ func (t *tracer) entry(tk *task) {
 	case callPath1[nr]:
 		e.Path = t.readString(tk.tid, r.Arg(1))
 	case callSockaddr[nr] || name == "sendto":
-		if e.Dest != "" && !strings.HasPrefix(e.Dest, "family ") {
-			if _, _, ok := splitHostPort(e.Dest); !ok {
-				e.Path = e.Dest // a unix socket's path (or @abstract name)
-			}
+		if p := destPath(e.Dest); p != "" {
+			e.Path = p
 		}
 	}
 	if e.Dir == "send" && e.Endpoint != nil && (e.Endpoint.Kind == "udp" || e.Endpoint.Kind == "sock") && c.buf != 0 {
@@ -902,7 +902,7 @@ func (t *tracer) entry(tk *task) {
 		t.faults = append(t.faults, injected{e, what, kind, ""})
 	}
 	if e.Fault != "" {
-		t.stat(name).Faults++
+		c.stat.Faults++
 		c.mark = "INJECTED: " + t.faults[len(t.faults)-1].kind
 		if rule != nil && rule.Action == ActNone {
 			// strace's own marks for strace's own terms.
@@ -957,7 +957,10 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (rule *Rule, index int, a
 		}
 		counts[key]++
 		n := counts[key]
-		t.miss.count(i, key.nr, n)
+		if t.fired[i] == 0 {
+			// Only a rule that never fires says why: once it has, its counts are not needed.
+			t.miss.count(i, key.nr, n)
+		}
 		if !r.When.Match(n) {
 			continue
 		}
@@ -1171,7 +1174,8 @@ func (t *tracer) exit(tk *task) {
 	if c.corrupt && ret > 0 && c.buf != 0 {
 		if at := c.corruptAt; at != nil {
 			if ret >= at.cut() {
-				t.flipBit(tk, c.buf+uint64(at.cut()-1), at.point)
+				// The bit is drawn from the seed and the byte's offset in its stream.
+				t.flipBit(tk, c.buf+uint64(at.cut()-1), t.cfg.Seed.Derive("trace", "stream").Hash(at.point))
 			}
 		} else {
 			t.corrupt(tk, c.buf, ret)
@@ -1227,7 +1231,7 @@ func (t *tracer) exit(tk *task) {
 	}
 	switch {
 	case c.nr == sysClose:
-		// The close event named the fd at entry, which cached it again: it is gone now.
+		// The close event named the fd at entry from the cache: it is gone now.
 		t.eps.forget(tk.proc.pid, e.Fd)
 	case callRetFd[c.nr] && ret >= 0:
 		// A new descriptor: whatever was cached under its number is stale.
@@ -1279,6 +1283,18 @@ func (t *tracer) readString(tid int, addr uint64) string {
 		addr += uint64(n)
 	}
 	return string(out)
+}
+
+// destPath is the path in a call's destination address: a unix socket's path (or @abstract
+// name), "" for an internet address or none.
+func destPath(dest string) string {
+	if dest == "" || strings.HasPrefix(dest, "family ") {
+		return ""
+	}
+	if _, _, ok := splitHostPort(dest); ok {
+		return ""
+	}
+	return dest
 }
 
 func (t *tracer) sockaddr(tid int, addr uint64, n int) string {
@@ -1334,24 +1350,16 @@ func (t *tracer) hashMem(tid int, addr uint64, n int64) uint64 {
 // corrupt flips one bit of the bytes a read returned; which bit is drawn from the seed.
 func (t *tracer) corrupt(tk *task, addr uint64, n int64) {
 	x := uint64(draw(t.cfg.Seed, -1, tk.proc.label, tk.index, uint64(tk.n)) * float64(1<<53))
-	off := x % uint64(n)
-	var b [1]byte
-	if !t.readMem(tk.tid, addr+off, b[:]) {
-		return
-	}
-	b[0] ^= 1 << (x >> 32 % 8)
-	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
-		[]unix.RemoteIovec{{Base: uintptr(addr + off), Len: 1}}, 0)
+	t.flipBit(tk, addr+x%uint64(n), x>>32)
 }
 
-// flipBit flips one bit of the byte at addr, the bit drawn from the seed and the byte's
-// offset in its stream.
-func (t *tracer) flipBit(tk *task, addr, streamOff uint64) {
+// flipBit flips bit h%8 of the tracee's byte at addr.
+func (t *tracer) flipBit(tk *task, addr, h uint64) {
 	var b [1]byte
 	if !t.readMem(tk.tid, addr, b[:]) {
 		return
 	}
-	b[0] ^= 1 << (t.cfg.Seed.Derive("trace", "stream").Hash(streamOff) % 8)
+	b[0] ^= 1 << (h % 8)
 	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
 		[]unix.RemoteIovec{{Base: uintptr(addr), Len: 1}}, 0)
 }

@@ -83,13 +83,6 @@ func (r *Rule) setText() string {
 	return set
 }
 
-func times(n uint64) string {
-	if n == 1 {
-		return "1 time"
-	}
-	return strconv.FormatUint(n, 10) + " times"
-}
-
 // explain says why rule r never fired: live holds the calls r applied to (strace's grammar lets
 // a later term replace an earlier one for the calls both name) and labels every process label
 // worn during the run. It returns "" when it has nothing to add.
@@ -160,7 +153,7 @@ func (m *ruleMiss) calls(r *Rule, total uint64, by string) string {
 	}
 	if r.PerProcess {
 		if !strings.ContainsAny(set, ",%/!") {
-			return set + " was called " + times(total) + by
+			return set + " was called " + plural(int(total), "time") + by
 		}
 		return "calls of " + set + by + ": " + strconv.FormatUint(total, 10)
 	}
@@ -168,9 +161,9 @@ func (m *ruleMiss) calls(r *Rule, total uint64, by string) string {
 	for _, nr := range r.Syscalls {
 		if n := m.counted[nr]; n > 0 {
 			if len(parts) == 0 {
-				parts = append(parts, sysName(nr)+" was called "+times(n)+by)
+				parts = append(parts, sysName(nr)+" was called "+plural(int(n), "time")+by)
 			} else {
-				parts = append(parts, sysName(nr)+" "+times(n))
+				parts = append(parts, sysName(nr)+" "+plural(int(n), "time"))
 			}
 		}
 	}

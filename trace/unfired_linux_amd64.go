@@ -2,8 +2,6 @@
 
 package trace
 
-import "strings"
-
 // misses gathers, while the run goes on, what a rule that never fired will need to say why.
 type misses struct {
 	rules []ruleMiss // one per rule, in the rules' order
@@ -121,10 +119,8 @@ func (t *tracer) watch(tk *task, nr int, r regs) {
 		} else {
 			o.Dest = t.sockaddr(tk.tid, r.Arg(1), int(r.Arg(2)))
 		}
-		if o.Dest != "" && !strings.HasPrefix(o.Dest, "family ") {
-			if _, _, ok := splitHostPort(o.Dest); !ok {
-				o.Path = o.Dest
-			}
+		if p := destPath(o.Dest); p != "" {
+			o.Path = p
 		}
 	}
 	for _, i := range pending {

@@ -15,7 +15,7 @@ import (
 // faults counted by kind, one check (the command exited 0) and the replay command line.
 // A command that did not start proved nothing: the verdict is empty.
 func runReport(path string, args []string, o *runOptions, res *trace.Result) *fault.Report {
-	r := fault.NewReport(path, fault.Seed(o.Seed))
+	r := fault.NewReport(path, o.Seed)
 	r.Target = cli.Quote(o.Args...)
 	r.Add("events", len(res.Events))
 	if res.Dropped > 0 {
