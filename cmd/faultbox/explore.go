@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -109,7 +110,7 @@ func runExplore(e *cli.Env, args []string) int {
 	if len(pos) > 0 {
 		tg, err = programTarget(&a, pos) // a real program: explore_program.go
 	} else {
-		tg, err = checkExploreArgs(&a, pos)
+		tg, err = checkExploreArgs(&a)
 	}
 	if err != nil {
 		return e.UsageError(fs, "%v", err)
@@ -157,14 +158,14 @@ func checkCommonArgs(a *exploreArgs) error {
 	return parseShard(a)
 }
 
-func checkExploreArgs(a *exploreArgs, _ []string) (explore.Target, error) {
+func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 	if err := checkCommonArgs(a); err != nil {
 		return nil, err
 	}
 	var kinds []string
 	if a.faults != "" {
 		for _, k := range strings.Split(a.faults, ",") {
-			if !contains([]string{"crash", "reboot", "wipe", "partition", "isolate"}, k) {
+			if !slices.Contains([]string{"crash", "reboot", "wipe", "partition", "isolate"}, k) {
 				return nil, fmt.Errorf("--faults: kind %q: want crash, reboot, wipe, partition or isolate", k)
 			}
 			kinds = append(kinds, k)
@@ -175,7 +176,7 @@ func checkExploreArgs(a *exploreArgs, _ []string) (explore.Target, error) {
 		if a.set["nodes"] || a.set["clients"] || a.set["duration"] {
 			return nil, fmt.Errorf("--nodes, --clients and --duration are for --target raftkv")
 		}
-		if a.bug != "" && !contains(dbctl.Bugs, a.bug) {
+		if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
 			return nil, fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
 		}
 		if a.keys < 1 || a.ops < 1 || a.ops > 1_000_000 {
@@ -231,15 +232,6 @@ func parseShard(a *exploreArgs) error {
 	}
 	a.opts.Shard, a.opts.Shards = i, n
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func runExploreMerge(e *cli.Env, args []string) int {

@@ -42,9 +42,6 @@ func programFlags(fs *flag.FlagSet, a *exploreArgs) {
 	programFlagsOf.Unlock()
 }
 
-// programKinds are what --faults may name for a real program.
-var programKinds = []string{"crash", "omit", "delay", "eio", "reset"}
-
 // programTarget makes the exploration target for a real program given after --.
 func programTarget(a *exploreArgs, argv []string) (explore.Target, error) {
 	programFlagsOf.Lock()
@@ -78,8 +75,8 @@ func programTarget(a *exploreArgs, argv []string) (explore.Target, error) {
 	}
 	if a.faults != "" {
 		for _, k := range strings.Split(a.faults, ",") {
-			if !slices.Contains(programKinds, k) {
-				return nil, fmt.Errorf("--faults: kind %q: want %s for a program", k, strings.Join(programKinds, ", "))
+			if !slices.Contains(explore.ProgramKinds, k) {
+				return nil, fmt.Errorf("--faults: kind %q: want %s for a program", k, strings.Join(explore.ProgramKinds, ", "))
 			}
 			tg.Kinds = append(tg.Kinds, k)
 		}
