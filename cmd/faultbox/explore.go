@@ -69,6 +69,7 @@ type exploreArgs struct {
 	nodes    int
 	clients  int
 	duration time.Duration
+	program  programArgs     // --check, --label, --timeout: explore_program.go
 	set      map[string]bool // the flags given
 }
 
