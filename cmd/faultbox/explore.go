@@ -284,21 +284,11 @@ func printExploration(e *cli.Env, res *explore.Result, asJSON bool, out string) 
 		return code
 	}
 	w := e.Stdout
-	distinct := 0
-	if len(res.Curve) > 0 {
-		distinct = res.Curve[len(res.Curve)-1]
-	}
-	failed := 0
-	for _, r := range res.Runs {
-		if r.Failed {
-			failed++
-		}
-	}
 	fmt.Fprintf(w, "faultbox explore  target %s  strategy %s  seed %d", res.Target, res.Strategy, res.Seed)
 	if res.Shards > 1 {
 		fmt.Fprintf(w, "  shard %d/%d", res.Shard, res.Shards)
 	}
-	fmt.Fprintf(w, "\n  runs                %d\n  distinct signatures %d\n  failed runs         %d\n", len(res.Runs), distinct, failed)
+	fmt.Fprintf(w, "\n  runs                %d\n  distinct signatures %d\n  failed runs         %d\n", len(res.Runs), res.Distinct(), res.FailedRuns())
 	if res.FirstFailure >= 0 {
 		fmt.Fprintf(w, "  first failure       run %d\n", res.FirstFailure)
 	}
