@@ -326,17 +326,16 @@ func finish(res *Result) {
 // shrink reduces f's plan by delta debugging (ddmin): it removes chunks of the plan, then
 // single faults, keeping any smaller plan whose run fails the same check.
 func shrink(ctx context.Context, t Target, f *Failure) {
+	var last *Outcome // the run of the smallest failing plan so far: its points are the diagram
 	fails := func(plan []string) bool {
 		f.ShrinkRuns++
 		out, err := t.Run(ctx, f.Seed, plan)
-		return err == nil && out.Failed && out.Check == f.Check
-	}
-	defer func() {
-		// The minimal run once more, for its diagram.
-		if out, err := t.Run(ctx, f.Seed, f.Minimal); err == nil {
-			f.Points = window(out.Points)
+		if err != nil || !out.Failed || out.Check != f.Check {
+			return false
 		}
-	}()
+		last = out
+		return true
+	}
 	cur := slices.Clone(f.Plan)
 	for n := 2; len(cur) >= 2; {
 		chunk := (len(cur) + n - 1) / n
@@ -362,6 +361,14 @@ func shrink(ctx context.Context, t Target, f *Failure) {
 	}
 	f.Minimal = cur
 	f.Replay = t.Replay(f.Seed, cur)
+	if last == nil { // nothing was removed: run the plan once more for its diagram
+		if out, err := t.Run(ctx, f.Seed, cur); err == nil {
+			last = out
+		}
+	}
+	if last != nil {
+		f.Points = window(last.Points)
+	}
 }
 
 // window picks the points a diagram shows: up to maxDiagramPoints around the first stop (a

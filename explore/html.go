@@ -22,19 +22,10 @@ td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;font-size:12px}code,
 .fail{color:#b00}.ok{color:#070}</style></head><body>
 <h1>faultbox explore: %s</h1>
 `, esc(r.Target), esc(r.Target))
-	failed := 0
-	for _, run := range r.Runs {
-		if run.Failed {
-			failed++
-		}
-	}
-	distinct := 0
-	if len(r.Curve) > 0 {
-		distinct = r.Curve[len(r.Curve)-1]
-	}
+	failed := r.FailedRuns()
 	fmt.Fprintf(&b, "<p>strategy <b>%s</b>, seed %d, shard %d of %d: <b>%d</b> runs, <b>%d</b> distinct signatures, "+
 		"<b class=%q>%d</b> failed runs, %d distinct failures", esc(string(r.Strategy)), r.Seed, r.Shard, r.Shards,
-		len(r.Runs), distinct, map[bool]string{true: "fail", false: "ok"}[failed > 0], failed, len(r.Failures))
+		len(r.Runs), r.Distinct(), map[bool]string{true: "fail", false: "ok"}[failed > 0], failed, len(r.Failures))
 	if r.FirstFailure >= 0 {
 		fmt.Fprintf(&b, "; the first failure at run %d", r.FirstFailure)
 	}

@@ -140,6 +140,13 @@ func (p *Program) timeout() time.Duration {
 	return 30 * time.Second
 }
 
+func (p *Program) kinds() []string {
+	if len(p.Kinds) > 0 {
+		return p.Kinds
+	}
+	return ProgramKinds
+}
+
 // Run implements Target: it runs the program traced under the plan's faults, then the check.
 func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Outcome, error) {
 	if len(p.Args) == 0 {
@@ -465,10 +472,7 @@ var sends = []string{"write", "writev", "sendto", "sendmsg", "pwrite64", "pwrite
 // faultsFor lists the single faults of the allowed kinds that fit a's event, in the order
 // tried: crash, omit, eio first (they lose something), then reset and delay.
 func (p *Program) faultsFor(a aim) (first, later []string) {
-	kinds := p.Kinds
-	if len(kinds) == 0 {
-		kinds = ProgramKinds
-	}
+	kinds := p.kinds()
 	comm := a.class == classComm
 	for _, k := range kinds {
 		switch k {
@@ -578,10 +582,7 @@ func (p *Program) Cuts(base *Outcome) []string {
 			}
 		}
 	}
-	kinds := p.Kinds
-	if len(kinds) == 0 {
-		kinds = ProgramKinds
-	}
+	kinds := p.kinds()
 	var out []string
 	for _, a := range aims(r.events) {
 		switch {
@@ -611,10 +612,7 @@ func (p *Program) RandomPlan(r *rand.Rand) []string {
 		base = p.base
 		p.mu.Unlock()
 	}
-	kinds := p.Kinds
-	if len(kinds) == 0 {
-		kinds = ProgramKinds
-	}
+	kinds := p.kinds()
 	type call struct {
 		e          *trace.Event
 		when, sock int // the invocation among the thread's calls of its name, and among those on sockets

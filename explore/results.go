@@ -18,6 +18,25 @@ const (
 	ReportFile = "report.html" // the self-contained report
 )
 
+// FailedRuns counts the runs that failed a check.
+func (r *Result) FailedRuns() int {
+	n := 0
+	for _, run := range r.Runs {
+		if run.Failed {
+			n++
+		}
+	}
+	return n
+}
+
+// Distinct is the number of distinct signatures among the runs (the curve's last value).
+func (r *Result) Distinct() int {
+	if len(r.Curve) == 0 {
+		return 0
+	}
+	return r.Curve[len(r.Curve)-1]
+}
+
 // Write writes the results to dir (created if needed): runs.jsonl, result.json and
 // report.html. Two explorations with the same options write the same runs.jsonl and
 // result.json byte for byte.

@@ -73,7 +73,8 @@ func NewRaftkv(nodes, clients int, workload time.Duration, bug string, kinds []s
 	if err != nil {
 		return nil, err
 	}
-	return &Sim{name: "raftkv", nodes: c.NodeAddrs(), horizon: workload, kinds: kindsOr(kinds),
+	addrs := c.NodeAddrs()
+	return &Sim{name: "raftkv", nodes: addrs, horizon: workload, kinds: kindsOr(kinds),
 		run: func(seed fault.Seed, sched sim.Schedule, observe func(sim.Happening)) (*fault.Report, error) {
 			res, err := raftkv.Run("faultbox sim run", raftkv.RunConfig{Seed: seed, Config: cfg,
 				Faults: sim.FaultsNone, Schedule: sched, Observe: observe})
@@ -91,7 +92,7 @@ func NewRaftkv(nodes, clients int, workload time.Duration, bug string, kinds []s
 			return args
 		},
 		// Messages between nodes: raft's appends, votes and their answers carry the outcome.
-		supports: func(p Point) bool { return slices.Contains(c.NodeAddrs(), netip.MustParseAddr(p.From)) },
+		supports: func(p Point) bool { return slices.Contains(addrs, netip.MustParseAddr(p.From)) },
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,6 +69,7 @@ type exploreArgs struct {
 	nodes    int
 	clients  int
 	duration time.Duration
+	program  programArgs     // --check, --label, --timeout: explore_program.go
 	set      map[string]bool // the flags given
 }
 
@@ -109,7 +111,7 @@ func runExplore(e *cli.Env, args []string) int {
 	if len(pos) > 0 {
 		tg, err = programTarget(&a, pos) // a real program: explore_program.go
 	} else {
-		tg, err = checkExploreArgs(&a, pos)
+		tg, err = checkExploreArgs(&a)
 	}
 	if err != nil {
 		return e.UsageError(fs, "%v", err)
@@ -157,14 +159,14 @@ func checkCommonArgs(a *exploreArgs) error {
 	return parseShard(a)
 }
 
-func checkExploreArgs(a *exploreArgs, _ []string) (explore.Target, error) {
+func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 	if err := checkCommonArgs(a); err != nil {
 		return nil, err
 	}
 	var kinds []string
 	if a.faults != "" {
 		for _, k := range strings.Split(a.faults, ",") {
-			if !contains([]string{"crash", "reboot", "wipe", "partition", "isolate"}, k) {
+			if !slices.Contains([]string{"crash", "reboot", "wipe", "partition", "isolate"}, k) {
 				return nil, fmt.Errorf("--faults: kind %q: want crash, reboot, wipe, partition or isolate", k)
 			}
 			kinds = append(kinds, k)
@@ -175,7 +177,7 @@ func checkExploreArgs(a *exploreArgs, _ []string) (explore.Target, error) {
 		if a.set["nodes"] || a.set["clients"] || a.set["duration"] {
 			return nil, fmt.Errorf("--nodes, --clients and --duration are for --target raftkv")
 		}
-		if a.bug != "" && !contains(dbctl.Bugs, a.bug) {
+		if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
 			return nil, fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
 		}
 		if a.keys < 1 || a.ops < 1 || a.ops > 1_000_000 {
@@ -233,15 +235,6 @@ func parseShard(a *exploreArgs) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func runExploreMerge(e *cli.Env, args []string) int {
 	fs := e.FlagSet()
 	var out string
@@ -291,21 +284,11 @@ func printExploration(e *cli.Env, res *explore.Result, asJSON bool, out string) 
 		return code
 	}
 	w := e.Stdout
-	distinct := 0
-	if len(res.Curve) > 0 {
-		distinct = res.Curve[len(res.Curve)-1]
-	}
-	failed := 0
-	for _, r := range res.Runs {
-		if r.Failed {
-			failed++
-		}
-	}
 	fmt.Fprintf(w, "faultbox explore  target %s  strategy %s  seed %d", res.Target, res.Strategy, res.Seed)
 	if res.Shards > 1 {
 		fmt.Fprintf(w, "  shard %d/%d", res.Shard, res.Shards)
 	}
-	fmt.Fprintf(w, "\n  runs                %d\n  distinct signatures %d\n  failed runs         %d\n", len(res.Runs), distinct, failed)
+	fmt.Fprintf(w, "\n  runs                %d\n  distinct signatures %d\n  failed runs         %d\n", len(res.Runs), res.Distinct(), res.FailedRuns())
 	if res.FirstFailure >= 0 {
 		fmt.Fprintf(w, "  first failure       run %d\n", res.FirstFailure)
 	}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/faultbox/faultbox/explore"
@@ -22,38 +21,17 @@ type programArgs struct {
 	timeout time.Duration
 }
 
-// programFlagsOf holds each invocation's program flags, keyed by its exploreArgs: runExplore
-// (explore.go) registers them with programFlags and programTarget reads them back. A map
-// under a lock rather than a field, so that explore.go stays as it is, and safe for the
-// concurrent invocations tests make.
-var programFlagsOf = struct {
-	sync.Mutex
-	m map[*exploreArgs]*programArgs
-}{m: map[*exploreArgs]*programArgs{}}
-
-// programFlags registers --check, --label and --timeout on fs for the invocation a.
+// programFlags registers --check, --label and --timeout on fs, into a.program.
 func programFlags(fs *flag.FlagSet, a *exploreArgs) {
-	p := &programArgs{}
+	p := &a.program
 	fs.StringVar(&p.check, "check", "", "with -- PROG: a shell `COMMAND` run untraced after each run; exit 0 means the outcome is acceptable")
 	fs.Var(&p.labels, "label", "with -- PROG: label processes whose command line matches: `NAME=MATCH` (repeatable)")
 	fs.DurationVar(&p.timeout, "timeout", 30*time.Second, "with -- PROG: kill a run (and again its check) after this long")
-	programFlagsOf.Lock()
-	programFlagsOf.m[a] = p
-	programFlagsOf.Unlock()
 }
-
-// programKinds are what --faults may name for a real program.
-var programKinds = []string{"crash", "omit", "delay", "eio", "reset"}
 
 // programTarget makes the exploration target for a real program given after --.
 func programTarget(a *exploreArgs, argv []string) (explore.Target, error) {
-	programFlagsOf.Lock()
-	p := programFlagsOf.m[a]
-	delete(programFlagsOf.m, a)
-	programFlagsOf.Unlock()
-	if p == nil {
-		p = &programArgs{timeout: 30 * time.Second}
-	}
+	p := &a.program
 	if err := checkCommonArgs(a); err != nil {
 		return nil, err
 	}
@@ -78,8 +56,8 @@ func programTarget(a *exploreArgs, argv []string) (explore.Target, error) {
 	}
 	if a.faults != "" {
 		for _, k := range strings.Split(a.faults, ",") {
-			if !slices.Contains(programKinds, k) {
-				return nil, fmt.Errorf("--faults: kind %q: want %s for a program", k, strings.Join(programKinds, ", "))
+			if !slices.Contains(explore.ProgramKinds, k) {
+				return nil, fmt.Errorf("--faults: kind %q: want %s for a program", k, strings.Join(explore.ProgramKinds, ", "))
 			}
 			tg.Kinds = append(tg.Kinds, k)
 		}

@@ -9,6 +9,9 @@ import (
 	"github.com/faultbox/faultbox/explore"
 )
 
+// programArgs are empty: no program flags off Linux.
+type programArgs struct{}
+
 // programFlags registers nothing: real programs are traced on Linux only.
 func programFlags(*flag.FlagSet, *exploreArgs) {}
 
