@@ -226,13 +226,9 @@ func (n *node) fail(p *sim.Process, what string, err error) {
 // Failures lists the times a node crashed itself because its disk failed it.
 func (c *Cluster) Failures() []string { return slices.Clone(c.failures) }
 
-// persist appends entries to the log file and syncs it; false means the node failed.
-func (n *node) persist(p *sim.Process, entries []cluster.Entry) bool {
-	return n.persistAs(p, entries, true)
-}
-
-// persistAs is persist, with the sync left out when sync is false (the planted bug).
-func (n *node) persistAs(p *sim.Process, entries []cluster.Entry, sync bool) bool {
+// persist appends entries to the log file and syncs it (unless sync is false: the planted
+// bug); false means the node failed.
+func (n *node) persist(p *sim.Process, entries []cluster.Entry, sync bool) bool {
 	buf := make([]byte, 0, len(entries)*recordBytes)
 	for _, e := range entries {
 		start := len(buf)
@@ -290,7 +286,7 @@ func (n *node) Timer(p *sim.Process, name string) {
 			}
 		}
 		e := cluster.Entry{Term: 1, Index: i + 1, Op: cluster.StepOp(n.rng, cfg.Keys)}
-		if !n.persist(p, []cluster.Entry{e}) {
+		if !n.persist(p, []cluster.Entry{e}, true) {
 			return
 		}
 		n.advance()
@@ -366,7 +362,7 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 				}
 			}
 			lazy := n.c.cfg.Bug == "ack-before-sync"
-			if len(add) > 0 && !n.persistAs(p, add, !lazy) {
+			if len(add) > 0 && !n.persist(p, add, !lazy) {
 				return
 			}
 			if lazy && len(add) == 0 && n.dirty { // the planted bug syncs on a heartbeat only
