@@ -214,13 +214,8 @@ func (n *node) recover() {
 // fail crashes this node, as a storage engine does when its log cannot be trusted (a failed
 // fsync must not be retried: Linux drops the dirty pages). It restarts 5ms later.
 func (n *node) fail(p *sim.Process, what string, err error) {
-	w, addr, inc := p.World(), p.Addr(), p.Incarnation()
-	n.c.failures = append(n.c.failures, fmt.Sprintf("t=%s %s: %s: %v", w.Now(), addr, what, err))
-	w.After(0, func() {
-		if w.Process(addr).Incarnation() == inc {
-			w.Reboot(addr, sim.Crash, 5*time.Millisecond)
-		}
-	})
+	n.c.failures = append(n.c.failures, fmt.Sprintf("t=%s %s: %s: %v", p.Now(), p.Addr(), what, err))
+	p.CrashRestart(5 * time.Millisecond)
 }
 
 // Failures lists the times a node crashed itself because its disk failed it.
