@@ -25,6 +25,7 @@ import (
 
 	"github.com/faultbox/faultbox/cluster"
 	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/sim"
 )
 
@@ -425,7 +426,7 @@ func (c *Cluster) checkAcked(id int, existed bool, recovered uint64, p *sim.Proc
 
 func (c *Cluster) diskLied(process string) bool {
 	for _, e := range c.w.Log().Events() {
-		if e.Process == process && e.Layer == "disk" && e.Kind != "crash" && e.Kind != "wipe" &&
+		if e.Process == process && e.Layer == fault.LayerDisk && e.Kind != "crash" && e.Kind != "wipe" &&
 			e.Kind != "degrade-start" && e.Kind != "degrade-end" {
 			return true
 		}
