@@ -32,13 +32,7 @@ func BenchmarkHandlerEvents(b *testing.B) {
 				for i := range inflight {
 					w.Process(ringAddr(i%procs)).Send(ringAddr((i+1)%procs), []byte("hello, world"))
 				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for range b.N {
-					w.Step()
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+				stepN(b, w, "events/s")
 				b.ReportMetric(float64(w.Now())/float64(b.Elapsed()), "x-realtime")
 			})
 		}
@@ -55,11 +49,16 @@ func BenchmarkTaskSwitches(b *testing.B) {
 		}
 	})
 	w.Step()
+	stepN(b, w, "switches/s")
+}
+
+// stepN times b.N steps of w and reports their rate as unit.
+func stepN(b *testing.B, w *World, unit string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		w.Step()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "switches/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 }

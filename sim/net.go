@@ -49,11 +49,16 @@ type network struct {
 	streams map[netip.Addr]*rand.Rand
 }
 
-func newNetwork(w *World, cfg Network) *network {
-	if cfg.LatencyMin == 0 && cfg.LatencyMax == 0 {
-		cfg.LatencyMin, cfg.LatencyMax = time.Millisecond, time.Millisecond
+// withDefaults gives a model with no latency set the default of 1ms.
+func (n Network) withDefaults() Network {
+	if n.LatencyMin == 0 && n.LatencyMax == 0 {
+		n.LatencyMin, n.LatencyMax = time.Millisecond, time.Millisecond
 	}
-	return &network{w: w, cfg: cfg, blocked: map[link]bool{}, clogged: map[link]time.Duration{},
+	return n
+}
+
+func newNetwork(w *World, cfg Network) *network {
+	return &network{w: w, cfg: cfg.withDefaults(), blocked: map[link]bool{}, clogged: map[link]time.Duration{},
 		streams: map[netip.Addr]*rand.Rand{}}
 }
 
@@ -122,10 +127,7 @@ func (w *World) SetNetwork(cfg Network) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if cfg.LatencyMin == 0 && cfg.LatencyMax == 0 {
-		cfg.LatencyMin, cfg.LatencyMax = time.Millisecond, time.Millisecond
-	}
-	w.net.cfg = cfg
+	w.net.cfg = cfg.withDefaults()
 	return nil
 }
 

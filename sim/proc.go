@@ -188,6 +188,18 @@ func (w *World) stop(p *Process, kind RebootKind) {
 	}
 }
 
+// CrashRestart crashes the process as the next event (after the handler call or task that
+// asks), unless it has restarted by then, and starts it again after down: what a storage
+// engine does when its disk fails it (a failed fsync must not be retried).
+func (p *Process) CrashRestart(down time.Duration) {
+	w, inc := p.w, p.inc
+	w.After(0, func() {
+		if p.inc == inc {
+			w.Reboot(p.addr, Crash, down)
+		}
+	})
+}
+
 // inHandler runs a handler call with the process marked as the one doing I/O.
 func (w *World) inHandler(p *Process, fn func()) {
 	prev := w.clock.handler

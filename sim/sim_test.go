@@ -350,3 +350,33 @@ func TestObserve(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 }
+
+// failer asks to crash in its first incarnation's Start, twice; the process crashes once,
+// after Start returns, and comes back after the down time.
+type failer struct{ starts *[]time.Duration }
+
+func (h failer) Start(p *Process) {
+	*h.starts = append(*h.starts, p.Now())
+	if len(*h.starts) == 1 {
+		p.CrashRestart(5 * time.Millisecond)
+		p.CrashRestart(5 * time.Millisecond)
+		if !p.Up() {
+			panic("CrashRestart stopped the process inside its handler call")
+		}
+	}
+}
+func (failer) Timer(*Process, string)    {}
+func (failer) Receive(*Process, Message) {}
+
+func TestCrashRestart(t *testing.T) {
+	t.Parallel()
+	w := New(1, Options{})
+	var starts []time.Duration
+	w.SpawnHandler(ip1, func() Handler { return failer{starts: &starts} })
+	if err := w.RunUntilIdle(); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 2 || starts[1] != 5*time.Millisecond || w.Log().Count(fault.LayerProcess, "crash") != 1 {
+		t.Fatalf("starts at %v, %d crashes; want [0s 5ms] and 1", starts, w.Log().Count(fault.LayerProcess, "crash"))
+	}
+}

@@ -225,27 +225,33 @@ func checkSimArgs(a *simArgs, pos []string) error {
 		}
 		a.cfg.Schedule = s
 	}
-	if a.target == "dbctl" && a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
-		return fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
+	switch a.target {
+	case "dbctl":
+		if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
+			return fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
+		}
+	case "raftkv":
+		bug, err := raftkv.ParseBug(a.bug)
+		if err != nil {
+			return fmt.Errorf("--%v", err)
+		}
+		a.bug = string(bug) // "none" is no bug
+		if a.nodes != 3 && a.nodes != 5 {
+			return fmt.Errorf("--nodes %d: want 3 or 5", a.nodes)
+		}
+		if a.clients < 1 || a.clients > 64 {
+			return fmt.Errorf("--clients %d: want 1..64", a.clients)
+		}
 	}
 	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults, a.cfg.Bug = a.ops, a.keys, sc, prof, a.bug
 	return nil
 }
 
-// runRaftkv runs the raftkv target; the run logic lives in the target package.
+// runRaftkv runs the raftkv target (its flags checked by checkSimArgs); the run logic lives
+// in the target package.
 func runRaftkv(e *cli.Env, a *simArgs) int {
-	bug, err := raftkv.ParseBug(a.bug)
-	if err != nil {
-		return e.UsageError(e.FlagSet(), "--%v", err)
-	}
 	cfg := raftkv.RunConfig{Seed: a.cfg.Seed, Faults: a.cfg.Faults, Schedule: a.cfg.Schedule, HTML: a.html,
-		Config: raftkv.Config{Nodes: a.nodes, Clients: a.clients, Workload: a.cfg.Duration, Bug: bug}}
-	if a.nodes != 3 && a.nodes != 5 {
-		return e.UsageError(e.FlagSet(), "--nodes %d: want 3 or 5", a.nodes)
-	}
-	if a.clients < 1 || a.clients > 64 {
-		return e.UsageError(e.FlagSet(), "--clients %d: want 1..64", a.clients)
-	}
+		Config: raftkv.Config{Nodes: a.nodes, Clients: a.clients, Workload: a.cfg.Duration, Bug: raftkv.Bug(a.bug)}}
 	res, err := raftkv.Run(e.Path, cfg)
 	if err != nil {
 		return e.Fail("%v", err)
@@ -258,7 +264,6 @@ func runRaftkv(e *cli.Env, a *simArgs) int {
 		}
 		return again.World.TraceHash(), nil
 	}
-	a.bug = string(bug)
 	replay := []string{"--target", "raftkv", "--seed", a.cfg.Seed.String(), "--nodes", strconv.Itoa(a.nodes),
 		"--clients", strconv.Itoa(a.clients)}
 	return finishSim(e, a, res.Report, res.World, rerun, replay)

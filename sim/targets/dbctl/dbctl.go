@@ -25,6 +25,7 @@ import (
 
 	"github.com/faultbox/faultbox/cluster"
 	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/sim"
 )
 
@@ -214,25 +215,16 @@ func (n *node) recover() {
 // fail crashes this node, as a storage engine does when its log cannot be trusted (a failed
 // fsync must not be retried: Linux drops the dirty pages). It restarts 5ms later.
 func (n *node) fail(p *sim.Process, what string, err error) {
-	w, addr, inc := p.World(), p.Addr(), p.Incarnation()
-	n.c.failures = append(n.c.failures, fmt.Sprintf("t=%s %s: %s: %v", w.Now(), addr, what, err))
-	w.After(0, func() {
-		if w.Process(addr).Incarnation() == inc {
-			w.Reboot(addr, sim.Crash, 5*time.Millisecond)
-		}
-	})
+	n.c.failures = append(n.c.failures, fmt.Sprintf("t=%s %s: %s: %v", p.Now(), p.Addr(), what, err))
+	p.CrashRestart(5 * time.Millisecond)
 }
 
 // Failures lists the times a node crashed itself because its disk failed it.
 func (c *Cluster) Failures() []string { return slices.Clone(c.failures) }
 
-// persist appends entries to the log file and syncs it; false means the node failed.
-func (n *node) persist(p *sim.Process, entries []cluster.Entry) bool {
-	return n.persistAs(p, entries, true)
-}
-
-// persistAs is persist, with the sync left out when sync is false (the planted bug).
-func (n *node) persistAs(p *sim.Process, entries []cluster.Entry, sync bool) bool {
+// persist appends entries to the log file and syncs it (unless sync is false: the planted
+// bug); false means the node failed.
+func (n *node) persist(p *sim.Process, entries []cluster.Entry, sync bool) bool {
 	buf := make([]byte, 0, len(entries)*recordBytes)
 	for _, e := range entries {
 		start := len(buf)
@@ -290,7 +282,7 @@ func (n *node) Timer(p *sim.Process, name string) {
 			}
 		}
 		e := cluster.Entry{Term: 1, Index: i + 1, Op: cluster.StepOp(n.rng, cfg.Keys)}
-		if !n.persist(p, []cluster.Entry{e}) {
+		if !n.persist(p, []cluster.Entry{e}, true) {
 			return
 		}
 		n.advance()
@@ -366,7 +358,7 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 				}
 			}
 			lazy := n.c.cfg.Bug == "ack-before-sync"
-			if len(add) > 0 && !n.persistAs(p, add, !lazy) {
+			if len(add) > 0 && !n.persist(p, add, !lazy) {
 				return
 			}
 			if lazy && len(add) == 0 && n.dirty { // the planted bug syncs on a heartbeat only
@@ -434,7 +426,7 @@ func (c *Cluster) checkAcked(id int, existed bool, recovered uint64, p *sim.Proc
 
 func (c *Cluster) diskLied(process string) bool {
 	for _, e := range c.w.Log().Events() {
-		if e.Process == process && e.Layer == "disk" && e.Kind != "crash" && e.Kind != "wipe" &&
+		if e.Process == process && e.Layer == fault.LayerDisk && e.Kind != "crash" && e.Kind != "wipe" &&
 			e.Kind != "degrade-start" && e.Kind != "degrade-end" {
 			return true
 		}

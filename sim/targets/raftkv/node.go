@@ -138,8 +138,8 @@ func (n *node) Start(p *sim.Process) {
 	}
 	k := replay(ms, recs)
 	end := int64(0)
-	for _, r := range recs[:k] {
-		end = r.end
+	if k > 0 {
+		end = recs[k-1].end
 	}
 	if st, err := f.Stat(); err == nil && st.Size() > end {
 		// A torn or corrupt tail: cut it off, so that new records follow the good ones.

@@ -215,16 +215,11 @@ func (c *Cluster) History() []porcupine.Operation {
 // fail records that node id crashed itself and restarts it 5ms later, as a storage engine
 // does when its log cannot be trusted (a failed fsync is not retried).
 func (c *Cluster) fail(n *node, what string, err error) {
-	w, addr, inc := c.w, NodeAddr(n.id), n.p.Incarnation()
 	n.dead = true
 	if len(c.failures) < 1000 {
-		c.failures = append(c.failures, fmt.Sprintf("t=%s %s: %s: %v", w.Now(), addr, what, err))
+		c.failures = append(c.failures, fmt.Sprintf("t=%s %s: %s: %v", c.w.Now(), NodeAddr(n.id), what, err))
 	}
-	w.After(0, func() {
-		if w.Process(addr).Incarnation() == inc {
-			w.Reboot(addr, sim.Crash, 5*time.Millisecond)
-		}
-	})
+	n.p.CrashRestart(5 * time.Millisecond)
 }
 
 // Failures lists the times a node crashed itself because its disk failed it.
