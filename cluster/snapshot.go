@@ -41,15 +41,7 @@ func (c *Cluster) AppendSnapshot(b []byte) []byte {
 		b = binary.LittleEndian.AppendUint64(b, nd.CommitIndex)
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(nd.Log)))
 		for _, e := range nd.Log {
-			b = binary.LittleEndian.AppendUint64(b, e.Term)
-			b = binary.LittleEndian.AppendUint64(b, e.Index)
-			b = append(b, byte(e.Op.Kind))
-			b = binary.LittleEndian.AppendUint64(b, uint64(e.Op.K))
-			v := e.Op.V
-			if e.Op.Kind == Del {
-				v = 0
-			}
-			b = binary.LittleEndian.AppendUint64(b, uint64(v))
+			b = AppendEntry(b, e)
 		}
 		keys = keys[:0]
 		for k := range nd.KV {
@@ -63,4 +55,21 @@ func (c *Cluster) AppendSnapshot(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// EntryBytes is the length of one encoded log entry.
+const EntryBytes = entryBytes
+
+// AppendEntry appends e's snapshot encoding: term, index, kind, k, v, little-endian (a Del
+// writes v as 0, whatever was drawn).
+func AppendEntry(b []byte, e Entry) []byte {
+	b = binary.LittleEndian.AppendUint64(b, e.Term)
+	b = binary.LittleEndian.AppendUint64(b, e.Index)
+	b = append(b, byte(e.Op.Kind))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.Op.K))
+	v := e.Op.V
+	if e.Op.Kind == Del {
+		v = 0
+	}
+	return binary.LittleEndian.AppendUint64(b, uint64(v))
 }

@@ -139,7 +139,7 @@ func (c *Cluster) checkDurable() {
 }
 
 const (
-	entryBytes  = 8 + 8 + 1 + 8 + 8
+	entryBytes  = cluster.EntryBytes
 	recordBytes = entryBytes + 4 // the entry and its CRC-32C
 	maxBatch    = 64             // entries in one append message
 	msgAppend   = 'A'
@@ -228,7 +228,7 @@ func (n *node) persist(p *sim.Process, entries []cluster.Entry, sync bool) bool 
 	buf := make([]byte, 0, len(entries)*recordBytes)
 	for _, e := range entries {
 		start := len(buf)
-		buf = appendEntry(buf, e)
+		buf = cluster.AppendEntry(buf, e)
 		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf[start:], castagnoli))
 	}
 	off := int64(len(n.log)) * recordBytes
@@ -316,7 +316,7 @@ func (n *node) sendFrom(p *sim.Process, f int, from uint64) {
 	msg = binary.LittleEndian.AppendUint64(msg, n.commit)
 	msg = binary.LittleEndian.AppendUint32(msg, uint32(to-from))
 	for _, e := range n.log[from:to] {
-		msg = appendEntry(msg, e)
+		msg = cluster.AppendEntry(msg, e)
 	}
 	n.sent[f] = to
 	p.Send(Addrs[f], msg)
@@ -394,18 +394,6 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 			n.sendAppend(p, f)
 		}
 	}
-}
-
-func appendEntry(b []byte, e cluster.Entry) []byte {
-	b = binary.LittleEndian.AppendUint64(b, e.Term)
-	b = binary.LittleEndian.AppendUint64(b, e.Index)
-	b = append(b, byte(e.Op.Kind))
-	b = binary.LittleEndian.AppendUint64(b, uint64(e.Op.K))
-	v := e.Op.V
-	if e.Op.Kind == cluster.Del {
-		v = 0
-	}
-	return binary.LittleEndian.AppendUint64(b, uint64(v))
 }
 
 func decodeEntry(b []byte) cluster.Entry {

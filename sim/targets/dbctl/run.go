@@ -86,7 +86,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	pure, _, _ := cluster.Run(p)
 	want := cluster.HashSnapshot(pure.Snapshot())
 	r.Check("snapshot equals the pure model's", hash == want, "cluster.Run gives %s", want)
-	if frozen := frozenHash(p); frozen != "" {
+	if frozen := cluster.FrozenHash(p); frozen != "" {
 		r.Check("frozen hash holds through the network", hash == frozen, "frozen %s", frozen)
 	}
 	losses := c.Losses()
@@ -124,15 +124,4 @@ func minCommit(c *Cluster) uint64 {
 		m = min(m, n.commit)
 	}
 	return m
-}
-
-// frozenHash is the lab's frozen hash for p, or "" when p is not one of the frozen workloads.
-func frozenHash(p cluster.Params) string {
-	switch p {
-	case cluster.Params{Seed: 42, Ops: 200, Keys: 16, Scenario: cluster.Normal}:
-		return cluster.NormalHash
-	case cluster.Params{Seed: 7, Ops: 2000, Keys: 128, Scenario: cluster.Fault}:
-		return cluster.FaultHash
-	}
-	return ""
 }
