@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 	"github.com/faultbox/faultbox/trace"
 )
 
@@ -676,9 +677,9 @@ func (p *Program) Replay(seed fault.Seed, plan []string) string {
 		}
 	}
 	args = append(append(args, "--"), p.Args...)
-	line := shellQuote(args)
+	line := shellquote.Quote(args...)
 	if p.Dir != "" {
-		line = "cd " + shellQuote([]string{p.Dir}) + " && " + line
+		line = "cd " + shellquote.Quote(p.Dir) + " && " + line
 	}
 	if p.Check != "" {
 		line += "; " + p.Check

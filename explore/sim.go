@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 	"github.com/faultbox/faultbox/sim"
 	"github.com/faultbox/faultbox/sim/targets/dbctl"
 	"github.com/faultbox/faultbox/sim/targets/raftkv"
@@ -281,20 +282,5 @@ func (d *Sim) Replay(seed fault.Seed, plan []string) string {
 	if len(plan) > 0 {
 		args = append(args, "--schedule", strings.Join(plan, "; "))
 	}
-	return shellQuote(args)
-}
-
-// shellQuote joins args for a POSIX shell, quoting those that need it.
-func shellQuote(args []string) string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if a != "" && strings.IndexFunc(a, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
-		}) < 0 {
-			out[i] = a
-			continue
-		}
-		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(out, " ")
+	return shellquote.Quote(args...)
 }

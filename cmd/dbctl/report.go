@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/faultbox/faultbox/cluster"
-	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 )
 
 // report is a run as a fault.Report: the figures 'show' prints, the fault of the scenario,
@@ -61,7 +61,7 @@ func report(path string, c *cluster.Cluster, s cluster.Summary) *fault.Report {
 		r.Verdict = fault.Empty
 		r.Note("no operations: nothing was replicated, so nothing was checked")
 	}
-	r.Replay = path + " " + cli.Quote("workload", "--seed", strconv.FormatUint(p.Seed, 10), "--ops", strconv.FormatUint(p.Ops, 10),
+	r.Replay = path + " " + shellquote.Quote("workload", "--seed", strconv.FormatUint(p.Seed, 10), "--ops", strconv.FormatUint(p.Ops, 10),
 		"--keys", strconv.FormatUint(p.Keys, 10), "--scenario", p.Scenario.String())
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/faultbox/faultbox/disk/wal"
 	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/internal/progress"
+	"github.com/faultbox/faultbox/internal/shellquote"
 )
 
 func init() {
@@ -150,7 +151,7 @@ func runDiskTorture(e *cli.Env, args []string, adjust func(*wal.TortureOptions))
 		replay = append(replay, "--naive=false")
 	}
 	meter.Done()
-	r.Replay = e.Path + " " + cli.Quote(replay...)
+	r.Replay = e.Path + " " + shellquote.Quote(replay...)
 	if a.json {
 		if err := r.WriteJSON(e.Stdout); err != nil {
 			return e.Fail("write report: %v", err)

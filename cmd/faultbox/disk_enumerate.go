@@ -10,6 +10,7 @@ import (
 	"github.com/faultbox/faultbox/disk"
 	"github.com/faultbox/faultbox/disk/wal"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 )
 
 // The crash-state enumerator and the rule checker, as subcommands of 'faultbox disk'
@@ -129,7 +130,7 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	if refused != nil && *refused > 0 {
 		fmt.Fprintf(e.Stdout, "  recovery refused    %d (ErrLost: a detected possible loss, not a silent one)\n", *refused)
 	}
-	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, cli.Quote("--target", *target, "--seed", seed.String(), "--torn", strconv.Itoa(*torn)))
+	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, shellquote.Quote("--target", *target, "--seed", seed.String(), "--torn", strconv.Itoa(*torn)))
 	if len(res.Failures) > 0 {
 		fmt.Fprintln(e.Stdout, "verdict: fail")
 		return fault.ExitFail

@@ -6,8 +6,8 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 	"github.com/faultbox/faultbox/trace"
 )
 
@@ -16,7 +16,7 @@ import (
 // A command that did not start proved nothing: the verdict is empty.
 func runReport(path string, args []string, o *runOptions, res *trace.Result) *fault.Report {
 	r := fault.NewReport(path, o.Seed)
-	r.Target = cli.Quote(o.Args...)
+	r.Target = shellquote.Quote(o.Args...)
 	r.Add("events", len(res.Events))
 	if res.Dropped > 0 {
 		r.Add("events not kept", res.Dropped)
@@ -39,7 +39,7 @@ func runReport(path string, args []string, o *runOptions, res *trace.Result) *fa
 	if !o.SeedGiven {
 		replay = append([]string{"--seed", o.Seed.String()}, args...)
 	}
-	r.Replay = path + " " + cli.Quote(replay...)
+	r.Replay = path + " " + shellquote.Quote(replay...)
 	if len(res.Procs) == 0 {
 		r.Note("the command did not start (exit %d)", res.ExitCode)
 		r.Verdict = fault.Empty

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 )
 
 func TestRunRejectsBadSpecBeforeStarting(t *testing.T) {
@@ -114,7 +114,7 @@ func TestRunJSONReport(t *testing.T) {
 	want := []fault.Count{{Layer: fault.LayerTrace, Kind: "error=EIO", N: 1}}
 	if r.Command != "faultbox run" || *r.Seed != 1 || !reflect.DeepEqual(r.Faults, want) || r.Verdict != fault.Fail ||
 		len(r.Checks) != 1 || r.Checks[0].OK || !strings.HasPrefix(r.Target, "sh -c ") ||
-		r.Replay != "faultbox run --seed 1 "+cli.Quote(args...) {
+		r.Replay != "faultbox run --seed 1 "+shellquote.Quote(args...) {
 		t.Fatalf("report: %+v", r)
 	}
 }

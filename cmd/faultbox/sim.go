@@ -12,6 +12,7 @@ import (
 	"github.com/faultbox/faultbox/cluster"
 	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 	"github.com/faultbox/faultbox/sim"
 	"github.com/faultbox/faultbox/sim/targets/dbctl"
 	"github.com/faultbox/faultbox/sim/targets/raftkv"
@@ -152,7 +153,7 @@ func finishSim(e *cli.Env, a *simArgs, r *fault.Report, w *sim.World, rerun func
 	if a.schedule != "" {
 		replay = append(replay, "--schedule", a.cfg.Schedule.String())
 	}
-	r.Replay = e.Path + " " + cli.Quote(replay...)
+	r.Replay = e.Path + " " + shellquote.Quote(replay...)
 	if a.events != "" {
 		f, err := os.Create(a.events)
 		if err != nil {

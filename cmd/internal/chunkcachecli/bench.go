@@ -10,6 +10,7 @@ import (
 	"github.com/faultbox/faultbox/chunkcache"
 	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/shellquote"
 )
 
 func benchCommand(newContext func() (context.Context, context.CancelFunc)) *cli.Command {
@@ -44,7 +45,7 @@ Faults are the server's business: the client knows of none (see GET /v1/faults).
 				return e.Fail("%v", err)
 			}
 			r := res.Report(e.Path, cfg.Seed)
-			r.Replay = e.Path + " " + cli.Quote(benchReplay(cfg)...)
+			r.Replay = e.Path + " " + shellquote.Quote(benchReplay(cfg)...)
 			if *asJSON {
 				if err := r.WriteJSON(e.Stdout); err != nil {
 					return e.Fail("write report: %v", err)
