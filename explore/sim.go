@@ -69,12 +69,13 @@ func NewRaftkv(nodes, clients int, workload time.Duration, bug string, kinds []s
 		return nil, err
 	}
 	cfg := raftkv.Config{Nodes: nodes, Clients: clients, Workload: workload, Bug: b}
-	probe := sim.New(0, sim.Options{})
-	c, err := raftkv.Start(probe, cfg) // only for the nodes' addresses
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	addrs := c.NodeAddrs()
+	addrs := make([]netip.Addr, nodes)
+	for i := range addrs {
+		addrs[i] = raftkv.NodeAddr(i)
+	}
 	return &Sim{name: "raftkv", nodes: addrs, horizon: workload, kinds: kindsOr(kinds),
 		run: func(seed fault.Seed, sched sim.Schedule, observe func(sim.Happening)) (*fault.Report, error) {
 			res, err := raftkv.Run("faultbox sim run", raftkv.RunConfig{Seed: seed, Config: cfg,

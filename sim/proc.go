@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/faultbox/faultbox/disk"
@@ -237,7 +238,7 @@ func (p *Process) Context() context.Context { return p.ctx }
 
 // Rand is the process's random stream of that name, restarted with every incarnation.
 func (p *Process) Rand(name string) *rand.Rand {
-	return p.w.Rand(p.name + "/" + fmt.Sprint(p.inc) + "/" + name)
+	return p.w.Rand(p.name + "/" + strconv.Itoa(p.inc) + "/" + name)
 }
 
 // Send sends payload to the process at to through the network. It returns at once; the

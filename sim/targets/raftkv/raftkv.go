@@ -93,6 +93,9 @@ type Config struct {
 	Think time.Duration
 }
 
+// Validate reports the first field of c out of range, as Start and Run would.
+func (c Config) Validate() error { return c.defaults() }
+
 func (c *Config) defaults() error {
 	if c.Nodes != 3 && c.Nodes != 5 {
 		return fmt.Errorf("raftkv: nodes = %d: want 3 or 5", c.Nodes)
