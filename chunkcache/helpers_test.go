@@ -1,19 +1,18 @@
 package chunkcache
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/faultbox/faultbox/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -68,44 +67,8 @@ func requireNoLocks(t testing.TB, a Adapter) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	re      *regexp.Regexp
-	matched chan struct{}
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, err := s.b.Write(p)
-	if s.re != nil && s.re.Match(s.b.Bytes()) {
-		close(s.matched)
-		s.re = nil
-	}
-	return n, err
-}
-
-// notifyOn returns a channel closed as soon as the buffer's content matches re (at once if
-// it already does), so a test can wait for output without polling.
-func (s *syncBuffer) notifyOn(re *regexp.Regexp) <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.matched = make(chan struct{})
-	if re.Match(s.b.Bytes()) {
-		close(s.matched)
-	} else {
-		s.re = re
-	}
-	return s.matched
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared test buffer; notifyOn waits for output without polling.
+type syncBuffer = testutil.Buffer
 
 // startRedis starts a private redis-server on a free loopback port and returns its URL.
 // A missing redis-server fails the test: `make test` installs it (scripts/deps.sh).

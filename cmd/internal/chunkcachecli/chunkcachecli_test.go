@@ -10,52 +10,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/faultbox/faultbox/chunkcache"
 	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/fault"
+	"github.com/faultbox/faultbox/internal/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers; notifyOn's
-// channel closes once the content matches re, so a test waits on output without polling.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	re      *regexp.Regexp
-	matched chan struct{}
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, err := s.b.Write(p)
-	if s.re != nil && s.re.Match(s.b.Bytes()) {
-		close(s.matched)
-		s.re = nil
-	}
-	return n, err
-}
-
-func (s *syncBuffer) notifyOn(re *regexp.Regexp) <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.matched = make(chan struct{})
-	if re.Match(s.b.Bytes()) {
-		close(s.matched)
-	} else {
-		s.re = re
-	}
-	return s.matched
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared test buffer; notifyOn waits for output without polling.
+type syncBuffer = testutil.Buffer
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
@@ -98,7 +63,7 @@ func TestServerAndBenchEndToEnd(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			out, errOut, code := &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-			listening := out.notifyOn(listenRE)
+			listening := out.NotifyOn(listenRE)
 			go func() { code <- run(ctx, "chunkcache", args, out, errOut) }()
 			select {
 			case <-listening:
