@@ -55,16 +55,25 @@ func (r *Result) Write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, RunsFile), runs.Bytes(), 0o644); err != nil {
 		return err
 	}
-	head := *r
-	head.Runs = nil
-	b, err := json.MarshalIndent(head, "", "  ")
-	if err != nil {
+	var head bytes.Buffer
+	if err := r.WriteJSON(&head); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ResultFile), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ResultFile), head.Bytes(), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, ReportFile), []byte(r.HTML()), 0o644)
+}
+
+// WriteJSON writes the result without its runs as one indented JSON object: result.json, and
+// what `faultbox explore --json` prints.
+func (r *Result) WriteJSON(w io.Writer) error {
+	head := *r
+	head.Runs = nil
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(head)
 }
 
 // Read reads what Write wrote.

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"slices"
@@ -276,9 +274,7 @@ func printExploration(e *cli.Env, res *explore.Result, asJSON bool, out string) 
 		code = fault.ExitFail
 	}
 	if asJSON {
-		head := *res
-		head.Runs = nil
-		if err := writeJSON(e.Stdout, head); err != nil {
+		if err := res.WriteJSON(e.Stdout); err != nil {
 			return e.Fail("%v", err)
 		}
 		return code
@@ -312,11 +308,4 @@ func printExploration(e *cli.Env, res *explore.Result, asJSON bool, out string) 
 	}
 	fmt.Fprintf(w, "verdict: fail\nreplay:\n%s\n", res.Failures[0].Replay)
 	return code
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
