@@ -47,7 +47,8 @@ type client struct {
 	id       int
 	p        *sim.Process
 	seq      uint64
-	leader   int // the node it will ask next
+	leader   int // the node it will send its next write to
+	reader   int // the node it will send its next get to (unless Config.LeaderReads)
 	op       *openOp
 	done     bool
 	lastSeen map[uint64]uint64
@@ -59,6 +60,7 @@ func (cl *client) Start(p *sim.Process) {
 		cl.lastSeen = map[uint64]uint64{}
 	}
 	cl.leader = cl.id % cl.c.cfg.Nodes
+	cl.reader = cl.leader
 	cl.next()
 }
 
@@ -92,12 +94,15 @@ func (cl *client) Timer(p *sim.Process, name string) {
 		}
 		cl.op = &openOp{in: in, call: p.Now(), cmd: command{Client: uint32(cl.id), Seq: cl.seq, Op: in.Op,
 			Key: in.Key, Value: in.Value, Expect: in.Expect}}
+		if cl.followerRead() {
+			cl.reader = (cl.reader + 1) % cfg.Nodes
+		}
 		cl.send()
 	case "timeout":
 		if cl.op == nil {
 			return
 		}
-		cl.leader = (cl.leader + 1) % cfg.Nodes
+		*cl.target() = (*cl.target() + 1) % cfg.Nodes
 		cl.retry()
 	case "retry":
 		if cl.op != nil {
@@ -106,9 +111,21 @@ func (cl *client) Timer(p *sim.Process, name string) {
 	}
 }
 
+// followerRead reports whether the open operation is a get that may go to any node.
+func (cl *client) followerRead() bool { return cl.op.in.Op == opGet && !cl.c.cfg.LeaderReads }
+
+// target is the node the open operation goes to next: the reader for a get that may go to
+// any node, the leader it believes in otherwise.
+func (cl *client) target() *int {
+	if cl.followerRead() {
+		return &cl.reader
+	}
+	return &cl.leader
+}
+
 func (cl *client) send() {
 	cl.op.attempts++
-	cl.p.Send(NodeAddr(cl.leader), cl.op.cmd.appendTo([]byte{wireRequest}))
+	cl.p.Send(NodeAddr(*cl.target()), cl.op.cmd.appendTo([]byte{wireRequest}))
 	cl.p.SetTimer("timeout", cl.c.cfg.ClientTimeout)
 }
 
@@ -142,12 +159,13 @@ func (cl *client) Receive(p *sim.Process, m sim.Message) {
 			cl.retry()
 			return
 		}
-		if h := int(a.Hint) - 1; h >= 0 && h < cfg.Nodes && h != cl.leader {
-			cl.leader = h
+		to := cl.target()
+		if h := int(a.Hint) - 1; h >= 0 && h < cfg.Nodes && h != *to {
+			*to = h
 			cl.send()
 			return
 		}
-		cl.leader = (cl.leader + 1) % cfg.Nodes
+		*to = (*to + 1) % cfg.Nodes
 		p.SetTimer("retry", cfg.Tick) // no leader known: give the election a moment
 		return
 	}

@@ -63,6 +63,7 @@ type node struct {
 	// After a wipe: no vote for a term at or below voteFloor, no vote or campaign before
 	// the node has applied commitFloor.
 	amnesiac               bool
+	gapAnswered            time.Duration // when it last answered a probe beyond its log
 	voteFloor, commitFloor uint64
 }
 
@@ -82,7 +83,8 @@ type readReq struct {
 	seq   uint64
 	key   uint64
 	index uint64
-	ready bool // the read index is known
+	ready bool          // the read index is known
+	at    time.Duration // when it was asked
 }
 
 func (n *node) raftID() uint64 { return uint64(n.id + 1) }
@@ -258,6 +260,16 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 		switch msg.GetType() {
 		case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
 			n.lastContact = p.Now()
+			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgApp && msg.GetIndex() > last {
+				// The leader believes this node holds entries it lost, and raft's leader
+				// ignores a rejection below what it counts as matched, probing again at
+				// once: a ping-pong of thousands of messages a second until the leader
+				// changes. Answer such a probe once per heartbeat interval.
+				if p.Now() < n.gapAnswered+heartbeatTicks*n.c.cfg.Tick {
+					return
+				}
+				n.gapAnswered = p.Now()
+			}
 			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgHeartbeat && msg.GetCommit() > last {
 				// The leader thinks this node holds what it lost: raft would panic
 				// ("tocommit out of range"). Commit what it holds; the next append
@@ -277,19 +289,18 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 	n.c.inv.observe(n)
 }
 
-// request takes a client's command: a leader proposes a write, or asks raft for a read
-// index; any other node answers with the leader it knows.
+// request takes a client's command. A get is served by any node that knows a leader (etcd's
+// linearizable read: the node asks the leader for a read index through raft's ReadIndex, and
+// answers once it has applied up to it), or only by the leader with Config.LeaderReads. A
+// write is proposed by the leader; any other node answers with the leader it knows.
 func (n *node) request(from netip.Addr, body []byte) {
 	cmd, err := decodeCommand(body)
 	if err != nil {
 		return
 	}
 	st := n.rn.BasicStatus()
-	if st.RaftState != raft.StateLeader {
-		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerNotLeader, Hint: uint32(st.Lead)}.encode())
-		return
-	}
-	if cmd.Op == opGet {
+	leads := st.RaftState == raft.StateLeader
+	if cmd.Op == opGet && st.Lead != 0 && (leads || !n.c.cfg.LeaderReads) {
 		if n.c.cfg.Bug == BugStaleRead {
 			n.p.Send(from, answer{Seq: cmd.Seq, Status: answerOK, Value: n.kv[cmd.Key]}.encode())
 			return
@@ -298,8 +309,12 @@ func (n *node) request(from netip.Addr, body []byte) {
 			n.reads = n.reads[1:]
 		}
 		n.readSeq++
-		n.reads = append(n.reads, &readReq{ctx: n.readSeq, from: from, seq: cmd.Seq, key: cmd.Key})
+		n.reads = append(n.reads, &readReq{ctx: n.readSeq, from: from, seq: cmd.Seq, key: cmd.Key, at: n.p.Now()})
 		n.rn.ReadIndex(binary.LittleEndian.AppendUint64(nil, n.readSeq))
+		return
+	}
+	if !leads {
+		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerNotLeader, Hint: uint32(st.Lead)}.encode())
 		return
 	}
 	if s, ok := n.sessions[cmd.Client]; ok && s.seq == cmd.Seq {
@@ -476,10 +491,14 @@ func (n *node) execute(cmd command) {
 
 func (n *node) serveReads() {
 	kept := n.reads[:0]
+	now := n.p.Now()
 	for _, r := range n.reads {
 		if r.ready && n.applied >= r.index {
 			n.p.Send(r.from, answer{Seq: r.seq, Status: answerOK, Value: n.kv[r.key]}.encode())
 			continue
+		}
+		if now-r.at > 2*n.c.cfg.ClientTimeout {
+			continue // its read index never came (the leader changed): the client has moved on
 		}
 		kept = append(kept, r)
 	}

@@ -75,6 +75,11 @@ type Config struct {
 	Workload time.Duration
 	// Bug is the planted mistake, if any.
 	Bug Bug
+	// LeaderReads sends every get to the leader. By default a client spreads its gets over
+	// the nodes, round robin, as etcd's client balancer does, and a follower serves them
+	// through raft's ReadIndex (the leader confirms its leadership and names the index to
+	// wait for).
+	LeaderReads bool
 
 	// Tick is the interval of raft's Tick; 0 means 10ms. A leader heartbeats every 3 ticks.
 	Tick time.Duration

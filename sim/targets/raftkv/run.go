@@ -73,6 +73,9 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	if _, err := w.StartNemesis(sim.Nemesis{Profile: cfg.Faults, Targets: c.NodeAddrs()}, dur); err != nil {
 		return nil, err
 	}
+	if cfg.Faults == sim.FaultsNet || cfg.Faults == sim.FaultsAll {
+		c.startLeaderNemesis(dur)
+	}
 	limit := dur + settle
 	runErr := w.RunUntil(func() bool {
 		return c.Violated() || (w.Now() >= dur && c.Idle()) || w.Now() > limit
