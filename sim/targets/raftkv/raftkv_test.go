@@ -1,8 +1,14 @@
 package raftkv
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/anishathalye/porcupine"
 
 	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/sim"
@@ -69,4 +75,41 @@ func BenchmarkTenSecondsAll(b *testing.B) {
 	}
 	b.ReportMetric(float64(sim)/float64(wall), "sim/wall")
 	b.ReportMetric(float64(check.Microseconds())/float64(b.N), "porcupine-µs/run")
+}
+
+// A linearizability violation (the planted stale read) writes porcupine's visualisation: an
+// HTML page holding the history's operations, named by the report.
+func TestViolationWritesVisualisation(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "run.html")
+	res, err := Run("test", RunConfig{Seed: 1, Faults: sim.FaultsNone, HTML: path,
+		Config: Config{Nodes: 3, Clients: 3, Workload: 2 * time.Second, Bug: BugStaleRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Linear != porcupine.Illegal || res.HTML != path {
+		t.Fatalf("linearizability %v, visualisation %q: want a violation written to %s", res.Linear, res.HTML, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{"<html", "</html>", "get(k", "put(k"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the visualisation (%d bytes) lacks %q", len(b), want)
+		}
+	}
+	if !slices.Contains(res.Report.Notes, "porcupine's visualisation: "+path) {
+		t.Errorf("the report's notes do not name the file: %q", res.Report.Notes)
+	}
+	// A correct run writes none.
+	ok := filepath.Join(t.TempDir(), "ok.html")
+	if res, err := Run("test", RunConfig{Seed: 1, Faults: sim.FaultsNone, HTML: ok,
+		Config: Config{Nodes: 3, Clients: 3, Workload: time.Second}}); err != nil || res.HTML != "" {
+		t.Fatalf("correct run: visualisation %q, %v", res.HTML, err)
+	}
+	if _, err := os.Stat(ok); !os.IsNotExist(err) {
+		t.Errorf("correct run: %s exists (%v)", ok, err)
+	}
 }
