@@ -2,6 +2,7 @@ package raftkv
 
 import (
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -52,10 +53,16 @@ type client struct {
 	op       *openOp
 	done     bool
 	lastSeen map[uint64]uint64
+	// The world's streams for this incarnation: think times, and the operations drawn.
+	think, ops *rand.Rand
 }
+
+// retryPause is how long a client waits before it asks again when no node knows a leader.
+const retryPause = 10 * time.Millisecond
 
 func (cl *client) Start(p *sim.Process) {
 	cl.p = p
+	cl.think, cl.ops = p.Rand("think"), p.Rand("ops")
 	if cl.lastSeen == nil {
 		cl.lastSeen = map[uint64]uint64{}
 	}
@@ -67,7 +74,7 @@ func (cl *client) Start(p *sim.Process) {
 // next pauses a drawn think time, then starts the next operation.
 func (cl *client) next() {
 	think := cl.c.cfg.Think
-	cl.p.SetTimer("next", time.Duration(cl.p.Rand("think").Int64N(int64(think)+1)))
+	cl.p.SetTimer("next", time.Duration(cl.think.Int64N(int64(think)+1)))
 }
 
 func (cl *client) Timer(p *sim.Process, name string) {
@@ -78,7 +85,7 @@ func (cl *client) Timer(p *sim.Process, name string) {
 			cl.done = true
 			return
 		}
-		r := p.Rand("ops")
+		r := cl.ops
 		cl.seq++
 		in := kvInput{Key: 1 + uint64(r.IntN(cfg.Keys))}
 		switch k := r.IntN(10); {
@@ -166,7 +173,7 @@ func (cl *client) Receive(p *sim.Process, m sim.Message) {
 			return
 		}
 		*to = (*to + 1) % cfg.Nodes
-		p.SetTimer("retry", cfg.Tick) // no leader known: give the election a moment
+		p.SetTimer("retry", retryPause) // no leader known: give the election a moment
 		return
 	}
 	op := cl.op

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"time"
@@ -24,8 +25,9 @@ import (
 // campaigns from the world's seed instead.
 const electionTickOutOfReach = 1 << 30
 
-// heartbeatTicks is the leader's heartbeat interval in ticks.
-const heartbeatTicks = 3
+// heartbeatTicks is the leader's heartbeat interval in ticks: one tick per heartbeat, so a
+// tick is an event only when it does something.
+const heartbeatTicks = 1
 
 // maxPendingReads bounds the reads a node holds waiting for their read index.
 const maxPendingReads = 1024
@@ -49,6 +51,9 @@ type node struct {
 	inflight *raft.Ready
 	batch    []byte // the records written for it, at batchOff
 	batchOff int64
+	walBuf   []byte // reused for each batch's records
+	readBuf  []byte // reused to read each batch back
+	sendBuf  []byte // reused to marshal each message sent
 
 	kv       map[uint64]uint64
 	sessions map[uint32]session
@@ -59,6 +64,8 @@ type node struct {
 
 	lastContact time.Duration // when a leader was last heard from (or an election began)
 	timeout     time.Duration // the election timeout drawn for this round
+	electRand   *rand.Rand    // the world's stream for this incarnation's election timeouts
+	ticking     bool          // the tick timer is armed
 
 	// After a wipe: no vote for a term at or below voteFloor, no vote or campaign before
 	// the node has applied commitFloor.
@@ -192,17 +199,33 @@ func (n *node) Start(p *sim.Process) {
 		panic(fmt.Sprintf("raft.NewRawNode: %v", err))
 	}
 	n.rn = rn
+	n.electRand = p.Rand("election")
 	n.lastContact = p.Now()
 	n.timeout = n.drawTimeout()
-	p.SetTimer("tick", cfg.Tick)
 	p.SetTimer("elect", n.timeout)
+	n.afterCall()
+}
+
+// afterCall ends every handler call: handle the Readys raft has, tick while leading, and check
+// the invariants.
+func (n *node) afterCall() {
 	n.pump()
-	n.c.inv.observe(n)
+	if n.dead || n.rn == nil {
+		return
+	}
+	st := n.rn.BasicStatus()
+	if !n.ticking && st.RaftState == raft.StateLeader {
+		// Only a leader is ticked: its ticks send heartbeats. A follower's or a candidate's
+		// only advance raft's election timer, which is out of reach, so they are no events.
+		n.ticking = true
+		n.p.SetTimer("tick", n.c.cfg.Tick)
+	}
+	n.c.inv.observe(n, st)
 }
 
 func (n *node) drawTimeout() time.Duration {
 	e := n.c.cfg.Election
-	return e + time.Duration(n.p.Rand("election").Int64N(int64(e)))
+	return e + time.Duration(n.electRand.Int64N(int64(e)))
 }
 
 func (n *node) Timer(p *sim.Process, name string) {
@@ -212,8 +235,10 @@ func (n *node) Timer(p *sim.Process, name string) {
 	defer n.guard("timer " + name)
 	switch name {
 	case "tick":
-		n.rn.Tick()
-		p.SetTimer("tick", n.c.cfg.Tick)
+		n.ticking = false
+		if n.rn.BasicStatus().RaftState == raft.StateLeader {
+			n.rn.Tick()
+		}
 	case "elect":
 		n.elect()
 	case "sync":
@@ -222,8 +247,7 @@ func (n *node) Timer(p *sim.Process, name string) {
 			n.finish(*rd, true)
 		}
 	}
-	n.pump()
-	n.c.inv.observe(n)
+	n.afterCall()
 }
 
 // elect campaigns when no leader was heard from for the drawn timeout: the world's draw, not
@@ -265,7 +289,7 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 				// ignores a rejection below what it counts as matched, probing again at
 				// once: a ping-pong of thousands of messages a second until the leader
 				// changes. Answer such a probe once per heartbeat interval.
-				if p.Now() < n.gapAnswered+heartbeatTicks*n.c.cfg.Tick {
+				if p.Now() < n.gapAnswered+n.c.cfg.Tick {
 					return
 				}
 				n.gapAnswered = p.Now()
@@ -285,8 +309,7 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 	case wireRequest:
 		n.request(m.From, m.Payload[1:])
 	}
-	n.pump()
-	n.c.inv.observe(n)
+	n.afterCall()
 }
 
 // request takes a client's command. A get is served by any node that knows a leader (etcd's
@@ -335,7 +358,7 @@ func (n *node) pump() {
 	for !n.dead && n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		if durable(rd) {
-			var buf []byte
+			buf := n.walBuf[:0] // WriteAt copies: the buffer is the node's again after it
 			if !raft.IsEmptySnap(rd.Snapshot) {
 				buf = appendRecord(buf, recSnapshot, rd.Snapshot)
 			}
@@ -349,7 +372,7 @@ func (n *node) pump() {
 				n.c.fail(n, "write the log", err)
 				return
 			}
-			n.batch, n.batchOff = buf, n.walEnd
+			n.batch, n.batchOff, n.walBuf = buf, n.walEnd, buf
 			n.walEnd += int64(len(buf))
 		}
 		if bug == BugSendBeforePersist {
@@ -382,7 +405,10 @@ func (n *node) finish(rd raft.Ready, written bool) {
 		}
 		// Read the batch back before anything it promises leaves: a write that was
 		// corrupted or misdirected on its way to the media is caught here, not at recovery.
-		got := make([]byte, len(n.batch))
+		if cap(n.readBuf) < len(n.batch) {
+			n.readBuf = make([]byte, len(n.batch))
+		}
+		got := n.readBuf[:len(n.batch)]
 		if _, err := n.f.ReadAt(got, n.batchOff); err != nil || !bytes.Equal(got, n.batch) {
 			if err == nil {
 				err = errors.New("the bytes read back differ from those written")
@@ -432,11 +458,12 @@ func (n *node) send(msgs []*pb.Message) {
 		if to == n.raftID() || to == 0 || to > uint64(n.c.cfg.Nodes) {
 			continue
 		}
-		b := []byte{wireRaft}
-		b, err := marshal.MarshalAppend(b, m)
+		// The world copies the payload: one buffer serves every message.
+		b, err := marshal.MarshalAppend(append(n.sendBuf[:0], wireRaft), m)
 		if err != nil {
 			panic(fmt.Sprintf("marshal a raft message: %v", err))
 		}
+		n.sendBuf = b
 		n.p.Send(NodeAddr(int(to-1)), b)
 	}
 }

@@ -81,10 +81,11 @@ type Config struct {
 	// wait for).
 	LeaderReads bool
 
-	// Tick is the interval of raft's Tick; 0 means 10ms. A leader heartbeats every 3 ticks.
+	// Tick is the interval of raft's Tick, the leader's heartbeat interval (HeartbeatTick is
+	// 1; only a leader is ticked); 0 means 30ms (etcd's default is 100ms).
 	Tick time.Duration
 	// Election is the least election timeout; each is drawn in [Election, 2*Election) from
-	// the world's seed. 0 means 150ms.
+	// the world's seed. 0 means 150ms (etcd's default is 1s, ten heartbeats).
 	Election time.Duration
 	// GroupCommit is how long a node gathers a Ready's writes before it syncs them (its
 	// fsync comes as a separate event, after the writes' latency); 0 means 1ms.
@@ -120,7 +121,7 @@ func (c *Config) defaults() error {
 		c.Keys = 4
 	}
 	def(&c.Workload, 10*time.Second)
-	def(&c.Tick, 10*time.Millisecond)
+	def(&c.Tick, 30*time.Millisecond)
 	def(&c.Election, 150*time.Millisecond)
 	def(&c.GroupCommit, time.Millisecond)
 	def(&c.ClientTimeout, 100*time.Millisecond)

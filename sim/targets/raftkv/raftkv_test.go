@@ -52,7 +52,7 @@ func TestCorrectModeHasNoViolation(t *testing.T) {
 // (BENCHMARKS.md records the budgets).
 func TestPlantedBugsAreCaught(t *testing.T) {
 	t.Parallel()
-	budget := map[Bug]uint64{BugApplyUncommitted: 1, BugSkipFsync: 1, BugSendBeforePersist: 1, BugStaleRead: 1, BugNoChecksum: 4}
+	budget := map[Bug]uint64{BugApplyUncommitted: 1, BugSkipFsync: 1, BugSendBeforePersist: 1, BugStaleRead: 1, BugNoChecksum: 8}
 	for bug, n := range budget {
 		found := false
 		for seed := uint64(1); seed <= n && !found; seed++ {
