@@ -10,7 +10,6 @@ import (
 	"log"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/faultbox/faultbox/disk"
@@ -56,6 +55,7 @@ type node struct {
 	sendBuf  []byte // reused to marshal each message sent
 
 	kv       map[uint64]uint64
+	digest   uint64 // of kv and sessions: stateHash
 	sessions map[uint32]session
 	applied  uint64
 	pending  map[reqKey]netip.Addr // writes proposed here, by the client waiting
@@ -494,18 +494,22 @@ func (n *node) apply(ents []*pb.Entry) {
 func (n *node) execute(cmd command) {
 	s, seen := n.sessions[cmd.Client]
 	if !seen || cmd.Seq > s.seq {
+		if seen {
+			n.digest -= sessionDigest(cmd.Client, s)
+		}
 		s = session{seq: cmd.Seq}
 		switch cmd.Op {
 		case opPut:
-			n.kv[cmd.Key] = cmd.Value
+			n.put(cmd.Key, cmd.Value)
 			s.ok = true
 		case opCAS:
 			if n.kv[cmd.Key] == cmd.Expect {
-				n.kv[cmd.Key] = cmd.Value
+				n.put(cmd.Key, cmd.Value)
 				s.ok = true
 			}
 		}
 		n.sessions[cmd.Client] = s
+		n.digest += sessionDigest(cmd.Client, s)
 	}
 	k := reqKey{cmd.Client, cmd.Seq}
 	if from, ok := n.pending[k]; ok {
@@ -533,37 +537,35 @@ func (n *node) serveReads() {
 	n.reads = kept
 }
 
-// stateHash digests the key-value state and the client sessions, in key order.
-func (n *node) stateHash() uint64 {
-	h := uint64(14695981039346656037)
-	mix := func(v uint64) {
-		for range 8 {
-			h ^= v & 0xff
-			h *= 1099511628211
-			v >>= 8
-		}
+// put sets a key, keeping the state's digest.
+func (n *node) put(k, v uint64) {
+	if old, ok := n.kv[k]; ok {
+		n.digest -= kvDigest(k, old)
 	}
-	keys := make([]uint64, 0, len(n.kv))
-	for k := range n.kv {
-		keys = append(keys, k)
+	n.kv[k] = v
+	n.digest += kvDigest(k, v)
+}
+
+// stateHash digests the key-value state and the client sessions: the sum of a strong
+// 64-bit hash of each key's (key, value) and of each client's session, kept as they change
+// (order-free, so no sort, and O(1) per applied entry).
+func (n *node) stateHash() uint64 { return n.digest }
+
+func kvDigest(k, v uint64) uint64 { return mix64(mix64(k^0x6b76) ^ v) }
+
+func sessionDigest(c uint32, s session) uint64 {
+	ok := uint64(0)
+	if s.ok {
+		ok = 1
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		mix(k)
-		mix(n.kv[k])
-	}
-	cls := make([]uint32, 0, len(n.sessions))
-	for c := range n.sessions {
-		cls = append(cls, c)
-	}
-	slices.Sort(cls)
-	for _, c := range cls {
-		s := n.sessions[c]
-		mix(uint64(c))
-		mix(s.seq)
-		if s.ok {
-			mix(1)
-		}
-	}
-	return h
+	return mix64(mix64(mix64(uint64(c)^0x73657373)^s.seq) ^ ok)
+}
+
+// mix64 is splitmix64's finaliser: every input bit moves every output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
