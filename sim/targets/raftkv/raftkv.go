@@ -5,6 +5,12 @@
 // committed entries never change, applied state equal on all nodes at the same index, raft's
 // own assertions) and the client history checked for linearizability with porcupine.
 //
+// Clients send writes to the node they think leads and spread their gets over the nodes,
+// each served through raft's ReadIndex (Config.LeaderReads sends them to the leader). Under
+// the net and all profiles the target adds its own nemesis: it cuts the leader off from the
+// other nodes while the clients still reach it. On a linearizability violation, porcupine's
+// HTML visualisation is written where RunConfig.HTML says.
+//
 // Each node keeps its raft log and hard state in a write-ahead log with CRC-32C checksums on
 // its simulated disk, handles every Ready in raft's order (persist and fsync, then send,
 // then apply the committed entries, then Advance), ticks from world timers, and recovers
