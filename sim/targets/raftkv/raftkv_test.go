@@ -51,6 +51,14 @@ func TestCorrectModeHasNoViolation(t *testing.T) {
 			}
 		}
 	}
+	// Gets served by the leader only, under the leader isolations of the target's nemesis.
+	for seed := uint64(1); seed <= 2; seed++ {
+		res, err := Run("test", RunConfig{Seed: fault.Seed(seed), Faults: sim.FaultsNet,
+			Config: Config{Nodes: 3, Clients: 3, Workload: 3 * time.Second, LeaderReads: true}})
+		if err != nil || res.Report.Verdict != fault.Pass {
+			t.Errorf("leader reads, seed %d: %v %+v", seed, err, res.Report.Checks)
+		}
+	}
 }
 
 // Each planted bug the checkers catch is caught within its measured seed budget under `all`
