@@ -80,13 +80,17 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 func BenchmarkTenSecondsAll(b *testing.B) {
 	b.ReportAllocs()
 	var sim, wall, check time.Duration
+	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
 		res := run(b, uint64(i+1), "all", NoBug, 10*time.Second)
 		sim += res.World.Now()
 		wall += res.Wall
 		check += res.CheckWall
 	}
+	cpu := cpuTime() - cpu0
 	b.ReportMetric(float64(sim)/float64(wall), "sim/wall")
+	b.ReportMetric(float64(sim)/float64(cpu), "sim/cpu")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/run")
 	b.ReportMetric(float64(check.Microseconds())/float64(b.N), "porcupine-µs/run")
 }
 
@@ -137,7 +141,9 @@ func BenchmarkFiveNodesSixtySeconds(b *testing.B) {
 	var simTime, wall, check time.Duration
 	var live, peak uint64
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
+		cpu0 := cpuTime()
 		seen := 0
 		res, err := Run("bench", RunConfig{Seed: fault.Seed(i + 1), Faults: sim.FaultsAll,
 			Config: Config{Nodes: 5, Clients: 5, Workload: 60 * time.Second},
@@ -153,6 +159,7 @@ func BenchmarkFiveNodesSixtySeconds(b *testing.B) {
 		simTime += res.World.Now()
 		wall += res.Wall
 		check += res.CheckWall
+		cpu += cpuTime() - cpu0
 		b.StopTimer()
 		runtime.GC()
 		var ms runtime.MemStats
@@ -162,6 +169,8 @@ func BenchmarkFiveNodesSixtySeconds(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(simTime)/float64(wall), "sim/wall")
+	b.ReportMetric(float64(simTime)/float64(cpu), "sim/cpu")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/run")
 	b.ReportMetric(float64(check.Milliseconds())/float64(b.N), "porcupine-ms/run")
 	b.ReportMetric(float64(live)/(1<<20), "live-MB")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
