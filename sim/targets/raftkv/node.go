@@ -183,6 +183,9 @@ func (n *node) Start(p *sim.Process) {
 	}
 	snap, _ := ms.Snapshot()
 	n.applied = snap.GetMetadata().GetIndex()
+	if n.applied > 0 {
+		n.restore(snap)
+	}
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:              n.raftID(),
 		ElectionTick:    electionTickOutOfReach,
@@ -355,6 +358,9 @@ func (n *node) request(from netip.Addr, body []byte) {
 // the group commit's fsync (a separate event), then send, apply and advance (finish).
 func (n *node) pump() {
 	bug := n.c.cfg.Bug
+	if n.inflight == nil && !n.dead {
+		n.maybeSnapshot()
+	}
 	for !n.dead && n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		if durable(rd) {
@@ -419,7 +425,11 @@ func (n *node) finish(rd raft.Ready, written bool) {
 	}
 	n.batch = nil
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		if err := n.ms.ApplySnapshot(rd.Snapshot); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		switch err := n.ms.ApplySnapshot(rd.Snapshot); {
+		case err == nil:
+			n.restore(rd.Snapshot)
+			n.c.installs++
+		case !errors.Is(err, raft.ErrSnapOutOfDate):
 			panic(fmt.Sprintf("apply snapshot: %v", err))
 		}
 	}
@@ -465,6 +475,11 @@ func (n *node) send(msgs []*pb.Message) {
 		}
 		n.sendBuf = b
 		n.p.Send(NodeAddr(int(to-1)), b)
+		if m.GetType() == pb.MsgSnap {
+			// The world's network gives no delivery report: count it delivered. If it was
+			// lost, the follower's next rejection sends another.
+			n.rn.ReportSnapshot(to, raft.SnapshotFinish)
+		}
 	}
 }
 

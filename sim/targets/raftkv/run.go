@@ -110,6 +110,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	}
 	r.Add("operations", fmt.Sprintf("%d completed, %d with unknown outcome", okOps, unknown))
 	r.Add("terms with a leader", c.Terms())
+	r.Add("snapshots", fmt.Sprintf("%d taken, %d installed from the leader", c.snapshots, c.installs))
 	r.Add("porcupine time", checkWall.Round(time.Microsecond))
 	r.SetFaults(w.Log().Counts())
 	if runErr != nil {
