@@ -14,7 +14,9 @@
 // Each node keeps its raft log and hard state in a write-ahead log with CRC-32C checksums on
 // its simulated disk, handles every Ready in raft's order (persist and fsync, then send,
 // then apply the committed entries, then Advance), ticks from world timers, and recovers
-// from its log after a crash. Elections are the world's decision: raft's own election timer
+// from its log after a crash; every Config.SnapshotEntries applied entries it snapshots its
+// state, compacts the log and rewrites it, and a node behind the compacted log is sent the
+// leader's snapshot. Elections are the world's decision: raft's own election timer
 // is set out of reach (its randomized timeout draws from a global source nobody can seed)
 // and the driver calls Campaign when a timer drawn from the world's seed fires without word
 // from a leader. Planted bugs (Bugs) break one rule each, to show what the checkers find.
