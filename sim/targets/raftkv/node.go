@@ -58,9 +58,11 @@ type node struct {
 	digest   uint64 // of kv and sessions: stateHash
 	sessions map[uint32]session
 	applied  uint64
-	pending  map[reqKey]netip.Addr // writes proposed here, by the client waiting
-	reads    []*readReq
-	readSeq  uint64
+	// snapIndex is the index of the storage's snapshot (0 before the first).
+	snapIndex uint64
+	pending   map[reqKey]netip.Addr // writes proposed here, by the client waiting
+	reads     []*readReq
+	readSeq   uint64
 
 	lastContact time.Duration // when a leader was last heard from (or an election began)
 	timeout     time.Duration // the election timeout drawn for this round

@@ -123,6 +123,7 @@ func (n *node) restore(snap *pb.Snapshot) {
 		n.digest += sessionDigest(c, s)
 	}
 	n.applied = snap.GetMetadata().GetIndex()
+	n.snapIndex = n.applied
 	n.c.inv.state(n, n.applied, n.digest)
 }
 
@@ -131,6 +132,9 @@ func (n *node) restore(snap *pb.Snapshot) {
 // for its sync, so everything applied is in the storage).
 func (n *node) maybeSnapshot() {
 	every := n.c.cfg.SnapshotEntries
+	if every <= 0 || n.applied < n.snapIndex+uint64(every) {
+		return // the cheap test, before asking the storage
+	}
 	snap, _ := n.ms.Snapshot()
 	last, _ := n.ms.LastIndex()
 	hs, _, _ := n.ms.InitialState()
@@ -199,4 +203,5 @@ func (n *node) maybeSnapshot() {
 	_ = n.f.Close()
 	n.f, n.walEnd = f, int64(len(buf))
 	n.c.snapshots++
+	n.snapIndex = at
 }
