@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func explore(t *testing.T, tg Target, o Options) *Result {
@@ -181,5 +183,43 @@ func BenchmarkDbctlRuns(b *testing.B) {
 			}
 			b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "runs/s")
 		})
+	}
+}
+
+// A write is exposed when the node spoke before the sync that made it durable, or never synced
+// it; aimed crashes go there first.
+func TestExposedWrites(t *testing.T) {
+	t.Parallel()
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	ms := time.Millisecond
+	pts := []Point{
+		{At: 1 * ms, Kind: "write", Where: "10.0.0.1"}, // synced before it spoke: safe
+		{At: 2 * ms, Kind: "sync", Where: "10.0.0.1"},
+		{At: 3 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1"},
+		{At: 4 * ms, Kind: "write", Where: "10.0.0.1"}, // spoke, then synced: exposed
+		{At: 5 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1"},
+		{At: 6 * ms, Kind: "sync", Where: "10.0.0.1"},
+		{At: 7 * ms, Kind: "write", Where: "10.0.0.2"}, // never synced: exposed, first
+	}
+	var got []time.Duration
+	for _, p := range exposedWrites(pts, []netip.Addr{a, b}) {
+		got = append(got, p.At)
+	}
+	if want := []time.Duration{7 * ms, 4 * ms}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("exposed writes at %v, want %v", got, want)
+	}
+}
+
+// Aimed finds raftkv's send-before-persist within a few runs: its first aims are crashes
+// just after the writes a node spoke of before it synced them.
+func TestAimedFindsSendBeforePersist(t *testing.T) {
+	t.Parallel()
+	tg, err := NewRaftkv(3, 3, 2*time.Second, "send-before-persist", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := explore(t, tg, Options{Strategy: Aimed, Seed: 1, Runs: 5})
+	if res.FirstFailure < 0 {
+		t.Fatalf("aimed did not find send-before-persist in 5 runs: first plans %v", res.Runs[0].Plan)
 	}
 }
