@@ -54,8 +54,14 @@ func TestExplorationRepeats(t *testing.T) {
 // Shards merged are the single machine's exploration, byte for byte.
 func TestShardsMergeToTheSingleRun(t *testing.T) {
 	t.Parallel()
+	for _, s := range []Strategy{Random, Lineage} {
+		shardsMerge(t, s)
+	}
+}
+
+func shardsMerge(t *testing.T, s Strategy) {
 	tg := NewDbctl(100, 8, "ack-before-sync", nil)
-	o := Options{Strategy: Random, Seed: 9, Runs: 30, Shrink: true}
+	o := Options{Strategy: s, Seed: 9, Runs: 30, Shrink: true}
 	single := explore(t, tg, o)
 	var shards []*Result
 	for i := range 3 {
@@ -77,10 +83,10 @@ func TestShardsMergeToTheSingleRun(t *testing.T) {
 	s1, s2 := files(t, single)
 	m1, m2 := files(t, merged)
 	if !bytes.Equal(s1, m1) || !bytes.Equal(s2, m2) {
-		t.Fatalf("merged shards differ from the single run:\n%s\n---\n%s", s2, m2)
+		t.Fatalf("%s: merged shards differ from the single run:\n%s\n---\n%s", s, s2, m2)
 	}
 	if len(single.Failures) == 0 {
-		t.Fatal("the exploration found nothing: the test shows little")
+		t.Fatalf("%s: the exploration found nothing: the test shows little", s)
 	}
 	if _, err := Merge(shards[:2]); err == nil || !strings.Contains(err.Error(), "2 of 3 shards") {
 		t.Fatalf("a missing shard: %v", err)

@@ -46,7 +46,6 @@ type Program struct {
 
 	mu   sync.Mutex
 	base *programRun // the first fault-free run: what random plans are aimed at
-	runs map[*Outcome]*programRun
 }
 
 // ProgramKinds are the faults a Program's plans use when Kinds is nil: crash a process at a
@@ -206,7 +205,7 @@ func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Out
 	if res.Interrupted {
 		status = fmt.Sprintf("killed after the %s timeout", p.timeout())
 	}
-	o := &Outcome{Points: programPoints(res)}
+	o := &Outcome{Points: programPoints(res), run: &programRun{events: res.Events, calls: res.Calls}}
 	if p.Check != "" {
 		code, text, err := p.runCheck(ctx)
 		if err != nil {
@@ -222,14 +221,6 @@ func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Out
 		o.Detail = fmt.Sprintf("%s: %s", status, lastLines(text, 3))
 	}
 	o.Signature = programSignature(res, o.Check)
-	if len(plan) == 0 {
-		p.mu.Lock()
-		if p.runs == nil {
-			p.runs = map[*Outcome]*programRun{}
-		}
-		p.runs[o] = &programRun{events: res.Events, calls: res.Calls}
-		p.mu.Unlock()
-	}
 	return o, nil
 }
 
@@ -279,6 +270,10 @@ const (
 	classStorage                   // writes and syncs of files
 )
 
+// lifeCalls are a process's life events (trace reports them as calls): no fault is aimed at
+// them.
+var lifeCalls = []string{"exec", "exit", "fork", "vfork", "clone", "clone3"}
+
 // systemPaths are read by every program's loader and runtime: not the program's own storage.
 var systemPaths = []string{"/proc/", "/sys/", "/usr/", "/lib", "/etc/", "/dev/"}
 
@@ -290,8 +285,7 @@ func classify(e *trace.Event) eventClass {
 	if e.Errno == "EAGAIN" || e.Errno == "EINPROGRESS" && e.Call != "connect" {
 		return classNone
 	}
-	switch e.Call {
-	case "exec", "exit", "fork", "vfork", "clone", "clone3":
+	if slices.Contains(lifeCalls, e.Call) {
 		return classNone
 	}
 	kind := ""
@@ -503,12 +497,14 @@ func (p *Program) faultsFor(a aim) (first, later []string) {
 	return first, later
 }
 
-func (p *Program) runOf(base *Outcome) *programRun {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r := p.runs[base]; r != nil {
+// runOf is the run an outcome came from; for an outcome made elsewhere, the first
+// fault-free run.
+func (p *Program) runOf(o *Outcome) *programRun {
+	if r, ok := o.run.(*programRun); ok {
 		return r
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.base
 }
 
@@ -621,11 +617,7 @@ func (p *Program) RandomPlan(r *rand.Rand) []string {
 	counts := map[string]int{}
 	var calls []call
 	for _, e := range base.events {
-		switch e.Call {
-		case "exec", "exit", "fork", "vfork", "clone", "clone3":
-			continue
-		}
-		if e.Thread != 0 {
+		if slices.Contains(lifeCalls, e.Call) || e.Thread != 0 {
 			continue
 		}
 		k := e.Label + " " + e.Call

@@ -323,16 +323,65 @@ func roundRobin(lists [][]Point) []Point {
 	}
 }
 
-// Cuts implements Target: each cut omits one delivery the good outcome rests on (the target
-// says which: for dbctl the appends and acknowledgements, for raftkv the messages between
-// nodes) by cutting the link for the millisecond around it, earliest first.
+// Cuts implements Target: the supports of a run's good outcome are the writes a node spoke
+// of (it sent a message after the write and before its next one: an acknowledgement, a vote,
+// an append carries what the write made durable), each cut by a crash of the node just after
+// the write, before its sync; then the deliveries the outcome rests on (the target says
+// which: for dbctl the appends and acknowledgements, for raftkv the messages between nodes),
+// each cut by the link for the millisecond around it. Writes spoken of before they were
+// durable (exposedWrites) come first, then the others round-robin over the nodes, then the
+// deliveries (see aim for their order). Lineage calls Cuts on every run that survives its
+// faults: what the run rested on that the baseline did not is the redundancy it revealed.
 func (d *Sim) Cuts(base *Outcome) []string {
-	return d.aim(base, func(p Point) []string {
+	crash := func(p Point) string { return fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where) }
+	var out []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] && len(out) < maxAims {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	for _, p := range exposedWrites(base.Points, d.nodes) {
+		add(crash(p))
+	}
+	for _, p := range spokenWrites(base.Points, d.nodes) {
+		add(crash(p))
+	}
+	for _, f := range d.aim(base, func(p Point) []string {
 		if p.Kind != "deliver" || !d.supports(p) {
 			return nil
 		}
 		return []string{fmt.Sprintf("at %s oneway %s %s for 1ms", max(p.At-time.Microsecond, 0), p.From, p.Where)}
-	})
+	}) {
+		add(f)
+	}
+	return out
+}
+
+// spokenWrites are the writes of the nodes after which, before its next write, the node's
+// message reached another process, round-robin over the nodes.
+func spokenWrites(points []Point, nodes []netip.Addr) []Point {
+	last := map[string]*Point{} // per node: its last write not yet spoken of
+	byNode := map[string][]Point{}
+	for _, p := range points {
+		switch p.Kind {
+		case "write":
+			last[p.Where] = &p
+		case "stop":
+			last[p.Where] = nil
+		case "deliver":
+			if w := last[p.From]; w != nil {
+				byNode[p.From] = append(byNode[p.From], *w)
+				last[p.From] = nil
+			}
+		}
+	}
+	lists := make([][]Point, len(nodes))
+	for i, n := range nodes {
+		lists[i] = byNode[n.String()]
+	}
+	return roundRobin(lists)
 }
 
 func (d *Sim) aim(base *Outcome, faults func(Point) []string) []string {
