@@ -149,11 +149,11 @@ type Result struct {
 	// Curve is the number of distinct signatures after each run, by index.
 	Curve []int `json:"curve"`
 	// FirstFailure is the index of the first failing run, -1 when none failed.
-	FirstFailure int           `json:"first_failure"`
+	FirstFailure int `json:"first_failure"`
 	// Model is lineage's support model at the end: the ways the good outcome was seen to be
 	// reached (the baseline's, then one per surviving run that revealed new supports).
-	Model *Model `json:"model,omitempty"`
-	Elapsed      time.Duration `json:"-"` // wall time: not part of the results file
+	Model   *Model        `json:"model,omitempty"`
+	Elapsed time.Duration `json:"-"` // wall time: not part of the results file
 }
 
 // planned is one run to do.
