@@ -229,3 +229,26 @@ func TestAimedFindsSendBeforePersist(t *testing.T) {
 		t.Fatalf("aimed did not find send-before-persist in 5 runs: first plans %v", res.Runs[0].Plan)
 	}
 }
+
+// BenchmarkRaftkvRuns: exploration runs of the raftkv target (3 nodes, 3 clients, 10 s of
+// client work in virtual time each, random plans) per second, one worker and two.
+func BenchmarkRaftkvRuns(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("j=%d", workers), func(b *testing.B) {
+			b.ReportAllocs()
+			tg, err := NewRaftkv(3, 3, 10*time.Second, "", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs := 0
+			for b.Loop() {
+				res, err := Explore(context.Background(), tg, Options{Strategy: Random, Seed: 1, Runs: 8, Workers: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs += len(res.Runs)
+			}
+			b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "runs/s")
+		})
+	}
+}
