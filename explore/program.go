@@ -508,7 +508,28 @@ func (p *Program) runOf(o *Outcome) *programRun {
 	return p.base
 }
 
-// Aims implements Target: for the baseline's communication and storage events (then the
+// exposedStorage are the storage events (file writes and syncs) of a process that, since it
+// last received a message, had already sent one: it answered before it made durable what the
+// answer may promise. A crash or an EIO there is where acknowledged-but-lost bugs show; a
+// process that persists before it replies has none.
+func exposedStorage(all []aim) []aim {
+	spoke := map[string]bool{}
+	var out []aim
+	for _, a := range all {
+		switch {
+		case a.class == classComm && a.e.Dir == "recv":
+			spoke[a.e.Label] = false
+		case a.class == classComm && a.e.Dir == "send":
+			spoke[a.e.Label] = true
+		case a.class == classStorage && spoke[a.e.Label]:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Aims implements Target: first the exposed storage events (exposedStorage); then for the
+// baseline's communication and storage events (then the
 // others), the first of each kind of event (process, call, endpoint) in the order they
 // happened, then the second of each, and so on: crash the process at the call, omit the send,
 // fail the write or sync with EIO; then the same rounds with a reset, a delay, and a delay
@@ -528,6 +549,10 @@ func (p *Program) Aims(base *Outcome) []string {
 				*list = append(*list, f)
 			}
 		}
+	}
+	for _, a := range exposedStorage(all) {
+		f, _ := p.faultsFor(a)
+		add(&first, f)
 	}
 	for _, want := range []func(eventClass) bool{
 		func(c eventClass) bool { return c >= classComm },
