@@ -53,10 +53,22 @@ const (
 	maxAlternatives = 8
 )
 
+// maxPairs bounds the pairs of the baseline's cuts lineage falls back on.
+const maxPairs = 1 << 16
+
+// setKey names a fault set whatever the order of its faults.
+func setKey(set []string) string {
+	k := slices.Clone(set)
+	slices.Sort(k)
+	return strings.Join(k, "\n")
+}
+
 // lineage runs the lineage strategy: the baseline's supports are cut one at a time; each
 // surviving run adds the supports it rested on to the model, and its set plus each of those
-// the baseline did not rest on (the redundancy it revealed) is tried next (before the remaining single cuts: the model's growth points at where
-// the outcome's redundancy ends). A set is tried once. Runs are chosen lineageBatch at a time,
+// the baseline did not rest on (the redundancy it revealed; when there is none, plus each of
+// its supports) is tried next, before the remaining single cuts: the model's growth points
+// at where the outcome's redundancy ends. When the model suggests nothing more, pairs of the
+// baseline's cuts. A set is tried once, whatever its order. Runs are chosen lineageBatch at a time,
 // so the runs are a pure function of the options whatever o.Workers is.
 func lineage(ctx context.Context, t Target, o Options, start time.Time) ([]RunResult, *Model, error) {
 	n := o.Runs
@@ -80,13 +92,23 @@ func lineage(ctx context.Context, t Target, o Options, start time.Time) ([]RunRe
 		inFirst[c] = true
 	}
 	tried := map[string]bool{}
+	paired := false
 	var out []RunResult
 	for len(out) < n {
 		var batch []planned
+		if len(queue) == 0 && !paired {
+			// The model suggests nothing more: pairs of the baseline's cuts, in order.
+			paired = true
+			for _, set := range aimedSets(first, maxPairs) {
+				if len(set) == 2 {
+					queue = append(queue, set)
+				}
+			}
+		}
 		for len(queue) > 0 && len(batch) < lineageBatch && len(out)+len(batch) < n {
 			set := queue[0]
 			queue = queue[1:]
-			if k := strings.Join(set, "\n"); !tried[k] {
+			if k := setKey(set); !tried[k] {
 				tried[k] = true
 				batch = append(batch, planned{index: len(out) + len(batch), seed: base, plan: set})
 			}
@@ -107,13 +129,19 @@ func lineage(ctx context.Context, t Target, o Options, start time.Time) ([]RunRe
 				continue
 			}
 			// The run reached the outcome by d, which its set did not cut: the set plus one
-			// support of d that the baseline did not rest on (the redundancy) is next.
+			// support of d that the baseline did not rest on (the redundancy) is next; when d
+			// rests on nothing new, the set plus one of d's supports.
 			alts := 0
-			for _, a := range d {
-				if alts < maxAlternatives && !inFirst[a] && !slices.Contains(batch[i].plan, a) {
-					next = append(next, append(slices.Clone(batch[i].plan), a))
-					alts++
-					m.Refinements++
+			for _, fresh := range []bool{true, false} {
+				for _, a := range d {
+					if alts < maxAlternatives && inFirst[a] != fresh && !slices.Contains(batch[i].plan, a) {
+						next = append(next, append(slices.Clone(batch[i].plan), a))
+						alts++
+						m.Refinements++
+					}
+				}
+				if alts > 0 {
+					break
 				}
 			}
 		}

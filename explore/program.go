@@ -588,9 +588,10 @@ func (p *Program) Aims(base *Outcome) []string {
 	return append(first, later...)
 }
 
-// Cuts implements Target: the supports of the baseline's outcome are the messages another
-// process received (omit each send a receive read from) and the writes and syncs of files
-// (fail each with EIO), in the order they happened.
+// Cuts implements Target: the supports of a run's outcome are the messages another process
+// received (omit each send a receive read from) and the writes and syncs of files (fail each
+// with EIO): the exposed storage events first (exposedStorage), then all in the order they
+// happened.
 func (p *Program) Cuts(base *Outcome) []string {
 	r := p.runOf(base)
 	if r == nil {
@@ -606,12 +607,18 @@ func (p *Program) Cuts(base *Outcome) []string {
 	}
 	kinds := p.kinds()
 	var out []string
-	for _, a := range aims(r.events) {
+	all := aims(r.events)
+	if slices.Contains(kinds, "eio") {
+		for _, a := range exposedStorage(all) {
+			out = append(out, a.rule("eio"))
+		}
+	}
+	for _, a := range all {
 		switch {
 		case a.class == classComm && received[a.e.Addr] && a.e.Dir == "send" && slices.Contains(sends, a.e.Call) &&
 			slices.Contains(kinds, "omit"):
 			out = append(out, a.rule("omit"))
-		case a.class == classStorage && slices.Contains(kinds, "eio"):
+		case a.class == classStorage && slices.Contains(kinds, "eio") && !slices.Contains(out, a.rule("eio")):
 			out = append(out, a.rule("eio"))
 		}
 	}
