@@ -25,9 +25,12 @@ func init() {
 		Summary: "Run a system many times, aim faults at the events that matter, and hand back the smallest failing run.",
 		Args:    "--target dbctl [flags]   |   merge [--out DIR] DIR...",
 		Details: `A run is (target, seed, fault plan). --strategy random draws new seeds and plans of one to
-three faults; aimed runs a baseline and then a single fault at each distinct delivery of it
-(crash the receiver just after, cut the link just before), then pairs; lineage cuts, one at a
-time, the appends and acknowledgements the baseline's good outcome rests on. Each distinct
+three faults; aimed runs a baseline and then a single fault at each distinct event of it:
+first a crash just after each exposed write (the node spoke before the write was synced),
+then after each write, then at each delivery (crash the receiver just after, cut the link
+just before), then pairs; lineage cuts, one at a time, what the baseline's good outcome rests
+on (the writes a node spoke of, the messages between nodes), and each run that survives adds
+the supports it rested on to its model: its set plus each new support is tried next. Each distinct
 failure's plan is shrunk (delta debugging) to a minimal plan that still fails the same check;
 the last line printed is the command that replays it.
 
