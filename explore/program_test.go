@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +141,10 @@ func TestProgramSignatureIsStable(t *testing.T) {
 	}
 	if c.Signature == a.Signature {
 		t.Errorf("plan %q: signature %s, the same as the fault-free run's", aims[:1], c.Signature)
+	}
+	// Lineage asks for the supports of runs with faults too: they are the run's own.
+	if ca, cc := p.Cuts(a), p.Cuts(c); slices.Equal(ca, cc) {
+		t.Errorf("plan %q: the run's cuts %q are the fault-free run's", aims[:1], cc)
 	}
 	plan := p.RandomPlan(fault.Seed(1).Stream("test"))
 	if len(plan) < 1 || len(plan) > 2 {
