@@ -3,6 +3,7 @@ package explore
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -16,28 +17,39 @@ import (
 // a message sent again, another replica's write) join the model.
 type Model struct {
 	Derivations int `json:"derivations"` // distinct ways the outcome was seen to be reached
-	Supports    int `json:"supports"`    // distinct supports among them
+	Supports    int `json:"supports"`    // distinct supports among them (counted up to maxModelSupports)
 	// Refinements counts the fault sets the surviving runs suggested (a surviving set plus
 	// one support its run rested on that the baseline did not).
 	Refinements int `json:"refinements"`
 
-	known map[string]bool // supports
-	seen  map[string]bool // derivations, by their sorted supports
+	// Both sets hold 64-bit hashes, not the supports' names: a long exploration of a big
+	// target learns millions of supports. known stops growing at maxModelSupports (Supports
+	// then says "at least").
+	known map[uint64]bool // supports
+	seen  map[uint64]bool // derivations, by their sorted supports
 }
+
+// maxModelSupports bounds the supports a model counts.
+const maxModelSupports = 1 << 22
 
 // add records one good run's supports.
 func (m *Model) add(supports []string) {
 	if m.known == nil {
-		m.known, m.seen = map[string]bool{}, map[string]bool{}
+		m.known, m.seen = map[uint64]bool{}, map[uint64]bool{}
 	}
-	k := slices.Clone(supports)
-	slices.Sort(k)
-	if key := strings.Join(k, "\n"); !m.seen[key] {
+	hash := func(s string) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		return h.Sum64()
+	}
+	if key := hash(setKey(supports)); !m.seen[key] {
 		m.seen[key] = true
 		m.Derivations++
 	}
 	for _, s := range supports {
-		m.known[s] = true
+		if len(m.known) < maxModelSupports {
+			m.known[hash(s)] = true
+		}
 	}
 	m.Supports = len(m.known)
 }
