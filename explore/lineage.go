@@ -126,6 +126,9 @@ func lineage(ctx context.Context, t Target, o Options, start time.Time) ([]RunRe
 			}
 		}
 		if len(batch) == 0 {
+			if !paired && len(queue) == 0 {
+				continue // every set left had been tried: the pairs are next
+			}
 			break
 		}
 		rs, outs := runAll(ctx, t, batch, o, start, len(out), n, true)
