@@ -80,3 +80,29 @@ func TestLineageLearnsTheRedundancy(t *testing.T) {
 		t.Fatal("one cut broke the relay: the test shows nothing")
 	}
 }
+
+// replicas is a target whose outcome rests on either of two writes, both in the baseline: a
+// run that survives one cut reveals nothing the baseline did not show, and lineage must still
+// pair the cut with the support that carried the outcome.
+type replicas struct{ relay }
+
+func (replicas) Run(_ context.Context, _ fault.Seed, plan []string) (*Outcome, error) {
+	var pts []Point
+	for _, w := range []string{"cut x", "cut y"} {
+		if !slices.Contains(plan, w) {
+			pts = append(pts, Point{Kind: "write", Label: w})
+		}
+	}
+	if len(pts) == 0 {
+		return &Outcome{Failed: true, Check: "a copy survived", Signature: "lost"}, nil
+	}
+	return &Outcome{Signature: "ok", Points: pts}, nil
+}
+
+func TestLineageRefinesWithoutNewSupports(t *testing.T) {
+	t.Parallel()
+	res := explore(t, replicas{}, Options{Strategy: Lineage, Seed: 1, Runs: 10})
+	if res.FirstFailure < 0 || !reflect.DeepEqual(res.Runs[res.FirstFailure].Plan, []string{"cut x", "cut y"}) {
+		t.Fatalf("first failure %d in %d runs: want the two cuts together", res.FirstFailure, len(res.Runs))
+	}
+}
