@@ -174,7 +174,13 @@ func runDiskMount(e *cli.Env, args []string) int {
 		}
 	}
 	r.Judge()
-	if *asJSON {
+	return writeReport(e, r, *asJSON)
+}
+
+// writeReport prints a run report on stdout, as JSON or text, and returns its exit code.
+func writeReport(e *cli.Env, r *fault.Report, asJSON bool) int {
+	var err error
+	if asJSON {
 		err = r.WriteJSON(e.Stdout)
 	} else {
 		err = r.WriteText(e.Stdout)
@@ -192,6 +198,7 @@ func orNone(s string) string {
 	return s
 }
 
+// writeEventsFile writes events as JSON lines to a new file.
 func writeEventsFile(name string, events []fault.Event) error {
 	f, err := os.Create(name)
 	if err != nil {

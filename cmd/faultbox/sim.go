@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -158,28 +157,11 @@ func finishSim(e *cli.Env, a *simArgs, r *fault.Report, w *sim.World, rerun func
 	}
 	r.Replay = e.Path + " " + shellquote.Quote(replay...)
 	if a.events != "" {
-		f, err := os.Create(a.events)
-		if err != nil {
-			return e.Fail("%v", err)
-		}
-		werr := fault.WriteJSONL(f, w.Log().Events())
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return e.Fail("write %s: %v", a.events, werr)
+		if err := writeEventsFile(a.events, w.Log().Events()); err != nil {
+			return e.Fail("write %s: %v", a.events, err)
 		}
 	}
-	var err error
-	if a.json {
-		err = r.WriteJSON(e.Stdout)
-	} else {
-		err = r.WriteText(e.Stdout)
-	}
-	if err != nil {
-		return e.Fail("write report: %v", err)
-	}
-	return r.Verdict.ExitCode()
+	return writeReport(e, r, a.json)
 }
 
 // maxSimOps bounds a run: the world keeps every node's log in memory.
