@@ -77,6 +77,7 @@ type Process struct {
 	accepts   []*Conn // dialed, not yet accepted
 	acceptors []*Task // waiting in Accept
 	ctx       context.Context
+	net       *rand.Rand // the network's stream for messages from this address (a cache)
 }
 
 // SpawnHandler adds a process at addr run by handlers that newHandler makes (one per
@@ -114,7 +115,9 @@ func (w *World) Process(addr netip.Addr) *Process { return w.procs[addr] }
 func (w *World) Processes() []*Process { return append([]*Process(nil), w.order...) }
 
 func (w *World) startLater(p *Process, d time.Duration) {
-	w.schedule(&event{at: w.now + d, kind: kindStart, proc: p, fn: func() { w.start(p) }})
+	e := w.newEvent()
+	e.at, e.kind, e.do, e.proc = w.now+d, kindStart, doStart, p
+	w.schedule(e)
 }
 
 func (w *World) start(p *Process) {
@@ -255,11 +258,15 @@ func (p *Process) SetTimer(name string, d time.Duration) {
 	if !p.up {
 		return
 	}
-	p.timers[name]++
-	gen := p.timers[name]
-	w := p.w
-	w.schedule(&event{at: max(w.now, p.busyUntil) + d, kind: kindTimer, proc: p, inc: p.inc, a: fault.HashString(name), b: gen,
-		fn: func() { w.fire(p, name, gen) }})
+	gen := p.timers[name] + 1
+	p.timers[name] = gen
+	p.w.scheduleTimer(p, max(p.w.now, p.busyUntil)+d, name, gen)
+}
+
+func (w *World) scheduleTimer(p *Process, at time.Duration, name string, gen uint64) {
+	e := w.newEvent()
+	e.at, e.kind, e.do, e.proc, e.inc, e.a, e.b, e.name = at, kindTimer, doFire, p, p.inc, fault.HashString(name), gen, name
+	w.schedule(e)
 }
 
 // CancelTimer disarms the timer name.
@@ -274,8 +281,7 @@ func (w *World) fire(p *Process, name string, gen uint64) {
 		return
 	}
 	if p.busyUntil > w.now { // busy with I/O: the timer fires when it is done
-		w.schedule(&event{at: p.busyUntil, kind: kindTimer, proc: p, inc: p.inc, a: fault.HashString(name), b: gen,
-			fn: func() { w.fire(p, name, gen) }})
+		w.scheduleTimer(p, p.busyUntil, name, gen)
 		return
 	}
 	w.inHandler(p, func() { p.handler.Timer(p, name) })
@@ -289,8 +295,9 @@ func (w *World) deliver(p *Process, m Message) {
 	}
 	if p.handler != nil {
 		if p.busyUntil > w.now {
-			w.schedule(&event{at: p.busyUntil, kind: kindDeliver, proc: p, inc: p.inc, a: m.ID,
-				fn: func() { w.deliver(p, m) }})
+			e := w.newEvent()
+			e.at, e.kind, e.do, e.proc, e.inc, e.a, e.msg = p.busyUntil, kindDeliver, doDeliver, p, p.inc, m.ID, m
+			w.schedule(e)
 			return
 		}
 		w.observeDelivery(p, m)
