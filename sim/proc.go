@@ -68,7 +68,7 @@ type Process struct {
 	main       func(*Task)
 	handler    Handler
 
-	timers    map[string]uint64 // timer name -> generation of the armed one
+	timers    []timer // this incarnation's timers, by name: a process has a few
 	busyUntil time.Duration
 	tasks     []*Task
 	inbox     []Message
@@ -127,7 +127,7 @@ func (w *World) start(p *Process) {
 	p.inc++
 	p.up = true
 	w.observe(Happening{Kind: "start", To: p.addr})
-	p.timers = map[string]uint64{}
+	p.timers = p.timers[:0]
 	p.busyUntil = w.now
 	p.ctx = w.fp.Context(context.Background())
 	if p.newHandler != nil {
@@ -258,30 +258,52 @@ func (p *Process) SetTimer(name string, d time.Duration) {
 	if !p.up {
 		return
 	}
-	gen := p.timers[name] + 1
-	p.timers[name] = gen
-	p.w.scheduleTimer(p, max(p.w.now, p.busyUntil)+d, name, gen)
+	t := p.timer(name)
+	t.gen++
+	p.w.scheduleTimer(p, max(p.w.now, p.busyUntil)+d, t)
 }
 
-func (w *World) scheduleTimer(p *Process, at time.Duration, name string, gen uint64) {
+// timer is a named timer of a process: the generation of the armed one (a later SetTimer or
+// CancelTimer makes the events of earlier ones stale) and the name's hash, for the trace.
+type timer struct {
+	name     string
+	key, gen uint64
+}
+
+// timer returns the process's timer of that name, adding it on first use.
+func (p *Process) timer(name string) *timer {
+	for i := range p.timers {
+		if p.timers[i].name == name {
+			return &p.timers[i]
+		}
+	}
+	p.timers = append(p.timers, timer{name: name, key: fault.HashString(name)})
+	return &p.timers[len(p.timers)-1]
+}
+
+func (w *World) scheduleTimer(p *Process, at time.Duration, t *timer) {
 	e := w.newEvent()
-	e.at, e.kind, e.do, e.proc, e.inc, e.a, e.b, e.name = at, kindTimer, doFire, p, p.inc, fault.HashString(name), gen, name
+	e.at, e.kind, e.do, e.proc, e.inc, e.a, e.b, e.name = at, kindTimer, doFire, p, p.inc, t.key, t.gen, t.name
 	w.schedule(e)
 }
 
 // CancelTimer disarms the timer name.
 func (p *Process) CancelTimer(name string) {
 	if p.up {
-		p.timers[name]++
+		p.timer(name).gen++
 	}
 }
 
 func (w *World) fire(p *Process, name string, gen uint64) {
-	if p.timers[name] != gen || p.handler == nil {
+	if p.handler == nil {
+		return
+	}
+	t := p.timer(name)
+	if t.gen != gen {
 		return
 	}
 	if p.busyUntil > w.now { // busy with I/O: the timer fires when it is done
-		w.scheduleTimer(p, p.busyUntil, name, gen)
+		w.scheduleTimer(p, p.busyUntil, t)
 		return
 	}
 	w.inHandler(p, func() { p.handler.Timer(p, name) })
