@@ -66,9 +66,11 @@ func mum(x, y uint64) uint64 {
 	return hi ^ lo
 }
 
-// payloadBlock is the size of the blocks small payload copies are carved from; payloads
-// larger than payloadBlock/8 get their own allocation.
-const payloadBlock = 64 << 10
+// payloadBlock is the size of the blocks small payload copies are carved from (the largest
+// of Go's small-object size classes: a larger block would be a large object, allocated and
+// returned to the OS on its own); payloads larger than payloadBlock/8 get their own
+// allocation.
+const payloadBlock = 32 << 10
 
 // copyPayload copies a message's payload for its receiver (processes share no memory). Small
 // payloads are carved out of a shared block, with their capacity clipped to their length so

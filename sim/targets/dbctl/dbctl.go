@@ -105,7 +105,11 @@ func (c *Cluster) Done() bool {
 }
 
 // Model returns the nodes as the pure model's cluster, for its snapshot and report.
-func (c *Cluster) Model() *cluster.Cluster {
+func (c *Cluster) Model() *cluster.Cluster { return c.model(true) }
+
+// model returns the nodes as the pure model's cluster: a copy of their logs and stores, or
+// (clone false, for a snapshot taken at once and dropped) the nodes' own.
+func (c *Cluster) model(clone bool) *cluster.Cluster {
 	m := cluster.New()
 	for id, n := range c.nodes {
 		if n == nil {
@@ -113,6 +117,10 @@ func (c *Cluster) Model() *cluster.Cluster {
 		}
 		nd := &m.Nodes[id]
 		nd.CommitIndex, nd.LastApplied = n.commit, n.applied
+		if !clone {
+			nd.Log, nd.KV = n.log, n.kv
+			continue
+		}
 		nd.Log = slices.Clone(n.log)
 		for k, v := range n.kv {
 			nd.KV[k] = v
@@ -122,7 +130,7 @@ func (c *Cluster) Model() *cluster.Cluster {
 }
 
 // Hash is the SHA-256 of the nodes' snapshot, as `dbctl hash workload` prints it.
-func (c *Cluster) Hash() string { return cluster.HashSnapshot(c.Model().Snapshot()) }
+func (c *Cluster) Hash() string { return cluster.HashSnapshot(c.model(false).Snapshot()) }
 
 // Losses lists the moments a committed entry had no durable copy on any node (empty when
 // none did). A schedule that wipes every node holding an entry can cause one; others must not.
