@@ -52,6 +52,9 @@ const (
 
 type dir [dirChunks]*chunk
 
+// maxDirs is how many dirs MaxFileSize spans.
+const maxDirs = (MaxFileSize + 1<<(pageShift+chunkShift+dirShift) - 1) >> (pageShift + chunkShift + dirShift)
+
 func newTable() *table { return &table{owner: &owner{}} }
 
 // chunk returns the chunk holding chunk index k, or nil.
@@ -96,7 +99,11 @@ func (t *table) set(i int64, pg *page) {
 func (t *table) put(k int64, c *chunk) {
 	d := k >> dirShift
 	if d >= int64(len(t.dirs)) {
-		t.dirs = append(t.dirs, make([]*dir, d+1-int64(len(t.dirs)))...)
+		// Doubling as a file grows, but only as far as the write when it jumps: one
+		// allocation, never past the dir of MaxFileSize.
+		dirs := make([]*dir, min(max(d+1, 2*int64(len(t.dirs))), maxDirs))
+		copy(dirs, t.dirs)
+		t.dirs = dirs
 	}
 	if t.dirs[d] == nil {
 		t.dirs[d] = new(dir)
