@@ -3,9 +3,7 @@ package disk
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
@@ -99,13 +97,13 @@ func (c *crasher) file(n *memInode, name string) *memInode {
 		// The visible image; its private pages are copied, since the running code may
 		// still change them.
 		im = &image{t: n.vis.clone(), mine: map[int64]bool{}, size: n.size}
-		for i := range n.diff {
+		n.diff.each(func(i int64) {
 			if v := n.vis.get(i); v != nil {
 				cp := *v
 				im.t.set(i, &cp)
 				im.mine[i] = true
 			}
-		}
+		})
 	case n.dirty && c.torn > 0 && c.r.Float64() < c.torn: // a clean file draws nothing
 		im = c.tear(n, name)
 	default:
@@ -116,7 +114,7 @@ func (c *crasher) file(n *memInode, name string) *memInode {
 			im.writeAt(e.old[:min(int64(len(e.old)), im.size-e.off)], e.off, false)
 		}
 	}
-	out := &memInode{vis: im.t, size: im.size, durSize: im.size, diff: map[int64]struct{}{}}
+	out := &memInode{vis: im.t, size: im.size, durSize: im.size}
 	out.dur = im.t.clone()
 	c.memo[n] = out
 	return out
@@ -136,7 +134,7 @@ func (c *crasher) tear(n *memInode, name string) *image {
 	start := (min(n.dirtyLo, end) / sector) * sector
 	tail := max(start, (min(D, L)/sector)*sector) // from here on, every sector is a candidate
 	var cands []int64
-	for _, i := range slices.Sorted(maps.Keys(n.diff)) {
+	for _, i := range n.diff.sorted() {
 		lo, hi := i<<pageShift, min((i+1)<<pageShift, tail)
 		for s := max((lo/sector)*sector, start); s < hi; s += sector {
 			if len(cands) == 0 || cands[len(cands)-1] < s {

@@ -44,8 +44,7 @@ func newMemDir() *memDir {
 type memInode struct {
 	vis, dur      *table
 	size, durSize int64
-	diff          map[int64]struct{}
-	diffPeak      int // the most entries diff held since it was made (a Go map never shrinks)
+	diff          pageSet
 	dirty         bool
 	dirtyLo       int64
 	dirtyHi       int64
@@ -66,7 +65,7 @@ type extent struct {
 }
 
 func newInode() *memInode {
-	return &memInode{vis: newTable(), dur: newTable(), diff: map[int64]struct{}{}}
+	return &memInode{vis: newTable(), dur: newTable()}
 }
 
 func (n *memInode) markDirty(lo, hi int64) {
@@ -81,7 +80,7 @@ func (n *memInode) markDirty(lo, hi int64) {
 // writable returns the visible page i, private to this image: in place when it already is,
 // else a copy (whole: the caller overwrites all of it, so nothing is copied).
 func (n *memInode) writable(i int64, whole bool) *page {
-	if _, ok := n.diff[i]; ok {
+	if n.diff.has(i) {
 		if pg := n.vis.get(i); pg != nil {
 			return pg
 		}
@@ -198,20 +197,18 @@ func (n *memInode) sync() {
 	}
 	lo, hi := min(n.dirtyLo, size), min(n.dirtyHi, size)
 	ix := newExtentIndex(n.phantom)
-	for i := range n.diff {
+	n.diff.filter(func(i int64) bool {
 		p0, p1 := i<<pageShift, (i+1)<<pageShift
 		if p0 >= size {
-			delete(n.diff, i) // gone from both images
-			continue
+			return false // gone from both images
 		}
 		if p1 <= lo || p0 >= hi {
-			continue // outside the hull: its durable bytes stay (phantom bytes there are already applied)
+			return true // outside the hull: its durable bytes stay (phantom bytes there are already applied)
 		}
 		v := n.vis.get(i)
 		if p0 >= lo && p1 <= hi && !ix.overlaps(p0, p1) {
 			n.dur.set(i, v)
-			delete(n.diff, i)
-			continue
+			return false
 		}
 		d, inPlace := n.durablePage(i)
 		a, b := max(p0, lo), min(p1, hi)
@@ -223,9 +220,8 @@ func (n *memInode) sync() {
 		ix.apply(d, p0, size)
 		if v != nil && *d == *v && p1 <= size {
 			n.dur.set(i, v) // the same bytes after all: share
-			delete(n.diff, i)
 			delete(n.durMine, i)
-			continue
+			return false
 		}
 		// A page the file ends in (the tail of an append-only log) keeps its own visible
 		// and durable copies: the next append writes the visible one in place and the next
@@ -233,18 +229,10 @@ func (n *memInode) sync() {
 		if !inPlace {
 			n.dur.set(i, d)
 		}
-	}
+		return true
+	})
 	n.durSize = size
 	n.dirty = false
-	if n.diffPeak > 64 && 4*len(n.diff) < n.diffPeak {
-		// Iterating a map costs its peak size, not its length: start a small one, so that
-		// after a large sync the next ones cost what they move.
-		small := make(map[int64]struct{}, len(n.diff))
-		for i := range n.diff {
-			small[i] = struct{}{}
-		}
-		n.diff, n.diffPeak = small, len(small)
-	}
 }
 
 // durablePage returns a page holding page i's durable bytes that the caller may change:
@@ -267,10 +255,7 @@ func (n *memInode) durablePage(i int64) (d *page, inPlace bool) {
 	return d, false
 }
 
-func (n *memInode) addDiff(i int64) {
-	n.diff[i] = struct{}{}
-	n.diffPeak = max(n.diffPeak, len(n.diff))
-}
+func (n *memInode) addDiff(i int64) { n.diff.add(i) }
 
 // cutDurable shortens the durable image to size: its pages past it go, and the tail of the
 // last one is zeroed in a copy (durable pages are shared, so never changed in place). The

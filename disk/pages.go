@@ -1,6 +1,6 @@
 package disk
 
-import "maps"
+import "slices"
 
 // File data lives in fixed-size pages, stored sparsely: a page that was never written is
 // absent and reads as zeros. A file's visible and durable images are two page tables that
@@ -34,54 +34,104 @@ type chunk struct {
 
 // table maps page indexes to pages through chunks, so that cloning a table copies one
 // pointer per 128 KiB of file, and the two clones copy a chunk only when they change it.
+// The chunks hang from a two-level radix of slices (dirs of dirChunks chunks, 128 MiB of
+// file each), not a map: a lookup is three indexed loads whatever the file's size, where a
+// map's probing missed the cache more the more chunks it held (a 1 GiB file has 8,192).
+// The top level spans the highest dir written: 64 KiB of pointers for a write at
+// MaxFileSize.
 type table struct {
-	chunks map[int64]*chunk
+	dirs   []*dir
+	chunks int // chunks present
 	owner  *owner
 }
 
-func newTable() *table { return &table{chunks: map[int64]*chunk{}, owner: &owner{}} }
+const (
+	dirShift  = 10
+	dirChunks = 1 << dirShift
+)
+
+type dir [dirChunks]*chunk
+
+// maxDirs is how many dirs MaxFileSize spans.
+const maxDirs = (MaxFileSize + 1<<(pageShift+chunkShift+dirShift) - 1) >> (pageShift + chunkShift + dirShift)
+
+func newTable() *table { return &table{owner: &owner{}} }
+
+// chunk returns the chunk holding chunk index k, or nil.
+func (t *table) chunk(k int64) *chunk {
+	if d := k >> dirShift; d < int64(len(t.dirs)) {
+		if dd := t.dirs[d]; dd != nil {
+			return dd[k&(dirChunks-1)]
+		}
+	}
+	return nil
+}
 
 func (t *table) get(i int64) *page {
-	c := t.chunks[i>>chunkShift]
-	if c == nil {
-		return nil
+	if c := t.chunk(i >> chunkShift); c != nil {
+		return c.pages[i&(chunkPages-1)]
 	}
-	return c.pages[i&(chunkPages-1)]
+	return nil
 }
 
 // set stores pg (nil deletes) at page index i, copying the chunk first if it is shared.
 func (t *table) set(i int64, pg *page) {
 	k := i >> chunkShift
-	c := t.chunks[k]
+	c := t.chunk(k)
 	switch {
 	case c == nil:
 		if pg == nil {
 			return
 		}
 		c = &chunk{owner: t.owner}
-		t.chunks[k] = c
+		t.put(k, c)
+		t.chunks++
 	case c.owner != t.owner:
 		cc := *c
 		cc.owner = t.owner
 		c = &cc
-		t.chunks[k] = c
+		t.put(k, c)
 	}
 	c.pages[i&(chunkPages-1)] = pg
 }
 
-// clone returns a table holding the same pages. Both tables take new owner tokens, so each
-// copies a chunk before its first change to it.
-func (t *table) clone() *table {
-	t.owner = &owner{}
-	return &table{chunks: maps.Clone(t.chunks), owner: &owner{}}
+// put stores c as chunk k, growing the radix as needed.
+func (t *table) put(k int64, c *chunk) {
+	d := k >> dirShift
+	if d >= int64(len(t.dirs)) {
+		// Doubling as a file grows, but only as far as the write when it jumps: one
+		// allocation, never past the dir of MaxFileSize.
+		dirs := make([]*dir, min(max(d+1, 2*int64(len(t.dirs))), maxDirs))
+		copy(dirs, t.dirs)
+		t.dirs = dirs
+	}
+	if t.dirs[d] == nil {
+		t.dirs[d] = new(dir)
+	}
+	t.dirs[d][k&(dirChunks-1)] = c
 }
 
-// eachIn calls fn for every present page with an index in [lo, hi), in no particular order.
+// clone returns a table holding the same pages. Both tables take new owner tokens, so each
+// copies a chunk before its first change to it. The radix itself is copied (a pointer per
+// chunk), so neither clone's new chunks show in the other.
+func (t *table) clone() *table {
+	t.owner = &owner{}
+	out := &table{dirs: make([]*dir, len(t.dirs)), chunks: t.chunks, owner: &owner{}}
+	for d, dd := range t.dirs {
+		if dd != nil {
+			cp := *dd
+			out.dirs[d] = &cp
+		}
+	}
+	return out
+}
+
+// eachIn calls fn for every present page with an index in [lo, hi), in index order.
 func (t *table) eachIn(lo, hi int64, fn func(i int64, pg *page)) {
 	if hi <= lo {
 		return
 	}
-	if hi-lo <= int64(len(t.chunks))*chunkPages { // a short range: probe it
+	if hi-lo <= int64(t.chunks)*chunkPages { // a short range: probe it
 		for i := lo; i < hi; i++ {
 			if pg := t.get(i); pg != nil {
 				fn(i, pg)
@@ -89,10 +139,19 @@ func (t *table) eachIn(lo, hi int64, fn func(i int64, pg *page)) {
 		}
 		return
 	}
-	for k, c := range t.chunks {
-		for j, pg := range c.pages {
-			if i := k<<chunkShift | int64(j); pg != nil && i >= lo && i < hi {
-				fn(i, pg)
+	for d, dd := range t.dirs {
+		if dd == nil {
+			continue
+		}
+		for j, c := range dd {
+			if c == nil {
+				continue
+			}
+			k := int64(d)<<dirShift | int64(j)
+			for m, pg := range c.pages {
+				if i := k<<chunkShift | int64(m); pg != nil && i >= lo && i < hi {
+					fn(i, pg)
+				}
 			}
 		}
 	}
@@ -179,4 +238,104 @@ func (im *image) truncate(size int64) {
 		clear(im.writable(size >> pageShift)[in:])
 	}
 	im.size = size
+}
+
+// pageSet is a set of page indexes (an inode's diff): a short slice while it is small (the
+// tail of a log, the pages of a few writes between two syncs), where a lookup scans a few
+// words and nothing is hashed, and a map past smallPages entries.
+type pageSet struct {
+	small []int64
+	big   map[int64]struct{}
+	peak  int // the most entries big held since it was made (a Go map never shrinks)
+}
+
+const smallPages = 32
+
+func (s *pageSet) has(i int64) bool {
+	if s.big != nil {
+		_, ok := s.big[i]
+		return ok
+	}
+	return slices.Contains(s.small, i)
+}
+
+func (s *pageSet) add(i int64) {
+	switch {
+	case s.big != nil:
+		s.big[i] = struct{}{}
+		s.peak = max(s.peak, len(s.big))
+	case slices.Contains(s.small, i):
+	case len(s.small) < smallPages:
+		s.small = append(s.small, i)
+	default:
+		s.big = make(map[int64]struct{}, 2*smallPages)
+		for _, j := range s.small {
+			s.big[j] = struct{}{}
+		}
+		s.big[i] = struct{}{}
+		s.small, s.peak = s.small[:0], len(s.big)
+	}
+}
+
+func (s *pageSet) len() int {
+	if s.big != nil {
+		return len(s.big)
+	}
+	return len(s.small)
+}
+
+// filter calls keep for every index, in no particular order, and removes those it returns
+// false for; keep must not change the set. Iterating a map costs its peak size, not its
+// length, so a map that shrank a lot is rebuilt (or goes back to a slice): after a large
+// sync the next ones cost what they move.
+func (s *pageSet) filter(keep func(i int64) bool) {
+	if s.big == nil {
+		out := s.small[:0]
+		for _, i := range s.small {
+			if keep(i) {
+				out = append(out, i)
+			}
+		}
+		clear(s.small[len(out):])
+		s.small = out
+		return
+	}
+	for i := range s.big {
+		if !keep(i) {
+			delete(s.big, i)
+		}
+	}
+	switch {
+	case len(s.big) <= smallPages/2:
+		for i := range s.big {
+			s.small = append(s.small, i)
+		}
+		s.big, s.peak = nil, 0
+	case s.peak > 64 && 4*len(s.big) < s.peak:
+		small := make(map[int64]struct{}, len(s.big)) // not maps.Clone: it keeps the capacity
+		for i := range s.big {
+			small[i] = struct{}{}
+		}
+		s.big, s.peak = small, len(small)
+	}
+}
+
+// each calls fn for every index, in no particular order.
+func (s *pageSet) each(fn func(i int64)) {
+	for _, i := range s.small {
+		fn(i)
+	}
+	for i := range s.big {
+		fn(i)
+	}
+}
+
+// sorted returns the indexes in increasing order.
+func (s *pageSet) sorted() []int64 {
+	out := slices.Clone(s.small)
+	for i := range s.big {
+		out = append(out, i)
+	}
+	slices.Sort(out)
+	return out
 }

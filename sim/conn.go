@@ -120,7 +120,7 @@ func (c *Conn) Send(b []byte) error {
 	at = max(at, peer.last) // in order
 	peer.last = at
 	data := append([]byte(nil), b...)
-	w.schedule(&event{at: at, kind: kindDeliver, a: c.id, b: fault.HashBytes(data), fn: func() {
+	w.schedule(&event{at: at, kind: kindDeliver, a: c.id, b: digest(data), fn: func() {
 		if w.net.blocked[l] {
 			w.record(fault.Event{Layer: fault.LayerNet, Kind: "reset", Process: l.from.String(),
 				Where: l.from.String() + "->" + l.to.String(), Offset: int64(c.id), Detail: "cut by a partition"})

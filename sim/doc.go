@@ -23,6 +23,14 @@
 // behave as on real hardware. A task that waits on anything else (a real channel, a lock held
 // by a real goroutine, real I/O) stops the world with ErrStalled, naming the task.
 //
+// # What an event costs
+//
+// The world runs on one goroutine, so it keeps the events it has run and reuses them:
+// scheduling a delivery, a timer, a start or a task's wake-up allocates nothing. A message's
+// payload is copied when sent (processes share no memory), small ones into blocks shared by
+// many messages: a receiver that keeps a payload keeps its block alive, which costs memory
+// only. Every event and every payload is folded into TraceHash eight bytes at a time.
+//
 // # What is deterministic
 //
 // The order of events (virtual time, then the order they were scheduled), every draw, and

@@ -81,8 +81,12 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 	n.ids++
 	id := n.ids
 	l := link{from.addr, to}
-	m := Message{From: from.addr, To: to, Payload: append([]byte(nil), payload...), ID: id}
-	r := n.stream(from.addr)
+	m := Message{From: from.addr, To: to, Payload: n.w.copyPayload(payload), ID: id}
+	r := from.net
+	if r == nil {
+		r = n.stream(from.addr)
+		from.net = r
+	}
 	if p := n.cfg.DropProbability; p > 0 && r.Float64() < p {
 		n.fault("drop", l, id, "")
 		return
@@ -92,14 +96,16 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 		copies = 2
 		n.fault("duplicate", l, id, "")
 	}
-	sum := fault.HashBytes(m.Payload)
+	sum := digest(m.Payload)
 	for range copies {
 		at := depart + n.latency(r)
 		if until, ok := n.clogged[l]; ok && until > at {
 			n.fault("clog", l, id, fmt.Sprintf("held until %s", until))
 			at = until
 		}
-		n.w.schedule(&event{at: at, kind: kindDeliver, a: id, b: sum, fn: func() { n.arrive(l, m) }})
+		e := n.w.newEvent()
+		e.at, e.kind, e.do, e.a, e.b, e.msg = at, kindDeliver, doArrive, id, sum, m
+		n.w.schedule(e)
 	}
 }
 
@@ -112,12 +118,13 @@ func (n *network) latency(r *rand.Rand) time.Duration {
 }
 
 // arrive delivers m unless a partition stands between its ends now.
-func (n *network) arrive(l link, m Message) {
-	if n.blocked[l] {
+func (n *network) arrive(m Message) {
+	l := link{m.From, m.To}
+	if len(n.blocked) > 0 && n.blocked[l] {
 		n.fault("partition", l, m.ID, "dropped at the partition")
 		return
 	}
-	if p := n.w.procs[l.to]; p != nil {
+	if p := n.w.procs[m.To]; p != nil {
 		n.w.deliver(p, m)
 	}
 }

@@ -68,7 +68,7 @@ type Process struct {
 	main       func(*Task)
 	handler    Handler
 
-	timers    map[string]uint64 // timer name -> generation of the armed one
+	timers    []timer // this incarnation's timers, by name: a process has a few
 	busyUntil time.Duration
 	tasks     []*Task
 	inbox     []Message
@@ -77,6 +77,7 @@ type Process struct {
 	accepts   []*Conn // dialed, not yet accepted
 	acceptors []*Task // waiting in Accept
 	ctx       context.Context
+	net       *rand.Rand // the network's stream for messages from this address (a cache)
 }
 
 // SpawnHandler adds a process at addr run by handlers that newHandler makes (one per
@@ -114,7 +115,9 @@ func (w *World) Process(addr netip.Addr) *Process { return w.procs[addr] }
 func (w *World) Processes() []*Process { return append([]*Process(nil), w.order...) }
 
 func (w *World) startLater(p *Process, d time.Duration) {
-	w.schedule(&event{at: w.now + d, kind: kindStart, proc: p, fn: func() { w.start(p) }})
+	e := w.newEvent()
+	e.at, e.kind, e.do, e.proc = w.now+d, kindStart, doStart, p
+	w.schedule(e)
 }
 
 func (w *World) start(p *Process) {
@@ -124,7 +127,7 @@ func (w *World) start(p *Process) {
 	p.inc++
 	p.up = true
 	w.observe(Happening{Kind: "start", To: p.addr})
-	p.timers = map[string]uint64{}
+	p.timers = p.timers[:0]
 	p.busyUntil = w.now
 	p.ctx = w.fp.Context(context.Background())
 	if p.newHandler != nil {
@@ -255,27 +258,52 @@ func (p *Process) SetTimer(name string, d time.Duration) {
 	if !p.up {
 		return
 	}
-	p.timers[name]++
-	gen := p.timers[name]
-	w := p.w
-	w.schedule(&event{at: max(w.now, p.busyUntil) + d, kind: kindTimer, proc: p, inc: p.inc, a: fault.HashString(name), b: gen,
-		fn: func() { w.fire(p, name, gen) }})
+	t := p.timer(name)
+	t.gen++
+	p.w.scheduleTimer(p, max(p.w.now, p.busyUntil)+d, t)
+}
+
+// timer is a named timer of a process: the generation of the armed one (a later SetTimer or
+// CancelTimer makes the events of earlier ones stale) and the name's hash, for the trace.
+type timer struct {
+	name     string
+	key, gen uint64
+}
+
+// timer returns the process's timer of that name, adding it on first use.
+func (p *Process) timer(name string) *timer {
+	for i := range p.timers {
+		if p.timers[i].name == name {
+			return &p.timers[i]
+		}
+	}
+	p.timers = append(p.timers, timer{name: name, key: fault.HashString(name)})
+	return &p.timers[len(p.timers)-1]
+}
+
+func (w *World) scheduleTimer(p *Process, at time.Duration, t *timer) {
+	e := w.newEvent()
+	e.at, e.kind, e.do, e.proc, e.inc, e.a, e.b, e.name = at, kindTimer, doFire, p, p.inc, t.key, t.gen, t.name
+	w.schedule(e)
 }
 
 // CancelTimer disarms the timer name.
 func (p *Process) CancelTimer(name string) {
 	if p.up {
-		p.timers[name]++
+		p.timer(name).gen++
 	}
 }
 
 func (w *World) fire(p *Process, name string, gen uint64) {
-	if p.timers[name] != gen || p.handler == nil {
+	if p.handler == nil {
+		return
+	}
+	t := p.timer(name)
+	if t.gen != gen {
 		return
 	}
 	if p.busyUntil > w.now { // busy with I/O: the timer fires when it is done
-		w.schedule(&event{at: p.busyUntil, kind: kindTimer, proc: p, inc: p.inc, a: fault.HashString(name), b: gen,
-			fn: func() { w.fire(p, name, gen) }})
+		w.scheduleTimer(p, p.busyUntil, t)
 		return
 	}
 	w.inHandler(p, func() { p.handler.Timer(p, name) })
@@ -289,8 +317,9 @@ func (w *World) deliver(p *Process, m Message) {
 	}
 	if p.handler != nil {
 		if p.busyUntil > w.now {
-			w.schedule(&event{at: p.busyUntil, kind: kindDeliver, proc: p, inc: p.inc, a: m.ID,
-				fn: func() { w.deliver(p, m) }})
+			e := w.newEvent()
+			e.at, e.kind, e.do, e.proc, e.inc, e.a, e.msg = p.busyUntil, kindDeliver, doDeliver, p, p.inc, m.ID, m
+			w.schedule(e)
 			return
 		}
 		w.observeDelivery(p, m)

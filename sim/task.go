@@ -23,6 +23,7 @@ import (
 type Task struct {
 	p        *Process
 	name     string
+	key      uint64    // the name's hash, for the trace
 	resume   chan bool // true: run on; false: the process stopped, unwind
 	done     bool
 	waitGen  uint64
@@ -50,8 +51,8 @@ func (s *scheduler) spawn(p *Process, name string, fn func(*Task)) *Task {
 	t := &Task{p: p, name: name, resume: make(chan bool)}
 	p.tasks = append(p.tasks, t)
 	go t.body(fn)
-	s.w.schedule(&event{at: s.w.now, kind: kindWake, proc: p, inc: p.inc, a: fault.HashString(name),
-		fn: func() { s.run(t) }})
+	t.key = fault.HashString(name)
+	s.w.scheduleRun(t, s.w.now)
 	return t
 }
 
@@ -127,7 +128,14 @@ func (t *Task) park() {
 }
 
 func (t *Task) wakeAt(at time.Duration, fn func()) {
-	t.p.w.schedule(&event{at: at, kind: kindWake, proc: t.p, inc: t.p.inc, a: fault.HashString(t.name), fn: fn})
+	t.p.w.schedule(&event{at: at, kind: kindWake, proc: t.p, inc: t.p.inc, a: t.key, fn: fn})
+}
+
+// scheduleRun gives the baton to t at virtual time at.
+func (w *World) scheduleRun(t *Task, at time.Duration) {
+	e := w.newEvent()
+	e.at, e.kind, e.do, e.proc, e.inc, e.a, e.task = at, kindWake, doRun, t.p, t.p.inc, t.key, t
+	w.schedule(e)
 }
 
 // Name is the task's name ("main" for a process's first task).
@@ -144,8 +152,7 @@ func (t *Task) Now() time.Duration { return t.p.w.now }
 
 // Sleep waits d of virtual time.
 func (t *Task) Sleep(d time.Duration) {
-	s := &t.p.w.sched
-	t.wakeAt(t.p.w.now+max(d, 0), func() { s.run(t) })
+	t.p.w.scheduleRun(t, t.p.w.now+max(d, 0))
 	t.park()
 }
 

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +43,8 @@ type World struct {
 	opts    Options
 	now     time.Duration
 	q       queue
+	free    []*event // events that have run, for reuse
+	slab    []byte   // the rest of the block payload copies are carved from
 	seq     uint64
 	steps   uint64
 	hash    uint64
@@ -132,14 +133,23 @@ func (w *World) TraceHash() string { return fmt.Sprintf("%016x", w.hash) }
 
 // event is one thing the world will do at a virtual time. Events at the same time run in the
 // order they were scheduled (seq), so the order never depends on anything but the run.
+//
+// The hot events (a message arriving, a delivery put off while its process is busy, a
+// timer, a start, a task's wake-up) say what to do with do and their operands, so that
+// scheduling one allocates nothing: the world is driven from one goroutine, and an event
+// goes back to the world's free list once it has run. Rarer ones carry a closure (doFn).
 type event struct {
 	at   time.Duration
 	seq  uint64
 	kind kind
+	do   action
 	proc *Process
 	inc  int    // the incarnation it belongs to; a later incarnation drops it (0: any)
 	a, b uint64 // kind-specific values folded into the trace
 	fn   func()
+	msg  Message // doArrive, doDeliver
+	name string  // doFire: the timer
+	task *Task   // doRun
 }
 
 type kind uint8
@@ -158,23 +168,88 @@ const (
 var kindNames = [...]string{kindCall: "call", kindStart: "start", kindTimer: "timer", kindDeliver: "deliver",
 	kindWake: "wake", kindReboot: "reboot", kindRestart: "restart", kindNemesis: "nemesis"}
 
+// action is what running an event does.
+type action uint8
+
+const (
+	doFn      action = iota // call fn
+	doArrive                // the network delivers msg unless a partition cuts its link
+	doDeliver               // hand msg to proc (put off while proc was busy)
+	doFire                  // fire proc's timer name, generation b
+	doStart                 // start proc
+	doRun                   // give the baton to task
+)
+
+// queue is a binary min-heap of events by (at, seq).
 type queue []*event
 
-func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+func (e *event) before(o *event) bool {
+	if e.at != o.at {
+		return e.at < o.at
 	}
-	return q[i].seq < q[j].seq
+	return e.seq < o.seq
 }
-func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *queue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	return e
+
+func (q *queue) push(e *event) {
+	h := append(*q, e)
+	i := len(h) - 1
+	for i > 0 {
+		up := (i - 1) / 2
+		if !e.before(h[up]) {
+			break
+		}
+		h[i] = h[up]
+		i = up
+	}
+	h[i] = e
+	*q = h
+}
+
+func (q *queue) pop() *event {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	last := h[n]
+	h[n] = nil
+	h = h[:n]
+	if n > 0 {
+		i := 0
+		for {
+			c := 2*i + 1
+			if c >= n {
+				break
+			}
+			if r := c + 1; r < n && h[r].before(h[c]) {
+				c = r
+			}
+			if !h[c].before(last) {
+				break
+			}
+			h[i] = h[c]
+			i = c
+		}
+		h[i] = last
+	}
+	*q = h
+	return top
+}
+
+// newEvent returns a cleared event, from the free list when it has one.
+func (w *World) newEvent() *event {
+	if n := len(w.free); n > 0 {
+		e := w.free[n-1]
+		w.free[n-1] = nil
+		w.free = w.free[:n-1]
+		return e
+	}
+	return new(event)
+}
+
+// release clears an event that has run (so it holds on to no payload, closure or process)
+// and keeps it for reuse.
+func (w *World) release(e *event) {
+	*e = event{}
+	w.free = append(w.free, e)
 }
 
 func (w *World) schedule(e *event) {
@@ -183,12 +258,14 @@ func (w *World) schedule(e *event) {
 	}
 	w.seq++
 	e.seq = w.seq
-	heap.Push(&w.q, e)
+	w.q.push(e)
 }
 
 // At runs fn at virtual time t (now, if t is past): for test scripts and drivers.
 func (w *World) At(t time.Duration, fn func()) {
-	w.schedule(&event{at: t, kind: kindCall, fn: fn})
+	e := w.newEvent()
+	e.at, e.kind, e.fn = t, kindCall, fn
+	w.schedule(e)
 }
 
 // After runs fn after d of virtual time.
@@ -200,8 +277,9 @@ func (w *World) Step() bool {
 	if w.err != nil || len(w.q) == 0 {
 		return false
 	}
-	e := heap.Pop(&w.q).(*event)
+	e := w.q.pop()
 	if e.proc != nil && e.inc != 0 && e.inc != e.proc.inc {
+		w.release(e)
 		return true // for an incarnation that is gone: dropped, and not part of the trace
 	}
 	w.now = e.at
@@ -210,7 +288,7 @@ func (w *World) Step() bool {
 	if e.proc != nil {
 		addr = e.proc.key
 	}
-	w.hash = fault.Seed(w.hash).Hash(uint64(e.at), uint64(e.kind), addr, uint64(e.inc), e.a, e.b)
+	w.hash = fold(w.hash, uint64(e.at), uint64(e.kind)<<56^uint64(e.inc), addr, e.a, e.b)
 	if w.opts.Trace != nil {
 		name := "-"
 		if e.proc != nil {
@@ -218,7 +296,21 @@ func (w *World) Step() bool {
 		}
 		fmt.Fprintf(w.opts.Trace, "%d t=%s %s %s inc=%d %d %d\n", w.steps, e.at, kindNames[e.kind], name, e.inc, e.a, e.b)
 	}
-	e.fn()
+	switch e.do {
+	case doFn:
+		e.fn()
+	case doArrive:
+		w.net.arrive(e.msg)
+	case doDeliver:
+		w.deliver(e.proc, e.msg)
+	case doFire:
+		w.fire(e.proc, e.name, e.b)
+	case doStart:
+		w.start(e.proc)
+	case doRun:
+		w.sched.run(e.task)
+	}
+	w.release(e)
 	return w.err == nil
 }
 

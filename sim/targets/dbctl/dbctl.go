@@ -56,6 +56,7 @@ type Cluster struct {
 	w     *sim.World
 	cfg   Config
 	nodes [3]*node // each node's current incarnation
+	procs [3]*sim.Process
 	// maxCommitted is the highest index the leader ever declared committed; durable is the
 	// log length each node last made durable (or recovered).
 	maxCommitted uint64
@@ -84,7 +85,7 @@ func Start(w *sim.World, cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{w: w, cfg: cfg}
 	for id := range Addrs {
-		w.SpawnHandler(Addrs[id], func() sim.Handler {
+		c.procs[id] = w.SpawnHandler(Addrs[id], func() sim.Handler {
 			n := &node{c: c, id: id}
 			c.nodes[id] = n
 			return n
@@ -96,7 +97,7 @@ func Start(w *sim.World, cfg Config) (*Cluster, error) {
 // Done reports whether every node is up, holds every operation and knows all are committed.
 func (c *Cluster) Done() bool {
 	for id, n := range c.nodes {
-		if n == nil || !c.w.Process(Addrs[id]).Up() || uint64(len(n.log)) != c.cfg.Ops || n.commit != c.cfg.Ops {
+		if n == nil || uint64(len(n.log)) != c.cfg.Ops || n.commit != c.cfg.Ops || !c.procs[id].Up() {
 			return false
 		}
 	}
@@ -104,7 +105,11 @@ func (c *Cluster) Done() bool {
 }
 
 // Model returns the nodes as the pure model's cluster, for its snapshot and report.
-func (c *Cluster) Model() *cluster.Cluster {
+func (c *Cluster) Model() *cluster.Cluster { return c.model(true) }
+
+// model returns the nodes as the pure model's cluster: a copy of their logs and stores, or
+// (clone false, for a snapshot taken at once and dropped) the nodes' own.
+func (c *Cluster) model(clone bool) *cluster.Cluster {
 	m := cluster.New()
 	for id, n := range c.nodes {
 		if n == nil {
@@ -112,6 +117,10 @@ func (c *Cluster) Model() *cluster.Cluster {
 		}
 		nd := &m.Nodes[id]
 		nd.CommitIndex, nd.LastApplied = n.commit, n.applied
+		if !clone {
+			nd.Log, nd.KV = n.log, n.kv
+			continue
+		}
 		nd.Log = slices.Clone(n.log)
 		for k, v := range n.kv {
 			nd.KV[k] = v
@@ -121,7 +130,7 @@ func (c *Cluster) Model() *cluster.Cluster {
 }
 
 // Hash is the SHA-256 of the nodes' snapshot, as `dbctl hash workload` prints it.
-func (c *Cluster) Hash() string { return cluster.HashSnapshot(c.Model().Snapshot()) }
+func (c *Cluster) Hash() string { return cluster.HashSnapshot(c.model(false).Snapshot()) }
 
 // Losses lists the moments a committed entry had no durable copy on any node (empty when
 // none did). A schedule that wipes every node holding an entry can cause one; others must not.
@@ -162,6 +171,14 @@ type node struct {
 	rng  *cluster.Rand
 	have [3]uint64 // what each follower reported holding
 	sent [3]uint64 // the end of the last batch sent to each follower
+	// Buffers reused from one call to the next: the world copies a payload when it is sent,
+	// and the disk copies what it is given to write.
+	msg, rec []byte
+	add      []cluster.Entry
+	// enc is the leader's log as append messages carry it (cluster.AppendEntry, entryBytes
+	// an entry), kept as the log grows, so a batch is one copy rather than an encoding of
+	// each entry: a heartbeat to a follower that is down carries maxBatch of them.
+	enc []byte
 }
 
 func (n *node) Start(p *sim.Process) {
@@ -179,6 +196,12 @@ func (n *node) Start(p *sim.Process) {
 		return
 	}
 	n.f = f
+	// The leader stops at Ops and a follower holds no more: room for them all up front (up
+	// to a bound), rather than a log that grows by copying itself.
+	n.log = make([]cluster.Entry, 0, min(n.c.cfg.Ops, 1<<16))
+	if n.id == 0 {
+		n.enc = make([]byte, 0, cap(n.log)*entryBytes)
+	}
 	n.recover()
 	n.c.checkAcked(n.id, existed, uint64(len(n.log)), p)
 	n.c.durable[n.id] = uint64(len(n.log))
@@ -209,6 +232,9 @@ func (n *node) recover() {
 			return
 		}
 		n.log = append(n.log, e)
+		if n.id == 0 {
+			n.enc = cluster.AppendEntry(n.enc, e)
+		}
 	}
 }
 
@@ -225,14 +251,22 @@ func (c *Cluster) Failures() []string { return slices.Clone(c.failures) }
 // persist appends entries to the log file and syncs it (unless sync is false: the planted
 // bug); false means the node failed.
 func (n *node) persist(p *sim.Process, entries []cluster.Entry, sync bool) bool {
-	buf := make([]byte, 0, len(entries)*recordBytes)
+	buf := n.rec[:0]
 	for _, e := range entries {
 		start := len(buf)
 		buf = cluster.AppendEntry(buf, e)
 		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf[start:], castagnoli))
 	}
+	encoded := len(n.enc) // the leader's enc grows with its log, below
+	if n.id == 0 {
+		for k := range entries {
+			n.enc = append(n.enc, buf[k*recordBytes:k*recordBytes+entryBytes]...)
+		}
+	}
+	n.rec = buf
 	off := int64(len(n.log)) * recordBytes
 	if _, err := n.f.WriteAt(buf, off); err != nil {
+		n.enc = n.enc[:encoded]
 		n.fail(p, "write the log", err)
 		return false
 	}
@@ -242,6 +276,7 @@ func (n *node) persist(p *sim.Process, entries []cluster.Entry, sync bool) bool 
 		return true
 	}
 	if err := n.f.Sync(); err != nil {
+		n.enc = n.enc[:encoded]
 		n.fail(p, "sync the log", err)
 		return false
 	}
@@ -281,8 +316,8 @@ func (n *node) Timer(p *sim.Process, name string) {
 				w.Start(Addrs[1])
 			}
 		}
-		e := cluster.Entry{Term: 1, Index: i + 1, Op: cluster.StepOp(n.rng, cfg.Keys)}
-		if !n.persist(p, []cluster.Entry{e}, true) {
+		e := [1]cluster.Entry{{Term: 1, Index: i + 1, Op: cluster.StepOp(n.rng, cfg.Keys)}}
+		if !n.persist(p, e[:], true) {
 			return
 		}
 		n.advance()
@@ -310,23 +345,25 @@ func (n *node) sendAppend(p *sim.Process, f int) { n.sendFrom(p, f, n.have[f]) }
 func (n *node) sendFrom(p *sim.Process, f int, from uint64) {
 	from = min(from, uint64(len(n.log)))
 	to := min(from+maxBatch, uint64(len(n.log)))
-	msg := make([]byte, 0, 1+8+8+4+int(to-from)*entryBytes)
-	msg = append(msg, msgAppend)
+	msg := append(n.msg[:0], msgAppend)
 	msg = binary.LittleEndian.AppendUint64(msg, from)
 	msg = binary.LittleEndian.AppendUint64(msg, n.commit)
 	msg = binary.LittleEndian.AppendUint32(msg, uint32(to-from))
-	for _, e := range n.log[from:to] {
-		msg = cluster.AppendEntry(msg, e)
+	if len(n.enc) != len(n.log)*entryBytes {
+		panic(fmt.Sprintf("dbctl target: the leader's encoded log holds %d bytes for %d entries", len(n.enc), len(n.log)))
 	}
+	msg = append(msg, n.enc[from*entryBytes:to*entryBytes]...)
 	n.sent[f] = to
+	n.msg = msg
 	p.Send(Addrs[f], msg)
 }
 
 // advance moves the leader's commit index to the highest index two of the three nodes hold.
 func (n *node) advance() {
-	held := []uint64{uint64(len(n.log)), n.have[1], n.have[2]}
-	slices.Sort(held)
-	if q := held[1]; q > n.commit {
+	// The median of the three.
+	a, b, c := uint64(len(n.log)), n.have[1], n.have[2]
+	q := max(min(a, b), min(max(a, b), c))
+	if q > n.commit {
 		n.commit = q
 		n.c.maxCommitted = max(n.c.maxCommitted, q)
 		n.apply()
@@ -350,13 +387,15 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 			return
 		}
 		if prev <= uint64(len(n.log)) {
-			var add []cluster.Entry
+			add := n.add[:0]
 			for i := range count {
-				e := decodeEntry(b[21+i*entryBytes:])
-				if e.Index == uint64(len(n.log)+len(add))+1 {
-					add = append(add, e)
+				eb := b[21+i*entryBytes:]
+				// An entry's index is its second word: decode only the ones that extend the log.
+				if binary.LittleEndian.Uint64(eb[8:]) == uint64(len(n.log)+len(add))+1 {
+					add = append(add, decodeEntry(eb))
 				}
 			}
+			n.add = add
 			lazy := n.c.cfg.Bug == "ack-before-sync"
 			if len(add) > 0 && !n.persist(p, add, !lazy) {
 				return
@@ -374,9 +413,10 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 			n.commit = c
 			n.apply()
 		}
-		ack := []byte{msgAck}
-		ack = binary.LittleEndian.AppendUint64(ack, uint64(len(n.log)))
-		p.Send(m.From, ack)
+		var ack [9]byte
+		ack[0] = msgAck
+		binary.LittleEndian.PutUint64(ack[1:], uint64(len(n.log)))
+		p.Send(m.From, ack[:])
 		n.c.acked[n.id] = max(n.c.acked[n.id], uint64(len(n.log)))
 	case msgAck:
 		if n.id != 0 || len(b) != 9 {
