@@ -12,7 +12,19 @@ import (
 
 // Config says what to run, what to trace and which faults to inject.
 type Config struct {
-	Args       []string // the command and its arguments
+	Args []string // the command and its arguments
+	// Attach lists running processes to trace instead of starting a command (strace -p):
+	// every thread of each is seized, their later children are followed, and when the run is
+	// interrupted (ctx) they are detached and left running rather than killed. Without the
+	// seccomp filter faultbox puts on the commands it starts, every call of an attached
+	// process stops (at entry and exit), which is slower. Args must be empty.
+	Attach []int
+	// Paths, when not empty, limits what is reported (events, the text trace, the -c table)
+	// to the calls on one of these paths, as strace -P: a call whose path argument is one
+	// (or matches one, for a pattern with * or ?), or whose descriptor is on one. Rules still
+	// apply to every call they name. Without Trace, the calls that take a path or a
+	// descriptor are traced too.
+	Paths      []string
 	Env        []string // nil means os.Environ()
 	Dir        string
 	Stdin      *os.File // nil means os.Stdin (likewise for Stdout, Stderr)
@@ -59,7 +71,10 @@ func ParseTrace(s string) ([]int, error) {
 }
 
 // ErrNoCommand is returned by Run when Config.Args is empty.
-var ErrNoCommand = errors.New("trace: no command to run")
+var ErrNoCommand = errors.New("trace: no command to run and no process to attach to")
+
+// ErrCommandAndAttach is returned by Run when Config.Args and Config.Attach are both set.
+var ErrCommandAndAttach = errors.New("trace: a command to run and processes to attach to: expected one of the two")
 
 type process struct {
 	pid       int

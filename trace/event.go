@@ -62,6 +62,9 @@ type ProcInfo struct {
 type Result struct {
 	ExitCode    int // the traced command's status (128+signal when killed by one)
 	Interrupted bool
+	// Detached is set when the processes were attached to (Config.Attach) and the tracer
+	// detached from them, leaving them running, when the run was interrupted.
+	Detached bool
 	Events      []*Event
 	Dropped     int // events not kept because of Config.MaxEvents
 	Procs       []ProcInfo
@@ -120,7 +123,9 @@ func (r *Result) Summary() string {
 	for _, p := range r.Procs {
 		fmt.Fprintf(&b, "    %-12s pid %-7d %-16s %s\n", p.Label, p.Pid, p.Comm, p.Status)
 	}
-	if r.Interrupted {
+	if r.Interrupted && r.Detached {
+		b.WriteString("  interrupted: detached from the traced processes, which go on\n")
+	} else if r.Interrupted {
 		b.WriteString("  interrupted: the traced processes were killed\n")
 	}
 	return b.String()

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +55,7 @@ type callState struct {
 	mark       string    // the text trace's note on an injected fault: INJECTED, DELAYED
 	inBuf      []byte    // the start of the buffer a write sends, read at entry for the text trace
 	corruptAt  *streamFault
+	hidden     bool // not on a path of Config.Paths: not reported (no event, line or -c row)
 }
 
 type delayed struct {
@@ -93,6 +95,12 @@ type tracer struct {
 	stats      map[string]*CallStat
 	text       *bufio.Writer // the text trace, nil when none
 
+	// attached is set when the processes were attached to (Config.Attach) rather than
+	// started: every call stops at entry and exit, and an interrupt detaches.
+	attached bool
+	detached bool        // every task has been detached (attached processes only)
+	detachReq atomic.Bool // the run was interrupted: detach (set by the interrupt goroutine)
+
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
 	interrupted bool
@@ -102,17 +110,21 @@ type tracer struct {
 // returns what happened. When ctx is cancelled every traced process is killed (none is left
 // stopped) and Run returns with Result.Interrupted set.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if len(cfg.Args) == 0 {
+	if len(cfg.Args) == 0 && len(cfg.Attach) == 0 {
 		return nil, ErrNoCommand
+	}
+	if len(cfg.Args) > 0 && len(cfg.Attach) > 0 {
+		return nil, ErrCommandAndAttach
 	}
 	if cfg.MaxEvents == 0 {
 		cfg.MaxEvents = 1_000_000
 	}
+	cfg.Paths = resolvePaths(cfg.Paths, cfg.Dir)
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
-		streamNext: map[streamKey]uint64{}}
+		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0}
 	if cfg.Text != nil {
 		t.text = bufio.NewWriterSize(cfg.Text, 64<<10)
 	}
@@ -208,6 +220,13 @@ func threadHasChildren() bool {
 func (t *tracer) interrupt() {
 	t.mu.Lock()
 	t.interrupted = true
+	if t.attached {
+		// Attached processes are left running: the tracer detaches them (it polls, so it
+		// sees the request even when every tracee sleeps).
+		t.mu.Unlock()
+		t.detachReq.Store(true)
+		return
+	}
 	pids := make([]int, 0, len(t.pids))
 	for p := range t.pids {
 		pids = append(pids, p)
@@ -221,7 +240,7 @@ func (t *tracer) interrupt() {
 func (t *tracer) addPid(pid int) {
 	t.mu.Lock()
 	t.pids[pid] = true
-	killed := t.interrupted
+	killed := t.interrupted && !t.attached
 	t.mu.Unlock()
 	if killed {
 		unix.Kill(pid, unix.SIGKILL)
@@ -236,6 +255,13 @@ func (t *tracer) filterSet() []int {
 	}
 	for _, nr := range base {
 		set[nr] = true
+	}
+	if t.cfg.Trace == nil && len(t.cfg.Paths) > 0 {
+		// strace -P alone traces every call on the path: those that name a path or act on
+		// a descriptor.
+		for _, nr := range pathCalls() {
+			set[nr] = true
+		}
 	}
 	for _, r := range t.rules {
 		for _, nr := range r.Syscalls {
@@ -276,6 +302,20 @@ const (
 )
 
 func (t *tracer) run() (*Result, error) {
+	if t.attached {
+		t.filterSet()
+		t.start = time.Now()
+		if err := t.attach(); err != nil {
+			t.eps.close()
+			return nil, err
+		}
+		defer t.eps.close()
+		t.loop()
+		if t.text != nil {
+			t.text.Flush()
+		}
+		return t.result(), nil
+	}
 	helper := t.cfg.Helper
 	if helper == "" {
 		exe, err := os.Executable()
@@ -360,11 +400,37 @@ func statusCode(ws unix.WaitStatus) int {
 }
 
 func (t *tracer) loop() {
+	const pollMin = 20 * time.Microsecond
+	poll := pollMin
 	for {
 		var ws unix.WaitStatus
 		var tid int
 		var err error
-		if len(t.delays) > 0 {
+		if t.attached {
+			if !t.detached && t.detachReq.Load() {
+				t.detachAll()
+				t.detached = true
+			}
+			t.fireDelays()
+			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
+			if err == nil && tid == 0 {
+				if t.text != nil && t.text.Buffered() > 0 {
+					t.text.Flush()
+				}
+				wait := poll
+				if len(t.delays) > 0 {
+					wait = min(wait, time.Until(t.delays[0].at))
+				}
+				time.Sleep(max(wait, 0))
+				poll = min(2*poll, attachPoll)
+				continue
+			}
+			poll = pollMin
+			if err == nil && t.detached {
+				t.afterDetach(tid, ws)
+				continue
+			}
+		} else if len(t.delays) > 0 {
 			t.fireDelays()
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
 			if err == nil && tid == 0 {
@@ -433,7 +499,7 @@ func (t *tracer) hold(tk *task, d time.Duration, what delayed) {
 }
 
 func (t *tracer) resume(tk *task, sig int) {
-	if tk.call != nil {
+	if tk.call != nil || t.attached {
 		unix.PtraceSyscall(tk.tid, sig)
 	} else {
 		unix.PtraceCont(tk.tid, sig)
@@ -459,7 +525,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 	}
 	switch {
 	case sig == unix.SIGTRAP|0x80:
-		t.exit(tk)
+		t.syscallStop(tk)
 	case event == unix.PTRACE_EVENT_SECCOMP:
 		t.entry(tk)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
@@ -475,6 +541,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 		switch sig {
 		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
 			// A group-stop: keep the task stopped, as it would be untraced, until SIGCONT.
+			t.textStopped(tk, int(sig))
 			unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
 		default:
 			t.resume(tk, 0)
@@ -483,6 +550,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 		t.resume(tk, 0)
 	default:
 		// A signal on its way to the task: deliver it as it would be delivered untraced.
+		t.textSignal(tk, int(sig))
 		t.resume(tk, int(sig))
 	}
 }
@@ -554,7 +622,7 @@ func (t *tracer) spawn(parent *task, child int) {
 	}
 	if t.orphans[child] {
 		delete(t.orphans, child)
-		unix.PtraceCont(child, 0)
+		t.cont(child, 0)
 	}
 }
 
@@ -709,7 +777,7 @@ func (t *tracer) entry(tk *task) {
 		// ESRCH: the task is gone (killed), nothing to resume. Any other error: let the call
 		// run untouched rather than leave the task stopped.
 		if err != unix.ESRCH {
-			unix.PtraceCont(tk.tid, 0)
+			t.cont(tk.tid, 0)
 		}
 		return
 	}
@@ -737,7 +805,7 @@ func (t *tracer) entry(tk *task) {
 	}
 	if !t.traced[nr] {
 		// Stopped only so that the fd cache stays true: no event.
-		unix.PtraceCont(tk.tid, 0)
+		t.cont(tk.tid, 0)
 		return
 	}
 	fd := -1
@@ -745,13 +813,24 @@ func (t *tracer) entry(tk *task) {
 		fd = int(int32(r.Arg(0)))
 	}
 	name := sysName(nr)
-	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name)}
+	hidden := len(t.cfg.Paths) > 0 && !t.onPaths(tk, nr, r)
+	if hidden && !t.mayTamper(nr) {
+		t.cont(tk.tid, 0)
+		return
+	}
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name), hidden: hidden}
+	if hidden {
+		c.stat = &CallStat{} // counted nowhere
+	}
 	for i := range c.args {
 		c.args[i] = r.Arg(i)
 	}
 	c.stat.Calls++
 	t.keepInput(tk, c)
-	e := t.record(tk, name, fd)
+	var e *Event
+	if !hidden {
+		e = t.record(tk, name, fd)
+	}
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
 		e = &Event{Call: name, Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
@@ -1395,13 +1474,14 @@ func (t *tracer) result() *Result {
 		tableReads:  t.eps.tableReads}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
+	res.Detached = t.detached
 	t.mu.Unlock()
 	for _, p := range t.order {
 		pi := ProcInfo{Pid: p.pid, Label: p.final(len(p.names) - 1), Comm: p.comm, Status: p.status, Code: p.code}
 		if p.parent != nil {
 			pi.Parent = p.parent.pid
 		}
-		if !p.exited {
+		if !p.exited && p.status != "detached" {
 			pi.Status = "not seen exiting"
 		}
 		res.Procs = append(res.Procs, pi)

@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/faultbox/faultbox/fault"
@@ -48,6 +49,8 @@ func (s *seedFlag) Set(text string) error {
 // runFlagSet defines the flags of 'faultbox run' on fs.
 type runFlagSet struct {
 	injects, parts, crashes, labels multi
+	pids, paths, exprs               multi
+	onlyOK, onlyFailed               bool
 	seed                            seedFlag
 	traceSet                        string
 	o                               runOptions
@@ -69,6 +72,11 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.IntVar(&r.o.TextOptions.StrSize, "s", 32, "show at most `N` bytes of each buffer in the --text trace (strace -s)")
 	fs.BoolVar(&r.o.TextOptions.FdPaths, "y", false, "show what each descriptor is in the --text trace: path, pipe, socket addresses (strace -y/-yy)")
 	fs.BoolVar(&r.o.Stats, "c", false, "write strace -c's table (time, calls, errors, faults per call) on stderr after the run")
+	fs.Var(&r.pids, "p", "attach to the running process `PID` and its threads instead of starting a command; its later children are followed, and on exit or Ctrl-C it is detached and left running (strace -p; repeatable, or a comma list)")
+	fs.Var(&r.paths, "P", "report only the calls on `PATH`: that name it, or whose descriptor is on it (strace -P; repeatable; * and ? make a pattern)")
+	fs.Var(&r.exprs, "e", "strace's `EXPR` for the --text trace: trace=SET (as --trace), status=SET (successful, failed, unfinished, unavailable, detached), signal=SET (names or numbers; default all); a leading ! negates (repeatable)")
+	fs.BoolVar(&r.onlyOK, "z", false, "show only the calls that succeeded in the --text trace (strace -z: -e status=successful)")
+	fs.BoolVar(&r.onlyFailed, "Z", false, "show only the calls that failed in the --text trace (strace -Z: -e status=failed)")
 	fs.BoolVar(&r.o.JSON, "json", false, "write the summary as a JSON fault report on stderr (stdout is the program's)")
 }
 
@@ -101,9 +109,48 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {
 		o.MaxEvents = -1 // nothing will read them: do not keep them
 	}
-	if len(o.Args) == 0 {
+	for _, v := range r.pids {
+		for _, item := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' }) {
+			pid, err := strconv.Atoi(item)
+			if err != nil || pid <= 0 {
+				return nil, &trace.SpecError{Flag: "-p", Spec: v, Pos: strings.Index(v, item) + 1, Field: "pid", Value: item,
+					Expected: "a process id: a decimal number > 0 (a comma list for several)"}
+			}
+			o.Attach = append(o.Attach, pid)
+		}
+		if len(o.Attach) == 0 {
+			return nil, &trace.SpecError{Flag: "-p", Spec: v, Pos: 1, Field: "pid", Value: v,
+				Expected: "a process id: a decimal number > 0 (a comma list for several)"}
+		}
+	}
+	switch {
+	case len(o.Args) == 0 && len(o.Attach) == 0:
 		return nil, &trace.SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "command",
-			Value: "", Expected: "-- CMD [ARGS...]: a command to run"}
+			Value: "", Expected: "-- CMD [ARGS...]: a command to run, or -p PID: a process to attach to"}
+	case len(o.Args) > 0 && len(o.Attach) > 0:
+		return nil, &trace.SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "command",
+			Value: strings.Join(o.Args, " "), Expected: "either -- CMD [ARGS...] or -p PID, not both"}
+	}
+	for _, p := range r.paths {
+		if p == "" {
+			return nil, &trace.SpecError{Flag: "-P", Spec: p, Pos: 1, Field: "path", Value: p, Expected: "a path (or a pattern with * or ?)"}
+		}
+		o.Paths = append(o.Paths, p)
+	}
+	if r.onlyOK || r.onlyFailed {
+		o.TextOptions.Status = 0
+		if r.onlyOK {
+			o.TextOptions.Status, _ = trace.ParseStatus("successful")
+		}
+		if r.onlyFailed {
+			st, _ := trace.ParseStatus("failed")
+			o.TextOptions.Status |= st
+		}
+	}
+	for _, x := range r.exprs {
+		if err := r.expr(o, x); err != nil {
+			return nil, err
+		}
 	}
 	for _, s := range r.injects {
 		rule, err := trace.ParseInject(s)
@@ -141,6 +188,35 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 		o.Trace = set
 	}
 	return o, nil
+}
+
+// expr applies one -e EXPR: strace's qualifiers trace=, status= and signal= (signals=); an
+// expression without a qualifier is a trace set, as in strace.
+func (r *runFlagSet) expr(o *runOptions, x string) error {
+	q, v, ok := strings.Cut(x, "=")
+	if !ok {
+		q, v = "trace", x
+	}
+	switch q {
+	case "trace", "t":
+		r.traceSet = v
+	case "status":
+		st, err := trace.ParseStatus(v)
+		if err != nil {
+			return err
+		}
+		o.TextOptions.Status = st
+	case "signal", "signals", "s":
+		set, err := trace.ParseSignals(v)
+		if err != nil {
+			return err
+		}
+		o.TextOptions.Signals = set
+	default:
+		return &trace.SpecError{Flag: "-e", Spec: x, Pos: 1, Field: "qualifier", Value: q,
+			Expected: "trace=, status= or signal= (faults: --inject)"}
+	}
+	return nil
 }
 
 // parseRunArgs parses the arguments of 'faultbox run' (for tests and fuzzing; the command
