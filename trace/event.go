@@ -65,10 +65,10 @@ type Result struct {
 	// Detached is set when the processes were attached to (Config.Attach) and the tracer
 	// detached from them, leaving them running, when the run was interrupted.
 	Detached bool
-	Events      []*Event
-	Dropped     int // events not kept because of Config.MaxEvents
-	Procs       []ProcInfo
-	Faults      []string // one line per injected fault: address and rule
+	Events   []*Event
+	Dropped  int // events not kept because of Config.MaxEvents
+	Procs    []ProcInfo
+	Faults   []string // one line per injected fault: address and rule
 	// FaultEvents are the same faults as the core's events (layer "trace", kind the rule's
 	// action, where the call's address, on the wall clock), ready for a fault.Log.
 	FaultEvents []fault.Event

@@ -4,11 +4,11 @@ package trace
 
 import (
 	"encoding/binary"
-	"syscall"
-	"unsafe"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )

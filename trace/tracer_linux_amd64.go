@@ -97,8 +97,8 @@ type tracer struct {
 
 	// attached is set when the processes were attached to (Config.Attach) rather than
 	// started: every call stops at entry and exit, and an interrupt detaches.
-	attached bool
-	detached bool        // every task has been detached (attached processes only)
+	attached  bool
+	detached  bool        // every task has been detached (attached processes only)
 	detachReq atomic.Bool // the run was interrupted: detach (set by the interrupt goroutine)
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine

@@ -49,8 +49,8 @@ func (s *seedFlag) Set(text string) error {
 // runFlagSet defines the flags of 'faultbox run' on fs.
 type runFlagSet struct {
 	injects, parts, crashes, labels multi
-	pids, paths, exprs               multi
-	onlyOK, onlyFailed               bool
+	pids, paths, exprs              multi
+	onlyOK, onlyFailed              bool
 	seed                            seedFlag
 	traceSet                        string
 	o                               runOptions
