@@ -333,3 +333,19 @@ func (t *tracer) mayTamper(nr int) bool {
 
 // reported reports whether a call is reported (not left out by Config.Paths).
 func (t *tracer) reported(c *callState) bool { return c != nil && !c.hidden }
+
+// arm records, after a send on a socket completed, that each after=send rule whose address it
+// matches now waits for its process's next call.
+func (t *tracer) arm(p *process, e *Event) {
+	for _, i := range t.afterRules {
+		r := t.rules[i]
+		if r.AfterAddr != "" && !addrMatches(r.AfterAddr, e) {
+			continue
+		}
+		if p.armed == nil {
+			p.armed = map[int]bool{}
+		}
+		p.armed[i] = true
+		t.miss.armed(i)
+	}
+}

@@ -91,6 +91,7 @@ type process struct {
 	counts    map[countKey]uint64
 	started   bool
 	muted     bool // crash-stopped in communication: every send is omitted
+	armed     map[int]bool // after=send rules a send has armed (rule index), until their next call
 	exited    bool
 	status    string
 	code      int

@@ -91,6 +91,7 @@ type tracer struct {
 	// streamNext is, per rule and stream, the first offset whose fault point has not fired.
 	streamNext map[streamKey]uint64
 	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
+	afterRules []int        // the rules with after=send
 	miss       misses       // what unfired rules will say about the run
 	stats      map[string]*CallStat
 	text       *bufio.Writer // the text trace, nil when none
@@ -266,6 +267,16 @@ func (t *tracer) filterSet() []int {
 	for _, r := range t.rules {
 		for _, nr := range r.Syscalls {
 			set[nr] = true
+		}
+	}
+	for i, r := range t.rules {
+		if r.After {
+			// The sends that arm an after=send term must stop (and make events).
+			t.afterRules = append(t.afterRules, i)
+			for _, n := range sendCalls {
+				nr, _ := sysNumber(n)
+				set[nr] = true
+			}
 		}
 	}
 	if len(t.cfg.Partitions) > 0 {
@@ -1027,6 +1038,12 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (rule *Rule, index int, a
 		if !r.passes(tk.proc.label, e) {
 			continue
 		}
+		if r.After {
+			if !tk.proc.armed[i] {
+				continue
+			}
+			delete(tk.proc.armed, i) // only the first call after the send
+		}
 		key, counts := countKey{i, nr}, tk.counts
 		switch {
 		case r.PerProcess:
@@ -1301,6 +1318,9 @@ func (t *tracer) exit(tk *task) {
 			}
 			if c.hashAtExit {
 				e.dgram = t.hashMem(tk.tid, c.buf, ret)
+			}
+			if e.Dir == "send" && e.Endpoint.isSocket() {
+				t.arm(tk.proc, e)
 			}
 		}
 	}
