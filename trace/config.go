@@ -90,7 +90,7 @@ type process struct {
 	nThreads  int
 	counts    map[countKey]uint64
 	started   bool
-	muted     bool // crash-stopped in communication: every send is omitted
+	muted     bool         // crash-stopped in communication: every send is omitted
 	armed     map[int]bool // after=send rules a send has armed (rule index), until their next call
 	exited    bool
 	status    string
