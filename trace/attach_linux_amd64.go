@@ -349,3 +349,23 @@ func (t *tracer) arm(p *process, e *Event) {
 		t.miss.armed(i)
 	}
 }
+
+// needExit reports whether the call tk has entered must stop at its exit: for its event, its
+// text line or its -c figures (allExits), or because the tracer acts on or learns from its
+// result (a fault to finish, a descriptor to name or forget, a stream offset, an after=send).
+func (t *tracer) needExit(c *callState) bool {
+	if t.allExits || t.attached {
+		return true
+	}
+	if c.skip || c.corrupt || c.killAtExit || c.delayExit > 0 || c.fdOut || c.fresh || c.pairAddr != 0 || c.hashAtExit {
+		return true
+	}
+	if c.nr == sysClose || callRetFd[c.nr] {
+		return true
+	}
+	e := c.e
+	if e.Endpoint != nil && e.Endpoint.Kind == "sock" {
+		return true // named afresh at the exit, once the call has bound it
+	}
+	return e.Dir != "" && (t.streamRules || len(t.afterRules) > 0)
+}

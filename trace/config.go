@@ -52,6 +52,11 @@ type Config struct {
 	// completes ([pid N] read(3, "abc"..., 4096) = 3), and a line per process exit.
 	Text        io.Writer
 	TextOptions TextOptions
+	// NoCallStats leaves Result.CallStats' errors and time out (calls are still counted).
+	// With no events kept (MaxEvents < 0) and no Text either, a call whose result nothing
+	// needs (no fault, no new descriptor, no stream offset a p= rule reads…) then runs to its
+	// end without a second stop at its exit: one stop per traced call instead of two.
+	NoCallStats bool
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads

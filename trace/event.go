@@ -84,6 +84,7 @@ type Result struct {
 	UnfiredWhy []string
 
 	tableReads int // reads of /proc/PID/net tables (the slow way to name a socket)
+	exitStops  int // syscall-exit stops the tracer saw
 }
 
 // Summary is the human-readable report printed on stderr after a run.

@@ -92,6 +92,11 @@ type tracer struct {
 	streamNext map[streamKey]uint64
 	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
 	afterRules []int        // the rules with after=send
+	// allExits: every traced call stops at its exit too (events are kept, or a text trace or
+	// the -c figures asked for); otherwise only the calls needExit names do.
+	allExits    bool
+	streamRules bool // a p= rule: stream offsets are counted at exits
+	exitStops   int  // syscall-exit stops seen (for tests of needExit)
 	miss       misses       // what unfired rules will say about the run
 	stats      map[string]*CallStat
 	text       *bufio.Writer // the text trace, nil when none
@@ -125,7 +130,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
-		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0}
+		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0,
+		allExits: cfg.MaxEvents >= 0 || cfg.Text != nil || !cfg.NoCallStats}
+	for _, r := range cfg.Rules {
+		t.streamRules = t.streamRules || r.Prob < 1
+	}
 	if cfg.Text != nil {
 		t.text = bufio.NewWriterSize(cfg.Text, 64<<10)
 	}
@@ -1011,6 +1020,10 @@ func (t *tracer) entry(tk *task) {
 	if changed {
 		setRegs(tk.tid, r)
 	}
+	if !t.needExit(c) {
+		// Nothing needs the result: the call runs to its end without stopping again.
+		tk.call = nil
+	}
 	if rule != nil && rule.Action == ActPause {
 		t.delayThen(tk, rule.Pause+rule.DelayEnter, tk.proc.pid)
 		return
@@ -1241,6 +1254,7 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 }
 
 func (t *tracer) exit(tk *task) {
+	t.exitStops++
 	c := tk.call
 	if c == nil {
 		t.resume(tk, 0)
@@ -1491,7 +1505,8 @@ func (t *tracer) result() *Result {
 		FaultEvents: faultEvents(t.faults),
 		Unfired:     t.unfired,
 		UnfiredWhy:  why,
-		tableReads:  t.eps.tableReads}
+		tableReads:  t.eps.tableReads,
+		exitStops:   t.exitStops}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
 	res.Detached = t.detached

@@ -105,6 +105,7 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 			Value: "negative", Expected: "a byte count >= 0"}
 	}
 	o.Seed = r.seed.Seed
+	o.NoCallStats = !o.Stats // only -c prints them
 	o.SeedGiven = r.seed.given
 	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {
 		o.MaxEvents = -1 // nothing will read them: do not keep them
