@@ -95,11 +95,11 @@ type tracer struct {
 	// allExits: every traced call stops at its exit too (events are kept, or a text trace or
 	// the -c figures asked for); otherwise only the calls needExit names do.
 	allExits    bool
-	streamRules bool // a p= rule: stream offsets are counted at exits
-	exitStops   int  // syscall-exit stops seen (for tests of needExit)
-	miss       misses       // what unfired rules will say about the run
-	stats      map[string]*CallStat
-	text       *bufio.Writer // the text trace, nil when none
+	streamRules bool   // a p= rule: stream offsets are counted at exits
+	exitStops   int    // syscall-exit stops seen (for tests of needExit)
+	miss        misses // what unfired rules will say about the run
+	stats       map[string]*CallStat
+	text        *bufio.Writer // the text trace, nil when none
 
 	// attached is set when the processes were attached to (Config.Attach) rather than
 	// started: every call stops at entry and exit, and an interrupt detaches.
