@@ -6,6 +6,9 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/faultbox/faultbox/fault"
 )
@@ -57,6 +60,61 @@ type Config struct {
 	// needs (no fault, no new descriptor, no stream offset a p= rule reads…) then runs to its
 	// end without a second stop at its exit: one stop per traced call instead of two.
 	NoCallStats bool
+	// Clock offsets the command's CLOCK_MONOTONIC and CLOCK_BOOTTIME (a time namespace,
+	// Linux 5.6+, root or CAP_SYS_ADMIN): see ClockOffsets. Not for attached processes.
+	Clock ClockOffsets
+}
+
+// ClockOffsets are added to the clocks of the traced command and its children, from their
+// start: it runs in a new time namespace (unshare(CLONE_NEWTIME), /proc/self/timens_offsets).
+// Every reader sees them, the vDSO's clock_gettime included; CLOCK_REALTIME cannot be
+// offset this way.
+type ClockOffsets struct {
+	Monotonic time.Duration
+	Boottime  time.Duration
+}
+
+// timensOffsets is o as /proc/self/timens_offsets takes it, "" when both are zero.
+func (o ClockOffsets) timensOffsets() string {
+	if o.Monotonic == 0 && o.Boottime == 0 {
+		return ""
+	}
+	line := func(clock string, d time.Duration) string {
+		secs, ns := int64(d/time.Second), int64(d%time.Second)
+		if ns < 0 {
+			secs, ns = secs-1, ns+int64(time.Second)
+		}
+		return clock + " " + strconv.FormatInt(secs, 10) + " " + strconv.FormatInt(ns, 10) + "\n"
+	}
+	return line("monotonic", o.Monotonic) + line("boottime", o.Boottime)
+}
+
+// ParseClockOffset parses a --clock-offset: CLOCK=DURATION with CLOCK monotonic, boottime or
+// both, and DURATION as Go writes it (1h, -90s, 2h30m), at most 10 years either way.
+func ParseClockOffset(s string, into *ClockOffsets) error {
+	bad := func(field, v, want string) error {
+		return &SpecError{Flag: "--clock-offset", Spec: s, Pos: 1, Field: field, Value: v, Expected: want}
+	}
+	clock, val, ok := strings.Cut(s, "=")
+	if !ok {
+		return bad("clock", s, "CLOCK=DURATION with CLOCK monotonic, boottime or both")
+	}
+	d, err := time.ParseDuration(val)
+	const limit = 10 * 365 * 24 * time.Hour
+	if err != nil || d > limit || d < -limit {
+		return bad("duration", val, "a duration like 1h, -90s or 2h30m, within 10 years (87600h) either way")
+	}
+	switch clock {
+	case "monotonic":
+		into.Monotonic = d
+	case "boottime":
+		into.Boottime = d
+	case "both":
+		into.Monotonic, into.Boottime = d, d
+	default:
+		return bad("clock", clock, "monotonic, boottime or both (CLOCK_REALTIME cannot be offset)")
+	}
+	return nil
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -121,6 +122,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if len(cfg.Args) > 0 && len(cfg.Attach) > 0 {
 		return nil, ErrCommandAndAttach
+	}
+	if len(cfg.Attach) > 0 && cfg.Clock != (ClockOffsets{}) {
+		return nil, errors.New("trace: clock offsets need a command to start: a running process cannot enter a time namespace")
 	}
 	if cfg.MaxEvents == 0 {
 		cfg.MaxEvents = 1_000_000
@@ -355,6 +359,9 @@ func (t *tracer) run() (*Result, error) {
 	}
 	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","),
 		helperParentEnv+"="+strconv.Itoa(os.Getpid()))
+	if off := t.cfg.Clock.timensOffsets(); off != "" {
+		env = append(env, helperTimensEnv+"="+off)
+	}
 	files := []uintptr{fileFd(t.cfg.Stdin, os.Stdin), fileFd(t.cfg.Stdout, os.Stdout), fileFd(t.cfg.Stderr, os.Stderr)}
 	pid, err := syscall.ForkExec(helper, append([]string{helper}, t.cfg.Args...), &syscall.ProcAttr{
 		Dir: t.cfg.Dir, Env: env, Files: files,

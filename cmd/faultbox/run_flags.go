@@ -49,7 +49,7 @@ func (s *seedFlag) Set(text string) error {
 // runFlagSet defines the flags of 'faultbox run' on fs.
 type runFlagSet struct {
 	injects, parts, crashes, labels multi
-	pids, paths, exprs              multi
+	pids, paths, exprs, clocks      multi
 	onlyOK, onlyFailed              bool
 	seed                            seedFlag
 	traceSet                        string
@@ -75,6 +75,7 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.Var(&r.pids, "p", "attach to the running process `PID` and its threads instead of starting a command; its later children are followed, and on exit or Ctrl-C it is detached and left running (strace -p; repeatable, or a comma list)")
 	fs.Var(&r.paths, "P", "report only the calls on `PATH`: that name it, or whose descriptor is on it (strace -P; repeatable; * and ? make a pattern)")
 	fs.Var(&r.exprs, "e", "strace's `EXPR` for the --text trace: trace=SET (as --trace), status=SET (successful, failed, unfinished, unavailable, detached), signal=SET (names or numbers; default all); a leading ! negates (repeatable)")
+	fs.Var(&r.clocks, "clock-offset", "run the command in a time namespace whose clock is offset: `CLOCK=DURATION`, CLOCK monotonic, boottime or both, DURATION like 1h or -90s (repeatable; root)")
 	fs.BoolVar(&r.onlyOK, "z", false, "show only the calls that succeeded in the --text trace (strace -z: -e status=successful)")
 	fs.BoolVar(&r.onlyFailed, "Z", false, "show only the calls that failed in the --text trace (strace -Z: -e status=failed)")
 	fs.BoolVar(&r.o.JSON, "json", false, "write the summary as a JSON fault report on stderr (stdout is the program's)")
@@ -147,6 +148,15 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 			st, _ := trace.ParseStatus("failed")
 			o.TextOptions.Status |= st
 		}
+	}
+	for _, c := range r.clocks {
+		if err := trace.ParseClockOffset(c, &o.Clock); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.Attach) > 0 && o.Clock != (trace.ClockOffsets{}) {
+		return nil, &trace.SpecError{Flag: "--clock-offset", Spec: strings.Join(r.clocks, " "), Pos: 1, Field: "clock-offset",
+			Value: strings.Join(r.clocks, " "), Expected: "a command to start (-- CMD): a running process (-p) cannot enter a time namespace"}
 	}
 	for _, x := range r.exprs {
 		if err := r.expr(o, x); err != nil {

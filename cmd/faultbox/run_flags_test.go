@@ -118,6 +118,8 @@ func TestParseRunArgsStraceFlags(t *testing.T) {
 		{[]string{"-e", "signal=SIGFOO", "--", "true"}, "signal", "SIGFOO"},
 		{[]string{"-e", "inject=write:error=EIO", "--", "true"}, "qualifier", "inject"},
 		{[]string{"-e", "trace=nosuchcall", "--", "true"}, "syscall set", "nosuchcall"},
+		{[]string{"--clock-offset", "realtime=1h", "--", "true"}, "clock", "realtime"},
+		{[]string{"--clock-offset", "both=1h", "-p", "7"}, "clock-offset", "both=1h"},
 	} {
 		_, err := parseRunArgs(c.args)
 		var se *trace.SpecError
