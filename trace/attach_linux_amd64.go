@@ -320,7 +320,7 @@ func (t *tracer) onPaths(tk *task, nr int, r regs) bool {
 // mayTamper reports whether a rule or a partition could act on call nr: such a call goes
 // through the decisions even when it is not reported.
 func (t *tracer) mayTamper(nr int) bool {
-	if len(t.cfg.Partitions) > 0 {
+	if len(t.cfg.Partitions) > 0 || len(t.cfg.Links) > 0 {
 		return true
 	}
 	for _, s := range t.ruleSets {

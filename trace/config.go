@@ -35,6 +35,7 @@ type Config struct {
 	Stderr     *os.File
 	Rules      []*Rule
 	Partitions []*Partition
+	Links      []*Link // delays and losses between groups of processes (--link)
 	Labels     []Label
 	Seed       fault.Seed
 	// Trace lists the system call numbers to stop at besides those the rules name; nil means
@@ -153,8 +154,9 @@ type process struct {
 	nThreads  int
 	counts    map[countKey]uint64
 	started   bool
-	muted     bool         // crash-stopped in communication: every send is omitted
-	armed     map[int]bool // after=send rules a send has armed (rule index), until their next call
+	muted     bool           // crash-stopped in communication: every send is omitted
+	armed     map[int]bool   // after=send rules a send has armed (rule index), until their next call
+	linkN     map[int]uint64 // messages sent across each --link (link index)
 	exited    bool
 	status    string
 	code      int

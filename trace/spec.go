@@ -604,8 +604,9 @@ func parseSyscallSet(s string) ([]int, error) {
 
 // Partition cuts the processes whose labels match A from those matching B for a window.
 type Partition struct {
-	Text string
-	A, B []string // label globs
+	Text   string
+	A, B   []string // label globs
+	OneWay bool     // A>B: only what A sends to B is cut (B's messages to A pass)
 	// The window: by time since the run started (FromTime/ToTime) or by the count of
 	// communication attempts across the cut (FromMsg/ToMsg, 1-based). Zero ToX means never heals.
 	ByTime           bool
@@ -621,11 +622,12 @@ func ParsePartition(spec string) (*Partition, error) {
 		return &SpecError{Flag: "--partition", Spec: spec, Pos: pos + 1, Field: field, Value: value, Expected: expected}
 	}
 	groups, window, hasWin := strings.Cut(spec, "@")
-	a, b, ok := strings.Cut(groups, "/")
-	if !ok {
-		return nil, bad(0, "groups", groups, "GROUP_A/GROUP_B, each a comma list of process labels")
+	sep := strings.IndexAny(groups, "/>")
+	if sep < 0 {
+		return nil, bad(0, "groups", groups, "GROUP_A/GROUP_B (both ways) or GROUP_A>GROUP_B (one way), each a comma list of process labels")
 	}
-	p := &Partition{Text: spec}
+	a, b := groups[:sep], groups[sep+1:]
+	p := &Partition{Text: spec, OneWay: groups[sep] == '>'}
 	var err error
 	if p.A, err = parseGroup(a); err != nil {
 		return nil, bad(0, "group A", a, err.Error())

@@ -292,7 +292,7 @@ func (t *tracer) filterSet() []int {
 			}
 		}
 	}
-	if len(t.cfg.Partitions) > 0 {
+	if len(t.cfg.Partitions) > 0 || len(t.cfg.Links) > 0 {
 		for _, n := range []string{"connect", "write", "writev", "sendto", "sendmsg"} {
 			nr, _ := sysNumber(n)
 			set[nr] = true
@@ -919,6 +919,7 @@ func (t *tracer) entry(tk *task) {
 	var rule *Rule
 	var ri int
 	var at *streamFault
+	var linkDelay time.Duration
 	if tk.proc.started {
 		// strace neither counts nor tampers with the command's own first execve.
 		rule, ri, at = t.matchRule(tk, nr, e)
@@ -1006,6 +1007,19 @@ func (t *tracer) entry(tk *task) {
 			kind = "partition-refused"
 		}
 		t.faults = append(t.faults, injected{e, what, kind, ""})
+	} else if li, d, lost, msg := t.linked(tk, nr, e); li >= 0 && (lost || d > 0) {
+		what := "--link " + t.cfg.Links[li].Text
+		kind := "link-delay"
+		switch {
+		case lost:
+			c.skip, c.ret = true, e.Size
+			what, kind = what+" (message "+strconv.FormatUint(msg, 10)+" lost: omitted)", "link-loss"
+		default:
+			linkDelay = d
+			what += " (message " + strconv.FormatUint(msg, 10) + " delayed " + d.String() + ")"
+		}
+		e.Fault = what
+		t.faults = append(t.faults, injected{e, what, kind, ""})
 	}
 	if e.Fault != "" {
 		c.stat.Faults++
@@ -1041,6 +1055,10 @@ func (t *tracer) entry(tk *task) {
 	}
 	if rule != nil && rule.DelayEnter > 0 {
 		t.delay(tk, rule.DelayEnter)
+		return
+	}
+	if linkDelay > 0 {
+		t.delay(tk, linkDelay)
 		return
 	}
 	t.resume(tk, 0)
@@ -1220,6 +1238,44 @@ func (t *tracer) peerOf(e *Event) *process {
 	return nil
 }
 
+// linked finds the first --link a send or connect crosses and draws what happens to its n-th
+// call across the link (counted per sending process): lost, or delayed by d (Delay plus a
+// jitter draw). The draws come from the seed,
+// the link, the sender's label and the count of its messages on the link: the same on every
+// run as long as the process sends them in the same order. li is -1 when no link applies.
+func (t *tracer) linked(tk *task, nr int, e *Event) (li int, d time.Duration, lost bool, n uint64) {
+	if len(t.cfg.Links) == 0 || !(e.Dir == "send" || sysName(nr) == "connect") {
+		return -1, 0, false, 0
+	}
+	if e.Endpoint != nil && !e.Endpoint.isSocket() {
+		return -1, 0, false, 0
+	}
+	peer := t.peerOf(e)
+	if peer == nil {
+		return -1, 0, false, 0
+	}
+	for i, l := range t.cfg.Links {
+		if !crosses(tk.proc.label, peer.label, l.A, l.B, l.OneWay) {
+			continue
+		}
+		if tk.proc.linkN == nil {
+			tk.proc.linkN = map[int]uint64{}
+		}
+		tk.proc.linkN[i]++
+		n = tk.proc.linkN[i]
+		if l.Loss > 0 && e.Dir == "send" && draw(t.cfg.Seed, -1000-2*i, tk.proc.label, 0, n) < l.Loss {
+			return i, 0, true, n
+		}
+		d = l.Delay
+		if l.Jitter > 0 {
+			u := draw(t.cfg.Seed, -1001-2*i, tk.proc.label, 0, n)
+			d += time.Duration((2*u - 1) * float64(l.Jitter))
+		}
+		return i, max(d, 0), false, n
+	}
+	return -1, 0, false, 0
+}
+
 func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 	if len(t.cfg.Partitions) == 0 || !(e.Dir == "send" || sysName(nr) == "connect") {
 		return -1
@@ -1231,17 +1287,8 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 	if peer == nil {
 		return -1
 	}
-	in := func(p *process, g []string) bool {
-		for _, pat := range g {
-			if globMatch(pat, p.label) {
-				return true
-			}
-		}
-		return false
-	}
 	for i, pt := range t.cfg.Partitions {
-		me := tk.proc
-		if !(in(me, pt.A) && in(peer, pt.B) || in(me, pt.B) && in(peer, pt.A)) {
+		if !crosses(tk.proc.label, peer.label, pt.A, pt.B, pt.OneWay) {
 			continue
 		}
 		t.crossN[i]++

@@ -49,6 +49,7 @@ func (s *seedFlag) Set(text string) error {
 // runFlagSet defines the flags of 'faultbox run' on fs.
 type runFlagSet struct {
 	injects, parts, crashes, labels multi
+	links                           multi
 	pids, paths, exprs, clocks      multi
 	onlyOK, onlyFailed              bool
 	seed                            seedFlag
@@ -59,6 +60,7 @@ type runFlagSet struct {
 func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.Var(&r.injects, "inject", "inject faults as `SPEC` says: strace's --inject syntax plus extensions (repeatable)")
 	fs.Var(&r.parts, "partition", "cut the processes labelled A from those labelled B, for the window `A/B[@FROM..TO]` (repeatable)")
+	fs.Var(&r.links, "link", "delay or lose the messages between the processes labelled A and B: `A/B:delay=D[:jitter=D][:loss=P]` (A>B: one way; repeatable)")
 	fs.Var(&r.crashes, "crash", "SIGKILL a process at its N-th such call: `LABEL@SYSCALLS[#N]` (repeatable)")
 	fs.Var(&r.labels, "label", "label processes whose command line matches: `NAME=MATCH` (repeatable)")
 	r.seed.Seed = 1
@@ -183,6 +185,13 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 			return nil, err
 		}
 		o.Partitions = append(o.Partitions, p)
+	}
+	for _, s := range r.links {
+		l, err := trace.ParseLink(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Links = append(o.Links, l)
 	}
 	for _, s := range r.labels {
 		l, err := trace.ParseLabel(s)

@@ -119,6 +119,8 @@ func TestParseRunArgsStraceFlags(t *testing.T) {
 		{[]string{"-e", "inject=write:error=EIO", "--", "true"}, "qualifier", "inject"},
 		{[]string{"-e", "trace=nosuchcall", "--", "true"}, "syscall set", "nosuchcall"},
 		{[]string{"--clock-offset", "realtime=1h", "--", "true"}, "clock", "realtime"},
+		{[]string{"--link", "a/b:delay=fast", "--", "true"}, "delay", "fast"},
+		{[]string{"--link", "a/b", "--", "true"}, "link", "a/b"},
 		{[]string{"--clock-offset", "both=1h", "-p", "7"}, "clock-offset", "both=1h"},
 	} {
 		_, err := parseRunArgs(c.args)
