@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Alternating runs: each round runs every command once, in order; prints each run's wall
-# time, then the medians and the ratios to strace.
+# time, then each command's median and all its times.
 set -u
 # Run from a directory holding ./fb (this build of faultbox) and ./fb-main (main's).
 DD="dd if=/dev/zero of=/dev/null bs=1 count=200000"
