@@ -47,6 +47,10 @@ type Outcome struct {
 
 	// Report is the run's own report, when the target makes one.
 	Report *fault.Report
+
+	// run is what the target keeps of the run for its Aims and Cuts (a real program's
+	// events); it goes when the outcome does.
+	run any
 }
 
 // Point is one event of a run a fault can be aimed at.
@@ -145,8 +149,11 @@ type Result struct {
 	// Curve is the number of distinct signatures after each run, by index.
 	Curve []int `json:"curve"`
 	// FirstFailure is the index of the first failing run, -1 when none failed.
-	FirstFailure int           `json:"first_failure"`
-	Elapsed      time.Duration `json:"-"` // wall time: not part of the results file
+	FirstFailure int `json:"first_failure"`
+	// Model is lineage's support model at the end: the ways the good outcome was seen to be
+	// reached (the baseline's, then one per surviving run that revealed new supports).
+	Model   *Model        `json:"model,omitempty"`
+	Elapsed time.Duration `json:"-"` // wall time: not part of the results file
 }
 
 // planned is one run to do.
@@ -170,18 +177,33 @@ func Explore(ctx context.Context, t Target, o Options) (*Result, error) {
 		return nil, fmt.Errorf("explore: runs %d and no budget: want a number of runs or a budget", o.Runs)
 	}
 	start := time.Now() // for the budget and the report only
-	plans, err := choose(ctx, t, o)
-	if err != nil {
-		return nil, err
-	}
 	res := &Result{Target: t.Name(), Strategy: o.Strategy, Seed: o.Seed, Shard: o.Shard, Shards: o.Shards, FirstFailure: -1}
-	var mine []planned
-	for _, p := range plans {
-		if p.index%o.Shards == o.Shard {
-			mine = append(mine, p)
+	if o.Strategy == Lineage {
+		// Each run's plan depends on the outcomes of the runs before it: every shard does
+		// them all and keeps its share (sharding lineage saves no time; it stays correct).
+		runs, m, err := lineage(ctx, t, o, start)
+		if err != nil {
+			return nil, err
 		}
+		for _, r := range runs {
+			if r.Index%o.Shards == o.Shard {
+				res.Runs = append(res.Runs, r)
+			}
+		}
+		res.Model = m
+	} else {
+		plans, err := choose(ctx, t, o)
+		if err != nil {
+			return nil, err
+		}
+		var mine []planned
+		for _, p := range plans {
+			if p.index%o.Shards == o.Shard {
+				mine = append(mine, p)
+			}
+		}
+		res.Runs, _ = runAll(ctx, t, mine, o, start, 0, len(mine), false)
 	}
-	res.Runs = runAll(ctx, t, mine, o, start)
 	finish(res)
 	if o.Shrink {
 		for i := range res.Failures {
@@ -208,17 +230,12 @@ func choose(ctx context.Context, t Target, o Options) ([]planned, error) {
 				plan: t.RandomPlan(o.Seed.Stream("explore", "plan", idx))}
 		}
 		return out, nil
-	case Aimed, Lineage:
+	case Aimed:
 		b, err := t.Run(ctx, base, nil)
 		if err != nil {
 			return nil, fmt.Errorf("explore: the baseline run: %w", err)
 		}
-		var sets [][]string
-		if o.Strategy == Aimed {
-			sets = aimedSets(t.Aims(b), n)
-		} else {
-			sets = aimedSets(t.Cuts(b), n)
-		}
+		sets := aimedSets(t.Aims(b), n)
 		out := make([]planned, len(sets))
 		for i, s := range sets {
 			out[i] = planned{index: i, seed: base, plan: s}
@@ -248,10 +265,14 @@ func aimedSets(aims []string, n int) [][]string {
 	return out
 }
 
-// runAll runs the planned runs on o.Workers workers and returns the results in plan order.
-func runAll(ctx context.Context, t Target, runs []planned, o Options, start time.Time) []RunResult {
+// runAll runs the planned runs on o.Workers workers and returns the results in plan order,
+// with the outcomes (nil for a run that could not be done). before and total are the runs
+// done before these and the exploration's total, for the progress. Outcomes are kept only
+// when keep is set (they hold every event of their run).
+func runAll(ctx context.Context, t Target, runs []planned, o Options, start time.Time, before, total int, keep bool) ([]RunResult, []*Outcome) {
 	workers := max(o.Workers, 1)
 	results := make([]RunResult, len(runs))
+	outcomes := make([]*Outcome, len(runs))
 	done := make([]bool, len(runs))
 	var mu sync.Mutex
 	next, finished, failures := 0, 0, 0
@@ -278,13 +299,16 @@ func runAll(ctx context.Context, t Target, runs []planned, o Options, start time
 				}
 				mu.Lock()
 				results[i], done[i] = r, true
+				if keep {
+					outcomes[i] = out
+				}
 				finished++
 				if r.Failed {
 					failures++
 				}
 				sigs[r.Signature] = true
 				if o.Progress != nil {
-					o.Progress(Progress{Done: finished, Total: len(runs), Failures: failures, Distinct: len(sigs), Elapsed: time.Since(start)})
+					o.Progress(Progress{Done: before + finished, Total: total, Failures: failures, Distinct: len(sigs), Elapsed: time.Since(start)})
 				}
 				mu.Unlock()
 			}
@@ -297,7 +321,7 @@ func runAll(ctx context.Context, t Target, runs []planned, o Options, start time
 	for k < len(done) && done[k] {
 		k++
 	}
-	return results[:k]
+	return results[:k], outcomes[:k]
 }
 
 // finish marks new signatures, draws the curve and collects the distinct failures.

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func explore(t *testing.T, tg Target, o Options) *Result {
@@ -52,8 +54,14 @@ func TestExplorationRepeats(t *testing.T) {
 // Shards merged are the single machine's exploration, byte for byte.
 func TestShardsMergeToTheSingleRun(t *testing.T) {
 	t.Parallel()
+	for _, s := range []Strategy{Random, Lineage} {
+		shardsMerge(t, s)
+	}
+}
+
+func shardsMerge(t *testing.T, s Strategy) {
 	tg := NewDbctl(100, 8, "ack-before-sync", nil)
-	o := Options{Strategy: Random, Seed: 9, Runs: 30, Shrink: true}
+	o := Options{Strategy: s, Seed: 9, Runs: 30, Shrink: true}
 	single := explore(t, tg, o)
 	var shards []*Result
 	for i := range 3 {
@@ -75,10 +83,10 @@ func TestShardsMergeToTheSingleRun(t *testing.T) {
 	s1, s2 := files(t, single)
 	m1, m2 := files(t, merged)
 	if !bytes.Equal(s1, m1) || !bytes.Equal(s2, m2) {
-		t.Fatalf("merged shards differ from the single run:\n%s\n---\n%s", s2, m2)
+		t.Fatalf("%s: merged shards differ from the single run:\n%s\n---\n%s", s, s2, m2)
 	}
 	if len(single.Failures) == 0 {
-		t.Fatal("the exploration found nothing: the test shows little")
+		t.Fatalf("%s: the exploration found nothing: the test shows little", s)
 	}
 	if _, err := Merge(shards[:2]); err == nil || !strings.Contains(err.Error(), "2 of 3 shards") {
 		t.Fatalf("a missing shard: %v", err)
@@ -174,6 +182,67 @@ func BenchmarkDbctlRuns(b *testing.B) {
 			runs := 0
 			for b.Loop() {
 				res, err := Explore(context.Background(), tg, Options{Strategy: Random, Seed: 1, Runs: 50, Workers: workers})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs += len(res.Runs)
+			}
+			b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "runs/s")
+		})
+	}
+}
+
+// A write is exposed when the node spoke before the sync that made it durable, or never synced
+// it; aimed crashes go there first.
+func TestExposedWrites(t *testing.T) {
+	t.Parallel()
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	ms := time.Millisecond
+	pts := []Point{
+		{At: 1 * ms, Kind: "write", Where: "10.0.0.1"}, // synced before it spoke: safe
+		{At: 2 * ms, Kind: "sync", Where: "10.0.0.1"},
+		{At: 3 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1"},
+		{At: 4 * ms, Kind: "write", Where: "10.0.0.1"}, // spoke, then synced: exposed
+		{At: 5 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1"},
+		{At: 6 * ms, Kind: "sync", Where: "10.0.0.1"},
+		{At: 7 * ms, Kind: "write", Where: "10.0.0.2"}, // never synced: exposed, first
+	}
+	var got []time.Duration
+	for _, p := range exposedWrites(pts, []netip.Addr{a, b}) {
+		got = append(got, p.At)
+	}
+	if want := []time.Duration{7 * ms, 4 * ms}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("exposed writes at %v, want %v", got, want)
+	}
+}
+
+// Aimed finds raftkv's send-before-persist within a few runs: its first aims are crashes
+// just after the writes a node spoke of before it synced them.
+func TestAimedFindsSendBeforePersist(t *testing.T) {
+	t.Parallel()
+	tg, err := NewRaftkv(3, 3, 2*time.Second, "send-before-persist", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := explore(t, tg, Options{Strategy: Aimed, Seed: 1, Runs: 5})
+	if res.FirstFailure < 0 {
+		t.Fatalf("aimed did not find send-before-persist in 5 runs: first plans %v", res.Runs[0].Plan)
+	}
+}
+
+// BenchmarkRaftkvRuns: exploration runs of the raftkv target (3 nodes, 3 clients, 10 s of
+// client work in virtual time each, random plans) per second, one worker and two.
+func BenchmarkRaftkvRuns(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("j=%d", workers), func(b *testing.B) {
+			b.ReportAllocs()
+			tg, err := NewRaftkv(3, 3, 10*time.Second, "", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs := 0
+			for b.Loop() {
+				res, err := Explore(context.Background(), tg, Options{Strategy: Random, Seed: 1, Runs: 8, Workers: workers})
 				if err != nil {
 					b.Fatal(err)
 				}

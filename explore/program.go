@@ -46,7 +46,6 @@ type Program struct {
 
 	mu   sync.Mutex
 	base *programRun // the first fault-free run: what random plans are aimed at
-	runs map[*Outcome]*programRun
 }
 
 // ProgramKinds are the faults a Program's plans use when Kinds is nil: crash a process at a
@@ -206,7 +205,7 @@ func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Out
 	if res.Interrupted {
 		status = fmt.Sprintf("killed after the %s timeout", p.timeout())
 	}
-	o := &Outcome{Points: programPoints(res)}
+	o := &Outcome{Points: programPoints(res), run: &programRun{events: res.Events, calls: res.Calls}}
 	if p.Check != "" {
 		code, text, err := p.runCheck(ctx)
 		if err != nil {
@@ -222,14 +221,6 @@ func (p *Program) Run(ctx context.Context, seed fault.Seed, plan []string) (*Out
 		o.Detail = fmt.Sprintf("%s: %s", status, lastLines(text, 3))
 	}
 	o.Signature = programSignature(res, o.Check)
-	if len(plan) == 0 {
-		p.mu.Lock()
-		if p.runs == nil {
-			p.runs = map[*Outcome]*programRun{}
-		}
-		p.runs[o] = &programRun{events: res.Events, calls: res.Calls}
-		p.mu.Unlock()
-	}
 	return o, nil
 }
 
@@ -279,6 +270,10 @@ const (
 	classStorage                   // writes and syncs of files
 )
 
+// lifeCalls are a process's life events (trace reports them as calls): no fault is aimed at
+// them.
+var lifeCalls = []string{"exec", "exit", "fork", "vfork", "clone", "clone3"}
+
 // systemPaths are read by every program's loader and runtime: not the program's own storage.
 var systemPaths = []string{"/proc/", "/sys/", "/usr/", "/lib", "/etc/", "/dev/"}
 
@@ -290,8 +285,7 @@ func classify(e *trace.Event) eventClass {
 	if e.Errno == "EAGAIN" || e.Errno == "EINPROGRESS" && e.Call != "connect" {
 		return classNone
 	}
-	switch e.Call {
-	case "exec", "exit", "fork", "vfork", "clone", "clone3":
+	if slices.Contains(lifeCalls, e.Call) {
 		return classNone
 	}
 	kind := ""
@@ -503,16 +497,39 @@ func (p *Program) faultsFor(a aim) (first, later []string) {
 	return first, later
 }
 
-func (p *Program) runOf(base *Outcome) *programRun {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if r := p.runs[base]; r != nil {
+// runOf is the run an outcome came from; for an outcome made elsewhere, the first
+// fault-free run.
+func (p *Program) runOf(o *Outcome) *programRun {
+	if r, ok := o.run.(*programRun); ok {
 		return r
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	return p.base
 }
 
-// Aims implements Target: for the baseline's communication and storage events (then the
+// exposedStorage are the storage events (file writes and syncs) of a process that, since it
+// last received a message, had already sent one: it answered before it made durable what the
+// answer may promise. A crash or an EIO there is where acknowledged-but-lost bugs show; a
+// process that persists before it replies has none.
+func exposedStorage(all []aim) []aim {
+	spoke := map[string]bool{}
+	var out []aim
+	for _, a := range all {
+		switch {
+		case a.class == classComm && a.e.Dir == "recv":
+			spoke[a.e.Label] = false
+		case a.class == classComm && a.e.Dir == "send":
+			spoke[a.e.Label] = true
+		case a.class == classStorage && spoke[a.e.Label]:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Aims implements Target: first the exposed storage events (exposedStorage); then for the
+// baseline's communication and storage events (then the
 // others), the first of each kind of event (process, call, endpoint) in the order they
 // happened, then the second of each, and so on: crash the process at the call, omit the send,
 // fail the write or sync with EIO; then the same rounds with a reset, a delay, and a delay
@@ -532,6 +549,10 @@ func (p *Program) Aims(base *Outcome) []string {
 				*list = append(*list, f)
 			}
 		}
+	}
+	for _, a := range exposedStorage(all) {
+		f, _ := p.faultsFor(a)
+		add(&first, f)
 	}
 	for _, want := range []func(eventClass) bool{
 		func(c eventClass) bool { return c >= classComm },
@@ -567,9 +588,10 @@ func (p *Program) Aims(base *Outcome) []string {
 	return append(first, later...)
 }
 
-// Cuts implements Target: the supports of the baseline's outcome are the messages another
-// process received (omit each send a receive read from) and the writes and syncs of files
-// (fail each with EIO), in the order they happened.
+// Cuts implements Target: the supports of a run's outcome are the messages another process
+// received (omit each send a receive read from) and the writes and syncs of files (fail each
+// with EIO): the exposed storage events first (exposedStorage), then all in the order they
+// happened.
 func (p *Program) Cuts(base *Outcome) []string {
 	r := p.runOf(base)
 	if r == nil {
@@ -585,12 +607,18 @@ func (p *Program) Cuts(base *Outcome) []string {
 	}
 	kinds := p.kinds()
 	var out []string
-	for _, a := range aims(r.events) {
+	all := aims(r.events)
+	if slices.Contains(kinds, "eio") {
+		for _, a := range exposedStorage(all) {
+			out = append(out, a.rule("eio"))
+		}
+	}
+	for _, a := range all {
 		switch {
 		case a.class == classComm && received[a.e.Addr] && a.e.Dir == "send" && slices.Contains(sends, a.e.Call) &&
 			slices.Contains(kinds, "omit"):
 			out = append(out, a.rule("omit"))
-		case a.class == classStorage && slices.Contains(kinds, "eio"):
+		case a.class == classStorage && slices.Contains(kinds, "eio") && !slices.Contains(out, a.rule("eio")):
 			out = append(out, a.rule("eio"))
 		}
 	}
@@ -621,11 +649,7 @@ func (p *Program) RandomPlan(r *rand.Rand) []string {
 	counts := map[string]int{}
 	var calls []call
 	for _, e := range base.events {
-		switch e.Call {
-		case "exec", "exit", "fork", "vfork", "clone", "clone3":
-			continue
-		}
-		if e.Thread != 0 {
+		if slices.Contains(lifeCalls, e.Call) || e.Thread != 0 {
 			continue
 		}
 		k := e.Label + " " + e.Call

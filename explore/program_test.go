@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +63,8 @@ func ackkvProgram(t *testing.T, fixed bool) *Program {
 	return &Program{Args: args, Check: bin + " check " + dir, Labels: []string{"server=serve", "client=demo"}}
 }
 
-// The example's bug (a put acknowledged before it is logged) is found by aimed runs, shrunk
+// The example's bug (a put acknowledged before it is logged) is found by aimed runs at once
+// (the log write comes after the reply: an exposed storage event, aimed at first), shrunk
 // to the one fault at the server's log write, and running the minimal plan again fails the
 // check the same way; the correct order survives the same aims.
 func TestProgramAimedFindsAcknowledgedWriteLost(t *testing.T) {
@@ -74,6 +76,9 @@ func TestProgramAimedFindsAcknowledgedWriteLost(t *testing.T) {
 	}
 	if res.FirstFailure < 0 || len(res.Failures) != 1 {
 		t.Fatalf("first failure %d, failures %+v: want the lost acknowledged write found within 20 runs", res.FirstFailure, res.Failures)
+	}
+	if res.FirstFailure > 1 {
+		t.Errorf("first failure at run %d: want it among the first aims (the server's log write follows its reply: exposed)", res.FirstFailure)
 	}
 	f := res.Failures[0]
 	if len(f.Minimal) != 1 || !strings.Contains(f.Minimal[0], "proc=server") || !strings.Contains(f.Minimal[0], "/log") ||
@@ -136,6 +141,10 @@ func TestProgramSignatureIsStable(t *testing.T) {
 	}
 	if c.Signature == a.Signature {
 		t.Errorf("plan %q: signature %s, the same as the fault-free run's", aims[:1], c.Signature)
+	}
+	// Lineage asks for the supports of runs with faults too: they are the run's own.
+	if ca, cc := p.Cuts(a), p.Cuts(c); slices.Equal(ca, cc) {
+		t.Errorf("plan %q: the run's cuts %q are the fault-free run's", aims[:1], cc)
 	}
 	plan := p.RandomPlan(fault.Seed(1).Stream("test"))
 	if len(plan) < 1 || len(plan) > 2 {

@@ -131,7 +131,9 @@ func Merge(shards []*Result) (*Result, error) {
 		return nil, fmt.Errorf("explore merge: no results")
 	}
 	first := shards[0]
-	out := &Result{Target: first.Target, Strategy: first.Strategy, Seed: first.Seed, Shard: 0, Shards: 1, FirstFailure: -1}
+	// Every shard of a lineage exploration learns the whole model.
+	out := &Result{Target: first.Target, Strategy: first.Strategy, Seed: first.Seed, Shard: 0, Shards: 1, FirstFailure: -1,
+		Model: first.Model}
 	have := map[int]bool{}
 	var shrunk []Failure
 	for _, s := range shards {

@@ -196,7 +196,11 @@ const maxAims = 4096
 // handled the message and cut the link just before the message arrives (see aim for the
 // order).
 func (d *Sim) Aims(base *Outcome) []string {
-	return d.aim(base, func(p Point) []string {
+	var first []string
+	for _, p := range exposedWrites(base.Points, d.nodes) {
+		first = append(first, fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where))
+	}
+	rest := d.aim(base, func(p Point) []string {
 		if !slices.Contains(d.nodes, netip.MustParseAddr(p.Where)) {
 			return nil // a client: the cluster is what is tested
 		}
@@ -208,18 +212,176 @@ func (d *Sim) Aims(base *Outcome) []string {
 			fmt.Sprintf("at %s oneway %s %s for 5ms", max(p.At-time.Microsecond, 0), p.From, p.Where),
 		}
 	})
+	out := first
+	seen := map[string]bool{}
+	for _, f := range first {
+		seen[f] = true
+	}
+	for _, f := range rest {
+		if !seen[f] && len(out) < maxAims {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
-// Cuts implements Target: each cut omits one delivery the good outcome rests on (the target
-// says which: for dbctl the appends and acknowledgements, for raftkv the messages between
-// nodes) by cutting the link for the millisecond around it, earliest first.
+// exposedWrites are the writes of a run that were exposed: the node wrote, and before the
+// sync that made the write durable (or with no sync after it at all) a message from the node
+// had already reached another process. A crash just after such a write loses what the node
+// had already spoken of: the promise outlives its grounds. In a system that syncs before it
+// speaks no write is exposed. They are listed round-robin over the nodes (each node's in the
+// order they happened), those never synced first.
+func exposedWrites(points []Point, nodes []netip.Addr) []Point {
+	type exposed struct {
+		p     Point
+		never bool
+	}
+	byNode := map[string][]exposed{}
+	open := map[string][]Point{} // per node: its writes since its last sync
+	spoke := map[string]bool{}   // per node: it sent a message while writes were open
+	flush := func(node string, never bool) {
+		if spoke[node] || never {
+			for _, w := range open[node] {
+				byNode[node] = append(byNode[node], exposed{w, never})
+			}
+		}
+		open[node], spoke[node] = nil, false
+	}
+	for _, p := range points {
+		switch p.Kind {
+		case "write":
+			open[p.Where] = append(open[p.Where], p)
+		case "sync":
+			flush(p.Where, false)
+		case "stop":
+			open[p.Where], spoke[p.Where] = nil, false // a crash of the baseline: its writes' fate is decided
+		case "deliver":
+			if len(open[p.From]) > 0 {
+				spoke[p.From] = true
+			}
+		}
+	}
+	for _, n := range nodes {
+		flush(n.String(), true)
+	}
+	var never, spoken [][]Point
+	for _, n := range nodes {
+		var a, b []Point
+		for _, e := range byNode[n.String()] {
+			if e.never {
+				a = append(a, e.p)
+			} else {
+				b = append(b, e.p)
+			}
+		}
+		never, spoken = append(never, spread(a)), append(spoken, b)
+	}
+	return append(roundRobin(never), roundRobin(spoken)...)
+}
+
+// spread orders a node's writes that were never synced from the middle out (the middle, then
+// the quarters, then the eighths...): a crash loses all of them alike, and one in the middle of
+// the run finds the node holding state its peers rely on, where the first ones (an election)
+// may not.
+func spread(ps []Point) []Point {
+	out := make([]Point, 0, len(ps))
+	taken := make([]bool, len(ps))
+	for den := 2; len(out) < len(ps); den *= 2 {
+		for num := 1; num < den; num += 2 {
+			i := num * len(ps) / den
+			if !taken[i] {
+				taken[i] = true
+				out = append(out, ps[i])
+			}
+		}
+		if den > 2*len(ps) {
+			for i, t := range taken {
+				if !t {
+					taken[i] = true
+					out = append(out, ps[i])
+				}
+			}
+		}
+	}
+	return out
+}
+
+// roundRobin takes the first of each list, then the second of each, and so on.
+func roundRobin(lists [][]Point) []Point {
+	var out []Point
+	for i := 0; ; i++ {
+		any := false
+		for _, l := range lists {
+			if i < len(l) {
+				out = append(out, l[i])
+				any = true
+			}
+		}
+		if !any {
+			return out
+		}
+	}
+}
+
+// Cuts implements Target: the supports of a run's good outcome are the writes a node spoke
+// of (it sent a message after the write and before its next one: an acknowledgement, a vote,
+// an append carries what the write made durable), each cut by a crash of the node just after
+// the write, before its sync; then the deliveries the outcome rests on (the target says
+// which: for dbctl the appends and acknowledgements, for raftkv the messages between nodes),
+// each cut by the link for the millisecond around it. Writes spoken of before they were
+// durable (exposedWrites) come first, then the others round-robin over the nodes, then the
+// deliveries (see aim for their order). Lineage calls Cuts on every run that survives its
+// faults: what the run rested on that the baseline did not is the redundancy it revealed.
 func (d *Sim) Cuts(base *Outcome) []string {
-	return d.aim(base, func(p Point) []string {
+	crash := func(p Point) string { return fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where) }
+	var out []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] && len(out) < maxAims {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	for _, p := range exposedWrites(base.Points, d.nodes) {
+		add(crash(p))
+	}
+	for _, p := range spokenWrites(base.Points, d.nodes) {
+		add(crash(p))
+	}
+	for _, f := range d.aim(base, func(p Point) []string {
 		if p.Kind != "deliver" || !d.supports(p) {
 			return nil
 		}
 		return []string{fmt.Sprintf("at %s oneway %s %s for 1ms", max(p.At-time.Microsecond, 0), p.From, p.Where)}
-	})
+	}) {
+		add(f)
+	}
+	return out
+}
+
+// spokenWrites are the writes of the nodes after which, before its next write, the node's
+// message reached another process, round-robin over the nodes.
+func spokenWrites(points []Point, nodes []netip.Addr) []Point {
+	last := map[string]*Point{} // per node: its last write not yet spoken of
+	byNode := map[string][]Point{}
+	for _, p := range points {
+		switch p.Kind {
+		case "write":
+			last[p.Where] = &p
+		case "stop":
+			last[p.Where] = nil
+		case "deliver":
+			if w := last[p.From]; w != nil {
+				byNode[p.From] = append(byNode[p.From], *w)
+				last[p.From] = nil
+			}
+		}
+	}
+	lists := make([][]Point, len(nodes))
+	for i, n := range nodes {
+		lists[i] = byNode[n.String()]
+	}
+	return roundRobin(lists)
 }
 
 func (d *Sim) aim(base *Outcome, faults func(Point) []string) []string {

@@ -17,6 +17,8 @@ check gcc gcc                     # trace: the C programs its tests trace
 check sha256sum coreutils         # cross_test.sh
 check curl curl                   # check_docs.sh: the README's server example
 check python3 python3             # check_docs.sh: a free port
+check sqlite3 sqlite3             # disk/mount: a real database on the lying disk
+check fusermount3 fuse3           # disk/mount: FUSE mounts without root (root mounts directly)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "deps: installing Debian packages: ${need_pkgs[*]}"

@@ -25,9 +25,12 @@ func init() {
 		Summary: "Run a system many times, aim faults at the events that matter, and hand back the smallest failing run.",
 		Args:    "--target dbctl [flags]   |   merge [--out DIR] DIR...",
 		Details: `A run is (target, seed, fault plan). --strategy random draws new seeds and plans of one to
-three faults; aimed runs a baseline and then a single fault at each distinct delivery of it
-(crash the receiver just after, cut the link just before), then pairs; lineage cuts, one at a
-time, the appends and acknowledgements the baseline's good outcome rests on. Each distinct
+three faults; aimed runs a baseline and then a single fault at each distinct event of it:
+first a crash just after each exposed write (the node spoke before the write was synced),
+then after each write, then at each delivery (crash the receiver just after, cut the link
+just before), then pairs; lineage cuts, one at a time, what the baseline's good outcome rests
+on (the writes a node spoke of, the messages between nodes), and each run that survives adds
+the supports it rested on to its model: its set plus each new support is tried next. Each distinct
 failure's plan is shrunk (delta debugging) to a minimal plan that still fails the same check;
 the last line printed is the command that replays it.
 
@@ -89,7 +92,7 @@ func runExplore(e *cli.Env, args []string) int {
 	fs.StringVar(&a.out, "out", "", "write runs.jsonl, result.json and report.html to `DIR`")
 	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target (dbctl: "+strings.Join(dbctl.Bugs, ", ")+
 		"; raftkv: see 'faultbox sim run --target raftkv --bug list')")
-	fs.StringVar(&a.faults, "faults", "", "what random plans may do, comma-separated: crash, reboot, wipe, partition, isolate")
+	fs.StringVar(&a.faults, "faults", "", "what random plans may do, comma-separated: "+strings.Join(simKinds, ", "))
 	fs.Uint64Var(&a.ops, "ops", 200, "operations of the target's workload")
 	fs.Uint64Var(&a.keys, "keys", 16, "distinct keys of the workload")
 	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
@@ -161,14 +164,9 @@ func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 	if err := checkCommonArgs(a); err != nil {
 		return nil, err
 	}
-	var kinds []string
-	if a.faults != "" {
-		for _, k := range strings.Split(a.faults, ",") {
-			if !slices.Contains([]string{"crash", "reboot", "wipe", "partition", "isolate"}, k) {
-				return nil, fmt.Errorf("--faults: kind %q: want crash, reboot, wipe, partition or isolate", k)
-			}
-			kinds = append(kinds, k)
-		}
+	kinds, err := parseKinds(a.faults, simKinds, "")
+	if err != nil {
+		return nil, err
 	}
 	switch a.target {
 	case "dbctl":
@@ -204,6 +202,25 @@ func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 		return nil, fmt.Errorf("--target is required: want dbctl or raftkv")
 	}
 	return nil, fmt.Errorf("--target %q: want dbctl or raftkv", a.target)
+}
+
+// simKinds are the faults random plans of a simulated target may draw.
+var simKinds = []string{"crash", "reboot", "wipe", "partition", "isolate"}
+
+// parseKinds reads --faults, a comma-separated list of kinds from allowed ("" is nil: the
+// target's default); what ends the error's want ("" or " for a program").
+func parseKinds(s string, allowed []string, what string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var kinds []string
+	for _, k := range strings.Split(s, ",") {
+		if !slices.Contains(allowed, k) {
+			return nil, fmt.Errorf("--faults: kind %q: want %s%s", k, strings.Join(allowed, ", "), what)
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
 }
 
 // parseShard reads --shard I/N, or JOB_COMPLETION_INDEX with --shards N.

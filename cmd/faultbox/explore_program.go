@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os/exec"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/faultbox/faultbox/explore"
@@ -54,13 +52,10 @@ func programTarget(a *exploreArgs, argv []string) (explore.Target, error) {
 		}
 		tg.Labels = append(tg.Labels, l)
 	}
-	if a.faults != "" {
-		for _, k := range strings.Split(a.faults, ",") {
-			if !slices.Contains(explore.ProgramKinds, k) {
-				return nil, fmt.Errorf("--faults: kind %q: want %s for a program", k, strings.Join(explore.ProgramKinds, ", "))
-			}
-			tg.Kinds = append(tg.Kinds, k)
-		}
+	kinds, err := parseKinds(a.faults, explore.ProgramKinds, " for a program")
+	if err != nil {
+		return nil, err
 	}
+	tg.Kinds = kinds
 	return tg, nil
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,8 +37,10 @@ raftkv: etcd's raft library (a raft.RawNode per node, 10.0.0.1..5) replicating a
 key-value store, with --clients processes (10.0.1.x) issuing put/get/cas; checked after every
 handler call (one leader per term, committed entries never change, applied state equal at
 each index, raft's own assertions) and, at the end, for linearizability with porcupine.
---bug NAME plants a known mistake (--bug list prints them); --html FILE receives porcupine's
-visualisation when the history is not linearizable. See docs/raftkv.md.
+--bug NAME plants a known mistake (--bug list prints them). When the history is not
+linearizable, porcupine's visualisation (an HTML page) is written to --html FILE, or beside
+the -o event file (-o run/events.jsonl: run/events.porcupine.html); the report names it.
+See docs/raftkv.md.
 
 --faults: none, net (partitions, one-way cuts, isolation, clogs, lossy spells), crash
 (crashes and graceful reboots of one node at a time), storage (degraded disks), all.
@@ -90,7 +92,7 @@ func runSim(e *cli.Env, args []string) int {
 	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes, 1..64")
 	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target; list prints the target's (dbctl: "+
 		strings.Join(dbctl.Bugs, ", ")+"; raftkv: see list)")
-	fs.StringVar(&a.html, "html", "", "raftkv: write porcupine's visualisation to `FILE` on a linearizability violation")
+	fs.StringVar(&a.html, "html", "", "raftkv: write porcupine's visualisation to `FILE` on a linearizability violation (default: beside -o's file)")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
@@ -155,28 +157,11 @@ func finishSim(e *cli.Env, a *simArgs, r *fault.Report, w *sim.World, rerun func
 	}
 	r.Replay = e.Path + " " + shellquote.Quote(replay...)
 	if a.events != "" {
-		f, err := os.Create(a.events)
-		if err != nil {
-			return e.Fail("%v", err)
-		}
-		werr := fault.WriteJSONL(f, w.Log().Events())
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return e.Fail("write %s: %v", a.events, werr)
+		if err := writeEventsFile(a.events, w.Log().Events()); err != nil {
+			return e.Fail("write %s: %v", a.events, err)
 		}
 	}
-	var err error
-	if a.json {
-		err = r.WriteJSON(e.Stdout)
-	} else {
-		err = r.WriteText(e.Stdout)
-	}
-	if err != nil {
-		return e.Fail("write report: %v", err)
-	}
-	return r.Verdict.ExitCode()
+	return writeReport(e, r, a.json)
 }
 
 // maxSimOps bounds a run: the world keeps every node's log in memory.
@@ -253,6 +238,9 @@ func checkSimArgs(a *simArgs, pos []string) error {
 func runRaftkv(e *cli.Env, a *simArgs) int {
 	cfg := raftkv.RunConfig{Seed: a.cfg.Seed, Faults: a.cfg.Faults, Schedule: a.cfg.Schedule, HTML: a.html,
 		Config: raftkv.Config{Nodes: a.nodes, Clients: a.clients, Workload: a.cfg.Duration, Bug: raftkv.Bug(a.bug)}}
+	if cfg.HTML == "" && a.events != "" {
+		cfg.HTML = htmlBeside(a.events)
+	}
 	res, err := raftkv.Run(e.Path, cfg)
 	if err != nil {
 		return e.Fail("%v", err)
@@ -268,4 +256,10 @@ func runRaftkv(e *cli.Env, a *simArgs) int {
 	replay := []string{"--target", "raftkv", "--seed", a.cfg.Seed.String(), "--nodes", strconv.Itoa(a.nodes),
 		"--clients", strconv.Itoa(a.clients)}
 	return finishSim(e, a, res.Report, res.World, rerun, replay)
+}
+
+// htmlBeside is where porcupine's visualisation goes when only the event file is named: beside
+// it, events.jsonl giving events.porcupine.html.
+func htmlBeside(events string) string {
+	return strings.TrimSuffix(events, filepath.Ext(events)) + ".porcupine.html"
 }

@@ -106,4 +106,17 @@ func TestSimRunRaftkv(t *testing.T) {
 	if code != 1 || !strings.Contains(out.String(), "FAIL") || !strings.Contains(out.String(), "--bug apply-uncommitted") {
 		t.Fatalf("planted bug: exit %d\n%s", code, out.String())
 	}
+	// A linearizability violation: porcupine's visualisation lands beside -o's file, and the
+	// report names it.
+	out.Reset()
+	dir := t.TempDir()
+	events, page := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "events.porcupine.html")
+	code = dispatch([]string{"sim", "run", "--target", "raftkv", "--seed", "1", "--duration", "2s",
+		"--bug", "stale-read", "-o", events}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "porcupine's visualisation: "+page) {
+		t.Fatalf("stale read: exit %d\n%s", code, out.String())
+	}
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "<html") {
+		t.Fatalf("visualisation: %d bytes, %v", len(b), err)
+	}
 }

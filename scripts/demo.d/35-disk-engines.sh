@@ -27,3 +27,9 @@ echo "== the same with the data synced before the rename: every state holds a wh
 echo
 echo "== the checksummed log of disk/wal: every acknowledged record survives every crash state"
 ./bin/faultbox disk enumerate --target wal --torn 16
+
+echo
+echo "== Pebble (CockroachDB's storage engine) on the lying disk, through bench/pebblefs:"
+echo "   100 power cuts, half of them tearing unsynced sectors; then the N-th WAL fsync failing"
+(cd bench && go test -count=1 -run 'TestPebbleSurvivesCrashes|TestPebbleUnderWALSyncFailure' -v ./pebblefs/ 2>&1 |
+  grep -E 'seeds|^(ok|FAIL|---)' | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /')

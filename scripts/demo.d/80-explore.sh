@@ -24,3 +24,18 @@ for i in 0 1 2 3; do
     --out "bin/explore-shard-$i" > /dev/null
 done
 ./bin/faultbox explore merge --out bin/explore-merged bin/explore-shard-0 bin/explore-shard-1 bin/explore-shard-2 bin/explore-shard-3
+
+echo
+echo "== raftkv (etcd's raft in the world) with a planted bug: a node sends its vote or acknowledgement"
+echo "   before what it promises is durable. Lineage cuts the writes the nodes spoke of (a crash just"
+echo "   after the write, before its sync); a run that survives teaches it the redundancy it found."
+set +e
+./bin/faultbox explore --target raftkv --bug send-before-persist --strategy lineage --runs 20 \
+  --out bin/explore-raftkv > bin/explore-raftkv.out
+code=$?
+set -e
+sed 's/^/   /' bin/explore-raftkv.out
+echo "   exit $code; the model lineage learned: $(python3 -c 'import json; print(json.load(open("bin/explore-raftkv/result.json"))["model"])')"
+replay=$(tail -1 bin/explore-raftkv.out)
+echo "== its replay: $replay"
+eval "./bin/${replay}" | grep -E 'FAIL|verdict' | sed 's/^/   /' || true

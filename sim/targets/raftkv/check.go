@@ -64,11 +64,7 @@ func (v *invariants) add(at time.Duration, check, detail string) {
 }
 
 // observe checks that n, if it leads, is its term's only leader.
-func (v *invariants) observe(n *node) {
-	if n.rn == nil || n.dead {
-		return
-	}
-	st := n.rn.BasicStatus()
+func (v *invariants) observe(n *node, st raft.BasicStatus) {
 	if st.RaftState != raft.StateLeader {
 		return
 	}

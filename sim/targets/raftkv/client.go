@@ -2,6 +2,7 @@ package raftkv
 
 import (
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -47,25 +48,33 @@ type client struct {
 	id       int
 	p        *sim.Process
 	seq      uint64
-	leader   int // the node it will ask next
+	leader   int // the node it will send its next write to
+	reader   int // the node it will send its next get to (unless Config.LeaderReads)
 	op       *openOp
 	done     bool
 	lastSeen map[uint64]uint64
+	// The world's streams for this incarnation: think times, and the operations drawn.
+	think, ops *rand.Rand
 }
+
+// retryPause is how long a client waits before it asks again when no node knows a leader.
+const retryPause = 10 * time.Millisecond
 
 func (cl *client) Start(p *sim.Process) {
 	cl.p = p
+	cl.think, cl.ops = p.Rand("think"), p.Rand("ops")
 	if cl.lastSeen == nil {
 		cl.lastSeen = map[uint64]uint64{}
 	}
 	cl.leader = cl.id % cl.c.cfg.Nodes
+	cl.reader = cl.leader
 	cl.next()
 }
 
 // next pauses a drawn think time, then starts the next operation.
 func (cl *client) next() {
 	think := cl.c.cfg.Think
-	cl.p.SetTimer("next", time.Duration(cl.p.Rand("think").Int64N(int64(think)+1)))
+	cl.p.SetTimer("next", time.Duration(cl.think.Int64N(int64(think)+1)))
 }
 
 func (cl *client) Timer(p *sim.Process, name string) {
@@ -76,7 +85,7 @@ func (cl *client) Timer(p *sim.Process, name string) {
 			cl.done = true
 			return
 		}
-		r := p.Rand("ops")
+		r := cl.ops
 		cl.seq++
 		in := kvInput{Key: 1 + uint64(r.IntN(cfg.Keys))}
 		switch k := r.IntN(10); {
@@ -92,12 +101,15 @@ func (cl *client) Timer(p *sim.Process, name string) {
 		}
 		cl.op = &openOp{in: in, call: p.Now(), cmd: command{Client: uint32(cl.id), Seq: cl.seq, Op: in.Op,
 			Key: in.Key, Value: in.Value, Expect: in.Expect}}
+		if cl.followerRead() {
+			cl.reader = (cl.reader + 1) % cfg.Nodes
+		}
 		cl.send()
 	case "timeout":
 		if cl.op == nil {
 			return
 		}
-		cl.leader = (cl.leader + 1) % cfg.Nodes
+		*cl.target() = (*cl.target() + 1) % cfg.Nodes
 		cl.retry()
 	case "retry":
 		if cl.op != nil {
@@ -106,9 +118,21 @@ func (cl *client) Timer(p *sim.Process, name string) {
 	}
 }
 
+// followerRead reports whether the open operation is a get that may go to any node.
+func (cl *client) followerRead() bool { return cl.op.in.Op == opGet && !cl.c.cfg.LeaderReads }
+
+// target is the node the open operation goes to next: the reader for a get that may go to
+// any node, the leader it believes in otherwise.
+func (cl *client) target() *int {
+	if cl.followerRead() {
+		return &cl.reader
+	}
+	return &cl.leader
+}
+
 func (cl *client) send() {
 	cl.op.attempts++
-	cl.p.Send(NodeAddr(cl.leader), cl.op.cmd.appendTo([]byte{wireRequest}))
+	cl.p.Send(NodeAddr(*cl.target()), cl.op.cmd.appendTo([]byte{wireRequest}))
 	cl.p.SetTimer("timeout", cl.c.cfg.ClientTimeout)
 }
 
@@ -142,13 +166,14 @@ func (cl *client) Receive(p *sim.Process, m sim.Message) {
 			cl.retry()
 			return
 		}
-		if h := int(a.Hint) - 1; h >= 0 && h < cfg.Nodes && h != cl.leader {
-			cl.leader = h
+		to := cl.target()
+		if h := int(a.Hint) - 1; h >= 0 && h < cfg.Nodes && h != *to {
+			*to = h
 			cl.send()
 			return
 		}
-		cl.leader = (cl.leader + 1) % cfg.Nodes
-		p.SetTimer("retry", cfg.Tick) // no leader known: give the election a moment
+		*to = (*to + 1) % cfg.Nodes
+		p.SetTimer("retry", retryPause) // no leader known: give the election a moment
 		return
 	}
 	op := cl.op

@@ -8,8 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/faultbox/faultbox/disk"
@@ -24,8 +24,9 @@ import (
 // campaigns from the world's seed instead.
 const electionTickOutOfReach = 1 << 30
 
-// heartbeatTicks is the leader's heartbeat interval in ticks.
-const heartbeatTicks = 3
+// heartbeatTicks is the leader's heartbeat interval in ticks: one tick per heartbeat, so a
+// tick is an event only when it does something.
+const heartbeatTicks = 1
 
 // maxPendingReads bounds the reads a node holds waiting for their read index.
 const maxPendingReads = 1024
@@ -49,20 +50,29 @@ type node struct {
 	inflight *raft.Ready
 	batch    []byte // the records written for it, at batchOff
 	batchOff int64
+	walBuf   []byte // reused for each batch's records
+	readBuf  []byte // reused to read each batch back
+	sendBuf  []byte // reused to marshal each message sent
 
 	kv       map[uint64]uint64
+	digest   uint64 // of kv and sessions: stateHash
 	sessions map[uint32]session
 	applied  uint64
-	pending  map[reqKey]netip.Addr // writes proposed here, by the client waiting
-	reads    []*readReq
-	readSeq  uint64
+	// snapIndex is the index of the storage's snapshot (0 before the first).
+	snapIndex uint64
+	pending   map[reqKey]netip.Addr // writes proposed here, by the client waiting
+	reads     []*readReq
+	readSeq   uint64
 
 	lastContact time.Duration // when a leader was last heard from (or an election began)
 	timeout     time.Duration // the election timeout drawn for this round
+	electRand   *rand.Rand    // the world's stream for this incarnation's election timeouts
+	ticking     bool          // the tick timer is armed
 
 	// After a wipe: no vote for a term at or below voteFloor, no vote or campaign before
 	// the node has applied commitFloor.
 	amnesiac               bool
+	gapAnswered            time.Duration // when it last answered a probe beyond its log
 	voteFloor, commitFloor uint64
 }
 
@@ -82,7 +92,8 @@ type readReq struct {
 	seq   uint64
 	key   uint64
 	index uint64
-	ready bool // the read index is known
+	ready bool          // the read index is known
+	at    time.Duration // when it was asked
 }
 
 func (n *node) raftID() uint64 { return uint64(n.id + 1) }
@@ -174,6 +185,9 @@ func (n *node) Start(p *sim.Process) {
 	}
 	snap, _ := ms.Snapshot()
 	n.applied = snap.GetMetadata().GetIndex()
+	if n.applied > 0 {
+		n.restore(snap)
+	}
 	rn, err := raft.NewRawNode(&raft.Config{
 		ID:              n.raftID(),
 		ElectionTick:    electionTickOutOfReach,
@@ -190,17 +204,33 @@ func (n *node) Start(p *sim.Process) {
 		panic(fmt.Sprintf("raft.NewRawNode: %v", err))
 	}
 	n.rn = rn
+	n.electRand = p.Rand("election")
 	n.lastContact = p.Now()
 	n.timeout = n.drawTimeout()
-	p.SetTimer("tick", cfg.Tick)
 	p.SetTimer("elect", n.timeout)
+	n.afterCall()
+}
+
+// afterCall ends every handler call: handle the Readys raft has, tick while leading, and check
+// the invariants.
+func (n *node) afterCall() {
 	n.pump()
-	n.c.inv.observe(n)
+	if n.dead || n.rn == nil {
+		return
+	}
+	st := n.rn.BasicStatus()
+	if !n.ticking && st.RaftState == raft.StateLeader {
+		// Only a leader is ticked: its ticks send heartbeats. A follower's or a candidate's
+		// only advance raft's election timer, which is out of reach, so they are no events.
+		n.ticking = true
+		n.p.SetTimer("tick", n.c.cfg.Tick)
+	}
+	n.c.inv.observe(n, st)
 }
 
 func (n *node) drawTimeout() time.Duration {
 	e := n.c.cfg.Election
-	return e + time.Duration(n.p.Rand("election").Int64N(int64(e)))
+	return e + time.Duration(n.electRand.Int64N(int64(e)))
 }
 
 func (n *node) Timer(p *sim.Process, name string) {
@@ -210,8 +240,10 @@ func (n *node) Timer(p *sim.Process, name string) {
 	defer n.guard("timer " + name)
 	switch name {
 	case "tick":
-		n.rn.Tick()
-		p.SetTimer("tick", n.c.cfg.Tick)
+		n.ticking = false
+		if n.rn.BasicStatus().RaftState == raft.StateLeader {
+			n.rn.Tick()
+		}
 	case "elect":
 		n.elect()
 	case "sync":
@@ -220,8 +252,7 @@ func (n *node) Timer(p *sim.Process, name string) {
 			n.finish(*rd, true)
 		}
 	}
-	n.pump()
-	n.c.inv.observe(n)
+	n.afterCall()
 }
 
 // elect campaigns when no leader was heard from for the drawn timeout: the world's draw, not
@@ -258,6 +289,16 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 		switch msg.GetType() {
 		case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
 			n.lastContact = p.Now()
+			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgApp && msg.GetIndex() > last {
+				// The leader believes this node holds entries it lost, and raft's leader
+				// ignores a rejection below what it counts as matched, probing again at
+				// once: a ping-pong of thousands of messages a second until the leader
+				// changes. Answer such a probe once per heartbeat interval.
+				if p.Now() < n.gapAnswered+n.c.cfg.Tick {
+					return
+				}
+				n.gapAnswered = p.Now()
+			}
 			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgHeartbeat && msg.GetCommit() > last {
 				// The leader thinks this node holds what it lost: raft would panic
 				// ("tocommit out of range"). Commit what it holds; the next append
@@ -273,23 +314,21 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 	case wireRequest:
 		n.request(m.From, m.Payload[1:])
 	}
-	n.pump()
-	n.c.inv.observe(n)
+	n.afterCall()
 }
 
-// request takes a client's command: a leader proposes a write, or asks raft for a read
-// index; any other node answers with the leader it knows.
+// request takes a client's command. A get is served by any node that knows a leader (etcd's
+// linearizable read: the node asks the leader for a read index through raft's ReadIndex, and
+// answers once it has applied up to it), or only by the leader with Config.LeaderReads. A
+// write is proposed by the leader; any other node answers with the leader it knows.
 func (n *node) request(from netip.Addr, body []byte) {
 	cmd, err := decodeCommand(body)
 	if err != nil {
 		return
 	}
 	st := n.rn.BasicStatus()
-	if st.RaftState != raft.StateLeader {
-		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerNotLeader, Hint: uint32(st.Lead)}.encode())
-		return
-	}
-	if cmd.Op == opGet {
+	leads := st.RaftState == raft.StateLeader
+	if cmd.Op == opGet && st.Lead != 0 && (leads || !n.c.cfg.LeaderReads) {
 		if n.c.cfg.Bug == BugStaleRead {
 			n.p.Send(from, answer{Seq: cmd.Seq, Status: answerOK, Value: n.kv[cmd.Key]}.encode())
 			return
@@ -298,8 +337,12 @@ func (n *node) request(from netip.Addr, body []byte) {
 			n.reads = n.reads[1:]
 		}
 		n.readSeq++
-		n.reads = append(n.reads, &readReq{ctx: n.readSeq, from: from, seq: cmd.Seq, key: cmd.Key})
+		n.reads = append(n.reads, &readReq{ctx: n.readSeq, from: from, seq: cmd.Seq, key: cmd.Key, at: n.p.Now()})
 		n.rn.ReadIndex(binary.LittleEndian.AppendUint64(nil, n.readSeq))
+		return
+	}
+	if !leads {
+		n.p.Send(from, answer{Seq: cmd.Seq, Status: answerNotLeader, Hint: uint32(st.Lead)}.encode())
 		return
 	}
 	if s, ok := n.sessions[cmd.Client]; ok && s.seq == cmd.Seq {
@@ -317,10 +360,13 @@ func (n *node) request(from netip.Addr, body []byte) {
 // the group commit's fsync (a separate event), then send, apply and advance (finish).
 func (n *node) pump() {
 	bug := n.c.cfg.Bug
+	if n.inflight == nil && !n.dead {
+		n.maybeSnapshot()
+	}
 	for !n.dead && n.inflight == nil && n.rn.HasReady() {
 		rd := n.rn.Ready()
 		if durable(rd) {
-			var buf []byte
+			buf := n.walBuf[:0] // WriteAt copies: the buffer is the node's again after it
 			if !raft.IsEmptySnap(rd.Snapshot) {
 				buf = appendRecord(buf, recSnapshot, rd.Snapshot)
 			}
@@ -334,7 +380,7 @@ func (n *node) pump() {
 				n.c.fail(n, "write the log", err)
 				return
 			}
-			n.batch, n.batchOff = buf, n.walEnd
+			n.batch, n.batchOff, n.walBuf = buf, n.walEnd, buf
 			n.walEnd += int64(len(buf))
 		}
 		if bug == BugSendBeforePersist {
@@ -367,7 +413,10 @@ func (n *node) finish(rd raft.Ready, written bool) {
 		}
 		// Read the batch back before anything it promises leaves: a write that was
 		// corrupted or misdirected on its way to the media is caught here, not at recovery.
-		got := make([]byte, len(n.batch))
+		if cap(n.readBuf) < len(n.batch) {
+			n.readBuf = make([]byte, len(n.batch))
+		}
+		got := n.readBuf[:len(n.batch)]
 		if _, err := n.f.ReadAt(got, n.batchOff); err != nil || !bytes.Equal(got, n.batch) {
 			if err == nil {
 				err = errors.New("the bytes read back differ from those written")
@@ -378,7 +427,11 @@ func (n *node) finish(rd raft.Ready, written bool) {
 	}
 	n.batch = nil
 	if !raft.IsEmptySnap(rd.Snapshot) {
-		if err := n.ms.ApplySnapshot(rd.Snapshot); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		switch err := n.ms.ApplySnapshot(rd.Snapshot); {
+		case err == nil:
+			n.restore(rd.Snapshot)
+			n.c.installs++
+		case !errors.Is(err, raft.ErrSnapOutOfDate):
 			panic(fmt.Sprintf("apply snapshot: %v", err))
 		}
 	}
@@ -417,12 +470,18 @@ func (n *node) send(msgs []*pb.Message) {
 		if to == n.raftID() || to == 0 || to > uint64(n.c.cfg.Nodes) {
 			continue
 		}
-		b := []byte{wireRaft}
-		b, err := marshal.MarshalAppend(b, m)
+		// The world copies the payload: one buffer serves every message.
+		b, err := marshal.MarshalAppend(append(n.sendBuf[:0], wireRaft), m)
 		if err != nil {
 			panic(fmt.Sprintf("marshal a raft message: %v", err))
 		}
+		n.sendBuf = b
 		n.p.Send(NodeAddr(int(to-1)), b)
+		if m.GetType() == pb.MsgSnap {
+			// The world's network gives no delivery report: count it delivered. If it was
+			// lost, the follower's next rejection sends another.
+			n.rn.ReportSnapshot(to, raft.SnapshotFinish)
+		}
 	}
 }
 
@@ -452,18 +511,22 @@ func (n *node) apply(ents []*pb.Entry) {
 func (n *node) execute(cmd command) {
 	s, seen := n.sessions[cmd.Client]
 	if !seen || cmd.Seq > s.seq {
+		if seen {
+			n.digest -= sessionDigest(cmd.Client, s)
+		}
 		s = session{seq: cmd.Seq}
 		switch cmd.Op {
 		case opPut:
-			n.kv[cmd.Key] = cmd.Value
+			n.put(cmd.Key, cmd.Value)
 			s.ok = true
 		case opCAS:
 			if n.kv[cmd.Key] == cmd.Expect {
-				n.kv[cmd.Key] = cmd.Value
+				n.put(cmd.Key, cmd.Value)
 				s.ok = true
 			}
 		}
 		n.sessions[cmd.Client] = s
+		n.digest += sessionDigest(cmd.Client, s)
 	}
 	k := reqKey{cmd.Client, cmd.Seq}
 	if from, ok := n.pending[k]; ok {
@@ -476,10 +539,14 @@ func (n *node) execute(cmd command) {
 
 func (n *node) serveReads() {
 	kept := n.reads[:0]
+	now := n.p.Now()
 	for _, r := range n.reads {
 		if r.ready && n.applied >= r.index {
 			n.p.Send(r.from, answer{Seq: r.seq, Status: answerOK, Value: n.kv[r.key]}.encode())
 			continue
+		}
+		if now-r.at > 2*n.c.cfg.ClientTimeout {
+			continue // its read index never came (the leader changed): the client has moved on
 		}
 		kept = append(kept, r)
 	}
@@ -487,37 +554,35 @@ func (n *node) serveReads() {
 	n.reads = kept
 }
 
-// stateHash digests the key-value state and the client sessions, in key order.
-func (n *node) stateHash() uint64 {
-	h := uint64(14695981039346656037)
-	mix := func(v uint64) {
-		for range 8 {
-			h ^= v & 0xff
-			h *= 1099511628211
-			v >>= 8
-		}
+// put sets a key, keeping the state's digest.
+func (n *node) put(k, v uint64) {
+	if old, ok := n.kv[k]; ok {
+		n.digest -= kvDigest(k, old)
 	}
-	keys := make([]uint64, 0, len(n.kv))
-	for k := range n.kv {
-		keys = append(keys, k)
+	n.kv[k] = v
+	n.digest += kvDigest(k, v)
+}
+
+// stateHash digests the key-value state and the client sessions: the sum of a strong
+// 64-bit hash of each key's (key, value) and of each client's session, kept as they change
+// (order-free, so no sort, and O(1) per applied entry).
+func (n *node) stateHash() uint64 { return n.digest }
+
+func kvDigest(k, v uint64) uint64 { return mix64(mix64(k^0x6b76) ^ v) }
+
+func sessionDigest(c uint32, s session) uint64 {
+	ok := uint64(0)
+	if s.ok {
+		ok = 1
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		mix(k)
-		mix(n.kv[k])
-	}
-	cls := make([]uint32, 0, len(n.sessions))
-	for c := range n.sessions {
-		cls = append(cls, c)
-	}
-	slices.Sort(cls)
-	for _, c := range cls {
-		s := n.sessions[c]
-		mix(uint64(c))
-		mix(s.seq)
-		if s.ok {
-			mix(1)
-		}
-	}
-	return h
+	return mix64(mix64(mix64(uint64(c)^0x73657373)^s.seq) ^ ok)
+}
+
+// mix64 is splitmix64's finaliser: every input bit moves every output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

@@ -5,10 +5,18 @@
 // committed entries never change, applied state equal on all nodes at the same index, raft's
 // own assertions) and the client history checked for linearizability with porcupine.
 //
+// Clients send writes to the node they think leads and spread their gets over the nodes,
+// each served through raft's ReadIndex (Config.LeaderReads sends them to the leader). Under
+// the net and all profiles the target adds its own nemesis: it cuts the leader off from the
+// other nodes while the clients still reach it. On a linearizability violation, porcupine's
+// HTML visualisation is written where RunConfig.HTML says.
+//
 // Each node keeps its raft log and hard state in a write-ahead log with CRC-32C checksums on
 // its simulated disk, handles every Ready in raft's order (persist and fsync, then send,
 // then apply the committed entries, then Advance), ticks from world timers, and recovers
-// from its log after a crash. Elections are the world's decision: raft's own election timer
+// from its log after a crash; every Config.SnapshotEntries applied entries it snapshots its
+// state, compacts the log and rewrites it, and a node behind the compacted log is sent the
+// leader's snapshot. Elections are the world's decision: raft's own election timer
 // is set out of reach (its randomized timeout draws from a global source nobody can seed)
 // and the driver calls Campaign when a timer drawn from the world's seed fires without word
 // from a leader. Planted bugs (Bugs) break one rule each, to show what the checkers find.
@@ -75,11 +83,17 @@ type Config struct {
 	Workload time.Duration
 	// Bug is the planted mistake, if any.
 	Bug Bug
+	// LeaderReads sends every get to the leader. By default a client spreads its gets over
+	// the nodes, round robin, as etcd's client balancer does, and a follower serves them
+	// through raft's ReadIndex (the leader confirms its leadership and names the index to
+	// wait for).
+	LeaderReads bool
 
-	// Tick is the interval of raft's Tick; 0 means 10ms. A leader heartbeats every 3 ticks.
+	// Tick is the interval of raft's Tick, the leader's heartbeat interval (HeartbeatTick is
+	// 1; only a leader is ticked); 0 means 30ms (etcd's default is 100ms).
 	Tick time.Duration
 	// Election is the least election timeout; each is drawn in [Election, 2*Election) from
-	// the world's seed. 0 means 150ms.
+	// the world's seed. 0 means 150ms (etcd's default is 1s, ten heartbeats).
 	Election time.Duration
 	// GroupCommit is how long a node gathers a Ready's writes before it syncs them (its
 	// fsync comes as a separate event, after the writes' latency); 0 means 1ms.
@@ -91,6 +105,11 @@ type Config struct {
 	ClientAttempts int
 	// Think is the longest pause between a client's operations (drawn uniformly); 0 means 20ms.
 	Think time.Duration
+	// SnapshotEntries is how many entries a node applies between two snapshots (each
+	// compacts the log but for the last SnapshotEntries/2 entries and rewrites the
+	// write-ahead log); 0 means 200, -1 never. etcd's default is 10,000 (keeping 5,000):
+	// scaled down so that a run of seconds compacts and sends snapshots.
+	SnapshotEntries int
 }
 
 // Validate reports the first field of c out of range, as Start and Run would.
@@ -115,11 +134,17 @@ func (c *Config) defaults() error {
 		c.Keys = 4
 	}
 	def(&c.Workload, 10*time.Second)
-	def(&c.Tick, 10*time.Millisecond)
+	def(&c.Tick, 30*time.Millisecond)
 	def(&c.Election, 150*time.Millisecond)
 	def(&c.GroupCommit, time.Millisecond)
 	def(&c.ClientTimeout, 100*time.Millisecond)
 	def(&c.Think, 20*time.Millisecond)
+	if c.SnapshotEntries < -1 {
+		return fmt.Errorf("raftkv: snapshot entries = %d: want -1 (never), 0 (200) or more", c.SnapshotEntries)
+	}
+	if c.SnapshotEntries == 0 {
+		c.SnapshotEntries = 200
+	}
 	if c.ClientAttempts <= 0 {
 		c.ClientAttempts = 20
 	}
@@ -148,9 +173,12 @@ type Cluster struct {
 	// maxTerm and maxCommit are the highest term and commit index any node has made
 	// durable: what an operator knows when a node comes back with an empty disk.
 	maxTerm, maxCommit uint64
-	failures           []string
-	amnesia            []string
-	floors             []floor // by node: set once it lost state
+	// snapshots counts the snapshots nodes took (and their logs rewritten); installs, those
+	// a node received from the leader and restored.
+	snapshots, installs int
+	failures            []string
+	amnesia             []string
+	floors              []floor // by node: set once it lost state
 }
 
 // floor is what an amnesiac node must not vote at or below, and must apply before voting.

@@ -3,6 +3,7 @@ package raftkv
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"time"
 
@@ -26,7 +27,8 @@ type RunConfig struct {
 	// check ("inconclusive"), never a pass.
 	CheckTimeout time.Duration
 	// HTML, when set, is the file porcupine's visualisation is written to on a
-	// linearizability violation.
+	// linearizability violation (the report names it); the command line puts it beside the
+	// run's event file (-o) unless --html names one.
 	HTML string
 	// Observe, when set, is the world's observer (sim.Options.Observe).
 	Observe func(sim.Happening)
@@ -73,6 +75,9 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	if _, err := w.StartNemesis(sim.Nemesis{Profile: cfg.Faults, Targets: c.NodeAddrs()}, dur); err != nil {
 		return nil, err
 	}
+	if cfg.Faults == sim.FaultsNet || cfg.Faults == sim.FaultsAll {
+		c.startLeaderNemesis(dur)
+	}
 	limit := dur + settle
 	runErr := w.RunUntil(func() bool {
 		return c.Violated() || (w.Now() >= dur && c.Idle()) || w.Now() > limit
@@ -105,6 +110,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	}
 	r.Add("operations", fmt.Sprintf("%d completed, %d with unknown outcome", okOps, unknown))
 	r.Add("terms with a leader", c.Terms())
+	r.Add("snapshots", fmt.Sprintf("%d taken, %d installed from the leader", c.snapshots, c.installs))
 	r.Add("porcupine time", checkWall.Round(time.Microsecond))
 	r.SetFaults(w.Log().Counts())
 	if runErr != nil {
@@ -135,13 +141,13 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 		for _, op := range involved(ops, cfg.CheckTimeout) {
 			r.Note("operation involved: %s", describeOp(op))
 		}
-		if cfg.HTML != "" {
-			if err := porcupine.VisualizePath(Model, info, cfg.HTML); err != nil {
-				r.Note("could not write the visualisation: %v", err)
-			} else {
-				res.HTML = cfg.HTML
-				r.Note("porcupine's visualisation: %s", cfg.HTML)
-			}
+		if cfg.HTML == "" {
+			r.Note("porcupine's visualisation: not written (no file named for it)")
+		} else if err := writeHTML(cfg.HTML, info); err != nil {
+			r.Note("porcupine's visualisation: not written: %v", err)
+		} else {
+			res.HTML = cfg.HTML
+			r.Note("porcupine's visualisation: %s", cfg.HTML)
 		}
 	}
 	for _, f := range c.Failures() {
@@ -201,4 +207,21 @@ func involved(ops []porcupine.Operation, timeout time.Duration) []porcupine.Oper
 		}
 	}
 	return out
+}
+
+// writeHTML writes porcupine's visualisation of the history to path: an HTML page with
+// every operation, by client and key, and its longest partial linearizations.
+func writeHTML(path string, info porcupine.LinearizationInfo) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	werr := porcupine.Visualize(Model, info, f)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/faultbox/faultbox/disk"
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -72,6 +73,7 @@ func readWAL(f disk.File, verify bool) (recs []walRecord, damaged bool, err erro
 		return nil, false, fmt.Errorf("read %s: %w", f.Name(), err)
 	}
 	off := int64(0)
+	recs = make([]walRecord, 0, size/64)
 	for {
 		n, ok := recordAt(buf, off, verify)
 		if !ok {
@@ -114,15 +116,50 @@ func recordAt(buf []byte, off int64, verify bool) (int64, bool) {
 }
 
 // replay applies records to a fresh storage. It stops at the first record that does not
-// parse or does not fit the log (a gap), returning how many it applied.
+// parse or does not fit the log (a gap), returning how many it applied. A hard state
+// replaces the one before it, so only the last is decoded: the others are checked to parse
+// (their wire format holds, field by field) and skipped.
 func replay(ms memStorage, recs []walRecord) (applied int) {
+	var lastHS []byte
+	defer func() {
+		if lastHS != nil {
+			var hs pb.HardState
+			if proto.Unmarshal(lastHS, &hs) != nil {
+				panic("raftkv: a hard state record that was checked to parse does not") // validHardState lied
+			}
+			_ = ms.SetHardState(&hs)
+		}
+	}()
 	for _, r := range recs {
-		if !replayOne(ms, r) {
+		if r.typ == recHardState {
+			if !validHardState(r.data) {
+				return applied
+			}
+			lastHS = r.data
+		} else if !replayOne(ms, r) {
 			return applied
 		}
 		applied++
 	}
 	return applied
+}
+
+// validHardState reports whether b parses as a raftpb.HardState without decoding it: a
+// sequence of whole fields (protobuf keeps a field of an unknown number, or of a known
+// number with another wire type, as unknown).
+func validHardState(b []byte) bool {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || num > protowire.MaxValidNumber {
+			return false
+		}
+		b = b[n:]
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 // memStorage is what replay needs of raft.MemoryStorage.
