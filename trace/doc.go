@@ -7,10 +7,13 @@
 //     seccomp-bpf filter before exec, so that only the traced or faulted calls stop; it follows
 //     fork, vfork, clone and exec, makes every ptrace request from one locked OS thread, delivers
 //     signals as they would be delivered untraced, and kills the whole tree when interrupted;
+//     or it attaches to running processes (Config.Attach, strace -p) and detaches from them,
+//     leaving them running, when interrupted; a call whose result nothing needs stops once;
 //   - the injector applies the rules parsed by ParseInject (strace's --inject syntax as-is, plus
 //     omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause, mute, seeded
 //     probabilities and filters on fd kind, path, address and process label), ParseCrash and
-//     ParsePartition;
+//     ParsePartition, and the links (ParseLink: latency, jitter, loss between groups of
+//     processes) and clock offsets (ParseClockOffset: a time namespace for the command);
 //   - the tracker names every endpoint (pid, fd) with its kind and addresses, pairs connect with
 //     accept and each received byte with the send that wrote it, and builds a happens-before
 //     graph over events whose addresses (label/tTHREAD/N) are stable from run to run.

@@ -62,10 +62,13 @@ type ProcInfo struct {
 type Result struct {
 	ExitCode    int // the traced command's status (128+signal when killed by one)
 	Interrupted bool
-	Events      []*Event
-	Dropped     int // events not kept because of Config.MaxEvents
-	Procs       []ProcInfo
-	Faults      []string // one line per injected fault: address and rule
+	// Detached is set when the processes were attached to (Config.Attach) and the tracer
+	// detached from them, leaving them running, when the run was interrupted.
+	Detached bool
+	Events   []*Event
+	Dropped  int // events not kept because of Config.MaxEvents
+	Procs    []ProcInfo
+	Faults   []string // one line per injected fault: address and rule
 	// FaultEvents are the same faults as the core's events (layer "trace", kind the rule's
 	// action, where the call's address, on the wall clock), ready for a fault.Log.
 	FaultEvents []fault.Event
@@ -81,6 +84,7 @@ type Result struct {
 	UnfiredWhy []string
 
 	tableReads int // reads of /proc/PID/net tables (the slow way to name a socket)
+	exitStops  int // syscall-exit stops the tracer saw
 }
 
 // Summary is the human-readable report printed on stderr after a run.
@@ -120,7 +124,9 @@ func (r *Result) Summary() string {
 	for _, p := range r.Procs {
 		fmt.Fprintf(&b, "    %-12s pid %-7d %-16s %s\n", p.Label, p.Pid, p.Comm, p.Status)
 	}
-	if r.Interrupted {
+	if r.Interrupted && r.Detached {
+		b.WriteString("  interrupted: detached from the traced processes, which go on\n")
+	} else if r.Interrupted {
 		b.WriteString("  interrupted: the traced processes were killed\n")
 	}
 	return b.String()

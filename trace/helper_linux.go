@@ -27,6 +27,10 @@ const helperEnv = "FAULTBOX_TRACE_HELPER"
 // seized the helper never leaves it stopped and orphaned.
 const helperParentEnv = "FAULTBOX_TRACE_PARENT"
 
+// helperTimensEnv carries the clock offsets of a time namespace for the command, as
+// /proc/self/timens_offsets takes them ("monotonic SECS NSECS\nboottime SECS NSECS").
+const helperTimensEnv = "FAULTBOX_TRACE_TIMENS"
+
 func init() {
 	spec, ok := os.LookupEnv(helperEnv)
 	if !ok {
@@ -39,6 +43,8 @@ func runHelper(spec string) int {
 	_ = os.Unsetenv(helperEnv)
 	parent, _ := strconv.Atoi(os.Getenv(helperParentEnv))
 	_ = os.Unsetenv(helperParentEnv)
+	timens, hasTimens := os.LookupEnv(helperTimensEnv)
+	_ = os.Unsetenv(helperTimensEnv)
 	args := os.Args[1:]
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "faultbox: trace helper: no command")
@@ -60,6 +66,19 @@ func runHelper(spec string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faultbox: %v\n", err)
 		return 127
+	}
+	if hasTimens {
+		// A new time namespace for the command: its offsets are set before any process is in
+		// it, and the command enters it at its execve (a new mm switches to the namespace
+		// for children, Linux 5.18+).
+		if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+			fmt.Fprintf(os.Stderr, "faultbox: trace helper: unshare(CLONE_NEWTIME) for the clock offsets: %v\n", err)
+			return 127
+		}
+		if err := os.WriteFile("/proc/self/timens_offsets", []byte(timens), 0); err != nil {
+			fmt.Fprintf(os.Stderr, "faultbox: trace helper: clock offsets %q: %v\n", timens, err)
+			return 127
+		}
 	}
 	// Until the tracer has seized it (then PTRACE_O_EXITKILL takes over) the helper dies with
 	// its parent; the parent may have died before the request, hence the check after it.

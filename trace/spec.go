@@ -94,6 +94,12 @@ type Rule struct {
 	// thread: in a program whose work moves between OS threads (Go) "the 40th write" then
 	// names the same write on every run.
 	CountProcess bool
+	// After (after=send, after=send@ADDR) makes the term wait for a send: it considers only
+	// the first call of its set (that passes its filters) a process makes after each send on a
+	// socket (one whose address matches AfterAddr, when given) completes. "Crash at the log
+	// write that follows the reply" is write:crash:path=*/wal:after=send.
+	After     bool
+	AfterAddr string
 }
 
 // SpecError says where a user-written spec is wrong: the field, the value and what was expected.
@@ -140,8 +146,9 @@ func splitColons(s string) []segment {
 			}
 		}
 		seg := segment{s[start:i], start}
-		if n := len(out); n > 0 && isDigits(seg.text) && strings.HasPrefix(out[n-1].text, "addr=") &&
-			addrWantsPort(strings.TrimPrefix(out[n-1].text, "addr=")) {
+		if n := len(out); n > 0 && isDigits(seg.text) && (strings.HasPrefix(out[n-1].text, "addr=") &&
+			addrWantsPort(strings.TrimPrefix(out[n-1].text, "addr=")) || strings.HasPrefix(out[n-1].text, "after=send@") &&
+			addrWantsPort(strings.TrimPrefix(out[n-1].text, "after=send@"))) {
 			out[n-1].text += ":" + seg.text
 		} else {
 			out = append(out, seg)
@@ -222,7 +229,7 @@ func ParseInject(spec string) (*Rule, error) {
 			continue
 		}
 		if !hasVal {
-			return nil, bad(sg.pos, "field", sg.text, "KEY=VALUE (error, retval, signal, delay_enter, delay_exit, when, count, p, fd, path, addr, proc) or an action (omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause=DURATION, mute)")
+			return nil, bad(sg.pos, "field", sg.text, "KEY=VALUE (error, retval, signal, delay_enter, delay_exit, when, count, p, fd, path, addr, proc, after) or an action (omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause=DURATION, mute)")
 		}
 		switch key {
 		case "error":
@@ -305,10 +312,16 @@ func ParseInject(spec string) (*Rule, error) {
 				return nil, bad(vpos, key, val, "HOST:PORT, :PORT or [IPv6]:PORT with PORT in 0..65535")
 			}
 			r.Addr = val
+		case "after":
+			what, addr, hasAddr := strings.Cut(val, "@")
+			if what != "send" || hasAddr && !validAddrPattern(addr) {
+				return nil, bad(vpos, key, val, "send or send@ADDR (ADDR as in addr=: HOST:PORT, :PORT or [IPv6]:PORT)")
+			}
+			r.After, r.AfterAddr = true, addr
 		case "syscall", "poke_enter", "poke_exit":
 			return nil, bad(sg.pos, "field", key, "a field faultbox supports (strace's "+key+"= is not supported)")
 		default:
-			return nil, bad(sg.pos, "field", key, "error, retval, signal, delay_enter, delay_exit, when, count, p, fd, path, addr, proc or an action")
+			return nil, bad(sg.pos, "field", key, "error, retval, signal, delay_enter, delay_exit, when, count, p, fd, path, addr, proc, after or an action")
 		}
 	}
 	if !acted {
@@ -327,7 +340,7 @@ func ParseInject(spec string) (*Rule, error) {
 // signal, delays, when), to which strace's one-rule-per-call semantics apply.
 func (r *Rule) straceOnly() bool {
 	return r.Action == ActNone && r.Proc == "" && r.FdKind == "" && r.Path == "" && r.Addr == "" &&
-		r.Prob >= 1 && !r.PerProcess && !r.CountProcess
+		r.Prob >= 1 && !r.PerProcess && !r.CountProcess && !r.After
 }
 
 // Calls an action can apply to, and (sendCalls, recvCalls) the calls the tracer counts as a
@@ -591,8 +604,9 @@ func parseSyscallSet(s string) ([]int, error) {
 
 // Partition cuts the processes whose labels match A from those matching B for a window.
 type Partition struct {
-	Text string
-	A, B []string // label globs
+	Text   string
+	A, B   []string // label globs
+	OneWay bool     // A>B: only what A sends to B is cut (B's messages to A pass)
 	// The window: by time since the run started (FromTime/ToTime) or by the count of
 	// communication attempts across the cut (FromMsg/ToMsg, 1-based). Zero ToX means never heals.
 	ByTime           bool
@@ -608,11 +622,12 @@ func ParsePartition(spec string) (*Partition, error) {
 		return &SpecError{Flag: "--partition", Spec: spec, Pos: pos + 1, Field: field, Value: value, Expected: expected}
 	}
 	groups, window, hasWin := strings.Cut(spec, "@")
-	a, b, ok := strings.Cut(groups, "/")
-	if !ok {
-		return nil, bad(0, "groups", groups, "GROUP_A/GROUP_B, each a comma list of process labels")
+	sep := strings.IndexAny(groups, "/>")
+	if sep < 0 {
+		return nil, bad(0, "groups", groups, "GROUP_A/GROUP_B (both ways) or GROUP_A>GROUP_B (one way), each a comma list of process labels")
 	}
-	p := &Partition{Text: spec}
+	a, b := groups[:sep], groups[sep+1:]
+	p := &Partition{Text: spec, OneWay: groups[sep] == '>'}
 	var err error
 	if p.A, err = parseGroup(a); err != nil {
 		return nil, bad(0, "group A", a, err.Error())

@@ -210,7 +210,7 @@ func TestGlobMatch(t *testing.T) {
 
 func FuzzParseInject(f *testing.F) {
 	for _, s := range []string{"write:error=ENOSPC", "read:retval=0:when=2..5+2", "sendto:omit:addr=127.0.0.1:80:p=30%",
-		"%network:signal=SIGKILL:delay_enter=1ms", "write:short=2:fd=pipe", "!read:error=1", "/x[:error=1"} {
+		"%network:signal=SIGKILL:delay_enter=1ms", "write:short=2:fd=pipe", "!read:error=1", "/x[:error=1", "write:crash:after=send@127.0.0.1:80:when=2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -256,4 +256,22 @@ func hasNames(nrs []int, names string) bool {
 
 func sameNames(nrs []int, names string) bool {
 	return len(nrs) == len(strings.Fields(names)) && hasNames(nrs, names)
+}
+
+func TestParseInjectAfter(t *testing.T) {
+	t.Parallel()
+	for spec, addr := range map[string]string{"write:crash:after=send": "", "write:crash:after=send@127.0.0.1:80:when=2": "127.0.0.1:80",
+		"fsync:eio:after=send@:6379": ":6379", "write:crash:after=send@[::1]:80": "[::1]:80"} {
+		r, err := ParseInject(spec)
+		if err != nil || !r.After || r.AfterAddr != addr || r.straceOnly() {
+			t.Errorf("ParseInject(%q) = %+v, %v; want after=send@%q", spec, r, err, addr)
+		}
+	}
+	for spec, val := range map[string]string{"write:crash:after=recv": "recv", "write:crash:after=send@h:99999": "send@h:99999", "write:crash:after=": ""} {
+		_, err := ParseInject(spec)
+		var se *SpecError
+		if !errors.As(err, &se) || se.Field != "after" || se.Value != val || !strings.Contains(se.Expected, "send@ADDR") {
+			t.Errorf("ParseInject(%q): %v", spec, err)
+		}
+	}
 }

@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sort"
@@ -22,6 +23,11 @@ type TextOptions struct {
 	// FdPaths shows what each descriptor is beside it, as strace -y/-yy: 3</etc/hostname>,
 	// 1<pipe:[1234]>, 4<TCP:[127.0.0.1:40000->127.0.0.1:80]>.
 	FdPaths bool
+	// Status shows only the calls that ended so (strace -e status=); the zero value shows all.
+	Status StatusSet
+	// Signals shows only the deliveries of these signals (strace -e signal=), as strace's
+	// --- SIGCHLD {si_signo=SIGCHLD, ...} --- lines; the zero value shows every signal.
+	Signals SignalSet
 }
 
 func (o TextOptions) strSize() int {
@@ -342,4 +348,64 @@ func hexC(v uint64) string {
 		return "0"
 	}
 	return "0x" + strconv.FormatUint(v, 16)
+}
+
+// siginfoText is a siginfo_t (x86-64 and arm64 layout) as strace prints it:
+// {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=7, si_uid=0, si_status=0, si_utime=0, si_stime=0}.
+func siginfoText(si []byte) string {
+	if len(si) < 48 {
+		return ""
+	}
+	i32 := func(off int) int64 { return int64(int32(binary.LittleEndian.Uint32(si[off:]))) }
+	u32 := func(off int) uint64 { return uint64(binary.LittleEndian.Uint32(si[off:])) }
+	i64 := func(off int) int64 { return int64(binary.LittleEndian.Uint64(si[off:])) }
+	signo, code := int(i32(0)), i32(8)
+	name := unix.SignalName(syscall.Signal(signo))
+	if name == "" {
+		name = strconv.Itoa(signo)
+	}
+	b := "{si_signo=" + name + ", si_code="
+	sender := func() string {
+		return ", si_pid=" + strconv.FormatInt(i32(16), 10) + ", si_uid=" + strconv.FormatUint(u32(20), 10)
+	}
+	addr := func() string {
+		a := uint64(i64(16))
+		if a == 0 {
+			return ", si_addr=NULL"
+		}
+		return ", si_addr=0x" + strconv.FormatUint(a, 16)
+	}
+	switch {
+	case code == 0:
+		return b + "SI_USER" + sender() + "}"
+	case code == -6:
+		return b + "SI_TKILL" + sender() + "}"
+	case code == -1:
+		return b + "SI_QUEUE" + sender() + ", si_int=" + strconv.FormatInt(i32(24), 10) +
+			", si_ptr=0x" + strconv.FormatUint(uint64(i64(24)), 16) + "}"
+	case code == 0x80:
+		return b + "SI_KERNEL}"
+	case signo == int(unix.SIGCHLD) && code >= 1 && code <= 6:
+		codes := []string{"", "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"}
+		status := strconv.FormatInt(i32(24), 10)
+		if code != 1 {
+			status = unix.SignalName(syscall.Signal(i32(24)))
+		}
+		return b + codes[code] + sender() + ", si_status=" + status + ", si_utime=" + ticks(i64(32)) +
+			", si_stime=" + ticks(i64(40)) + "}"
+	case signo == int(unix.SIGSEGV) && (code == 1 || code == 2):
+		return b + []string{"", "SEGV_MAPERR", "SEGV_ACCERR"}[code] + addr() + "}"
+	case signo == int(unix.SIGBUS) && code >= 1 && code <= 3:
+		return b + []string{"", "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR"}[code] + addr() + "}"
+	}
+	return b + strconv.FormatInt(code, 10) + "}"
+}
+
+// ticks is a clock_t of a siginfo as strace prints it: the count, and seconds beside it when
+// not zero (USER_HZ is 100 on Linux).
+func ticks(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	return strconv.FormatInt(n, 10) + " /* " + strconv.FormatFloat(float64(n)/100, 'f', 2, 64) + " s */"
 }

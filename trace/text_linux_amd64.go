@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +35,16 @@ func (t *tracer) finishStat(c *callState, ret int64) {
 // [pid N] name(args) = ret (INJECTED).
 func (t *tracer) textLine(tk *task, c *callState, ret int64, finished bool) {
 	if t.text == nil {
+		return
+	}
+	st := StatusSuccessful
+	switch {
+	case !finished:
+		st = StatusUnfinished
+	case ret < 0 && ret > -4096:
+		st = StatusFailed
+	}
+	if !t.cfg.TextOptions.Status.Has(st) || !t.reported(c) {
 		return
 	}
 	var b strings.Builder
@@ -366,4 +378,39 @@ func (t *tracer) statText(tk *task, addr uint64, ret int64, finished bool) strin
 		return "0x" + strconv.FormatUint(addr, 16)
 	}
 	return statStruct(b[:])
+}
+
+// textDetached writes the line of a call in progress when the tracer detached, as strace
+// does: [pid N] name(args <detached ...>.
+func (t *tracer) textDetached(tk *task) {
+	c := tk.call
+	if t.text == nil || !t.cfg.TextOptions.Status.Has(StatusDetached) || !t.reported(c) {
+		return
+	}
+	t.text.WriteString("[pid " + strconv.Itoa(tk.tid) + "] " + sysName(c.nr) + "(" +
+		t.argsText(tk, c, 0, false) + " <detached ...>\n")
+}
+
+// textSignal writes a signal's delivery to tk, strace's way:
+// [pid N] --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=7, ...} ---.
+func (t *tracer) textSignal(tk *task, sig int) {
+	if t.text == nil || !t.cfg.TextOptions.Signals.Has(sig) || !tk.proc.started {
+		return
+	}
+	var si [128]byte
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GETSIGINFO, uintptr(tk.tid), 0,
+		uintptr(unsafe.Pointer(&si[0])), 0, 0)
+	info := ""
+	if e == 0 {
+		info = " " + siginfoText(si[:])
+	}
+	t.text.WriteString("[pid " + strconv.Itoa(tk.tid) + "] --- " + unix.SignalName(syscall.Signal(sig)) + info + " ---\n")
+}
+
+// textStopped writes a group-stop, strace's way: [pid N] --- stopped by SIGSTOP ---.
+func (t *tracer) textStopped(tk *task, sig int) {
+	if t.text == nil || !t.cfg.TextOptions.Signals.Has(sig) || !tk.proc.started {
+		return
+	}
+	t.text.WriteString("[pid " + strconv.Itoa(tk.tid) + "] --- stopped by " + unix.SignalName(syscall.Signal(sig)) + " ---\n")
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,6 +56,7 @@ type callState struct {
 	mark       string    // the text trace's note on an injected fault: INJECTED, DELAYED
 	inBuf      []byte    // the start of the buffer a write sends, read at entry for the text trace
 	corruptAt  *streamFault
+	hidden     bool // not on a path of Config.Paths: not reported (no event, line or -c row)
 }
 
 type delayed struct {
@@ -89,9 +92,21 @@ type tracer struct {
 	// streamNext is, per rule and stream, the first offset whose fault point has not fired.
 	streamNext map[streamKey]uint64
 	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
-	miss       misses       // what unfired rules will say about the run
-	stats      map[string]*CallStat
-	text       *bufio.Writer // the text trace, nil when none
+	afterRules []int        // the rules with after=send
+	// allExits: every traced call stops at its exit too (events are kept, or a text trace or
+	// the -c figures asked for); otherwise only the calls needExit names do.
+	allExits    bool
+	streamRules bool   // a p= rule: stream offsets are counted at exits
+	exitStops   int    // syscall-exit stops seen (for tests of needExit)
+	miss        misses // what unfired rules will say about the run
+	stats       map[string]*CallStat
+	text        *bufio.Writer // the text trace, nil when none
+
+	// attached is set when the processes were attached to (Config.Attach) rather than
+	// started: every call stops at entry and exit, and an interrupt detaches.
+	attached  bool
+	detached  bool        // every task has been detached (attached processes only)
+	detachReq atomic.Bool // the run was interrupted: detach (set by the interrupt goroutine)
 
 	mu          sync.Mutex // guards pids and interrupted, shared with the interrupt goroutine
 	pids        map[int]bool
@@ -102,17 +117,28 @@ type tracer struct {
 // returns what happened. When ctx is cancelled every traced process is killed (none is left
 // stopped) and Run returns with Result.Interrupted set.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if len(cfg.Args) == 0 {
+	if len(cfg.Args) == 0 && len(cfg.Attach) == 0 {
 		return nil, ErrNoCommand
+	}
+	if len(cfg.Args) > 0 && len(cfg.Attach) > 0 {
+		return nil, ErrCommandAndAttach
+	}
+	if len(cfg.Attach) > 0 && cfg.Clock != (ClockOffsets{}) {
+		return nil, errors.New("trace: clock offsets need a command to start: a running process cannot enter a time namespace")
 	}
 	if cfg.MaxEvents == 0 {
 		cfg.MaxEvents = 1_000_000
 	}
+	cfg.Paths = resolvePaths(cfg.Paths, cfg.Dir)
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
-		streamNext: map[streamKey]uint64{}}
+		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0,
+		allExits: cfg.MaxEvents >= 0 || cfg.Text != nil || !cfg.NoCallStats}
+	for _, r := range cfg.Rules {
+		t.streamRules = t.streamRules || r.Prob < 1
+	}
 	if cfg.Text != nil {
 		t.text = bufio.NewWriterSize(cfg.Text, 64<<10)
 	}
@@ -208,6 +234,13 @@ func threadHasChildren() bool {
 func (t *tracer) interrupt() {
 	t.mu.Lock()
 	t.interrupted = true
+	if t.attached {
+		// Attached processes are left running: the tracer detaches them (it polls, so it
+		// sees the request even when every tracee sleeps).
+		t.mu.Unlock()
+		t.detachReq.Store(true)
+		return
+	}
 	pids := make([]int, 0, len(t.pids))
 	for p := range t.pids {
 		pids = append(pids, p)
@@ -221,7 +254,7 @@ func (t *tracer) interrupt() {
 func (t *tracer) addPid(pid int) {
 	t.mu.Lock()
 	t.pids[pid] = true
-	killed := t.interrupted
+	killed := t.interrupted && !t.attached
 	t.mu.Unlock()
 	if killed {
 		unix.Kill(pid, unix.SIGKILL)
@@ -237,12 +270,29 @@ func (t *tracer) filterSet() []int {
 	for _, nr := range base {
 		set[nr] = true
 	}
+	if t.cfg.Trace == nil && len(t.cfg.Paths) > 0 {
+		// strace -P alone traces every call on the path: those that name a path or act on
+		// a descriptor.
+		for _, nr := range pathCalls() {
+			set[nr] = true
+		}
+	}
 	for _, r := range t.rules {
 		for _, nr := range r.Syscalls {
 			set[nr] = true
 		}
 	}
-	if len(t.cfg.Partitions) > 0 {
+	for i, r := range t.rules {
+		if r.After {
+			// The sends that arm an after=send term must stop (and make events).
+			t.afterRules = append(t.afterRules, i)
+			for _, n := range sendCalls {
+				nr, _ := sysNumber(n)
+				set[nr] = true
+			}
+		}
+	}
+	if len(t.cfg.Partitions) > 0 || len(t.cfg.Links) > 0 {
 		for _, n := range []string{"connect", "write", "writev", "sendto", "sendmsg"} {
 			nr, _ := sysNumber(n)
 			set[nr] = true
@@ -276,6 +326,20 @@ const (
 )
 
 func (t *tracer) run() (*Result, error) {
+	if t.attached {
+		t.filterSet()
+		t.start = time.Now()
+		if err := t.attach(); err != nil {
+			t.eps.close()
+			return nil, err
+		}
+		defer t.eps.close()
+		t.loop()
+		if t.text != nil {
+			t.text.Flush()
+		}
+		return t.result(), nil
+	}
 	helper := t.cfg.Helper
 	if helper == "" {
 		exe, err := os.Executable()
@@ -295,6 +359,9 @@ func (t *tracer) run() (*Result, error) {
 	}
 	env = append(append([]string{}, env...), helperEnv+"="+strings.Join(list, ","),
 		helperParentEnv+"="+strconv.Itoa(os.Getpid()))
+	if off := t.cfg.Clock.timensOffsets(); off != "" {
+		env = append(env, helperTimensEnv+"="+off)
+	}
 	files := []uintptr{fileFd(t.cfg.Stdin, os.Stdin), fileFd(t.cfg.Stdout, os.Stdout), fileFd(t.cfg.Stderr, os.Stderr)}
 	pid, err := syscall.ForkExec(helper, append([]string{helper}, t.cfg.Args...), &syscall.ProcAttr{
 		Dir: t.cfg.Dir, Env: env, Files: files,
@@ -360,11 +427,37 @@ func statusCode(ws unix.WaitStatus) int {
 }
 
 func (t *tracer) loop() {
+	const pollMin = 20 * time.Microsecond
+	poll := pollMin
 	for {
 		var ws unix.WaitStatus
 		var tid int
 		var err error
-		if len(t.delays) > 0 {
+		if t.attached {
+			if !t.detached && t.detachReq.Load() {
+				t.detachAll()
+				t.detached = true
+			}
+			t.fireDelays()
+			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
+			if err == nil && tid == 0 {
+				if t.text != nil && t.text.Buffered() > 0 {
+					t.text.Flush()
+				}
+				wait := poll
+				if len(t.delays) > 0 {
+					wait = min(wait, time.Until(t.delays[0].at))
+				}
+				time.Sleep(max(wait, 0))
+				poll = min(2*poll, attachPoll)
+				continue
+			}
+			poll = pollMin
+			if err == nil && t.detached {
+				t.afterDetach(tid, ws)
+				continue
+			}
+		} else if len(t.delays) > 0 {
 			t.fireDelays()
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
 			if err == nil && tid == 0 {
@@ -433,7 +526,7 @@ func (t *tracer) hold(tk *task, d time.Duration, what delayed) {
 }
 
 func (t *tracer) resume(tk *task, sig int) {
-	if tk.call != nil {
+	if tk.call != nil || t.attached {
 		unix.PtraceSyscall(tk.tid, sig)
 	} else {
 		unix.PtraceCont(tk.tid, sig)
@@ -459,7 +552,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 	}
 	switch {
 	case sig == unix.SIGTRAP|0x80:
-		t.exit(tk)
+		t.syscallStop(tk)
 	case event == unix.PTRACE_EVENT_SECCOMP:
 		t.entry(tk)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
@@ -475,6 +568,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 		switch sig {
 		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
 			// A group-stop: keep the task stopped, as it would be untraced, until SIGCONT.
+			t.textStopped(tk, int(sig))
 			unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
 		default:
 			t.resume(tk, 0)
@@ -483,6 +577,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 		t.resume(tk, 0)
 	default:
 		// A signal on its way to the task: deliver it as it would be delivered untraced.
+		t.textSignal(tk, int(sig))
 		t.resume(tk, int(sig))
 	}
 }
@@ -554,7 +649,7 @@ func (t *tracer) spawn(parent *task, child int) {
 	}
 	if t.orphans[child] {
 		delete(t.orphans, child)
-		unix.PtraceCont(child, 0)
+		t.cont(child, 0)
 	}
 }
 
@@ -709,7 +804,7 @@ func (t *tracer) entry(tk *task) {
 		// ESRCH: the task is gone (killed), nothing to resume. Any other error: let the call
 		// run untouched rather than leave the task stopped.
 		if err != unix.ESRCH {
-			unix.PtraceCont(tk.tid, 0)
+			t.cont(tk.tid, 0)
 		}
 		return
 	}
@@ -737,7 +832,7 @@ func (t *tracer) entry(tk *task) {
 	}
 	if !t.traced[nr] {
 		// Stopped only so that the fd cache stays true: no event.
-		unix.PtraceCont(tk.tid, 0)
+		t.cont(tk.tid, 0)
 		return
 	}
 	fd := -1
@@ -745,13 +840,24 @@ func (t *tracer) entry(tk *task) {
 		fd = int(int32(r.Arg(0)))
 	}
 	name := sysName(nr)
-	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name)}
+	hidden := len(t.cfg.Paths) > 0 && !t.onPaths(tk, nr, r)
+	if hidden && !t.mayTamper(nr) {
+		t.cont(tk.tid, 0)
+		return
+	}
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name), hidden: hidden}
+	if hidden {
+		c.stat = &CallStat{} // counted nowhere
+	}
 	for i := range c.args {
 		c.args[i] = r.Arg(i)
 	}
 	c.stat.Calls++
 	t.keepInput(tk, c)
-	e := t.record(tk, name, fd)
+	var e *Event
+	if !hidden {
+		e = t.record(tk, name, fd)
+	}
 	if e == nil {
 		// Not kept, still used for the decisions and named in the list of faults.
 		e = &Event{Call: name, Fd: fd, proc: tk.proc, Label: tk.proc.label, gen: len(tk.proc.names) - 1,
@@ -813,6 +919,7 @@ func (t *tracer) entry(tk *task) {
 	var rule *Rule
 	var ri int
 	var at *streamFault
+	var linkDelay time.Duration
 	if tk.proc.started {
 		// strace neither counts nor tampers with the command's own first execve.
 		rule, ri, at = t.matchRule(tk, nr, e)
@@ -900,6 +1007,19 @@ func (t *tracer) entry(tk *task) {
 			kind = "partition-refused"
 		}
 		t.faults = append(t.faults, injected{e, what, kind, ""})
+	} else if li, d, lost, msg := t.linked(tk, nr, e); li >= 0 && (lost || d > 0) {
+		what := "--link " + t.cfg.Links[li].Text
+		kind := "link-delay"
+		switch {
+		case lost:
+			c.skip, c.ret = true, e.Size
+			what, kind = what+" (message "+strconv.FormatUint(msg, 10)+" lost: omitted)", "link-loss"
+		default:
+			linkDelay = d
+			what += " (message " + strconv.FormatUint(msg, 10) + " delayed " + d.String() + ")"
+		}
+		e.Fault = what
+		t.faults = append(t.faults, injected{e, what, kind, ""})
 	}
 	if e.Fault != "" {
 		c.stat.Faults++
@@ -921,6 +1041,10 @@ func (t *tracer) entry(tk *task) {
 	if changed {
 		setRegs(tk.tid, r)
 	}
+	if !t.needExit(c) {
+		// Nothing needs the result: the call runs to its end without stopping again.
+		tk.call = nil
+	}
 	if rule != nil && rule.Action == ActPause {
 		t.delayThen(tk, rule.Pause+rule.DelayEnter, tk.proc.pid)
 		return
@@ -931,6 +1055,10 @@ func (t *tracer) entry(tk *task) {
 	}
 	if rule != nil && rule.DelayEnter > 0 {
 		t.delay(tk, rule.DelayEnter)
+		return
+	}
+	if linkDelay > 0 {
+		t.delay(tk, linkDelay)
 		return
 	}
 	t.resume(tk, 0)
@@ -947,6 +1075,12 @@ func (t *tracer) matchRule(tk *task, nr int, e *Event) (rule *Rule, index int, a
 		}
 		if !r.passes(tk.proc.label, e) {
 			continue
+		}
+		if r.After {
+			if !tk.proc.armed[i] {
+				continue
+			}
+			delete(tk.proc.armed, i) // only the first call after the send
 		}
 		key, counts := countKey{i, nr}, tk.counts
 		switch {
@@ -1104,6 +1238,44 @@ func (t *tracer) peerOf(e *Event) *process {
 	return nil
 }
 
+// linked finds the first --link a send or connect crosses and draws what happens to its n-th
+// call across the link (counted per sending process): lost, or delayed by d (Delay plus a
+// jitter draw). The draws come from the seed,
+// the link, the sender's label and the count of its messages on the link: the same on every
+// run as long as the process sends them in the same order. li is -1 when no link applies.
+func (t *tracer) linked(tk *task, nr int, e *Event) (li int, d time.Duration, lost bool, n uint64) {
+	if len(t.cfg.Links) == 0 || !(e.Dir == "send" || sysName(nr) == "connect") {
+		return -1, 0, false, 0
+	}
+	if e.Endpoint != nil && !e.Endpoint.isSocket() {
+		return -1, 0, false, 0
+	}
+	peer := t.peerOf(e)
+	if peer == nil {
+		return -1, 0, false, 0
+	}
+	for i, l := range t.cfg.Links {
+		if !crosses(tk.proc.label, peer.label, l.A, l.B, l.OneWay) {
+			continue
+		}
+		if tk.proc.linkN == nil {
+			tk.proc.linkN = map[int]uint64{}
+		}
+		tk.proc.linkN[i]++
+		n = tk.proc.linkN[i]
+		if l.Loss > 0 && e.Dir == "send" && draw(t.cfg.Seed, -1000-2*i, tk.proc.label, 0, n) < l.Loss {
+			return i, 0, true, n
+		}
+		d = l.Delay
+		if l.Jitter > 0 {
+			u := draw(t.cfg.Seed, -1001-2*i, tk.proc.label, 0, n)
+			d += time.Duration((2*u - 1) * float64(l.Jitter))
+		}
+		return i, max(d, 0), false, n
+	}
+	return -1, 0, false, 0
+}
+
 func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 	if len(t.cfg.Partitions) == 0 || !(e.Dir == "send" || sysName(nr) == "connect") {
 		return -1
@@ -1115,17 +1287,8 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 	if peer == nil {
 		return -1
 	}
-	in := func(p *process, g []string) bool {
-		for _, pat := range g {
-			if globMatch(pat, p.label) {
-				return true
-			}
-		}
-		return false
-	}
 	for i, pt := range t.cfg.Partitions {
-		me := tk.proc
-		if !(in(me, pt.A) && in(peer, pt.B) || in(me, pt.B) && in(peer, pt.A)) {
+		if !crosses(tk.proc.label, peer.label, pt.A, pt.B, pt.OneWay) {
 			continue
 		}
 		t.crossN[i]++
@@ -1145,6 +1308,7 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 }
 
 func (t *tracer) exit(tk *task) {
+	t.exitStops++
 	c := tk.call
 	if c == nil {
 		t.resume(tk, 0)
@@ -1222,6 +1386,9 @@ func (t *tracer) exit(tk *task) {
 			}
 			if c.hashAtExit {
 				e.dgram = t.hashMem(tk.tid, c.buf, ret)
+			}
+			if e.Dir == "send" && e.Endpoint.isSocket() {
+				t.arm(tk.proc, e)
 			}
 		}
 	}
@@ -1392,16 +1559,18 @@ func (t *tracer) result() *Result {
 		FaultEvents: faultEvents(t.faults),
 		Unfired:     t.unfired,
 		UnfiredWhy:  why,
-		tableReads:  t.eps.tableReads}
+		tableReads:  t.eps.tableReads,
+		exitStops:   t.exitStops}
 	t.mu.Lock()
 	res.Interrupted = t.interrupted
+	res.Detached = t.detached
 	t.mu.Unlock()
 	for _, p := range t.order {
 		pi := ProcInfo{Pid: p.pid, Label: p.final(len(p.names) - 1), Comm: p.comm, Status: p.status, Code: p.code}
 		if p.parent != nil {
 			pi.Parent = p.parent.pid
 		}
-		if !p.exited {
+		if !p.exited && p.status != "detached" {
 			pi.Status = "not seen exiting"
 		}
 		res.Procs = append(res.Procs, pi)

@@ -40,6 +40,7 @@ type ruleMiss struct {
 	counted map[int]uint64 // system call number (-1: the whole set, counted per process) → invocations
 	most    map[int]uint64 // the same key → the highest count one thread (or process) reached
 	on      tally          // calls on the rule's file, descriptor kind or address
+	armed   bool           // after=send: a matching send was seen
 }
 
 // count notes that one thread (or process) made its n-th invocation of call nr (-1 for a rule
@@ -95,6 +96,13 @@ func (m *ruleMiss) explain(r *Rule, live map[int]bool, labels []string) string {
 	}
 	if len(live) == 0 {
 		return "a later --inject term for " + strings.Join(replaced, ",") + " replaces it (strace keeps the last term for each call)"
+	}
+	if r.After && !m.armed {
+		what := "no send on a socket"
+		if r.AfterAddr != "" {
+			what = "no send on a socket at " + r.AfterAddr
+		}
+		return what + " completed, so after=" + "send" + map[bool]string{true: "@" + r.AfterAddr}[r.AfterAddr != ""] + " never armed it"
 	}
 	by := ""
 	if r.Proc != "" {

@@ -11,6 +11,13 @@ type misses struct {
 	watched map[int]bool
 }
 
+// armed notes that a send armed after=send rule i.
+func (m *misses) armed(i int) {
+	if i < len(m.rules) {
+		m.rules[i].armed = true
+	}
+}
+
 // count notes that a thread (or process) made its n-th invocation of nr that passed rule i's
 // filters.
 func (m *misses) count(i, nr int, n uint64) {

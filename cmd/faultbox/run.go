@@ -23,15 +23,16 @@ func init() {
 	register(&cli.Command{
 		Name:    "run",
 		Summary: "Trace a program's communication and inject faults at exact calls (any Linux program, no rebuild).",
-		Args:    "[flags] -- CMD [ARGS...]",
+		Args:    "[flags] -- CMD [ARGS...]  |  [flags] -p PID",
 		Details: `Every spec is checked before anything starts, and so is every output path: the files are
-created first. A summary goes to stderr (stdout and stdin are the program's): text, or with
+created first. With -p the running process is attached to instead (every thread, later
+children followed) and detached on exit or Ctrl-C, left running. A summary goes to stderr (stdout and stdin are the program's): text, or with
 --json a fault report (figures, faults by kind, checks, verdict, replay). See docs/trace.md.`,
 		Exits: []cli.Exit{
 			{Code: 0, Meaning: "the traced command exited 0; otherwise its own status (128+N when killed by signal N)"},
 			{Code: fault.ExitFail, Meaning: "faultbox could not trace the command, or an output file could not be written after the run"},
 			cli.UsageExit,
-			{Code: 128 + int(syscall.SIGINT), Meaning: "faultbox was interrupted by SIGINT (143: SIGTERM); every tracee was killed"},
+			{Code: 128 + int(syscall.SIGINT), Meaning: "faultbox was interrupted by SIGINT (143: SIGTERM); every tracee was killed (with -p: detached and left running)"},
 		},
 		Run: runTrace,
 	})

@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/faultbox/faultbox/fault"
@@ -48,6 +49,9 @@ func (s *seedFlag) Set(text string) error {
 // runFlagSet defines the flags of 'faultbox run' on fs.
 type runFlagSet struct {
 	injects, parts, crashes, labels multi
+	links                           multi
+	pids, paths, exprs, clocks      multi
+	onlyOK, onlyFailed              bool
 	seed                            seedFlag
 	traceSet                        string
 	o                               runOptions
@@ -56,6 +60,7 @@ type runFlagSet struct {
 func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.Var(&r.injects, "inject", "inject faults as `SPEC` says: strace's --inject syntax plus extensions (repeatable)")
 	fs.Var(&r.parts, "partition", "cut the processes labelled A from those labelled B, for the window `A/B[@FROM..TO]` (repeatable)")
+	fs.Var(&r.links, "link", "delay or lose the messages between the processes labelled A and B: `A/B:delay=D[:jitter=D][:loss=P]` (A>B: one way; repeatable)")
 	fs.Var(&r.crashes, "crash", "SIGKILL a process at its N-th such call: `LABEL@SYSCALLS[#N]` (repeatable)")
 	fs.Var(&r.labels, "label", "label processes whose command line matches: `NAME=MATCH` (repeatable)")
 	r.seed.Seed = 1
@@ -69,6 +74,12 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.IntVar(&r.o.TextOptions.StrSize, "s", 32, "show at most `N` bytes of each buffer in the --text trace (strace -s)")
 	fs.BoolVar(&r.o.TextOptions.FdPaths, "y", false, "show what each descriptor is in the --text trace: path, pipe, socket addresses (strace -y/-yy)")
 	fs.BoolVar(&r.o.Stats, "c", false, "write strace -c's table (time, calls, errors, faults per call) on stderr after the run")
+	fs.Var(&r.pids, "p", "attach to the running process `PID` and its threads instead of starting a command; its later children are followed, and on exit or Ctrl-C it is detached and left running (strace -p; repeatable, or a comma list)")
+	fs.Var(&r.paths, "P", "report only the calls on `PATH`: that name it, or whose descriptor is on it (strace -P; repeatable; * and ? make a pattern)")
+	fs.Var(&r.exprs, "e", "strace's `EXPR` for the --text trace: trace=SET (as --trace), status=SET (successful, failed, unfinished, unavailable, detached), signal=SET (names or numbers; default all); a leading ! negates (repeatable)")
+	fs.Var(&r.clocks, "clock-offset", "run the command in a time namespace whose clock is offset: `CLOCK=DURATION`, CLOCK monotonic, boottime or both, DURATION like 1h or -90s (repeatable; root)")
+	fs.BoolVar(&r.onlyOK, "z", false, "show only the calls that succeeded in the --text trace (strace -z: -e status=successful)")
+	fs.BoolVar(&r.onlyFailed, "Z", false, "show only the calls that failed in the --text trace (strace -Z: -e status=failed)")
 	fs.BoolVar(&r.o.JSON, "json", false, "write the summary as a JSON fault report on stderr (stdout is the program's)")
 }
 
@@ -97,13 +108,62 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 			Value: "negative", Expected: "a byte count >= 0"}
 	}
 	o.Seed = r.seed.Seed
+	o.NoCallStats = !o.Stats // only -c prints them
 	o.SeedGiven = r.seed.given
 	if o.EventsPath == "" && o.HTMLPath == "" && o.ChromePath == "" {
 		o.MaxEvents = -1 // nothing will read them: do not keep them
 	}
-	if len(o.Args) == 0 {
+	for _, v := range r.pids {
+		for _, item := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' }) {
+			pid, err := strconv.Atoi(item)
+			if err != nil || pid <= 0 {
+				return nil, &trace.SpecError{Flag: "-p", Spec: v, Pos: strings.Index(v, item) + 1, Field: "pid", Value: item,
+					Expected: "a process id: a decimal number > 0 (a comma list for several)"}
+			}
+			o.Attach = append(o.Attach, pid)
+		}
+		if len(o.Attach) == 0 {
+			return nil, &trace.SpecError{Flag: "-p", Spec: v, Pos: 1, Field: "pid", Value: v,
+				Expected: "a process id: a decimal number > 0 (a comma list for several)"}
+		}
+	}
+	switch {
+	case len(o.Args) == 0 && len(o.Attach) == 0:
 		return nil, &trace.SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "command",
-			Value: "", Expected: "-- CMD [ARGS...]: a command to run"}
+			Value: "", Expected: "-- CMD [ARGS...]: a command to run, or -p PID: a process to attach to"}
+	case len(o.Args) > 0 && len(o.Attach) > 0:
+		return nil, &trace.SpecError{Flag: "faultbox run", Spec: strings.Join(args, " "), Pos: 1, Field: "command",
+			Value: strings.Join(o.Args, " "), Expected: "either -- CMD [ARGS...] or -p PID, not both"}
+	}
+	for _, p := range r.paths {
+		if p == "" {
+			return nil, &trace.SpecError{Flag: "-P", Spec: p, Pos: 1, Field: "path", Value: p, Expected: "a path (or a pattern with * or ?)"}
+		}
+		o.Paths = append(o.Paths, p)
+	}
+	if r.onlyOK || r.onlyFailed {
+		o.TextOptions.Status = 0
+		if r.onlyOK {
+			o.TextOptions.Status, _ = trace.ParseStatus("successful")
+		}
+		if r.onlyFailed {
+			st, _ := trace.ParseStatus("failed")
+			o.TextOptions.Status |= st
+		}
+	}
+	for _, c := range r.clocks {
+		if err := trace.ParseClockOffset(c, &o.Clock); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.Attach) > 0 && o.Clock != (trace.ClockOffsets{}) {
+		return nil, &trace.SpecError{Flag: "--clock-offset", Spec: strings.Join(r.clocks, " "), Pos: 1, Field: "clock-offset",
+			Value: strings.Join(r.clocks, " "), Expected: "a command to start (-- CMD): a running process (-p) cannot enter a time namespace"}
+	}
+	for _, x := range r.exprs {
+		if err := r.expr(o, x); err != nil {
+			return nil, err
+		}
 	}
 	for _, s := range r.injects {
 		rule, err := trace.ParseInject(s)
@@ -126,6 +186,13 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 		}
 		o.Partitions = append(o.Partitions, p)
 	}
+	for _, s := range r.links {
+		l, err := trace.ParseLink(s)
+		if err != nil {
+			return nil, err
+		}
+		o.Links = append(o.Links, l)
+	}
 	for _, s := range r.labels {
 		l, err := trace.ParseLabel(s)
 		if err != nil {
@@ -141,6 +208,35 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 		o.Trace = set
 	}
 	return o, nil
+}
+
+// expr applies one -e EXPR: strace's qualifiers trace=, status= and signal= (signals=); an
+// expression without a qualifier is a trace set, as in strace.
+func (r *runFlagSet) expr(o *runOptions, x string) error {
+	q, v, ok := strings.Cut(x, "=")
+	if !ok {
+		q, v = "trace", x
+	}
+	switch q {
+	case "trace", "t":
+		r.traceSet = v
+	case "status":
+		st, err := trace.ParseStatus(v)
+		if err != nil {
+			return err
+		}
+		o.TextOptions.Status = st
+	case "signal", "signals", "s":
+		set, err := trace.ParseSignals(v)
+		if err != nil {
+			return err
+		}
+		o.TextOptions.Signals = set
+	default:
+		return &trace.SpecError{Flag: "-e", Spec: x, Pos: 1, Field: "qualifier", Value: q,
+			Expected: "trace=, status= or signal= (faults: --inject)"}
+	}
+	return nil
 }
 
 // parseRunArgs parses the arguments of 'faultbox run' (for tests and fuzzing; the command

@@ -62,10 +62,12 @@ func FuzzParseRunArgs(f *testing.F) {
 	f.Add("-o")
 	f.Add("--seed\x00zz\x00--\x00x")
 	f.Add("--inject\x00read,,write::error=enospc\x00--")
+	f.Add("-p\x0012,x\x00-P\x00/etc\x00-e\x00status=!failed\x00-e\x00signal=INT")
+	f.Add("-z\x00-e\x00bogus=1\x00--\x00x")
 	f.Fuzz(func(t *testing.T, s string) {
 		o, err := parseRunArgs(strings.Split(s, "\x00"))
-		if err == nil && len(o.Args) == 0 {
-			t.Fatalf("parseRunArgs(%q) accepted no command", s)
+		if err == nil && len(o.Args) == 0 && len(o.Attach) == 0 {
+			t.Fatalf("parseRunArgs(%q) accepted no command and no process to attach to", s)
 		}
 		if err == nil || errors.Is(err, flag.ErrHelp) {
 			return
@@ -82,4 +84,49 @@ func FuzzParseRunArgs(f *testing.F) {
 			t.Fatalf("parseRunArgs(%q): message %q lacks field or value", s, msg)
 		}
 	})
+}
+
+// -p, -P, -e and -z/-Z: strace's flags, parsed into the trace.Config, and refused naming the
+// flag, the field and the value.
+func TestParseRunArgsStraceFlags(t *testing.T) {
+	t.Parallel()
+	o, err := parseRunArgs([]string{"-p", "12,13", "-p", "14", "-P", "/etc/hostname", "-e", "status=failed", "-e", "signal=!SIGCHLD", "-e", "read,write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Attach) != 3 || o.Attach[2] != 14 || len(o.Paths) != 1 || len(o.Args) != 0 || len(o.Trace) != 2 {
+		t.Errorf("parsed %+v", o.Config)
+	}
+	if o.TextOptions.Status.Has(trace.StatusSuccessful) || !o.TextOptions.Status.Has(trace.StatusFailed) ||
+		o.TextOptions.Signals.Has(17) || !o.TextOptions.Signals.Has(2) {
+		t.Errorf("status %v signals %+v", o.TextOptions.Status, o.TextOptions.Signals)
+	}
+	o, err = parseRunArgs([]string{"-Z", "--", "true"})
+	if err != nil || o.TextOptions.Status.Has(trace.StatusSuccessful) || !o.TextOptions.Status.Has(trace.StatusFailed) {
+		t.Errorf("-Z: %v %v", o, err)
+	}
+	for _, c := range []struct {
+		args         []string
+		field, value string
+	}{
+		{[]string{"-p", "x1"}, "pid", "x1"},
+		{[]string{"-p", "0"}, "pid", "0"},
+		{[]string{"-p", ","}, "pid", ","},
+		{[]string{"-p", "5", "--", "true"}, "command", "true"},
+		{[]string{"-P", "", "--", "true"}, "path", ""},
+		{[]string{"-e", "status=maybe", "--", "true"}, "status", "maybe"},
+		{[]string{"-e", "signal=SIGFOO", "--", "true"}, "signal", "SIGFOO"},
+		{[]string{"-e", "inject=write:error=EIO", "--", "true"}, "qualifier", "inject"},
+		{[]string{"-e", "trace=nosuchcall", "--", "true"}, "syscall set", "nosuchcall"},
+		{[]string{"--clock-offset", "realtime=1h", "--", "true"}, "clock", "realtime"},
+		{[]string{"--link", "a/b:delay=fast", "--", "true"}, "delay", "fast"},
+		{[]string{"--link", "a/b", "--", "true"}, "link", "a/b"},
+		{[]string{"--clock-offset", "both=1h", "-p", "7"}, "clock-offset", "both=1h"},
+	} {
+		_, err := parseRunArgs(c.args)
+		var se *trace.SpecError
+		if !errors.As(err, &se) || se.Field != c.field || se.Value != c.value {
+			t.Errorf("%q: %v, want field %q value %q", c.args, err, c.field, c.value)
+		}
+	}
 }

@@ -6,10 +6,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/internal/shellquote"
@@ -150,5 +153,50 @@ func TestRunTextTraceAndTable(t *testing.T) {
 	}
 	if ev, err := os.ReadFile(events); err != nil || !strings.Contains(string(ev), `"call":"read"`) {
 		t.Errorf("events file: %v %q", err, ev)
+	}
+}
+
+// faultbox run -p PID attaches to a running shell, fails its write to a file, and ends with
+// the shell's own status when it exits.
+func TestRunAttach(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	goFile, out, text := filepath.Join(dir, "go"), filepath.Join(dir, "out"), filepath.Join(dir, "text")
+	sh := exec.Command("sh", "-c", "while [ ! -e "+goFile+" ]; do sleep 0.01; done; echo done > "+out+"; exit 3")
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sh.Process.Kill(); sh.Wait() }()
+	type ran struct {
+		code      int
+		out, errb string
+	}
+	done := make(chan ran, 1)
+	go func() {
+		var o, e bytes.Buffer
+		code := dispatch([]string{"run", "-p", strconv.Itoa(sh.Process.Pid), "--text", text, "-e", "trace=write,newfstatat",
+			"--inject", "write:error=ENOSPC:path=" + out}, &o, &e)
+		done <- ran{code, o.String(), e.String()}
+	}()
+	// Once the tracer has seen a call the shell is attached: let it go on.
+	deadline := time.Now().Add(10 * time.Second)
+	for b, _ := os.ReadFile(text); !bytes.Contains(b, []byte("newfstatat(")); b, _ = os.ReadFile(text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no traced call in 10 s: %q", b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	os.WriteFile(goFile, nil, 0o644)
+	var r ran
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("faultbox run -p did not end 10 s after the shell's exit")
+	}
+	if r.code != 3 || !strings.Contains(r.errb, "faults injected: 1") || !strings.Contains(r.errb, "exit 3") {
+		t.Errorf("exit %d, summary %q; want 3 and one fault", r.code, r.errb)
+	}
+	if b, _ := os.ReadFile(out); len(b) != 0 {
+		t.Errorf("the failed write reached the file: %q", b)
 	}
 }

@@ -18,3 +18,23 @@ bin/faultbox run -q --inject 'write:crash:delay_enter=300ms:when=2:count=process
 code=$?
 set -e
 echo "   exit $code (137: killed by SIGKILL) after $(( ($(date +%s%N) - start) / 1000000 )) ms; 'b' was never written"
+
+echo
+echo "== -p PID: attach to a running shell loop, fail its log writes, detach on SIGINT: it goes on"
+dir=$(mktemp -d)
+sh -c "while :; do echo tick >> $dir/log; sleep 0.1; done" 2>/dev/null &
+loop=$!
+sleep 0.3
+bin/faultbox run -q -p "$loop" --text "$dir/trace" -y -e trace=write -e signal=none \
+  --inject "write:error=ENOSPC:path=$dir/log" 2>/dev/null &
+fb=$!
+sleep 0.5
+kill -INT "$fb"
+wait "$fb" || true
+head -2 "$dir/trace" | sed 's/^/   /'
+before=$(wc -l < "$dir/log")
+sleep 0.5
+after=$(wc -l < "$dir/log")
+echo "   after the detach the loop still writes: $before lines, then $after"
+kill "$loop"
+rm -rf "$dir"
