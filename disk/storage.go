@@ -186,10 +186,24 @@ func (s *Storage) SetRules(rs []Rule) error {
 // they stay usable on the pre-crash image, and nothing they do reaches the new disk. It
 // returns the torn-write events of this crash.
 func (s *Storage) Crash(process string, closeFiles bool) []fault.Event {
+	return s.crash(process, closeFiles, false)
+}
+
+// CrashTorn is Crash in which every file with unsynced data is torn (each changed sector
+// new, old or garbage), whatever the process's configuration says of tearing and keeping:
+// the crash a fault schedule aims at a write that was not yet synced.
+func (s *Storage) CrashTorn(process string, closeFiles bool) []fault.Event {
+	return s.crash(process, closeFiles, true)
+}
+
+func (s *Storage) crash(process string, closeFiles, torn bool) []fault.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.procLocked(process)
 	cfg := s.configLocked(process)
+	if torn {
+		cfg.CrashFaultProbability, cfg.CrashKeepAllProbability = 1, 0
+	}
 	next, events := p.mem.Crash(CrashOptions{
 		Seed:               s.seed.Derive("crash", process, strconv.Itoa(p.crashes)),
 		TornProbability:    cfg.CrashFaultProbability,

@@ -35,7 +35,7 @@ var DefaultKinds = []string{"crash", "reboot", "partition", "isolate"}
 
 // NewDbctl explores the lab's cluster (sim/targets/dbctl) with ops operations over keys keys
 // and, when bug is not empty, a planted bug (dbctl.Bugs). kinds limits what random plans do
-// (crash, reboot, wipe, partition, isolate; nil: DefaultKinds).
+// (crash, tear, reboot, wipe, partition, isolate; nil: DefaultKinds).
 func NewDbctl(ops, keys uint64, bug string, kinds []string) *Sim {
 	return &Sim{name: "dbctl", nodes: dbctl.Addrs[:], horizon: time.Duration(max(ops, 1)) * time.Millisecond,
 		kinds: kindsOr(kinds),
@@ -181,7 +181,7 @@ func (d *Sim) RandomPlan(r *rand.Rand) []string {
 			plan = append(plan, fmt.Sprintf("at %s partition %s %s for %s", at, a, b, dur))
 		case "isolate":
 			plan = append(plan, fmt.Sprintf("at %s isolate %s for %s", at, a, dur))
-		default: // crash, reboot, wipe
+		default: // crash, tear, reboot, wipe
 			plan = append(plan, fmt.Sprintf("at %s %s %s for %s", at, k, a, dur))
 		}
 	}

@@ -41,6 +41,10 @@ const (
 	Crash
 	// CrashAndWipe: a crash, then the process's storage is deleted at once.
 	CrashAndWipe
+	// CrashTorn: a crash in which every file with unsynced data is torn (each changed sector
+	// new, old or garbage), whatever the disk's configuration: aimed at a write not yet
+	// synced, it is what checksums are for.
+	CrashTorn
 )
 
 func (k RebootKind) String() string {
@@ -51,6 +55,8 @@ func (k RebootKind) String() string {
 		return "crash"
 	case CrashAndWipe:
 		return "crash-and-wipe"
+	case CrashTorn:
+		return "crash-torn"
 	}
 	return fmt.Sprintf("RebootKind(%d)", int(k))
 }
@@ -189,6 +195,8 @@ func (w *World) stop(p *Process, kind RebootKind) {
 	case CrashAndWipe:
 		w.storage.Crash(p.name, true)
 		w.storage.Wipe(p.name)
+	case CrashTorn:
+		w.storage.CrashTorn(p.name, true)
 	}
 }
 

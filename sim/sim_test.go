@@ -380,3 +380,37 @@ func TestCrashRestart(t *testing.T) {
 		t.Fatalf("starts at %v, %d crashes; want [0s 5ms] and 1", starts, w.Log().Count(fault.LayerProcess, "crash"))
 	}
 }
+
+// A torn crash tears every file with unsynced data, whatever the disk's configuration (the
+// world's default disk never tears); a plain crash on that disk never does.
+func TestCrashTornTearsUnsyncedFiles(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []RebootKind{Crash, CrashTorn} {
+		for seed := fault.Seed(1); seed <= 5; seed++ {
+			w := New(seed, Options{})
+			w.SpawnTask(ip1, func(tk *Task) {
+				fsys := tk.FS()
+				f, err := fsys.Create("log")
+				if err != nil {
+					panic(err)
+				}
+				f.WriteAt([]byte("durable."), 0)
+				f.Sync()
+				fsys.SyncDir(".")
+				f.WriteAt([]byte("volatile"), 8)
+				tk.Sleep(time.Hour)
+			})
+			w.At(10*time.Millisecond, func() { w.Stop(ip1, kind) })
+			if err := w.RunUntilIdle(); err != nil {
+				t.Fatal(err)
+			}
+			torn := w.Log().Count(fault.LayerDisk, "torn-write")
+			if want := map[RebootKind]int{Crash: 0, CrashTorn: 1}[kind]; torn != want {
+				t.Errorf("%s, seed %d: %d torn-write events, want %d", kind, seed, torn, want)
+			}
+		}
+	}
+	if s, err := ParseSchedule("at 1s tear 10.0.0.2 for 5ms"); err != nil || s[0].Verb != "tear" || s.String() != "at 1s tear 10.0.0.2 for 5ms" {
+		t.Errorf("ParseSchedule(tear) = %v, %v", s, err)
+	}
+}
