@@ -159,7 +159,10 @@ func TestRunTextTraceAndTable(t *testing.T) {
 // faultbox run -p PID attaches to a running shell, fails its write to a file, and ends with
 // the shell's own status when it exits.
 func TestRunAttach(t *testing.T) {
-	t.Parallel()
+	// Not parallel: with an attach (PTRACE_SEIZE) running in the same test process, another
+	// test's tracer was seen to hang in wait4 (TestRunTextTraceAndTable, 2 of 3 loaded runs).
+	// The cause is not found yet; a faultbox process runs one tracer, so a user should not meet
+	// it, but that is not proven.
 	dir := t.TempDir()
 	goFile, out, text := filepath.Join(dir, "go"), filepath.Join(dir, "out"), filepath.Join(dir, "text")
 	sh := exec.Command("sh", "-c", "while [ ! -e "+goFile+" ]; do sleep 0.01; done; echo done > "+out+"; exit 3")
