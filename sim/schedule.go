@@ -45,7 +45,7 @@ var verbArgs = map[string]struct {
 	reboot RebootKind
 }{
 	"crash": {addrs: 1, forOK: true, reboot: Crash}, "wipe": {addrs: 1, forOK: true, reboot: CrashAndWipe},
-	"tear": {addrs: 1, forOK: true, reboot: CrashTorn},
+	"tear":   {addrs: 1, forOK: true, reboot: CrashTorn},
 	"reboot": {addrs: 1, forOK: true, reboot: Graceful}, "stop": {addrs: 1}, "start": {addrs: 1},
 	"partition": {addrs: 2, forOK: true}, "oneway": {addrs: 2, forOK: true}, "isolate": {addrs: 1, forOK: true}, "heal": {},
 	"clog": {addrs: 2, dur: true},
