@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -44,20 +42,7 @@ func (t *tracer) attach() error {
 			t.detachAll()
 			return err
 		}
-		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if len(args) > 0 {
-			p.comm = filepath.Base(args[0])
-		}
-		line := strings.Join(args, " ")
-		for _, l := range t.cfg.Labels {
-			if l.matches(line) {
-				p.label = l.Name
-				p.names = append(p.names, l.Name)
-				p.fromLabel = append(p.fromLabel, true)
-				break
-			}
-		}
+		t.nameFromCmdline(p)
 		t.procs[pid] = p
 		t.order = append(t.order, p)
 		if t.root == nil {

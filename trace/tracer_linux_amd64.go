@@ -695,23 +695,7 @@ func (t *tracer) exec(tk *task) {
 		p.started = true
 		unix.PtraceSetOptions(tk.tid, fullOptions)
 	}
-	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
-	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-	if len(args) > 0 {
-		p.comm = filepath.Base(args[0])
-	}
-	line := strings.Join(args, " ")
-	for _, l := range t.cfg.Labels {
-		if l.matches(line) {
-			// Every process the label matches wears the bare name while it runs (rules and
-			// draws see NAME); duplicates are numbered when the run ends, by their position
-			// in the process tree, never by the order their execs happened to arrive in.
-			p.label = l.Name
-			p.names = append(p.names, l.Name)
-			p.fromLabel = append(p.fromLabel, true)
-			break
-		}
-	}
+	line := t.nameFromCmdline(p)
 	if e := t.record(tk, "exec", -1); e != nil {
 		e.Dest = line
 		e.complete = true
@@ -1646,4 +1630,26 @@ func relabel(e *Event) {
 	}
 	e.Addr = nl + strings.TrimPrefix(e.Addr, old)
 	e.Label = nl
+}
+
+// nameFromCmdline reads the process's command line: its comm, and the first label whose
+// match it passes; it returns the command line, its arguments joined by spaces. Every process the label matches wears the bare name while it runs (rules
+// and draws see NAME); duplicates are numbered when the run ends, by their position in the
+// process tree, never by the order their execs happened to arrive in.
+func (t *tracer) nameFromCmdline(p *process) string {
+	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/cmdline")
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if len(args) > 0 {
+		p.comm = filepath.Base(args[0])
+	}
+	line := strings.Join(args, " ")
+	for _, l := range t.cfg.Labels {
+		if l.matches(line) {
+			p.label = l.Name
+			p.names = append(p.names, l.Name)
+			p.fromLabel = append(p.fromLabel, true)
+			break
+		}
+	}
+	return line
 }
