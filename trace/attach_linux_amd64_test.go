@@ -39,10 +39,7 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 // children followed), its writes to the log fail while it is traced, and when the run is
 // interrupted it is detached, not killed: it goes on writing, traced by nobody.
 func TestAttachInjectDetach(t *testing.T) {
-	// Not parallel: with an attach (PTRACE_SEIZE) running in the same test process, another
-	// test's tracer was seen to hang in wait4 (TestRunTextTraceAndTable, 2 of 3 loaded runs).
-	// The cause is not found yet; a faultbox process runs one tracer, so a user should not meet
-	// it, but that is not proven.
+	t.Parallel()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "log")
 	cmd := exec.Command("sh", "-c", "while :; do echo tick >> "+log+"; sleep 0.02; done")
@@ -114,10 +111,7 @@ func TestAttachInjectDetach(t *testing.T) {
 // Attaching to a process that does not exist is an error naming it; so is asking for a
 // command and an attach at once.
 func TestAttachErrors(t *testing.T) {
-	// Not parallel: with an attach (PTRACE_SEIZE) running in the same test process, another
-	// test's tracer was seen to hang in wait4 (TestRunTextTraceAndTable, 2 of 3 loaded runs).
-	// The cause is not found yet; a faultbox process runs one tracer, so a user should not meet
-	// it, but that is not proven.
+	t.Parallel()
 	_, err := Run(context.Background(), Config{Attach: []int{1 << 30}})
 	if err == nil || !strings.Contains(err.Error(), strconv.Itoa(1<<30)) {
 		t.Errorf("attach to a missing process: %v", err)

@@ -473,6 +473,13 @@ func (t *tracer) loop() {
 				continue
 			}
 		} else {
+			if len(t.tasks) == 0 && len(t.orphans) == 0 {
+				// Every traced task is gone. Not waiting for ECHILD: in a program that runs
+				// other children too (a test binary, a server embedding the tracer), the
+				// locked thread may be the parent of a child it never traced, started on
+				// that thread before it was locked, and wait4 would block on it.
+				return
+			}
 			if t.text != nil && t.text.Buffered() > 0 {
 				t.text.Flush() // nothing to do until a tracee stops: let the lines out
 			}
