@@ -264,15 +264,7 @@ func (n *node) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAttrI
 	return n.m.do(func(fsys *disk.FaultFS) error {
 		p := n.path()
 		if size, ok := in.GetSize(); ok {
-			file, err := fsys.Open(p)
-			if err != nil {
-				return err
-			}
-			err = file.Truncate(int64(size))
-			if cerr := file.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
+			if err := withFile(fsys, p, func(f disk.File) error { return f.Truncate(int64(size)) }); err != nil {
 				return err
 			}
 		}
@@ -415,16 +407,21 @@ func (n *node) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) sysca
 		return n.m.do(func(fsys *disk.FaultFS) error { return fsys.SyncDir(n.path()) })
 	}
 	return n.m.do(func(fsys *disk.FaultFS) error {
-		file, err := fsys.Open(n.path())
-		if err != nil {
-			return err
-		}
-		err = file.Sync()
-		if cerr := file.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return withFile(fsys, n.path(), disk.File.Sync)
 	})
+}
+
+// withFile opens name, runs op on it and closes it, for a request that comes without a handle.
+func withFile(fsys *disk.FaultFS, name string, op func(disk.File) error) error {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return err
+	}
+	err = op(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Statfs reports a large, empty disk: the model has no capacity (ENOSPC comes from rules).
