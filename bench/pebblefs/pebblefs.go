@@ -58,11 +58,7 @@ func (f *FS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &file{h: h}
-	for _, o := range opts {
-		o.Apply(out)
-	}
-	return out, nil
+	return withOptions(&file{h: h}, opts), nil
 }
 
 func (f *FS) OpenReadWrite(name string, opts ...vfs.OpenOption) (vfs.File, error) {
@@ -73,11 +69,7 @@ func (f *FS) OpenReadWrite(name string, opts ...vfs.OpenOption) (vfs.File, error
 	if err != nil {
 		return nil, err
 	}
-	out := &file{h: h}
-	for _, o := range opts {
-		o.Apply(out)
-	}
-	return out, nil
+	return withOptions(&file{h: h}, opts), nil
 }
 
 func (f *FS) OpenDir(name string) (vfs.File, error) {
@@ -243,3 +235,11 @@ func (d *dir) SyncTo(int64) (bool, error)     { return true, d.Sync() }
 func (d *dir) SyncData() error                { return d.Sync() }
 func (d *dir) Prefetch(int64, int64) error    { return nil }
 func (d *dir) Fd() uintptr                    { return vfs.InvalidFd }
+
+// withOptions applies Pebble's open options to f.
+func withOptions(f *file, opts []vfs.OpenOption) *file {
+	for _, o := range opts {
+		o.Apply(f)
+	}
+	return f
+}
