@@ -197,6 +197,19 @@ func readFile(t *testing.T, fsys disk.FS, name string) string {
 	return string(b)
 }
 
+// writeDurableThenVolatile makes "log" hold "durable." synced (data and name) and then
+// "volatile" after it, not synced.
+func writeDurableThenVolatile(fsys disk.FS) {
+	f, err := fsys.Create("log")
+	if err != nil {
+		panic(err)
+	}
+	f.WriteAt([]byte("durable."), 0)
+	f.Sync()
+	fsys.SyncDir(".")
+	f.WriteAt([]byte("volatile"), 8)
+}
+
 // A crash keeps what was durable (synced data, synced directory entries) and a wipe keeps
 // nothing; the restarted process sees only that.
 func TestCrashKeepsDurableWipeKeepsNothing(t *testing.T) {
@@ -207,14 +220,7 @@ func TestCrashKeepsDurableWipeKeepsNothing(t *testing.T) {
 		w.SpawnTask(ip1, func(tk *Task) {
 			fsys := tk.FS()
 			seen = append(seen, readFile(t, fsys, "log"))
-			f, err := fsys.Create("log")
-			if err != nil {
-				panic(err)
-			}
-			f.WriteAt([]byte("durable."), 0)
-			f.Sync()
-			fsys.SyncDir(".")
-			f.WriteAt([]byte("volatile"), 8)
+			writeDurableThenVolatile(fsys)
 			tk.Sleep(time.Hour) // crashed while sleeping
 		})
 		w.At(10*time.Millisecond, func() { w.Reboot(ip1, kind, time.Millisecond) })
@@ -389,15 +395,7 @@ func TestCrashTornTearsUnsyncedFiles(t *testing.T) {
 		for seed := fault.Seed(1); seed <= 5; seed++ {
 			w := New(seed, Options{})
 			w.SpawnTask(ip1, func(tk *Task) {
-				fsys := tk.FS()
-				f, err := fsys.Create("log")
-				if err != nil {
-					panic(err)
-				}
-				f.WriteAt([]byte("durable."), 0)
-				f.Sync()
-				fsys.SyncDir(".")
-				f.WriteAt([]byte("volatile"), 8)
+				writeDurableThenVolatile(tk.FS())
 				tk.Sleep(time.Hour)
 			})
 			w.At(10*time.Millisecond, func() { w.Stop(ip1, kind) })
