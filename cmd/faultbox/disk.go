@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 
 	"github.com/faultbox/faultbox/cmd/internal/cli"
@@ -19,7 +20,7 @@ func init() {
 	register(&cli.Command{
 		Name:    "disk",
 		Summary: "Storage faults: a write-ahead log on a disk that lies.",
-		Subs: []*cli.Command{{
+		Subs: slices.Concat([]*cli.Command{{
 			Name:    "torture",
 			Summary: "Run the checksummed write-ahead log (disk/wal) through a random workload on a faulty disk and report what it survived.",
 			Args:    "[flags]",
@@ -39,7 +40,7 @@ disk.Config fields. On a terminal, progress is shown on stderr (not with --json 
 				{Code: fault.ExitEmpty, Meaning: "empty: nothing was acknowledged, so nothing was checked"},
 			},
 			Run: func(e *cli.Env, args []string) int { return runDiskTorture(e, args, nil) },
-		}},
+		}}, diskEnumerateCommands, diskMountCommands),
 	})
 }
 

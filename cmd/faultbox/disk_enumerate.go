@@ -14,17 +14,12 @@ import (
 )
 
 // The crash-state enumerator and the rule checker, as subcommands of 'faultbox disk'
-// (registered after disk.go's init, which files run in name order).
-func init() {
-	d := root.Sub("disk")
-	if d == nil {
-		panic("faultbox: disk_enumerate.go initialised before disk.go")
-	}
-	d.Subs = append(d.Subs, &cli.Command{
-		Name:    "enumerate",
-		Summary: "Crash a workload at every persistence point, in every crash state, and check each recovery (ALICE-style).",
-		Args:    "[flags]",
-		Details: `Runs one workload on the memory disk and, just before each sync and directory sync
+// (disk.go lists them under its command).
+var diskEnumerateCommands = []*cli.Command{{
+	Name:    "enumerate",
+	Summary: "Crash a workload at every persistence point, in every crash state, and check each recovery (ALICE-style).",
+	Args:    "[flags]",
+	Details: `Runs one workload on the memory disk and, just before each sync and directory sync
 and at the end, builds the crash states of that instant (everything unsynced lost, everything
 kept, and --torn torn shapes), then recovers on each distinct one and checks it. Targets:
 
@@ -33,23 +28,22 @@ kept, and --torn torn shapes), then recovers on each distinct one and checks it.
   rename         a file replaced through a temporary file and a rename, the data never
                  synced: the classic bug; some state must hold neither version whole
   rename-synced  the same with the data synced before the rename: every state holds one`,
-		Exits: []cli.Exit{
-			{Code: fault.ExitPass, Meaning: "every crash state passed its check"},
-			{Code: fault.ExitFail, Meaning: "some crash state failed its check (listed)"},
-			cli.UsageExit,
-		},
-		Run: runDiskEnumerate,
-	}, &cli.Command{
-		Name:    "rules",
-		Summary: "Check targeting rules in the one-line form and print what each selects and does.",
-		Args:    "SPEC...",
-		Details: `Each SPEC is one or more rules separated by ';', for example
+	Exits: []cli.Exit{
+		{Code: fault.ExitPass, Meaning: "every crash state passed its check"},
+		{Code: fault.ExitFail, Meaning: "some crash state failed its check (listed)"},
+		cli.UsageExit,
+	},
+	Run: runDiskEnumerate,
+}, {
+	Name:    "rules",
+	Summary: "Check targeting rules in the one-line form and print what each selects and does.",
+	Args:    "SPEC...",
+	Details: `Each SPEC is one or more rules separated by ';', for example
 sync:path=*.log:nth=3:error=EIO or *:nth=120:crash (see docs/disk.md, "Targeting").
 A bad rule is reported with its column, field, value and what was expected.`,
-		Exits: []cli.Exit{{Code: fault.ExitPass, Meaning: "every rule is valid"}, cli.UsageExit},
-		Run:   runDiskRules,
-	})
-}
+	Exits: []cli.Exit{{Code: fault.ExitPass, Meaning: "every rule is valid"}, cli.UsageExit},
+	Run:   runDiskRules,
+}}
 
 func runDiskRules(e *cli.Env, args []string) int {
 	fs := e.FlagSet()

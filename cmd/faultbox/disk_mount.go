@@ -16,17 +16,13 @@ import (
 	"github.com/faultbox/faultbox/internal/shellquote"
 )
 
-// 'faultbox disk mount' and 'faultbox disk ctl': any program on the lying disk.
-func init() {
-	d := root.Sub("disk")
-	if d == nil {
-		panic("faultbox: disk_mount.go initialised before disk.go")
-	}
-	d.Subs = append(d.Subs, &cli.Command{
-		Name:    "mount",
-		Summary: "Serve the memory disk as a FUSE file system at DIR, so that any program runs on the lying disk.",
-		Args:    "[flags] DIR",
-		Details: `Every file operation under DIR goes to the disk model (disk.FaultFS on a MemFS):
+// 'faultbox disk mount' and 'faultbox disk ctl': any program on the lying disk (disk.go lists
+// them under its command).
+var diskMountCommands = []*cli.Command{{
+	Name:    "mount",
+	Summary: "Serve the memory disk as a FUSE file system at DIR, so that any program runs on the lying disk.",
+	Args:    "[flags] DIR",
+	Details: `Every file operation under DIR goes to the disk model (disk.FaultFS on a MemFS):
 writes become durable only when fsync'd, directory entries only when the directory is fsync'd,
 and the disk's fault families and targeting rules apply. Reads and writes bypass the kernel's
 page cache, so a crash is seen at once. The command serves in the foreground until SIGINT or
@@ -42,26 +38,25 @@ Needs /dev/fuse and root (the mount is made with mount(2)), or the fusermount3 h
 (Debian's fuse3). Presets for --config: default, fast-local, random, stress, or a JSON object
 of disk.Config fields; the default keeps latencies at fast-local and loses everything
 unsynced at a crash.`,
-		Exits: []cli.Exit{
-			{Code: fault.ExitPass, Meaning: "served and unmounted cleanly"},
-			{Code: fault.ExitFail, Meaning: "the mount or the control socket could not be set up, or the unmount failed"},
-			cli.UsageExit,
-		},
-		Run: runDiskMount,
-	}, &cli.Command{
-		Name:    "ctl",
-		Summary: "Send one command to a running 'faultbox disk mount --control SOCK' and print its answer.",
-		Args:    "SOCK COMMAND [ARGS]",
-		Details: `COMMAND is crash, wipe, rules [SPEC], status or unmount. The answer comes once the
+	Exits: []cli.Exit{
+		{Code: fault.ExitPass, Meaning: "served and unmounted cleanly"},
+		{Code: fault.ExitFail, Meaning: "the mount or the control socket could not be set up, or the unmount failed"},
+		cli.UsageExit,
+	},
+	Run: runDiskMount,
+}, {
+	Name:    "ctl",
+	Summary: "Send one command to a running 'faultbox disk mount --control SOCK' and print its answer.",
+	Args:    "SOCK COMMAND [ARGS]",
+	Details: `COMMAND is crash, wipe, rules [SPEC], status or unmount. The answer comes once the
 command is done, so a script may go on at once: 'faultbox disk ctl /tmp/ctl.sock crash'.`,
-		Exits: []cli.Exit{
-			{Code: fault.ExitPass, Meaning: "the command was carried out"},
-			{Code: fault.ExitFail, Meaning: "the mount refused it or could not be reached"},
-			cli.UsageExit,
-		},
-		Run: runDiskCtl,
-	})
-}
+	Exits: []cli.Exit{
+		{Code: fault.ExitPass, Meaning: "the command was carried out"},
+		{Code: fault.ExitFail, Meaning: "the mount refused it or could not be reached"},
+		cli.UsageExit,
+	},
+	Run: runDiskCtl,
+}}
 
 // mountDefault is the --config the mount starts with: fast-local latencies and a crash that
 // keeps nothing unsynced (the LazyFS model), so what survives is exactly what was synced.
