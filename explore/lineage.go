@@ -3,10 +3,11 @@ package explore
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/faultbox/faultbox/fault"
 )
 
 // Model is what lineage has learned of how a good outcome is reached (Molly's lineage-driven
@@ -37,11 +38,7 @@ func (m *Model) add(supports []string) {
 	if m.known == nil {
 		m.known, m.seen = map[uint64]bool{}, map[uint64]bool{}
 	}
-	hash := func(s string) uint64 {
-		h := fnv.New64a()
-		h.Write([]byte(s))
-		return h.Sum64()
-	}
+	hash := fault.HashString
 	if key := hash(setKey(supports)); !m.seen[key] {
 		m.seen[key] = true
 		m.Derivations++

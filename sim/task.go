@@ -128,7 +128,10 @@ func (t *Task) park() {
 }
 
 func (t *Task) wakeAt(at time.Duration, fn func()) {
-	t.p.w.schedule(&event{at: at, kind: kindWake, proc: t.p, inc: t.p.inc, a: t.key, fn: fn})
+	w := t.p.w
+	e := w.newEvent()
+	e.at, e.kind, e.do, e.proc, e.inc, e.a, e.fn = at, kindWake, doFn, t.p, t.p.inc, t.key, fn
+	w.schedule(e)
 }
 
 // scheduleRun gives the baton to t at virtual time at.

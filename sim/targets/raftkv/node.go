@@ -289,21 +289,24 @@ func (n *node) Receive(p *sim.Process, m sim.Message) {
 		switch msg.GetType() {
 		case pb.MsgApp, pb.MsgHeartbeat, pb.MsgSnap:
 			n.lastContact = p.Now()
-			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgApp && msg.GetIndex() > last {
-				// The leader believes this node holds entries it lost, and raft's leader
-				// ignores a rejection below what it counts as matched, probing again at
-				// once: a ping-pong of thousands of messages a second until the leader
-				// changes. Answer such a probe once per heartbeat interval.
-				if p.Now() < n.gapAnswered+n.c.cfg.Tick {
-					return
+			if n.amnesiac {
+				last, _ := n.ms.LastIndex()
+				if msg.GetType() == pb.MsgApp && msg.GetIndex() > last {
+					// The leader believes this node holds entries it lost, and raft's leader
+					// ignores a rejection below what it counts as matched, probing again at
+					// once: a ping-pong of thousands of messages a second until the leader
+					// changes. Answer such a probe once per heartbeat interval.
+					if p.Now() < n.gapAnswered+n.c.cfg.Tick {
+						return
+					}
+					n.gapAnswered = p.Now()
 				}
-				n.gapAnswered = p.Now()
-			}
-			if last, _ := n.ms.LastIndex(); n.amnesiac && msg.GetType() == pb.MsgHeartbeat && msg.GetCommit() > last {
-				// The leader thinks this node holds what it lost: raft would panic
-				// ("tocommit out of range"). Commit what it holds; the next append
-				// finds the gap.
-				msg.Commit = new(last)
+				if msg.GetType() == pb.MsgHeartbeat && msg.GetCommit() > last {
+					// The leader thinks this node holds what it lost: raft would panic
+					// ("tocommit out of range"). Commit what it holds; the next append
+					// finds the gap.
+					msg.Commit = new(last)
+				}
 			}
 		case pb.MsgVote, pb.MsgPreVote:
 			if n.amnesiac && (msg.GetTerm() <= n.voteFloor || n.applied < n.commitFloor) {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.etcd.io/raft/v3"
@@ -27,12 +28,12 @@ import (
 //	[nkeys u32]([key u64][value u64])*[nsessions u32]([client u32][seq u64][ok u8])*
 func (n *node) encodeState() []byte {
 	b := binary.LittleEndian.AppendUint32(nil, uint32(len(n.kv)))
-	for _, k := range slices.Sorted(mapKeys(n.kv)) {
+	for _, k := range slices.Sorted(maps.Keys(n.kv)) {
 		b = binary.LittleEndian.AppendUint64(b, k)
 		b = binary.LittleEndian.AppendUint64(b, n.kv[k])
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(n.sessions)))
-	for _, c := range slices.Sorted(mapKeys(n.sessions)) {
+	for _, c := range slices.Sorted(maps.Keys(n.sessions)) {
 		s := n.sessions[c]
 		b = binary.LittleEndian.AppendUint32(b, c)
 		b = binary.LittleEndian.AppendUint64(b, s.seq)
@@ -43,16 +44,6 @@ func (n *node) encodeState() []byte {
 		b = append(b, ok)
 	}
 	return b
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // decodeState reads a snapshot's data back into a key-value map and sessions. Only what
