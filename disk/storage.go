@@ -226,6 +226,16 @@ func (s *Storage) crash(process string, closeFiles, torn bool) []fault.Event {
 	return events
 }
 
+// Crashes counts the crashes of a process's disk so far: by Crash, CrashTorn and crash rules.
+func (s *Storage) Crashes(process string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.procs[process]; ok {
+		return p.crashes
+	}
+	return 0
+}
+
 // Wipe replaces a process's disk with an empty one: everything it stored is gone. Every
 // handle and FS of the old incarnation fails from now on with ErrWiped.
 func (s *Storage) Wipe(process string) {

@@ -42,9 +42,8 @@ type Mount struct {
 
 	// mu serialises every operation on the model: the disk is not for concurrent use, and
 	// one order of operations is what its events and crashes are decided by.
-	mu      sync.Mutex
-	ops     uint64
-	crashes int
+	mu  sync.Mutex
+	ops uint64
 }
 
 // New mounts the disk of opts.Process in st at dir (an existing, empty directory) and
@@ -97,9 +96,7 @@ func (m *Mount) Ops() uint64 {
 
 // Crashes counts the crashes of the mount's disk (by Crash and by crash rules).
 func (m *Mount) Crashes() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.crashes
+	return m.st.Crashes(m.process)
 }
 
 // Crash is power loss for the disk under the mount, as LazyFS's "clear cache" is: what was
@@ -110,7 +107,6 @@ func (m *Mount) Crashes() int {
 func (m *Mount) Crash() []fault.Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.crashes++
 	return m.st.Crash(m.process, true)
 }
 

@@ -252,3 +252,27 @@ func TestSqlite3OnTheMount(t *testing.T) {
 	}
 	crashAndCheck("a commit whose fsync failed", "1,2", 0)
 }
+
+// A crash a rule causes counts as one of the mount's crashes, as Mount.Crash does.
+func TestCrashRuleCounts(t *testing.T) {
+	m := mountOrSkip(t, keepNothing())
+	rules, err := disk.ParseRules("write:nth=2:crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Storage().SetRules(rules); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(m.Dir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("one")
+	if _, err := f.WriteString("two"); !errors.Is(err, syscall.EIO) {
+		t.Errorf("the write the rule crashes at: %v, want EIO", err)
+	}
+	if m.Crashes() != 1 {
+		t.Errorf("Crashes() = %d after a crash rule fired, want 1", m.Crashes())
+	}
+}
