@@ -584,15 +584,25 @@ func (ff *faultFile) Close() error {
 // rules, nothing about the FS changes: no predicate is asked and no stream draws. A crash
 // rule needs a FaultFS made by a Storage.
 func (f *FaultFS) SetRules(rs []Rule) error {
+	if err := validateRules(rs); err != nil {
+		return err
+	}
 	for i, r := range rs {
-		if err := r.validate(); err != nil {
-			return fmt.Errorf("disk rule %d: %w", i+1, err)
-		}
 		if r.Crash && f.crashFn == nil {
 			return fmt.Errorf("disk rule %d %q: a crash rule needs a disk.Storage (the crash is the process's)", i+1, r)
 		}
 	}
 	f.rules.Store(compileRules(rs))
+	return nil
+}
+
+// validateRules checks every rule, naming the first bad one by its place.
+func validateRules(rs []Rule) error {
+	for i, r := range rs {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("disk rule %d: %w", i+1, err)
+		}
+	}
 	return nil
 }
 

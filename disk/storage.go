@@ -23,7 +23,7 @@ type Storage struct {
 	procs     map[string]*proc
 	atlas     *Atlas
 	replicaOf map[string]int
-	rules     []Rule
+	rules     *rules // compiled once by SetRules, shared by every process's FaultFS
 }
 
 type proc struct {
@@ -159,23 +159,22 @@ func (s *Storage) startLocked(process string, p *proc, mem *MemFS) {
 			s.Crash(process, true)
 		}
 	}
-	p.fs.rules.Store(compileRules(s.rules))
+	p.fs.rules.Store(s.rules)
 }
 
 // SetRules installs targeting rules (see Rule and ParseRules) on every process's disk, now
 // and after every crash and wipe; nil removes them. A rule's Nth counts per process across
 // incarnations, so "the third sync" stays the third after a crash.
 func (s *Storage) SetRules(rs []Rule) error {
-	for i, r := range rs {
-		if err := r.validate(); err != nil {
-			return fmt.Errorf("disk rule %d: %w", i+1, err)
-		}
+	if err := validateRules(rs); err != nil {
+		return err
 	}
+	c := compileRules(slices.Clone(rs)) // compiled once: the predicates hold the Nth counts
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rules = slices.Clone(rs)
+	s.rules = c
 	for _, p := range s.procs {
-		p.fs.rules.Store(compileRules(s.rules))
+		p.fs.rules.Store(c)
 	}
 	return nil
 }
