@@ -52,7 +52,7 @@ func (f *FS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
 		return nil, err
 	}
 	if fi.IsDir() {
-		return f.OpenDir(name)
+		return &dir{fs: f.d, name: name}, nil // Stat said so: no second Stat through OpenDir
 	}
 	h, err := f.d.Open(name)
 	if err != nil {
