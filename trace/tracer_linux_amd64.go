@@ -832,19 +832,23 @@ func (t *tracer) entry(tk *task) {
 	}
 	name := sysName(nr)
 	hidden := len(t.cfg.Paths) > 0 && !t.onPaths(tk, nr, r)
-	if hidden && !t.mayTamper(nr) {
+	if hidden && !t.mayTamper(nr) && nr != sysClose && !callRetFd[nr] {
+		// Off the -P paths and nothing to do with it. A close or a call that makes a
+		// descriptor goes on below all the same: its exit keeps the fd cache true.
 		t.cont(tk.tid, 0)
 		return
 	}
-	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: t.stat(name), hidden: hidden}
-	if hidden {
-		c.stat = &CallStat{} // counted nowhere
+	c := &callState{nr: nr, ev: -1, enterAt: time.Now(), stat: &CallStat{}, hidden: hidden}
+	if !hidden {
+		c.stat = t.stat(name) // a hidden call is counted nowhere, and gets no -c row
 	}
 	for i := range c.args {
 		c.args[i] = r.Arg(i)
 	}
 	c.stat.Calls++
-	t.keepInput(tk, c)
+	if !hidden {
+		t.keepInput(tk, c) // its buffer would never be printed
+	}
 	var e *Event
 	if !hidden {
 		e = t.record(tk, name, fd)
