@@ -173,8 +173,8 @@ func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 		if a.set["nodes"] || a.set["clients"] || a.set["duration"] {
 			return nil, fmt.Errorf("--nodes, --clients and --duration are for --target raftkv")
 		}
-		if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
-			return nil, fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
+		if err := checkDbctlBug(a.bug); err != nil {
+			return nil, err
 		}
 		if a.keys < 1 || a.ops < 1 || a.ops > 1_000_000 {
 			return nil, fmt.Errorf("--ops %d --keys %d: want 1..1000000 operations over at least 1 key", a.ops, a.keys)
@@ -184,11 +184,8 @@ func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 		if a.set["ops"] || a.set["keys"] {
 			return nil, fmt.Errorf("--ops and --keys are for --target dbctl")
 		}
-		if a.nodes != 3 && a.nodes != 5 {
-			return nil, fmt.Errorf("--nodes %d: want 3 or 5", a.nodes)
-		}
-		if a.clients < 1 || a.clients > 64 {
-			return nil, fmt.Errorf("--clients %d: want 1..64", a.clients)
+		if err := checkRaftkvSize(a.nodes, a.clients); err != nil {
+			return nil, err
 		}
 		if a.duration <= 0 || a.duration > time.Hour {
 			return nil, fmt.Errorf("--duration %s: want more than 0 and at most 1h of virtual time", a.duration)

@@ -213,8 +213,8 @@ func checkSimArgs(a *simArgs, pos []string) error {
 	}
 	switch a.target {
 	case "dbctl":
-		if a.bug != "" && !slices.Contains(dbctl.Bugs, a.bug) {
-			return fmt.Errorf("--bug %q: want one of %s", a.bug, strings.Join(dbctl.Bugs, ", "))
+		if err := checkDbctlBug(a.bug); err != nil {
+			return err
 		}
 	case "raftkv":
 		bug, err := raftkv.ParseBug(a.bug)
@@ -222,11 +222,8 @@ func checkSimArgs(a *simArgs, pos []string) error {
 			return fmt.Errorf("--%v", err)
 		}
 		a.bug = string(bug) // "none" is no bug
-		if a.nodes != 3 && a.nodes != 5 {
-			return fmt.Errorf("--nodes %d: want 3 or 5", a.nodes)
-		}
-		if a.clients < 1 || a.clients > 64 {
-			return fmt.Errorf("--clients %d: want 1..64", a.clients)
+		if err := checkRaftkvSize(a.nodes, a.clients); err != nil {
+			return err
 		}
 	}
 	a.cfg.Ops, a.cfg.Keys, a.cfg.Scenario, a.cfg.Faults, a.cfg.Bug = a.ops, a.keys, sc, prof, a.bug
@@ -262,4 +259,23 @@ func runRaftkv(e *cli.Env, a *simArgs) int {
 // it, events.jsonl giving events.porcupine.html.
 func htmlBeside(events string) string {
 	return strings.TrimSuffix(events, filepath.Ext(events)) + ".porcupine.html"
+}
+
+// checkDbctlBug checks --bug for the dbctl target ("" is none).
+func checkDbctlBug(bug string) error {
+	if bug != "" && !slices.Contains(dbctl.Bugs, bug) {
+		return fmt.Errorf("--bug %q: want one of %s", bug, strings.Join(dbctl.Bugs, ", "))
+	}
+	return nil
+}
+
+// checkRaftkvSize checks --nodes and --clients for the raftkv target.
+func checkRaftkvSize(nodes, clients int) error {
+	if nodes != 3 && nodes != 5 {
+		return fmt.Errorf("--nodes %d: want 3 or 5", nodes)
+	}
+	if clients < 1 || clients > 64 {
+		return fmt.Errorf("--clients %d: want 1..64", clients)
+	}
+	return nil
 }
