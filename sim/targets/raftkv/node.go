@@ -406,6 +406,21 @@ func durable(rd raft.Ready) bool {
 	return !raft.IsEmptyHardState(rd.HardState) || len(rd.Entries) > 0 || !raft.IsEmptySnap(rd.Snapshot)
 }
 
+// readBack reads want back from f at off: nil when the bytes are there as written.
+func (n *node) readBack(f disk.File, off int64, want []byte) error {
+	if cap(n.readBuf) < len(want) {
+		n.readBuf = make([]byte, len(want))
+	}
+	got := n.readBuf[:len(want)]
+	if _, err := f.ReadAt(got, off); err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return errors.New("the bytes read back differ from those written")
+	}
+	return nil
+}
+
 // finish completes a Ready once its writes are written: fsync, then make them raft's stable
 // storage, then send, apply the committed entries, serve reads, and advance.
 func (n *node) finish(rd raft.Ready, written bool) {
@@ -416,14 +431,7 @@ func (n *node) finish(rd raft.Ready, written bool) {
 		}
 		// Read the batch back before anything it promises leaves: a write that was
 		// corrupted or misdirected on its way to the media is caught here, not at recovery.
-		if cap(n.readBuf) < len(n.batch) {
-			n.readBuf = make([]byte, len(n.batch))
-		}
-		got := n.readBuf[:len(n.batch)]
-		if _, err := n.f.ReadAt(got, n.batchOff); err != nil || !bytes.Equal(got, n.batch) {
-			if err == nil {
-				err = errors.New("the bytes read back differ from those written")
-			}
+		if err := n.readBack(n.f, n.batchOff, n.batch); err != nil {
 			n.c.fail(n, "verify the log", err)
 			return
 		}

@@ -1,7 +1,6 @@
 package raftkv
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -130,7 +129,7 @@ func (n *node) maybeSnapshot() {
 	last, _ := n.ms.LastIndex()
 	hs, _, _ := n.ms.InitialState()
 	at := n.applied
-	if every <= 0 || at < snap.GetMetadata().GetIndex()+uint64(every) || at > last || at > hs.GetCommit() {
+	if at < snap.GetMetadata().GetIndex()+uint64(every) || at > last || at > hs.GetCommit() {
 		return // not yet, or applied past what is stored (the planted apply-uncommitted)
 	}
 	s, err := n.ms.CreateSnapshot(at, snap.GetMetadata().GetConfState(), n.encodeState())
@@ -171,14 +170,7 @@ func (n *node) maybeSnapshot() {
 			n.c.fail(n, "sync the new log", err)
 			return
 		}
-		if cap(n.readBuf) < len(buf) {
-			n.readBuf = make([]byte, len(buf))
-		}
-		got := n.readBuf[:len(buf)]
-		if _, err := f.ReadAt(got, 0); err != nil || !bytes.Equal(got, buf) {
-			if err == nil {
-				err = errors.New("the bytes read back differ from those written")
-			}
+		if err := n.readBack(f, 0, buf); err != nil {
 			n.c.fail(n, "verify the new log", err)
 			return
 		}
