@@ -237,28 +237,21 @@ func (t *tracer) afterDetach(tid int, ws unix.WaitStatus) {
 	unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(tid), 0, uintptr(sig), 0, 0)
 }
 
-// pathCalls are the calls that name a path or act on a descriptor (execve aside: the helper's
-// own execve of the command would stop too): what strace -P alone traces.
-func pathCalls() []int {
-	seen := map[int]bool{}
-	for _, set := range []map[int]bool{callPath0, callPath1, callFdArg0} {
-		for nr := range set {
+// addPathCalls adds the calls that name a path or act on a descriptor (execve aside: the
+// helper's own execve of the command would stop too) to set: what strace -P alone traces.
+func addPathCalls(set map[int]bool) {
+	for _, calls := range []map[int]bool{callPath0, callPath1, callFdArg0} {
+		for nr := range calls {
 			if n := sysName(nr); n != "execve" && n != "execveat" {
-				seen[nr] = true
+				set[nr] = true
 			}
 		}
 	}
 	for n := range watchFdArgs {
 		if nr, ok := sysNumber(n); ok {
-			seen[nr] = true
+			set[nr] = true
 		}
 	}
-	out := make([]int, 0, len(seen))
-	for nr := range seen {
-		out = append(out, nr)
-	}
-	sort.Ints(out)
-	return out
 }
 
 // onPaths reports whether the call tk has entered is on one of Config.Paths (strace -P): the

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -273,23 +274,16 @@ func (t *tracer) filterSet() []int {
 	if t.cfg.Trace == nil && len(t.cfg.Paths) > 0 {
 		// strace -P alone traces every call on the path: those that name a path or act on
 		// a descriptor.
-		for _, nr := range pathCalls() {
-			set[nr] = true
-		}
+		addPathCalls(set)
 	}
-	for _, r := range t.rules {
+	for i, r := range t.rules {
 		for _, nr := range r.Syscalls {
 			set[nr] = true
 		}
-	}
-	for i, r := range t.rules {
 		if r.After {
 			// The sends that arm an after=send term must stop (and make events).
 			t.afterRules = append(t.afterRules, i)
-			for _, n := range sendCalls {
-				nr, _ := sysNumber(n)
-				set[nr] = true
-			}
+			maps.Copy(set, callSend)
 		}
 	}
 	if len(t.cfg.Partitions) > 0 || len(t.cfg.Links) > 0 {
@@ -311,12 +305,7 @@ func (t *tracer) filterSet() []int {
 		set[nr] = true
 	}
 	// execve runs free: the helper executes the target with the filter already in place.
-	out := make([]int, 0, len(set))
-	for nr := range set {
-		out = append(out, nr)
-	}
-	sort.Ints(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 const (
