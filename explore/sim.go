@@ -31,7 +31,7 @@ type Sim struct {
 }
 
 // DefaultKinds are the faults random plans draw from when none are given.
-var DefaultKinds = []string{"crash", "reboot", "partition", "isolate"}
+var DefaultKinds = []string{"crash", "tear", "reboot", "partition", "isolate"}
 
 // NewDbctl explores the lab's cluster (sim/targets/dbctl) with ops operations over keys keys
 // and, when bug is not empty, a planted bug (dbctl.Bugs). kinds limits what random plans do
@@ -205,7 +205,7 @@ func (d *Sim) Aims(base *Outcome) []string {
 			return nil // a client: the cluster is what is tested
 		}
 		if p.Kind == "write" { // after the write, before its sync
-			return []string{fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where)}
+			return d.afterWrite(p)
 		}
 		return []string{
 			fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where),
@@ -333,7 +333,6 @@ func roundRobin(lists [][]Point) []Point {
 // deliveries (see aim for their order). Lineage calls Cuts on every run that survives its
 // faults: what the run rested on that the baseline did not is the redundancy it revealed.
 func (d *Sim) Cuts(base *Outcome) []string {
-	crash := func(p Point) string { return fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where) }
 	var out []string
 	seen := map[string]bool{}
 	add := func(f string) {
@@ -343,10 +342,14 @@ func (d *Sim) Cuts(base *Outcome) []string {
 		}
 	}
 	for _, p := range exposedWrites(base.Points, d.nodes) {
-		add(crash(p))
+		for _, f := range d.afterWrite(p) {
+			add(f)
+		}
 	}
 	for _, p := range spokenWrites(base.Points, d.nodes) {
-		add(crash(p))
+		for _, f := range d.afterWrite(p) {
+			add(f)
+		}
 	}
 	for _, f := range d.aim(base, func(p Point) []string {
 		if p.Kind != "deliver" || !d.supports(p) {
@@ -355,6 +358,18 @@ func (d *Sim) Cuts(base *Outcome) []string {
 		return []string{fmt.Sprintf("at %s oneway %s %s for 1ms", max(p.At-time.Microsecond, 0), p.From, p.Where)}
 	}) {
 		add(f)
+	}
+	return out
+}
+
+// afterWrite is what is aimed at a write, just after it and before its sync: a crash, which
+// loses what was not synced, and, when the kinds allow it, a torn crash, which leaves the
+// unsynced sectors new, old or garbage for recovery to tell apart.
+func (d *Sim) afterWrite(p Point) []string {
+	at := p.At + time.Microsecond
+	out := []string{fmt.Sprintf("at %s crash %s for 20ms", at, p.Where)}
+	if slices.Contains(d.kinds, "tear") {
+		out = append(out, fmt.Sprintf("at %s tear %s for 20ms", at, p.Where))
 	}
 	return out
 }

@@ -152,8 +152,10 @@ func (n *node) Start(p *sim.Process) {
 	if k > 0 {
 		end = recs[k-1].end
 	}
+	cut := false
 	if st, err := f.Stat(); err == nil && st.Size() > end {
 		// A torn or corrupt tail: cut it off, so that new records follow the good ones.
+		cut = true
 		if err := f.Truncate(end); err != nil {
 			n.c.fail(n, "truncate the log", err)
 			return
@@ -165,16 +167,25 @@ func (n *node) Start(p *sim.Process) {
 	}
 	n.walEnd = end
 	n.ms = ms
-	if (fresh && p.Incarnation() > 1) || damaged {
+	if (fresh && p.Incarnation() > 1) || damaged || cut {
 		// The disk was wiped, or lost records it had synced: this node may have voted, and
 		// acknowledged entries, that it no longer knows of. It stands in for etcd's
 		// remove-and-re-add: it votes only in terms above any term it can have seen, and
 		// only once it holds every entry that was committed when it came back.
+		//
+		// A cut tail counts too. Batches are appended where the last one ended, inside a
+		// sector that already holds synced records; a power loss that tears that sector
+		// (a disk without power-safe overwrite) takes those records with it, and what is
+		// left looks like any torn tail. The node cannot tell an unsynced batch from synced
+		// records lost with it, so it takes the cautious reading.
 		f := &n.c.floors[n.id]
 		f.set, f.vote, f.commit = true, max(f.vote, n.c.maxTerm), max(f.commit, n.c.maxCommit)
 		what := "came back with an empty disk"
-		if damaged {
+		switch {
+		case damaged:
 			what = fmt.Sprintf("found its log damaged after record %d", k)
+		case cut:
+			what = fmt.Sprintf("found its log cut after record %d", k)
 		}
 		n.c.amnesia = append(n.c.amnesia, fmt.Sprintf("t=%s %s %s: no vote at or below term %d, none before index %d is applied",
 			p.Now(), p.Addr(), what, f.vote, f.commit))

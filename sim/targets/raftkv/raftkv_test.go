@@ -74,7 +74,7 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 		BugSkipFsync:         {sim.FaultsAll, 1},
 		BugSendBeforePersist: {sim.FaultsCrash, 1},
 		BugStaleRead:         {sim.FaultsAll, 1},
-		BugNoChecksum:        {sim.FaultsStorage, 1},
+		BugNoChecksum:        {sim.FaultsStorage, 2},
 	}
 	for _, bug := range Bugs {
 		b, ok := budget[bug]
