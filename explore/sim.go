@@ -198,7 +198,7 @@ const maxAims = 4096
 func (d *Sim) Aims(base *Outcome) []string {
 	var first []string
 	for _, p := range exposedWrites(base.Points, d.nodes) {
-		first = append(first, fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where))
+		first = append(first, crashAfter(p))
 	}
 	rest := d.aim(base, func(p Point) []string {
 		if !slices.Contains(d.nodes, netip.MustParseAddr(p.Where)) {
@@ -208,7 +208,7 @@ func (d *Sim) Aims(base *Outcome) []string {
 			return d.afterWrite(p)
 		}
 		return []string{
-			fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where),
+			crashAfter(p),
 			fmt.Sprintf("at %s oneway %s %s for 5ms", max(p.At-time.Microsecond, 0), p.From, p.Where),
 		}
 	})
@@ -366,12 +366,16 @@ func (d *Sim) Cuts(base *Outcome) []string {
 // loses what was not synced, and, when the kinds allow it, a torn crash, which leaves the
 // unsynced sectors new, old or garbage for recovery to tell apart.
 func (d *Sim) afterWrite(p Point) []string {
-	at := p.At + time.Microsecond
-	out := []string{fmt.Sprintf("at %s crash %s for 20ms", at, p.Where)}
+	out := []string{crashAfter(p)}
 	if slices.Contains(d.kinds, "tear") {
-		out = append(out, fmt.Sprintf("at %s tear %s for 20ms", at, p.Where))
+		out = append(out, fmt.Sprintf("at %s tear %s for 20ms", p.At+time.Microsecond, p.Where))
 	}
 	return out
+}
+
+// crashAfter crashes the process of p just after p, for 20ms.
+func crashAfter(p Point) string {
+	return fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where)
 }
 
 // spokenWrites are the writes of the nodes after which, before its next write, the node's
