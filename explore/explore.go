@@ -60,6 +60,7 @@ type Point struct {
 	Where string        // the process, or process and endpoint
 	From  string        // the other end, when there is one
 	Label string        // what distinguishes it among its kind (a message type, a call)
+	Sent  time.Duration `json:",omitempty"` // a delivery in a simulated run: when the message left its sender
 }
 
 // Strategy names how runs are chosen.

@@ -118,7 +118,7 @@ func (d *Sim) Run(ctx context.Context, seed fault.Seed, plan []string) (*Outcome
 	observe := func(h sim.Happening) {
 		p := Point{At: h.At, Kind: h.Kind, Where: h.To.String()}
 		if h.Kind == "deliver" {
-			p.From, p.Label = h.From.String(), string(rune(h.Type))
+			p.From, p.Label, p.Sent = h.From.String(), string(rune(h.Type)), h.Sent
 		}
 		points = append(points, p)
 	}
@@ -226,43 +226,52 @@ func (d *Sim) Aims(base *Outcome) []string {
 }
 
 // exposedWrites are the writes of a run that were exposed: the node wrote, and before the
-// sync that made the write durable (or with no sync after it at all) a message from the node
-// had already reached another process. A crash just after such a write loses what the node
-// had already spoken of: the promise outlives its grounds. In a system that syncs before it
-// speaks no write is exposed. They are listed round-robin over the nodes (each node's in the
-// order they happened), those never synced first.
+// sync that made the write durable (or with no sync after it at all) it sent a message that
+// reached another process. A crash just after such a write loses what the node had already
+// spoken of: the promise outlives its grounds. In a system that syncs before it speaks no
+// write is exposed (a message sent before the write and delivered after it does not count).
+// They are listed round-robin over the nodes, each node's from the middle of the run out
+// (spread), those spoken of first, then those never synced.
 func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 	type exposed struct {
 		p     Point
 		never bool
 	}
+	sent := map[string][]time.Duration{} // per node: when the messages it sent that arrived left it
+	for _, p := range points {
+		if p.Kind == "deliver" {
+			sent[p.From] = append(sent[p.From], p.Sent)
+		}
+	}
+	for _, s := range sent {
+		slices.Sort(s)
+	}
+	spoke := func(node string, from, to time.Duration) bool { // a message left in [from, to)
+		s := sent[node]
+		i, _ := slices.BinarySearch(s, from)
+		return i < len(s) && s[i] < to
+	}
 	byNode := map[string][]exposed{}
 	open := map[string][]Point{} // per node: its writes since its last sync
-	spoke := map[string]bool{}   // per node: it sent a message while writes were open
-	flush := func(node string, never bool) {
-		if spoke[node] || never {
-			for _, w := range open[node] {
-				byNode[node] = append(byNode[node], exposed{w, never})
-			}
-		}
-		open[node], spoke[node] = nil, false
-	}
 	for _, p := range points {
 		switch p.Kind {
 		case "write":
 			open[p.Where] = append(open[p.Where], p)
 		case "sync":
-			flush(p.Where, false)
-		case "stop":
-			open[p.Where], spoke[p.Where] = nil, false // a crash of the baseline: its writes' fate is decided
-		case "deliver":
-			if len(open[p.From]) > 0 {
-				spoke[p.From] = true
+			for _, w := range open[p.Where] {
+				if spoke(p.Where, w.At, p.At) {
+					byNode[p.Where] = append(byNode[p.Where], exposed{w, false})
+				}
 			}
+			open[p.Where] = nil
+		case "stop":
+			open[p.Where] = nil // a crash of the baseline: its writes' fate is decided
 		}
 	}
 	for _, n := range nodes {
-		flush(n.String(), true)
+		for _, w := range open[n.String()] {
+			byNode[n.String()] = append(byNode[n.String()], exposed{w, true})
+		}
 	}
 	var never, spoken [][]Point
 	for _, n := range nodes {
@@ -274,15 +283,14 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 				b = append(b, e.p)
 			}
 		}
-		never, spoken = append(never, spread(a)), append(spoken, b)
+		never, spoken = append(never, spread(a)), append(spoken, spread(b))
 	}
-	return append(roundRobin(never), roundRobin(spoken)...)
+	return append(roundRobin(spoken), roundRobin(never)...)
 }
 
-// spread orders a node's writes that were never synced from the middle out (the middle, then
-// the quarters, then the eighths...): a crash loses all of them alike, and one in the middle of
-// the run finds the node holding state its peers rely on, where the first ones (an election)
-// may not.
+// spread orders a node's exposed writes from the middle out (the middle, then the quarters,
+// then the eighths...): one in the middle of the run finds the node holding state its peers
+// rely on, where the first ones (an election) may not.
 func spread(ps []Point) []Point {
 	out := make([]Point, 0, len(ps))
 	taken := make([]bool, len(ps))
@@ -425,6 +433,7 @@ func (d *Sim) aim(base *Outcome, faults func(Point) []string) []string {
 		}
 		classes[k] = append(classes[k], p)
 	}
+
 	slices.SortStableFunc(order, func(a, b string) int {
 		sa, sb := strings.HasPrefix(a, "write "), strings.HasPrefix(b, "write ")
 		if sa != sb {

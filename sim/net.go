@@ -81,7 +81,7 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 	n.ids++
 	id := n.ids
 	l := link{from.addr, to}
-	m := Message{From: from.addr, To: to, Payload: n.w.copyPayload(payload), ID: id}
+	m := Message{From: from.addr, To: to, Payload: n.w.copyPayload(payload), ID: id, Sent: depart}
 	r := from.net
 	if r == nil {
 		r = n.stream(from.addr)

@@ -27,7 +27,8 @@ type Handler interface {
 type Message struct {
 	From, To netip.Addr
 	Payload  []byte
-	ID       uint64 // the world's send counter: unique per message, shared by a duplicate
+	ID       uint64        // the world's send counter: unique per message, shared by a duplicate
+	Sent     time.Duration // the virtual time it left its sender
 }
 
 // RebootKind says what a reboot does to a process's state.
@@ -349,6 +350,6 @@ func (w *World) observeDelivery(p *Process, m Message) {
 		if len(m.Payload) > 0 {
 			typ = m.Payload[0]
 		}
-		w.observe(Happening{Kind: "deliver", To: p.addr, From: m.From, Type: typ, ID: m.ID})
+		w.observe(Happening{Kind: "deliver", To: p.addr, From: m.From, Type: typ, ID: m.ID, Sent: m.Sent})
 	}
 }

@@ -359,11 +359,12 @@ func (w *World) record(e fault.Event) { w.log.Record(e) }
 // Happening is one thing an observer is told of (Options.Observe).
 type Happening struct {
 	At   time.Duration
-	Kind string     // "deliver", "stop", "start", or a disk operation: "write", "sync", "syncdir"
-	To   netip.Addr // the process it happened to
-	From netip.Addr // deliver: the sender
-	Type byte       // deliver: the payload's first byte (a message type, for most protocols)
-	ID   uint64     // deliver: the message's id
+	Kind string        // "deliver", "stop", "start", or a disk operation: "write", "sync", "syncdir"
+	To   netip.Addr    // the process it happened to
+	From netip.Addr    // deliver: the sender
+	Type byte          // deliver: the payload's first byte (a message type, for most protocols)
+	ID   uint64        // deliver: the message's id
+	Sent time.Duration // deliver: when the message left its sender
 }
 
 func (w *World) observe(h Happening) {

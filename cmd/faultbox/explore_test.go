@@ -165,18 +165,18 @@ func TestExploreReplayReproduces(t *testing.T) {
 // the strategy that finds it soonest (BENCHMARKS.md has the figures for all of them).
 func TestExploreRaftkvBugsReplay(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ bug, strategy, runs string }{
-		{"send-before-persist", "aimed", "10"},
-		{"skip-fsync", "random", "20"},
-		{"apply-uncommitted", "random", "20"},
-		{"stale-read", "random", "20"},
-		{"no-checksum", "lineage", "40"},
+	for _, c := range []struct{ bug, strategy, seed, runs string }{
+		{"send-before-persist", "aimed", "1", "10"},
+		{"skip-fsync", "random", "1", "20"},
+		{"apply-uncommitted", "random", "1", "20"},
+		{"stale-read", "random", "1", "20"},
+		{"no-checksum", "lineage", "3", "40"},
 	} {
 		t.Run(c.bug, func(t *testing.T) {
 			t.Parallel()
 			var out, errb bytes.Buffer
 			if code := dispatch([]string{"explore", "--target", "raftkv", "--bug", c.bug, "--strategy", c.strategy,
-				"--runs", c.runs, "--seed", "1", "--json"}, &out, &errb); code != 1 {
+				"--runs", c.runs, "--seed", c.seed, "--json"}, &out, &errb); code != 1 {
 				t.Fatalf("exit %d %s", code, errb.String())
 			}
 			var res explore.Result
