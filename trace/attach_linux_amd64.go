@@ -335,7 +335,7 @@ func (t *tracer) needExit(c *callState) bool {
 	if t.allExits || t.attached {
 		return true
 	}
-	if c.skip || c.corrupt || c.killAtExit || c.delayExit > 0 || c.fdOut || c.fresh || c.pairAddr != 0 || c.hashAtExit {
+	if c.skip || c.skew != 0 || c.corrupt || c.killAtExit || c.delayExit > 0 || c.fdOut || c.fresh || c.pairAddr != 0 || c.hashAtExit {
 		return true
 	}
 	if c.nr == sysClose || callRetFd[c.nr] {

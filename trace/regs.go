@@ -12,4 +12,5 @@ type regs interface {
 	SetArg(i int, v uint64)
 	Ret() int64
 	SetRet(v int64)
+	StackPointer() uint64
 }

@@ -22,6 +22,7 @@ func (a *amd64Regs) Ret() int64             { return int64(a.r.Rax) }
 func (a *amd64Regs) SetRet(v int64)         { a.r.Rax = uint64(v) }
 func (a *amd64Regs) Arg(i int) uint64       { return *a.arg(i) }
 func (a *amd64Regs) SetArg(i int, v uint64) { *a.arg(i) = v }
+func (a *amd64Regs) StackPointer() uint64   { return a.r.Rsp }
 
 func (a *amd64Regs) arg(i int) *uint64 {
 	switch i {

@@ -612,6 +612,15 @@ type Partition struct {
 	ByTime           bool
 	FromTime, ToTime time.Duration
 	FromMsg, ToMsg   uint64
+	Name             string // what the faults call it; empty: "--partition TEXT" (a schedule's step names its own)
+}
+
+// name is what the faults call the partition.
+func (p *Partition) name() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return "--partition " + p.Text
 }
 
 // ParsePartition parses GROUP_A/GROUP_B[@FROM..TO]: groups are comma lists of label globs; FROM

@@ -57,7 +57,8 @@ type callState struct {
 	mark       string    // the text trace's note on an injected fault: INJECTED, DELAYED
 	inBuf      []byte    // the start of the buffer a write sends, read at entry for the text trace
 	corruptAt  *streamFault
-	hidden     bool // not on a path of Config.Paths: not reported (no event, line or -c row)
+	skew       time.Duration // added to the time a clock call returns, at its exit
+	hidden     bool          // not on a path of Config.Paths: not reported (no event, line or -c row)
 }
 
 type delayed struct {
@@ -90,6 +91,13 @@ type tracer struct {
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	delays   []delayed
+	// crashes are the schedule's crash steps, by time; the first nextCrash have fired.
+	crashes   []Crash
+	nextCrash int
+	crashHit  []bool // a crash step killed at least one process
+	// epoch is when the command started (its first exec; the attach for attached
+	// processes): timed windows and crashes count from it. Zero until then.
+	epoch time.Time
 	// streamNext is, per rule and stream, the first offset whose fault point has not fired.
 	streamNext map[streamKey]uint64
 	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
@@ -131,11 +139,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.MaxEvents = 1_000_000
 	}
 	cfg.Paths = resolvePaths(cfg.Paths, cfg.Dir)
+	var crashes []Crash
+	if s := cfg.Schedule; s != nil {
+		cfg.Partitions = slices.Concat(cfg.Partitions, s.Partitions)
+		cfg.Links = slices.Concat(cfg.Links, s.Links)
+		crashes = s.Crashes
+	}
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
 		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0,
+		crashes: crashes, crashHit: make([]bool, len(crashes)),
 		allExits: cfg.MaxEvents >= 0 || cfg.Text != nil || !cfg.NoCallStats}
 	for _, r := range cfg.Rules {
 		t.streamRules = t.streamRules || r.Prob < 1
@@ -292,6 +307,11 @@ func (t *tracer) filterSet() []int {
 			set[nr] = true
 		}
 	}
+	if t.cfg.Skew != (ClockSkew{}) {
+		for _, nr := range skewCalls() {
+			set[nr] = true
+		}
+	}
 	t.traced = map[int]bool{}
 	for nr := range set {
 		t.traced[nr] = true
@@ -318,6 +338,7 @@ func (t *tracer) run() (*Result, error) {
 	if t.attached {
 		t.filterSet()
 		t.start = time.Now()
+		t.epoch = t.start
 		if err := t.attach(); err != nil {
 			t.eps.close()
 			return nil, err
@@ -422,12 +443,19 @@ func (t *tracer) loop() {
 		var ws unix.WaitStatus
 		var tid int
 		var err error
-		if t.attached {
-			if !t.detached && t.detachReq.Load() {
+		if t.attached || len(t.delays) > 0 || t.nextCrash < len(t.crashes) {
+			// Something is due at a time (a held call, a scheduled crash), or the run must
+			// see a request to detach: poll for stops, sleeping a little longer each time
+			// none has come (the next deadline at the latest).
+			if t.attached && !t.detached && t.detachReq.Load() {
 				t.detachAll()
 				t.detached = true
 			}
+			if !t.attached && len(t.tasks) == 0 && len(t.orphans) == 0 {
+				return
+			}
 			t.fireDelays()
+			t.fireCrashes()
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
 			if err == nil && tid == 0 {
 				if t.text != nil && t.text.Buffered() > 0 {
@@ -437,28 +465,20 @@ func (t *tracer) loop() {
 				if len(t.delays) > 0 {
 					wait = min(wait, time.Until(t.delays[0].at))
 				}
+				if t.nextCrash < len(t.crashes) && !t.detached && !t.epoch.IsZero() {
+					wait = min(wait, time.Until(t.epoch.Add(t.crashes[t.nextCrash].At)))
+				}
 				time.Sleep(max(wait, 0))
-				poll = min(2*poll, attachPoll)
+				longest := time.Millisecond
+				if t.attached {
+					longest = attachPoll
+				}
+				poll = min(2*poll, longest)
 				continue
 			}
 			poll = pollMin
 			if err == nil && t.detached {
 				t.afterDetach(tid, ws)
-				continue
-			}
-		} else if len(t.delays) > 0 {
-			t.fireDelays()
-			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
-			if err == nil && tid == 0 {
-				wait := time.Millisecond
-				if len(t.delays) > 0 {
-					if d := time.Until(t.delays[0].at); d < wait {
-						wait = d
-					}
-				}
-				if wait > 0 {
-					time.Sleep(wait)
-				}
 				continue
 			}
 		} else {
@@ -481,6 +501,30 @@ func (t *tracer) loop() {
 			return // ECHILD: every traced process is gone
 		}
 		t.handle(tid, ws)
+	}
+}
+
+// fireCrashes kills, for each scheduled crash whose time has come, every live process whose
+// label matches its glob.
+func (t *tracer) fireCrashes() {
+	if t.detached || t.epoch.IsZero() {
+		return
+	}
+	el := time.Since(t.epoch)
+	for t.nextCrash < len(t.crashes) && t.crashes[t.nextCrash].At <= el {
+		i := t.nextCrash
+		c := t.crashes[i]
+		t.nextCrash++
+		for _, p := range t.order {
+			if p.exited || !p.started || !globMatch(c.Label, p.label) {
+				continue
+			}
+			unix.Kill(p.pid, unix.SIGKILL)
+			t.crashHit[i] = true
+			e := &Event{Call: "crash", Fd: -1, proc: p, Label: p.label, gen: len(p.names) - 1, Addr: p.label,
+				TimeUs: time.Since(t.start).Microseconds()}
+			t.faults = append(t.faults, injected{e, c.Name, "crash", ""})
+		}
 	}
 }
 
@@ -690,6 +734,10 @@ func (t *tracer) exec(tk *task) {
 		// The helper has executed the target: from now on follow every child and thread.
 		p.started = true
 		unix.PtraceSetOptions(tk.tid, fullOptions)
+		t.epoch = time.Now()
+	}
+	if t.cfg.NoVDSO {
+		t.hideVDSO(tk.tid)
 	}
 	line := t.nameFromCmdline(p)
 	if e := t.record(tk, "exec", -1); e != nil {
@@ -977,7 +1025,7 @@ func (t *tracer) entry(tk *task) {
 		e.Fault = "mute (crash-stop in communication)"
 		t.faults = append(t.faults, injected{e, e.Fault, "mute", ""})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
-		what := "--partition " + t.cfg.Partitions[pi].Text
+		what := t.cfg.Partitions[pi].name()
 		if name == "connect" {
 			c.skip, c.ret = true, -int64(unix.ECONNREFUSED)
 			what += " (refused)"
@@ -992,7 +1040,7 @@ func (t *tracer) entry(tk *task) {
 		}
 		t.faults = append(t.faults, injected{e, what, kind, ""})
 	} else if li, d, lost, msg := t.linked(tk, nr, e); li >= 0 && (lost || d > 0) {
-		what := "--link " + t.cfg.Links[li].Text
+		what := t.cfg.Links[li].name()
 		kind := "link-delay"
 		switch {
 		case lost:
@@ -1004,6 +1052,10 @@ func (t *tracer) entry(tk *task) {
 		}
 		e.Fault = what
 		t.faults = append(t.faults, injected{e, what, kind, ""})
+	}
+	if c.skew = t.cfg.Skew.of(nr, c.args); c.skew != 0 && e.Fault == "" && !c.skip {
+		e.Fault = "--clock-skew " + t.cfg.Skew.String()
+		t.faults = append(t.faults, injected{e, e.Fault, "clock-skew", ""})
 	}
 	if e.Fault != "" {
 		c.stat.Faults++
@@ -1238,8 +1290,9 @@ func (t *tracer) linked(tk *task, nr int, e *Event) (li int, d time.Duration, lo
 	if peer == nil {
 		return -1, 0, false, 0
 	}
+	el := time.Since(t.epoch)
 	for i, l := range t.cfg.Links {
-		if !crosses(tk.proc.label, peer.label, l.A, l.B, l.OneWay) {
+		if !l.active(el) || !crosses(tk.proc.label, peer.label, l.A, l.B, l.OneWay) {
 			continue
 		}
 		if tk.proc.linkN == nil {
@@ -1277,7 +1330,7 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 		}
 		t.crossN[i]++
 		if pt.ByTime {
-			el := time.Since(t.start)
+			el := time.Since(t.epoch)
 			if el >= pt.FromTime && (pt.ToTime == 0 || el < pt.ToTime) {
 				return i
 			}
@@ -1314,6 +1367,12 @@ func (t *tracer) exit(tk *task) {
 			setRegs(tk.tid, r)
 		}
 		ret = c.ret
+	} else if c.skew != 0 && ret >= 0 {
+		if skewed := t.skew(tk, c, ret, c.skew); skewed != ret {
+			ret = skewed
+			r.SetRet(ret)
+			setRegs(tk.tid, r)
+		}
 	}
 	e.Ret = ret
 	if ret < 0 && ret > -4096 {
@@ -1532,6 +1591,16 @@ func (t *tracer) result() *Result {
 			}
 			t.unfired = append(t.unfired, text)
 			why = append(why, t.whyUnfired(i))
+		}
+	}
+	for i, c := range t.crashes {
+		if !t.crashHit[i] {
+			t.unfired = append(t.unfired, c.Name)
+			if i < t.nextCrash {
+				why = append(why, "no live process was labelled "+c.Label+" at "+c.At.String())
+			} else {
+				why = append(why, "the run ended before "+c.At.String())
+			}
 		}
 	}
 	stats := make(map[string]CallStat, len(t.stats))
