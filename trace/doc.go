@@ -19,8 +19,9 @@
 //     graph over events whose addresses (label/tTHREAD/N) are stable from run to run.
 //
 // Results are written as JSON lines (WriteJSONL), a self-contained HTML space-time diagram
-// (WriteHTML) and a Chrome trace (WriteChrome). Only linux/amd64 is implemented; register
-// access sits behind one small interface (regs) for arm64 to follow. See docs/trace.md.
+// (WriteHTML) and a Chrome trace (WriteChrome). The tracer is built for linux/amd64 and
+// linux/arm64 (registers behind one small interface, regs; struct stat offsets and the
+// seccomp audit architecture per architecture); its tests run on amd64 only. See docs/trace.md.
 package trace
 
 //go:generate go run ./internal/gen

@@ -8,6 +8,10 @@ type amd64Regs struct{ r unix.PtraceRegs }
 
 var _ regs = (*amd64Regs)(nil)
 
+// auditArch is the seccomp_data.arch of the calls the filter traces (x32 calls share it, with
+// bit 30 set in their numbers).
+const auditArch = unix.AUDIT_ARCH_X86_64
+
 func getRegs(tid int) (*amd64Regs, error) {
 	var a amd64Regs
 	err := unix.PtraceGetRegs(tid, &a.r)

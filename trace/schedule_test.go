@@ -12,7 +12,9 @@ func TestParseSchedule(t *testing.T) {
 	t.Parallel()
 	s, err := ParseSchedule(ScheduleText{"--schedule", "at 3s heal a/b; at 1s partition b/a; at 5s partition a>b for 1s"},
 		ScheduleText{"--schedule-file f", "# comment\nat 0s link a/b:delay=10ms for 2s\nat 4s link a/b:loss=5% # a comment\n at 6s unlink\nat 2s crash c*\nat 7s partition x/y\nat 7s heal"})
-	must(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(s.Partitions) != 2 || len(s.Links) != 2 || len(s.Crashes) != 1 {
 		t.Fatalf("%d partitions, %d links, %d crashes: %+v", len(s.Partitions), len(s.Links), len(s.Crashes), s)
 	}
@@ -69,7 +71,9 @@ func TestParseSchedule(t *testing.T) {
 func TestScheduleWindowsOfOnePair(t *testing.T) {
 	t.Parallel()
 	s, err := ParseSchedule(ScheduleText{"--schedule", "at 1s partition a/b; at 1s heal; at 2s partition a/b for 1s; at 3s partition a/b; at 4s heal b/a"})
-	must(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(s.Partitions) != 2 || s.Partitions[0].FromTime != 2*time.Second || s.Partitions[1].ToTime != 4*time.Second {
 		t.Errorf("%+v", s.Partitions)
 	}

@@ -520,6 +520,15 @@ func sysNumber(name string) (int, bool) {
 	return nr, ok
 }
 
+// sysNr is the number of a call, -1 where the architecture has no such call (arm64 has no
+// dup2, time, open…): -1 matches no call the tracer sees.
+func sysNr(name string) int {
+	if nr, ok := sysByName[name]; ok {
+		return nr
+	}
+	return -1
+}
+
 func sysName(nr int) string {
 	if n, ok := sysNames[nr]; ok {
 		return n

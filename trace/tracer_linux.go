@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package trace
 
@@ -318,7 +318,9 @@ func (t *tracer) filterSet() []int {
 	}
 	// The fd cache needs to see descriptors closed or replaced.
 	for _, nr := range []int{sysClose, sysDup2, sysDup3, sysCloseRange} {
-		set[nr] = true
+		if nr >= 0 {
+			set[nr] = true
+		}
 	}
 	// So do the calls a filtered rule's "never fired" warning lists.
 	for _, nr := range t.watchSet() {
@@ -810,10 +812,10 @@ var (
 )
 
 var (
-	sysClose, _      = sysNumber("close")
-	sysDup2, _       = sysNumber("dup2")
-	sysDup3, _       = sysNumber("dup3")
-	sysCloseRange, _ = sysNumber("close_range")
+	sysClose      = sysNr("close")
+	sysDup2       = sysNr("dup2") // not on arm64
+	sysDup3       = sysNr("dup3")
+	sysCloseRange = sysNr("close_range")
 )
 
 func names(ns ...string) map[int]bool {
