@@ -6,6 +6,8 @@ import "golang.org/x/sys/unix"
 
 type amd64Regs struct{ r unix.PtraceRegs }
 
+type archRegs = amd64Regs
+
 var _ regs = (*amd64Regs)(nil)
 
 // auditArch is the seccomp_data.arch of the calls the filter traces (x32 calls share it, with

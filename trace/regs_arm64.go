@@ -21,6 +21,8 @@ type arm64Regs struct {
 
 var _ regs = (*arm64Regs)(nil)
 
+type archRegs = arm64Regs
+
 // auditArch is the seccomp_data.arch of the calls the filter traces.
 const auditArch = unix.AUDIT_ARCH_AARCH64
 

@@ -596,7 +596,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 	case sig == unix.SIGTRAP|0x80:
 		t.syscallStop(tk)
 	case event == unix.PTRACE_EVENT_SECCOMP:
-		t.entry(tk)
+		t.entry(tk, nil)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
 		msg, err := unix.PtraceGetEventMsg(tid)
 		if err == nil {
@@ -828,8 +828,10 @@ func names(ns ...string) map[int]bool {
 	return m
 }
 
-func (t *tracer) entry(tk *task) {
-	r, err := getRegs(tk.tid)
+// entry handles a call's entry stop. info, when not nil, is the PTRACE_GET_SYSCALL_INFO the
+// caller made at this stop.
+func (t *tracer) entry(tk *task, info *syscallInfo) {
+	r, err := readCall(tk.tid, info)
 	if err != nil {
 		// ESRCH: the task is gone (killed), nothing to resume. Any other error: let the call
 		// run untouched rather than leave the task stopped.
@@ -1077,7 +1079,7 @@ func (t *tracer) entry(tk *task) {
 		changed = true
 	}
 	if changed {
-		setRegs(tk.tid, r)
+		r.flush()
 	}
 	if !t.needExit(c) {
 		// Nothing needs the result: the call runs to its end without stopping again.
