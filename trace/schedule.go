@@ -20,7 +20,8 @@ import (
 //	at 3s unlink client/server
 //	at 4s crash server
 //
-// TIME is a Go duration from the start of the run. Actions:
+// TIME is a Go duration from the start of the command (the helper's exec of it; for attached
+// processes, the attach). Actions:
 //
 //	partition A/B [for D]   cut A from B (A>B: one way) from TIME, until a heal or for D
 //	heal [A/B]              end the cut of A/B (of every group, without one)

@@ -98,3 +98,24 @@ func FuzzParseClockSkew(f *testing.F) {
 		_ = o.String()
 	})
 }
+
+// Go's runtime reads the wall clock through the vDSO, which no skew reaches; with the vDSO
+// hidden it falls back to the system call, which is skewed.
+func TestClockSkewGoNoVDSO(t *testing.T) {
+	t.Parallel()
+	bin := buildGo(t, "gonow")
+	for _, noVDSO := range []bool{false, true} {
+		res, stdout, stderr := runTraced(t, Config{Args: []string{bin}, Skew: ClockSkew{Realtime: 24 * time.Hour}, NoVDSO: noVDSO, MaxEvents: -1})
+		var sec int64
+		if _, err := fmt.Sscan(stdout, &sec); err != nil || res.ExitCode != 0 {
+			t.Fatalf("NoVDSO=%v: exit %d, stdout %q, stderr %q", noVDSO, res.ExitCode, stdout, stderr)
+		}
+		want := time.Duration(0)
+		if noVDSO {
+			want = 24 * time.Hour
+		}
+		if d := time.Unix(sec, 0).Sub(time.Now().Add(want)); d < -time.Minute || d > 2*time.Second {
+			t.Errorf("NoVDSO=%v: the program's time is %v from the tracer's, want %v", noVDSO, d+want, want)
+		}
+	}
+}

@@ -60,6 +60,20 @@ func TestParseRunArgsSchedule(t *testing.T) {
 	}
 }
 
+// --clock-skew and --no-vdso reach the trace.Config; a bad skew names the field.
+func TestParseRunArgsClockSkew(t *testing.T) {
+	t.Parallel()
+	o, err := parseRunArgs([]string{"--clock-skew", "realtime=24h", "--clock-skew", "monotonic=-1m", "--no-vdso", "--", "date"})
+	if err != nil || o.Skew != (trace.ClockSkew{Realtime: 24 * time.Hour, Monotonic: -time.Minute}) || !o.NoVDSO {
+		t.Fatalf("parsed %+v %v, %v", o.Skew, o.NoVDSO, err)
+	}
+	_, err = parseRunArgs([]string{"--clock-skew", "tai=1s", "--", "date"})
+	var se *trace.SpecError
+	if !errors.As(err, &se) || se.Flag != "--clock-skew" || se.Field != "clock" || se.Value != "tai" {
+		t.Errorf("bad clock: %v", err)
+	}
+}
+
 // --seed parses through fault.Seed: decimal or 0x hex (a leading zero is not octal), and a
 // bad one is refused naming the field and the value.
 func TestParseRunArgsSeed(t *testing.T) {
