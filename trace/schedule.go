@@ -18,6 +18,7 @@ import (
 //	at 1.5s heal client>server
 //	at 2s link client/server:delay=100ms:jitter=20ms
 //	at 3s unlink client/server
+//	at 3.5s pause server for 500ms
 //	at 4s crash server
 //
 // TIME is a Go duration from the start of the command (the helper's exec of it; for attached
@@ -27,7 +28,8 @@ import (
 //	heal [A/B]              end the cut of A/B (of every group, without one)
 //	link A/B:FIELDS [for D] a --link (delay=, jitter=, loss=) from TIME, until an unlink or for D
 //	unlink [A/B]            end the link of A/B (every link, without one)
-//	crash LABEL             SIGKILL every live process whose label matches LABEL (a glob)
+//	pause LABEL for D       SIGSTOP every live process whose label matches LABEL (a glob), SIGCONT after D
+//	crash LABEL             SIGKILL every live process whose label matches LABEL
 //
 // A and B are comma lists of label globs, as for --partition. Steps at one time apply in the
 // order written; a line whose first non-blank character is # is a comment, and so is the
@@ -35,17 +37,19 @@ import (
 // window after another.
 //
 // ParseSchedule turns the steps into windows: a Partition or a Link per window (by time), and
-// the crashes, sorted by time.
+// the steps on processes (crash, pause), sorted by time.
 type Schedule struct {
 	Partitions []*Partition
 	Links      []*Link
-	Crashes    []Crash
+	Procs      []ProcStep
 }
 
-// Crash is a schedule's "at TIME crash LABEL".
-type Crash struct {
+// ProcStep is a schedule's "at TIME crash LABEL" or "at TIME pause LABEL for D".
+type ProcStep struct {
 	At    time.Duration
+	Verb  string // crash or pause
 	Label string // a glob
+	For   time.Duration
 	Name  string // the step, as the faults name it
 }
 
@@ -147,7 +151,7 @@ func parseStep(f []string, bad func(field, value, expected string) error) (*sche
 		return nil, bad("word", f[0], `"at TIME ACTION"`)
 	}
 	if len(f) < 3 {
-		return nil, bad("step", strings.Join(f, " "), `"at TIME ACTION": a time and an action (partition, heal, link, unlink, crash)`)
+		return nil, bad("step", strings.Join(f, " "), `"at TIME ACTION": a time and an action (partition, heal, link, unlink, pause, crash)`)
 	}
 	at, err := time.ParseDuration(f[1])
 	if err != nil || at < 0 || at > 100000*time.Hour {
@@ -229,8 +233,19 @@ func parseStep(f []string, bad func(field, value, expected string) error) (*sche
 		if len(rest) > 0 && rest[0] == "for" {
 			return nil, bad("for", strings.Join(rest, " "), "nothing: a traced process is not restarted")
 		}
+	case "pause":
+		if len(rest) == 0 || rest[0] == "" || rest[0] == "for" {
+			return nil, bad("pause", "", "a process label (a glob) to stop, then for D")
+		}
+		s.label, rest = rest[0], rest[1:]
+		if err := forD(); err != nil {
+			return nil, err
+		}
+		if s.dur == 0 {
+			return nil, bad("for", strings.Join(rest, " "), "for D: how long the processes stay stopped, such as 500ms")
+		}
 	default:
-		return nil, bad("action", s.verb, "partition, heal, link, unlink or crash")
+		return nil, bad("action", s.verb, "partition, heal, link, unlink, pause or crash")
 	}
 	if len(rest) > 0 {
 		return nil, bad("trailing text", strings.Join(rest, " "), "nothing more")
@@ -319,8 +334,8 @@ func compileSchedule(steps []*schedStep) (*Schedule, error) {
 					*w.to = s.at
 				}
 			}
-		case "crash":
-			out.Crashes = append(out.Crashes, Crash{At: s.at, Label: s.label, Name: name})
+		case "crash", "pause":
+			out.Procs = append(out.Procs, ProcStep{At: s.at, Verb: s.verb, Label: s.label, For: s.dur, Name: name})
 		}
 	}
 	keepP := out.Partitions[:0]

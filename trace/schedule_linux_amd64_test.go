@@ -5,6 +5,7 @@ package trace
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A schedule cuts the client of ticks from its server twice (a partition that heals and comes
@@ -55,5 +56,23 @@ func TestScheduleCrashUnfired(t *testing.T) {
 	if res.ExitCode != 0 || len(res.Unfired) != 2 ||
 		res.UnfiredWhy[0] != "no live process was labelled nobody at 1ms" || res.UnfiredWhy[1] != "the run ended before 1h0m0s" {
 		t.Errorf("exit %d, unfired %q, why %q", res.ExitCode, res.Unfired, res.UnfiredWhy)
+	}
+}
+
+// A scheduled pause stops a process wherever it is, in a call the tracer does not see
+// included (sleep's nanosleep), and continues it after the pause: sleep 0.5 paused at 100ms
+// for 1s ends after 1.1s (the time stopped counts towards the sleep).
+func TestSchedulePause(t *testing.T) {
+	t.Parallel()
+	s, err := ParseSchedule(ScheduleText{"--schedule", "at 100ms pause p1 for 1s"})
+	must(t, err)
+	start := time.Now()
+	res, _, stderr := runTraced(t, Config{Args: []string{"sleep", "0.5"}, Schedule: s, MaxEvents: -1})
+	took := time.Since(start)
+	if res.ExitCode != 0 || len(res.Faults) != 1 || res.Faults[0] != "p1: schedule (at 100ms pause p1 for 1s)" {
+		t.Fatalf("exit %d, faults %q, stderr %q", res.ExitCode, res.Faults, stderr)
+	}
+	if took < 1100*time.Millisecond {
+		t.Errorf("run took %v, want at least 1.1s (paused for 1s from 100ms)", took)
 	}
 }

@@ -11,12 +11,12 @@ import (
 func TestParseSchedule(t *testing.T) {
 	t.Parallel()
 	s, err := ParseSchedule(ScheduleText{"--schedule", "at 3s heal a/b; at 1s partition b/a; at 5s partition a>b for 1s"},
-		ScheduleText{"--schedule-file f", "# comment\nat 0s link a/b:delay=10ms for 2s\nat 4s link a/b:loss=5% # a comment\n at 6s unlink\nat 2s crash c*\nat 7s partition x/y\nat 7s heal"})
+		ScheduleText{"--schedule-file f", "# comment\nat 0s link a/b:delay=10ms for 2s\nat 4s link a/b:loss=5% # a comment\n at 6s unlink\nat 2s crash c*\nat 7s partition x/y\nat 7s heal\nat 1s pause a for 1.5s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Partitions) != 2 || len(s.Links) != 2 || len(s.Crashes) != 1 {
-		t.Fatalf("%d partitions, %d links, %d crashes: %+v", len(s.Partitions), len(s.Links), len(s.Crashes), s)
+	if len(s.Partitions) != 2 || len(s.Links) != 2 || len(s.Procs) != 2 {
+		t.Fatalf("%d partitions, %d links, %d crashes: %+v", len(s.Partitions), len(s.Links), len(s.Procs), s)
 	}
 	p := s.Partitions[0]
 	if !p.ByTime || p.FromTime != time.Second || p.ToTime != 3*time.Second || p.OneWay || p.Name != "schedule (at 1s partition b/a)" {
@@ -31,7 +31,10 @@ func TestParseSchedule(t *testing.T) {
 	if l := s.Links[1]; l.From != 4*time.Second || l.To != 6*time.Second || l.Loss != 0.05 {
 		t.Errorf("second link %+v", l)
 	}
-	if c := s.Crashes[0]; c.At != 2*time.Second || c.Label != "c*" {
+	if p := s.Procs[0]; p.Verb != "pause" || p.At != time.Second || p.Label != "a" || p.For != 1500*time.Millisecond {
+		t.Errorf("pause %+v", p)
+	}
+	if c := s.Procs[1]; c.Verb != "crash" || c.At != 2*time.Second || c.Label != "c*" {
 		t.Errorf("crash %+v", c)
 	}
 	for _, c := range []struct{ text, field, value string }{
@@ -49,6 +52,9 @@ func TestParseSchedule(t *testing.T) {
 		{"at 1s link a/b:loss=2", "loss", "2"},
 		{"at 1s crash", "crash", ""},
 		{"at 1s crash a for 1s", "for", "for 1s"},
+		{"at 1s pause a", "for", ""},
+		{"at 1s pause for 1s", "pause", ""},
+		{"at 1s pause a for x", "for", "x"},
 		{"at 1s heal a/b", "groups", "a/b"},
 		{"at 1s partition a/b\nat 2s partition b/a", "partition", "a/b"},
 		{"at 1s partition a/b for 1s\nat 2s heal a/b", "groups", "a/b"},
@@ -81,7 +87,7 @@ func TestScheduleWindowsOfOnePair(t *testing.T) {
 
 func FuzzParseSchedule(f *testing.F) {
 	for _, s := range []string{"at 1s partition a/b for 2s; at 5s heal", "at 0s link a>b:delay=5ms\nat 1s unlink a>b",
-		"# c\nat 2s crash x*", "at 1s heal a/b", "at", "at 1s partition a/b\nat 1s partition a/b"} {
+		"# c\nat 2s crash x*", "at 1s pause x for 2s", "at 1s heal a/b", "at", "at 1s partition a/b\nat 1s partition a/b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -103,9 +109,9 @@ func FuzzParseSchedule(f *testing.F) {
 				t.Fatalf("%q: link %+v", text, l)
 			}
 		}
-		for i := 1; i < len(s.Crashes); i++ {
-			if s.Crashes[i].At < s.Crashes[i-1].At {
-				t.Fatalf("%q: crashes out of order %+v", text, s.Crashes)
+		for i, p := range s.Procs {
+			if i > 0 && p.At < s.Procs[i-1].At || p.Verb == "pause" && p.For <= 0 {
+				t.Fatalf("%q: steps %+v", text, s.Procs)
 			}
 		}
 	})

@@ -91,10 +91,11 @@ type tracer struct {
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	delays   []delayed
-	// crashes are the schedule's crash steps, by time; the first nextCrash have fired.
-	crashes   []Crash
-	nextCrash int
-	crashHit  []bool // a crash step killed at least one process
+	// steps are the schedule's steps on processes (crash, pause), by time; the first
+	// nextStep have fired.
+	steps    []ProcStep
+	nextStep int
+	stepHit  []bool // a step found at least one process
 	// epoch is when the command started (its first exec; the attach for attached
 	// processes): timed windows and crashes count from it. Zero until then.
 	epoch time.Time
@@ -139,18 +140,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.MaxEvents = 1_000_000
 	}
 	cfg.Paths = resolvePaths(cfg.Paths, cfg.Dir)
-	var crashes []Crash
+	var steps []ProcStep
 	if s := cfg.Schedule; s != nil {
 		cfg.Partitions = slices.Concat(cfg.Partitions, s.Partitions)
 		cfg.Links = slices.Concat(cfg.Links, s.Links)
-		crashes = s.Crashes
+		steps = s.Procs
 	}
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
 		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0,
-		crashes: crashes, crashHit: make([]bool, len(crashes)),
+		steps: steps, stepHit: make([]bool, len(steps)),
 		allExits: cfg.MaxEvents >= 0 || cfg.Text != nil || !cfg.NoCallStats}
 	for _, r := range cfg.Rules {
 		t.streamRules = t.streamRules || r.Prob < 1
@@ -445,8 +446,8 @@ func (t *tracer) loop() {
 		var ws unix.WaitStatus
 		var tid int
 		var err error
-		if t.attached || len(t.delays) > 0 || t.nextCrash < len(t.crashes) {
-			// Something is due at a time (a held call, a scheduled crash), or the run must
+		if t.attached || len(t.delays) > 0 || t.nextStep < len(t.steps) {
+			// Something is due at a time (a held call, a scheduled step), or the run must
 			// see a request to detach: poll for stops, sleeping a little longer each time
 			// none has come (the next deadline at the latest).
 			if t.attached && !t.detached && t.detachReq.Load() {
@@ -457,7 +458,7 @@ func (t *tracer) loop() {
 				return
 			}
 			t.fireDelays()
-			t.fireCrashes()
+			t.fireSteps()
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
 			if err == nil && tid == 0 {
 				if t.text != nil && t.text.Buffered() > 0 {
@@ -467,8 +468,8 @@ func (t *tracer) loop() {
 				if len(t.delays) > 0 {
 					wait = min(wait, time.Until(t.delays[0].at))
 				}
-				if t.nextCrash < len(t.crashes) && !t.detached && !t.epoch.IsZero() {
-					wait = min(wait, time.Until(t.epoch.Add(t.crashes[t.nextCrash].At)))
+				if t.nextStep < len(t.steps) && !t.detached && !t.epoch.IsZero() {
+					wait = min(wait, time.Until(t.epoch.Add(t.steps[t.nextStep].At)))
 				}
 				time.Sleep(max(wait, 0))
 				longest := time.Millisecond
@@ -506,28 +507,40 @@ func (t *tracer) loop() {
 	}
 }
 
-// fireCrashes kills, for each scheduled crash whose time has come, every live process whose
-// label matches its glob.
-func (t *tracer) fireCrashes() {
+// fireSteps applies each scheduled step whose time has come to every live process whose
+// label matches its glob: a crash kills it (SIGKILL); a pause stops it (SIGSTOP: its threads
+// enter a group-stop, held as any) and queues its SIGCONT for the end of the pause.
+func (t *tracer) fireSteps() {
 	if t.detached || t.epoch.IsZero() {
 		return
 	}
 	el := time.Since(t.epoch)
-	for t.nextCrash < len(t.crashes) && t.crashes[t.nextCrash].At <= el {
-		i := t.nextCrash
-		c := t.crashes[i]
-		t.nextCrash++
+	for t.nextStep < len(t.steps) && t.steps[t.nextStep].At <= el {
+		i := t.nextStep
+		st := t.steps[i]
+		t.nextStep++
 		for _, p := range t.order {
-			if p.exited || !p.started || !globMatch(c.Label, p.label) {
+			if p.exited || !p.started || !globMatch(st.Label, p.label) {
 				continue
 			}
-			unix.Kill(p.pid, unix.SIGKILL)
-			t.crashHit[i] = true
-			e := &Event{Call: "crash", Fd: -1, proc: p, Label: p.label, gen: len(p.names) - 1, Addr: p.label,
+			t.stepHit[i] = true
+			if st.Verb == "pause" {
+				unix.Kill(p.pid, unix.SIGSTOP)
+				t.contAt(t.epoch.Add(st.At+st.For), p.pid)
+			} else {
+				unix.Kill(p.pid, unix.SIGKILL)
+			}
+			e := &Event{Call: st.Verb, Fd: -1, proc: p, Label: p.label, gen: len(p.names) - 1, Addr: p.label,
 				TimeUs: time.Since(t.start).Microseconds()}
-			t.faults = append(t.faults, injected{e, c.Name, "crash", ""})
+			t.faults = append(t.faults, injected{e, st.Name, st.Verb, ""})
 		}
 	}
+}
+
+// contAt queues a SIGCONT to process pid at a time (the end of a scheduled pause).
+func (t *tracer) contAt(at time.Time, pid int) {
+	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
+	t.delays = slices.Insert(t.delays, i, delayed{at: at, cont: pid})
 }
 
 func (t *tracer) fireDelays() {
@@ -1597,13 +1610,13 @@ func (t *tracer) result() *Result {
 			why = append(why, t.whyUnfired(i))
 		}
 	}
-	for i, c := range t.crashes {
-		if !t.crashHit[i] {
-			t.unfired = append(t.unfired, c.Name)
-			if i < t.nextCrash {
-				why = append(why, "no live process was labelled "+c.Label+" at "+c.At.String())
+	for i, st := range t.steps {
+		if !t.stepHit[i] {
+			t.unfired = append(t.unfired, st.Name)
+			if i < t.nextStep {
+				why = append(why, "no live process was labelled "+st.Label+" at "+st.At.String())
 			} else {
-				why = append(why, "the run ended before "+c.At.String())
+				why = append(why, "the run ended before "+st.At.String())
 			}
 		}
 	}

@@ -64,7 +64,7 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.Var(&r.injects, "inject", "inject faults as `SPEC` says: strace's --inject syntax plus extensions (repeatable)")
 	fs.Var(&r.parts, "partition", "cut the processes labelled A from those labelled B, for the window `A/B[@FROM..TO]` (repeatable)")
 	fs.Var(&r.links, "link", "delay or lose the messages between the processes labelled A and B: `A/B:delay=D[:jitter=D][:loss=P]` (A>B: one way; repeatable)")
-	fs.Var(&r.schedules, "schedule", "timed fault steps from the start of the run, `STEPS` separated by ; or new lines: \"at 2s partition A/B; at 3s heal A/B; at 4s crash LABEL\" (partition, heal, link, unlink, crash; repeatable)")
+	fs.Var(&r.schedules, "schedule", "timed fault steps from the start of the command, `STEPS` separated by ; or new lines: \"at 2s partition A/B; at 3s heal A/B; at 4s crash LABEL\" (partition, heal, link, unlink, pause, crash; repeatable)")
 	fs.Var(&r.scheduleFiles, "schedule-file", "read timed fault steps from `FILE`, one a line (as --schedule; # comments; repeatable)")
 	fs.Var(&r.crashes, "crash", "SIGKILL a process at its N-th such call: `LABEL@SYSCALLS[#N]` (repeatable)")
 	fs.Var(&r.labels, "label", "label processes whose command line matches: `NAME=MATCH` (repeatable)")

@@ -44,7 +44,7 @@ func TestParseRunArgsSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, err := parseRunArgs([]string{"--schedule", "at 2s heal a/b; at 4s partition a>b", "--schedule-file", plan, "--", "true"})
-	if err != nil || o.Schedule == nil || len(o.Schedule.Partitions) != 2 || len(o.Schedule.Crashes) != 1 ||
+	if err != nil || o.Schedule == nil || len(o.Schedule.Partitions) != 2 || len(o.Schedule.Procs) != 1 ||
 		o.Schedule.Partitions[0].ToTime != 2*time.Second {
 		t.Fatalf("parsed %+v, %v", o.Schedule, err)
 	}
