@@ -36,8 +36,11 @@ type Config struct {
 	Rules      []*Rule
 	Partitions []*Partition
 	Links      []*Link // delays and losses between groups of processes (--link)
-	Labels     []Label
-	Seed       fault.Seed
+	// Schedule adds timed steps (--schedule): its partitions and links join Partitions and
+	// Links, its crashes kill processes at their times. Nil: none.
+	Schedule *Schedule
+	Labels   []Label
+	Seed     fault.Seed
 	// Trace lists the system call numbers to stop at besides those the rules name; nil means
 	// DefaultTrace (communication and storage calls).
 	Trace []int
@@ -64,6 +67,13 @@ type Config struct {
 	// Clock offsets the command's CLOCK_MONOTONIC and CLOCK_BOOTTIME (a time namespace,
 	// Linux 5.6+, root or CAP_SYS_ADMIN): see ClockOffsets. Not for attached processes.
 	Clock ClockOffsets
+	// Skew is added to the times clock_gettime, gettimeofday and time return when the call
+	// reaches the kernel (the tracer rewrites the result): see ClockSkew.
+	Skew ClockSkew
+	// NoVDSO hides the vDSO from every program executed under the tracer, so that its clock
+	// reads are system calls (which Skew then reaches): see hideVDSO. Each such read then
+	// stops the tracee, which is slow for a program that reads the clock often (Go's runtime).
+	NoVDSO bool
 }
 
 // ClockOffsets are added to the clocks of the traced command and its children, from their
@@ -119,9 +129,9 @@ func ParseClockOffset(s string, into *ClockOffsets) error {
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads
-// and writes of every kind, pipes, and the storage barriers.
+// and writes of every kind, pipes, and the storage barriers. (arm64 has no pipe, only pipe2.)
 func DefaultTrace() []int {
-	set, _ := parseSyscallSet("%network,read,write,readv,writev,pread64,pwrite64,fsync,fdatasync,pipe,pipe2")
+	set, _ := parseSyscallSet("%network,read,write,readv,writev,pread64,pwrite64,fsync,fdatasync,?pipe,pipe2")
 	return set
 }
 

@@ -13,14 +13,18 @@
 //     omit, phantom, short, corrupt, crash, refuse, reset, enospc, eio, pause, mute, seeded
 //     probabilities and filters on fd kind, path, address and process label), ParseCrash and
 //     ParsePartition, and the links (ParseLink: latency, jitter, loss between groups of
-//     processes) and clock offsets (ParseClockOffset: a time namespace for the command);
+//     processes), a fault schedule (ParseSchedule: timed cuts, heals, links and crashes),
+//     clock offsets (ParseClockOffset: a time namespace for the command) and clock skew
+//     (ParseClockSkew: the results of the clock calls that reach the kernel; Config.NoVDSO
+//     hides the vDSO so that they all do);
 //   - the tracker names every endpoint (pid, fd) with its kind and addresses, pairs connect with
 //     accept and each received byte with the send that wrote it, and builds a happens-before
 //     graph over events whose addresses (label/tTHREAD/N) are stable from run to run.
 //
 // Results are written as JSON lines (WriteJSONL), a self-contained HTML space-time diagram
-// (WriteHTML) and a Chrome trace (WriteChrome). Only linux/amd64 is implemented; register
-// access sits behind one small interface (regs) for arm64 to follow. See docs/trace.md.
+// (WriteHTML) and a Chrome trace (WriteChrome). The tracer is built for linux/amd64 and
+// linux/arm64 (registers behind one small interface, regs; struct stat offsets and the
+// seccomp audit architecture per architecture); its tests run on amd64 only. See docs/trace.md.
 package trace
 
 //go:generate go run ./internal/gen

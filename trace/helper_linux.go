@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package trace
 
@@ -114,7 +114,7 @@ func runHelper(spec string) int {
 }
 
 // seccompFilter builds a classic BPF program that returns SECCOMP_RET_TRACE for the listed
-// x86-64 system calls and SECCOMP_RET_ALLOW for everything else (other ABIs included). The
+// system calls of the native ABI (x86-64, arm64) and SECCOMP_RET_ALLOW for everything else (other ABIs included). The
 // numbers are searched as a binary tree, so that an untraced call (the common case, which must
 // run at native speed) costs a handful of instructions however many calls are traced.
 func seccompFilter(nrs []int) []unix.SockFilter {
@@ -126,7 +126,7 @@ func seccompFilter(nrs []int) []unix.SockFilter {
 	sort.Ints(sorted)
 	head := []unix.SockFilter{
 		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offArch),
-		jump(unix.BPF_JEQ, unix.AUDIT_ARCH_X86_64, 1, 0),
+		jump(unix.BPF_JEQ, auditArch, 1, 0),
 		stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_ALLOW),
 		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, offNr),
 	}

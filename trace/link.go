@@ -16,6 +16,23 @@ type Link struct {
 	Delay  time.Duration
 	Jitter time.Duration // each message's delay is Delay plus a draw in [-Jitter, +Jitter]
 	Loss   float64       // chance that a message is lost: the send is omitted (connects go through)
+	// From and To bound the time (since the run started) when the link is in place; To 0:
+	// to the end. A --link is in place for the whole run; a schedule's steps set them.
+	From, To time.Duration
+	Name     string // what the faults call it; empty: "--link TEXT"
+}
+
+// name is what the faults call the link.
+func (l *Link) name() string {
+	if l.Name != "" {
+		return l.Name
+	}
+	return "--link " + l.Text
+}
+
+// active reports whether the link is in place el after the start of the run.
+func (l *Link) active(el time.Duration) bool {
+	return el >= l.From && (l.To == 0 || el < l.To)
 }
 
 // ParseLink parses a --link: A/B (both ways) or A>B (one way), then :delay=D, :jitter=D,

@@ -260,8 +260,8 @@ func TestMultiProcessFaults(t *testing.T) {
 	}
 }
 
-// A partition by time cuts only inside its window, measured from the start of the run. The
-// tracer's clock is set 5 s into the run, so the windows are far from any scheduling noise.
+// A partition by time cuts only inside its window, measured from the start of the command. The
+// tracer's clock is set 5 s after it, so the windows are far from any scheduling noise.
 func TestPartitionByTimeWindow(t *testing.T) {
 	t.Parallel()
 	connect, _ := sysNumber("connect")
@@ -280,7 +280,7 @@ func TestPartitionByTimeWindow(t *testing.T) {
 		client, server, other := &process{label: "client"}, &process{label: "server"}, &process{label: "other"}
 		tr := &tracer{cfg: Config{Partitions: []*Partition{p}}, owner: map[string]*process{
 			"tcp|127.0.0.1:80": server, "udp|127.0.0.1:53": other}, crossN: map[int]uint64{},
-			start: time.Now().Add(-5 * time.Second)}
+			epoch: time.Now().Add(-5 * time.Second)}
 		tk := &task{proc: client}
 		if got := tr.partitioned(tk, connect, &Event{Call: "connect", Dest: "127.0.0.1:80"}); (got == 0) != c.cut {
 			t.Errorf("window %s, 5 s into the run: connect to server cut=%v, want %v", c.window, got == 0, c.cut)

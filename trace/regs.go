@@ -8,8 +8,9 @@ package trace
 type regs interface {
 	Syscall() int
 	SetSyscall(nr int) // -1 skips the call
-	Arg(i int) uint64  // i in 0..5
+	Arg(i int) uint64  // i in 0..5; at the entry stop only (arm64's x0 is the result at the exit)
 	SetArg(i int, v uint64)
 	Ret() int64
 	SetRet(v int64)
+	StackPointer() uint64
 }

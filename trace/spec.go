@@ -520,6 +520,15 @@ func sysNumber(name string) (int, bool) {
 	return nr, ok
 }
 
+// sysNr is the number of a call, -1 where the architecture has no such call (arm64 has no
+// dup2, time, open…): -1 matches no call the tracer sees.
+func sysNr(name string) int {
+	if nr, ok := sysByName[name]; ok {
+		return nr
+	}
+	return -1
+}
+
 func sysName(nr int) string {
 	if n, ok := sysNames[nr]; ok {
 		return n
@@ -612,6 +621,15 @@ type Partition struct {
 	ByTime           bool
 	FromTime, ToTime time.Duration
 	FromMsg, ToMsg   uint64
+	Name             string // what the faults call it; empty: "--partition TEXT" (a schedule's step names its own)
+}
+
+// name is what the faults call the partition.
+func (p *Partition) name() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return "--partition " + p.Text
 }
 
 // ParsePartition parses GROUP_A/GROUP_B[@FROM..TO]: groups are comma lists of label globs; FROM

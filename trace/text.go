@@ -310,10 +310,11 @@ func sockaddrText(b []byte) string {
 	return "{sa_family=" + family(fam) + ", ...}"
 }
 
-// statStruct writes an x86-64 struct stat as strace does by default:
-// {st_mode=S_IFREG|0644, st_size=35151, ...} or, for a device, st_rdev=makedev(0x88, 0).
+// statStruct writes a struct stat (the architecture's layout, statLen bytes) as strace does
+// by default: {st_mode=S_IFREG|0644, st_size=35151, ...} or, for a device,
+// st_rdev=makedev(0x88, 0).
 func statStruct(b []byte) string {
-	mode := uint32(b[24]) | uint32(b[25])<<8 | uint32(b[26])<<16 | uint32(b[27])<<24
+	mode := binary.LittleEndian.Uint32(b[statModeOff:])
 	le := func(off int) uint64 {
 		var v uint64
 		for i := 7; i >= 0; i-- {
@@ -334,10 +335,10 @@ func statStruct(b []byte) string {
 		s = "{st_mode=0" + strconv.FormatUint(uint64(mode), 8)
 	}
 	if mode&unix.S_IFMT == unix.S_IFCHR || mode&unix.S_IFMT == unix.S_IFBLK {
-		rdev := le(40)
+		rdev := le(statRdevOff)
 		s += ", st_rdev=makedev(" + hexC(uint64(unix.Major(rdev))) + ", " + hexC(uint64(unix.Minor(rdev))) + ")"
 	} else {
-		s += ", st_size=" + strconv.FormatInt(int64(le(48)), 10)
+		s += ", st_size=" + strconv.FormatInt(int64(le(statSizeOff)), 10)
 	}
 	return s + ", ...}"
 }

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -49,8 +51,9 @@ func (s *seedFlag) Set(text string) error {
 // runFlagSet defines the flags of 'faultbox run' on fs.
 type runFlagSet struct {
 	injects, parts, crashes, labels multi
-	links                           multi
+	links, schedules, scheduleFiles multi
 	pids, paths, exprs, clocks      multi
+	skews                           multi
 	onlyOK, onlyFailed              bool
 	seed                            seedFlag
 	traceSet                        string
@@ -61,6 +64,8 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.Var(&r.injects, "inject", "inject faults as `SPEC` says: strace's --inject syntax plus extensions (repeatable)")
 	fs.Var(&r.parts, "partition", "cut the processes labelled A from those labelled B, for the window `A/B[@FROM..TO]` (repeatable)")
 	fs.Var(&r.links, "link", "delay or lose the messages between the processes labelled A and B: `A/B:delay=D[:jitter=D][:loss=P]` (A>B: one way; repeatable)")
+	fs.Var(&r.schedules, "schedule", "timed fault steps from the start of the command, `STEPS` separated by ; or new lines: \"at 2s partition A/B; at 3s heal A/B; at 4s crash LABEL\" (partition, heal, link, unlink, pause, crash; repeatable)")
+	fs.Var(&r.scheduleFiles, "schedule-file", "read timed fault steps from `FILE`, one a line (as --schedule; # comments; repeatable)")
 	fs.Var(&r.crashes, "crash", "SIGKILL a process at its N-th such call: `LABEL@SYSCALLS[#N]` (repeatable)")
 	fs.Var(&r.labels, "label", "label processes whose command line matches: `NAME=MATCH` (repeatable)")
 	r.seed.Seed = 1
@@ -78,6 +83,8 @@ func (r *runFlagSet) define(fs *flag.FlagSet) {
 	fs.Var(&r.paths, "P", "report only the calls on `PATH`: that name it, or whose descriptor is on it (strace -P; repeatable; * and ? make a pattern)")
 	fs.Var(&r.exprs, "e", "strace's `EXPR` for the --text trace: trace=SET (as --trace), status=SET (successful, failed, unfinished, unavailable, detached), signal=SET (names or numbers; default all); a leading ! negates (repeatable)")
 	fs.Var(&r.clocks, "clock-offset", "run the command in a time namespace whose clock is offset: `CLOCK=DURATION`, CLOCK monotonic, boottime or both, DURATION like 1h or -90s (repeatable; root)")
+	fs.Var(&r.skews, "clock-skew", "add `CLOCK=DURATION` to the time clock_gettime, gettimeofday and time return when the call reaches the kernel (not the vDSO's: see --no-vdso); CLOCK realtime, monotonic, boottime or all (repeatable)")
+	fs.BoolVar(&r.o.NoVDSO, "no-vdso", false, "hide the vDSO from the programs run, so that their clock reads are system calls (which --clock-skew reaches; slow for programs that read the clock often)")
 	fs.BoolVar(&r.onlyOK, "z", false, "show only the calls that succeeded in the --text trace (strace -z: -e status=successful)")
 	fs.BoolVar(&r.onlyFailed, "Z", false, "show only the calls that failed in the --text trace (strace -Z: -e status=failed)")
 	fs.BoolVar(&r.o.JSON, "json", false, "write the summary as a JSON fault report on stderr (stdout is the program's)")
@@ -160,6 +167,11 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 		return nil, &trace.SpecError{Flag: "--clock-offset", Spec: strings.Join(r.clocks, " "), Pos: 1, Field: "clock-offset",
 			Value: strings.Join(r.clocks, " "), Expected: "a command to start (-- CMD): a running process (-p) cannot enter a time namespace"}
 	}
+	for _, c := range r.skews {
+		if err := trace.ParseClockSkew(c, &o.Skew); err != nil {
+			return nil, err
+		}
+	}
 	for _, x := range r.exprs {
 		if err := r.expr(o, x); err != nil {
 			return nil, err
@@ -193,6 +205,9 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 		}
 		o.Links = append(o.Links, l)
 	}
+	if err := r.schedule(o); err != nil {
+		return nil, err
+	}
 	for _, s := range r.labels {
 		l, err := trace.ParseLabel(s)
 		if err != nil {
@@ -208,6 +223,49 @@ func (r *runFlagSet) options(args, rest []string, err error) (*runOptions, error
 		o.Trace = set
 	}
 	return o, nil
+}
+
+// schedule reads the --schedule and --schedule-file steps as one schedule.
+func (r *runFlagSet) schedule(o *runOptions) error {
+	var texts []trace.ScheduleText
+	for _, s := range r.schedules {
+		texts = append(texts, trace.ScheduleText{Source: "--schedule", Text: s})
+	}
+	for _, f := range r.scheduleFiles {
+		b, err := readSmallFile(f, maxScheduleFile)
+		if err != nil {
+			return &trace.SpecError{Flag: "--schedule-file", Spec: f, Pos: 1, Field: "file", Value: f,
+				Expected: "a readable file of schedule steps, at most 1 MiB (" + err.Error() + ")"}
+		}
+		texts = append(texts, trace.ScheduleText{Source: "--schedule-file " + f, Text: string(b)})
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	s, err := trace.ParseSchedule(texts...)
+	if err != nil {
+		return err
+	}
+	o.Schedule = s
+	return nil
+}
+
+// maxScheduleFile bounds what --schedule-file reads.
+const maxScheduleFile = 1 << 20
+
+// readSmallFile reads the file at path, refusing one longer than limit bytes (or a device
+// that never ends).
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = errors.New("longer than 1 MiB")
+	}
+	return b, err
 }
 
 // expr applies one -e EXPR: strace's qualifiers trace=, status= and signal= (signals=); an

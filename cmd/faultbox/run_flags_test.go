@@ -5,9 +5,11 @@ package main
 import (
 	"errors"
 	"flag"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/trace"
@@ -30,6 +32,45 @@ func TestParseRunArgs(t *testing.T) {
 	}
 	if _, err := parseRunArgs([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+}
+
+// --schedule and --schedule-file make one schedule: a heal in one may end a cut of another,
+// and an error names the file and the line.
+func TestParseRunArgsSchedule(t *testing.T) {
+	t.Parallel()
+	plan := t.TempDir() + "/plan"
+	if err := os.WriteFile(plan, []byte("# the plan\nat 1s partition a/b\nat 3s crash b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseRunArgs([]string{"--schedule", "at 2s heal a/b; at 4s partition a>b", "--schedule-file", plan, "--", "true"})
+	if err != nil || o.Schedule == nil || len(o.Schedule.Partitions) != 2 || len(o.Schedule.Procs) != 1 ||
+		o.Schedule.Partitions[0].ToTime != 2*time.Second {
+		t.Fatalf("parsed %+v, %v", o.Schedule, err)
+	}
+	os.WriteFile(plan, []byte("at 1s partition a/b\nat 2s heal a/b\nat 3s heal a/b\n"), 0o644)
+	_, err = parseRunArgs([]string{"--schedule-file", plan, "--", "true"})
+	if want := "--schedule-file " + plan + `: line 3 ("at 3s heal a/b"): groups "a/b": expected a partition of a/b open at 3s`; err == nil || err.Error() != want {
+		t.Errorf("error %v\nwant  %s", err, want)
+	}
+	_, err = parseRunArgs([]string{"--schedule-file", plan + ".missing", "--", "true"})
+	var se *trace.SpecError
+	if !errors.As(err, &se) || se.Field != "file" {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// --clock-skew and --no-vdso reach the trace.Config; a bad skew names the field.
+func TestParseRunArgsClockSkew(t *testing.T) {
+	t.Parallel()
+	o, err := parseRunArgs([]string{"--clock-skew", "realtime=24h", "--clock-skew", "monotonic=-1m", "--no-vdso", "--", "date"})
+	if err != nil || o.Skew != (trace.ClockSkew{Realtime: 24 * time.Hour, Monotonic: -time.Minute}) || !o.NoVDSO {
+		t.Fatalf("parsed %+v %v, %v", o.Skew, o.NoVDSO, err)
+	}
+	_, err = parseRunArgs([]string{"--clock-skew", "tai=1s", "--", "date"})
+	var se *trace.SpecError
+	if !errors.As(err, &se) || se.Flag != "--clock-skew" || se.Field != "clock" || se.Value != "tai" {
+		t.Errorf("bad clock: %v", err)
 	}
 }
 
@@ -64,6 +105,8 @@ func FuzzParseRunArgs(f *testing.F) {
 	f.Add("--inject\x00read,,write::error=enospc\x00--")
 	f.Add("-p\x0012,x\x00-P\x00/etc\x00-e\x00status=!failed\x00-e\x00signal=INT")
 	f.Add("-z\x00-e\x00bogus=1\x00--\x00x")
+	f.Add("--schedule\x00at 1s partition a/b for 1s; at 3s crash b\x00--\x00x")
+	f.Add("--schedule\x00at 1s heal a/b\x00--schedule-file\x00/nonexistent\x00--\x00x")
 	f.Fuzz(func(t *testing.T, s string) {
 		o, err := parseRunArgs(strings.Split(s, "\x00"))
 		if err == nil && len(o.Args) == 0 && len(o.Attach) == 0 {
@@ -72,7 +115,16 @@ func FuzzParseRunArgs(f *testing.F) {
 		if err == nil || errors.Is(err, flag.ErrHelp) {
 			return
 		}
-		// Every refusal names the flag, the field, the value and what was expected.
+		// Every refusal names the flag, the field, the value and what was expected; a
+		// schedule's, the line.
+		var sched *trace.ScheduleError
+		if errors.As(err, &sched) {
+			if sched.Source == "" || sched.Line < 1 || sched.Field == "" || sched.Expected == "" ||
+				!strings.Contains(err.Error(), strconv.Quote(sched.Value)) {
+				t.Fatalf("parseRunArgs(%q): incomplete error %+v", s, sched)
+			}
+			return
+		}
 		var se *trace.SpecError
 		if !errors.As(err, &se) {
 			t.Fatalf("parseRunArgs(%q): %T %v, want a *trace.SpecError", s, err, err)

@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package trace
 
@@ -370,7 +370,7 @@ func (t *tracer) fdPair(tk *task, c *callState, ret int64, finished bool, i int)
 // statText shows the struct stat a stat call filled as strace does: the type and mode, then
 // the device of a device file or the size of anything else.
 func (t *tracer) statText(tk *task, addr uint64, ret int64, finished bool) string {
-	var b [144]byte // struct stat on x86-64
+	var b [statLen]byte // struct stat
 	if !finished || ret != 0 || addr == 0 || !t.readMem(tk.tid, addr, b[:]) {
 		if addr == 0 {
 			return "NULL"

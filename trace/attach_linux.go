@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package trace
 
@@ -111,16 +111,17 @@ type syscallInfo struct {
 	Extra uint32
 }
 
-// syscallOp says whether a syscall stop is an entry or an exit (PTRACE_SYSCALL_INFO_ENTRY,
-// _EXIT), from PTRACE_GET_SYSCALL_INFO (Linux 5.3).
-func syscallOp(tid int) (uint8, error) {
+// syscallStopInfo reads PTRACE_GET_SYSCALL_INFO (Linux 5.3) at a syscall stop: its Op says
+// whether it is an entry or an exit (PTRACE_SYSCALL_INFO_ENTRY, _EXIT), and an entry's
+// number and arguments come with it.
+func syscallStopInfo(tid int) (syscallInfo, error) {
 	var info syscallInfo
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid),
 		unsafe.Sizeof(info), uintptr(unsafe.Pointer(&info)), 0, 0)
 	if e != 0 {
-		return 0, e
+		return info, e
 	}
-	return info.Op, nil
+	return info, nil
 }
 
 // syscallStop handles a syscall stop of an attached process (no seccomp stops there: every
@@ -130,14 +131,14 @@ func (t *tracer) syscallStop(tk *task) {
 		t.exit(tk)
 		return
 	}
-	op, err := syscallOp(tk.tid)
-	switch {
+	info, err := syscallStopInfo(tk.tid)
+	switch op := info.Op; {
 	case err != nil:
 		if err != unix.ESRCH {
 			t.resume(tk, 0)
 		}
 	case op == unix.PTRACE_SYSCALL_INFO_ENTRY:
-		t.entry(tk)
+		t.entry(tk, &info) // the call's number and arguments are in info: no second request
 	case op == unix.PTRACE_SYSCALL_INFO_EXIT:
 		t.exit(tk)
 	default:
@@ -335,7 +336,7 @@ func (t *tracer) needExit(c *callState) bool {
 	if t.allExits || t.attached {
 		return true
 	}
-	if c.skip || c.corrupt || c.killAtExit || c.delayExit > 0 || c.fdOut || c.fresh || c.pairAddr != 0 || c.hashAtExit {
+	if c.skip || c.skew != 0 || c.corrupt || c.killAtExit || c.delayExit > 0 || c.fdOut || c.fresh || c.pairAddr != 0 || c.hashAtExit {
 		return true
 	}
 	if c.nr == sysClose || callRetFd[c.nr] {

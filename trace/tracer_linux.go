@@ -1,4 +1,4 @@
-//go:build linux && amd64
+//go:build linux && (amd64 || arm64)
 
 package trace
 
@@ -57,7 +57,8 @@ type callState struct {
 	mark       string    // the text trace's note on an injected fault: INJECTED, DELAYED
 	inBuf      []byte    // the start of the buffer a write sends, read at entry for the text trace
 	corruptAt  *streamFault
-	hidden     bool // not on a path of Config.Paths: not reported (no event, line or -c row)
+	skew       time.Duration // added to the time a clock call returns, at its exit
+	hidden     bool          // not on a path of Config.Paths: not reported (no event, line or -c row)
 }
 
 type delayed struct {
@@ -90,6 +91,14 @@ type tracer struct {
 	recvOff  map[uint64]int64
 	crossN   map[int]uint64 // partition index → messages that tried to cross
 	delays   []delayed
+	// steps are the schedule's steps on processes (crash, pause), by time; the first
+	// nextStep have fired.
+	steps    []ProcStep
+	nextStep int
+	stepHit  []bool // a step found at least one process
+	// epoch is when the command started (its first exec; the attach for attached
+	// processes): timed windows and crashes count from it. Zero until then.
+	epoch time.Time
 	// streamNext is, per rule and stream, the first offset whose fault point has not fired.
 	streamNext map[streamKey]uint64
 	traced     map[int]bool // calls that make events (fd bookkeeping calls stop too)
@@ -131,11 +140,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.MaxEvents = 1_000_000
 	}
 	cfg.Paths = resolvePaths(cfg.Paths, cfg.Dir)
+	var steps []ProcStep
+	if s := cfg.Schedule; s != nil {
+		cfg.Partitions = slices.Concat(cfg.Partitions, s.Partitions)
+		cfg.Links = slices.Concat(cfg.Links, s.Links)
+		steps = s.Procs
+	}
 	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
 		streamNext: map[streamKey]uint64{}, attached: len(cfg.Attach) > 0,
+		steps: steps, stepHit: make([]bool, len(steps)),
 		allExits: cfg.MaxEvents >= 0 || cfg.Text != nil || !cfg.NoCallStats}
 	for _, r := range cfg.Rules {
 		t.streamRules = t.streamRules || r.Prob < 1
@@ -292,13 +308,20 @@ func (t *tracer) filterSet() []int {
 			set[nr] = true
 		}
 	}
+	if t.cfg.Skew != (ClockSkew{}) {
+		for _, nr := range skewCalls() {
+			set[nr] = true
+		}
+	}
 	t.traced = map[int]bool{}
 	for nr := range set {
 		t.traced[nr] = true
 	}
 	// The fd cache needs to see descriptors closed or replaced.
 	for _, nr := range []int{sysClose, sysDup2, sysDup3, sysCloseRange} {
-		set[nr] = true
+		if nr >= 0 {
+			set[nr] = true
+		}
 	}
 	// So do the calls a filtered rule's "never fired" warning lists.
 	for _, nr := range t.watchSet() {
@@ -318,6 +341,7 @@ func (t *tracer) run() (*Result, error) {
 	if t.attached {
 		t.filterSet()
 		t.start = time.Now()
+		t.epoch = t.start
 		if err := t.attach(); err != nil {
 			t.eps.close()
 			return nil, err
@@ -422,12 +446,19 @@ func (t *tracer) loop() {
 		var ws unix.WaitStatus
 		var tid int
 		var err error
-		if t.attached {
-			if !t.detached && t.detachReq.Load() {
+		if t.attached || len(t.delays) > 0 || t.nextStep < len(t.steps) {
+			// Something is due at a time (a held call, a scheduled step), or the run must
+			// see a request to detach: poll for stops, sleeping a little longer each time
+			// none has come (the next deadline at the latest).
+			if t.attached && !t.detached && t.detachReq.Load() {
 				t.detachAll()
 				t.detached = true
 			}
+			if !t.attached && len(t.tasks) == 0 && len(t.orphans) == 0 {
+				return
+			}
 			t.fireDelays()
+			t.fireSteps()
 			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
 			if err == nil && tid == 0 {
 				if t.text != nil && t.text.Buffered() > 0 {
@@ -437,28 +468,20 @@ func (t *tracer) loop() {
 				if len(t.delays) > 0 {
 					wait = min(wait, time.Until(t.delays[0].at))
 				}
+				if t.nextStep < len(t.steps) && !t.detached && !t.epoch.IsZero() {
+					wait = min(wait, time.Until(t.epoch.Add(t.steps[t.nextStep].At)))
+				}
 				time.Sleep(max(wait, 0))
-				poll = min(2*poll, attachPoll)
+				longest := time.Millisecond
+				if t.attached {
+					longest = attachPoll
+				}
+				poll = min(2*poll, longest)
 				continue
 			}
 			poll = pollMin
 			if err == nil && t.detached {
 				t.afterDetach(tid, ws)
-				continue
-			}
-		} else if len(t.delays) > 0 {
-			t.fireDelays()
-			tid, err = unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD|unix.WNOHANG, nil)
-			if err == nil && tid == 0 {
-				wait := time.Millisecond
-				if len(t.delays) > 0 {
-					if d := time.Until(t.delays[0].at); d < wait {
-						wait = d
-					}
-				}
-				if wait > 0 {
-					time.Sleep(wait)
-				}
 				continue
 			}
 		} else {
@@ -482,6 +505,42 @@ func (t *tracer) loop() {
 		}
 		t.handle(tid, ws)
 	}
+}
+
+// fireSteps applies each scheduled step whose time has come to every live process whose
+// label matches its glob: a crash kills it (SIGKILL); a pause stops it (SIGSTOP: its threads
+// enter a group-stop, held as any) and queues its SIGCONT for the end of the pause.
+func (t *tracer) fireSteps() {
+	if t.detached || t.epoch.IsZero() {
+		return
+	}
+	el := time.Since(t.epoch)
+	for t.nextStep < len(t.steps) && t.steps[t.nextStep].At <= el {
+		i := t.nextStep
+		st := t.steps[i]
+		t.nextStep++
+		for _, p := range t.order {
+			if p.exited || !p.started || !globMatch(st.Label, p.label) {
+				continue
+			}
+			t.stepHit[i] = true
+			if st.Verb == "pause" {
+				unix.Kill(p.pid, unix.SIGSTOP)
+				t.contAt(t.epoch.Add(st.At+st.For), p.pid)
+			} else {
+				unix.Kill(p.pid, unix.SIGKILL)
+			}
+			e := &Event{Call: st.Verb, Fd: -1, proc: p, Label: p.label, gen: len(p.names) - 1, Addr: p.label,
+				TimeUs: time.Since(t.start).Microseconds()}
+			t.faults = append(t.faults, injected{e, st.Name, st.Verb, ""})
+		}
+	}
+}
+
+// contAt queues a SIGCONT to process pid at a time (the end of a scheduled pause).
+func (t *tracer) contAt(at time.Time, pid int) {
+	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
+	t.delays = slices.Insert(t.delays, i, delayed{at: at, cont: pid})
 }
 
 func (t *tracer) fireDelays() {
@@ -550,7 +609,7 @@ func (t *tracer) handle(tid int, ws unix.WaitStatus) {
 	case sig == unix.SIGTRAP|0x80:
 		t.syscallStop(tk)
 	case event == unix.PTRACE_EVENT_SECCOMP:
-		t.entry(tk)
+		t.entry(tk, nil)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
 		msg, err := unix.PtraceGetEventMsg(tid)
 		if err == nil {
@@ -690,6 +749,10 @@ func (t *tracer) exec(tk *task) {
 		// The helper has executed the target: from now on follow every child and thread.
 		p.started = true
 		unix.PtraceSetOptions(tk.tid, fullOptions)
+		t.epoch = time.Now()
+	}
+	if t.cfg.NoVDSO {
+		t.hideVDSO(tk.tid)
 	}
 	line := t.nameFromCmdline(p)
 	if e := t.record(tk, "exec", -1); e != nil {
@@ -762,10 +825,10 @@ var (
 )
 
 var (
-	sysClose, _      = sysNumber("close")
-	sysDup2, _       = sysNumber("dup2")
-	sysDup3, _       = sysNumber("dup3")
-	sysCloseRange, _ = sysNumber("close_range")
+	sysClose      = sysNr("close")
+	sysDup2       = sysNr("dup2") // not on arm64
+	sysDup3       = sysNr("dup3")
+	sysCloseRange = sysNr("close_range")
 )
 
 func names(ns ...string) map[int]bool {
@@ -778,8 +841,10 @@ func names(ns ...string) map[int]bool {
 	return m
 }
 
-func (t *tracer) entry(tk *task) {
-	r, err := getRegs(tk.tid)
+// entry handles a call's entry stop. info, when not nil, is the PTRACE_GET_SYSCALL_INFO the
+// caller made at this stop.
+func (t *tracer) entry(tk *task, info *syscallInfo) {
+	r, err := readCall(tk.tid, info)
 	if err != nil {
 		// ESRCH: the task is gone (killed), nothing to resume. Any other error: let the call
 		// run untouched rather than leave the task stopped.
@@ -977,7 +1042,7 @@ func (t *tracer) entry(tk *task) {
 		e.Fault = "mute (crash-stop in communication)"
 		t.faults = append(t.faults, injected{e, e.Fault, "mute", ""})
 	} else if pi := t.partitioned(tk, nr, e); pi >= 0 {
-		what := "--partition " + t.cfg.Partitions[pi].Text
+		what := t.cfg.Partitions[pi].name()
 		if name == "connect" {
 			c.skip, c.ret = true, -int64(unix.ECONNREFUSED)
 			what += " (refused)"
@@ -992,7 +1057,7 @@ func (t *tracer) entry(tk *task) {
 		}
 		t.faults = append(t.faults, injected{e, what, kind, ""})
 	} else if li, d, lost, msg := t.linked(tk, nr, e); li >= 0 && (lost || d > 0) {
-		what := "--link " + t.cfg.Links[li].Text
+		what := t.cfg.Links[li].name()
 		kind := "link-delay"
 		switch {
 		case lost:
@@ -1004,6 +1069,10 @@ func (t *tracer) entry(tk *task) {
 		}
 		e.Fault = what
 		t.faults = append(t.faults, injected{e, what, kind, ""})
+	}
+	if c.skew = t.cfg.Skew.of(nr, c.args); c.skew != 0 && e.Fault == "" && !c.skip {
+		e.Fault = "--clock-skew " + t.cfg.Skew.String()
+		t.faults = append(t.faults, injected{e, e.Fault, "clock-skew", ""})
 	}
 	if e.Fault != "" {
 		c.stat.Faults++
@@ -1023,7 +1092,7 @@ func (t *tracer) entry(tk *task) {
 		changed = true
 	}
 	if changed {
-		setRegs(tk.tid, r)
+		r.flush()
 	}
 	if !t.needExit(c) {
 		// Nothing needs the result: the call runs to its end without stopping again.
@@ -1238,8 +1307,9 @@ func (t *tracer) linked(tk *task, nr int, e *Event) (li int, d time.Duration, lo
 	if peer == nil {
 		return -1, 0, false, 0
 	}
+	el := time.Since(t.epoch)
 	for i, l := range t.cfg.Links {
-		if !crosses(tk.proc.label, peer.label, l.A, l.B, l.OneWay) {
+		if !l.active(el) || !crosses(tk.proc.label, peer.label, l.A, l.B, l.OneWay) {
 			continue
 		}
 		if tk.proc.linkN == nil {
@@ -1277,7 +1347,7 @@ func (t *tracer) partitioned(tk *task, nr int, e *Event) int {
 		}
 		t.crossN[i]++
 		if pt.ByTime {
-			el := time.Since(t.start)
+			el := time.Since(t.epoch)
 			if el >= pt.FromTime && (pt.ToTime == 0 || el < pt.ToTime) {
 				return i
 			}
@@ -1314,6 +1384,12 @@ func (t *tracer) exit(tk *task) {
 			setRegs(tk.tid, r)
 		}
 		ret = c.ret
+	} else if c.skew != 0 && ret >= 0 {
+		if skewed := t.skew(tk, c, ret, c.skew); skewed != ret {
+			ret = skewed
+			r.SetRet(ret)
+			setRegs(tk.tid, r)
+		}
 	}
 	e.Ret = ret
 	if ret < 0 && ret > -4096 {
@@ -1532,6 +1608,16 @@ func (t *tracer) result() *Result {
 			}
 			t.unfired = append(t.unfired, text)
 			why = append(why, t.whyUnfired(i))
+		}
+	}
+	for i, st := range t.steps {
+		if !t.stepHit[i] {
+			t.unfired = append(t.unfired, st.Name)
+			if i < t.nextStep {
+				why = append(why, "no live process was labelled "+st.Label+" at "+st.At.String())
+			} else {
+				why = append(why, "the run ended before "+st.At.String())
+			}
 		}
 	}
 	stats := make(map[string]CallStat, len(t.stats))
