@@ -242,10 +242,15 @@ func onChildlessThread(f func()) {
 }
 
 // threadHasChildren reports whether the calling OS thread has child processes, zombies
-// included. Without /proc/thread-self/children (CONFIG_PROC_CHILDREN) it reports false.
+// included: waitid on every child of this thread alone (__WNOTHREAD), of any kind (__WALL),
+// without waiting or reaping (WNOHANG, WNOWAIT), fails with ECHILD only when there is none.
+// (/proc/thread-self/children would say the same, but only on kernels built with
+// CONFIG_PROC_CHILDREN.)
 func threadHasChildren() bool {
-	b, err := os.ReadFile("/proc/thread-self/children")
-	return err == nil && len(bytes.TrimSpace(b)) > 0
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info,
+		unix.WEXITED|unix.WSTOPPED|unix.WCONTINUED|unix.WNOHANG|unix.WNOWAIT|unix.WNOTHREAD|unix.WALL, nil)
+	return !errors.Is(err, unix.ECHILD)
 }
 
 func (t *tracer) interrupt() {

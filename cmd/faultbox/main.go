@@ -24,7 +24,13 @@ func register(c *cli.Command) {
 	slices.SortFunc(root.Subs, func(a, b *cli.Command) int { return strings.Compare(a.Name, b.Name) })
 }
 
+// onlyTracees says that the process's only children are the tracees of `faultbox run`: true
+// in the binary, false where dispatch is called beside other work (the tests, whose other
+// goroutines start processes of their own).
+var onlyTracees bool
+
 func main() {
+	onlyTracees = true
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 

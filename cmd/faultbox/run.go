@@ -89,10 +89,14 @@ func runTrace(e *cli.Env, args []string) int {
 	runtime.LockOSThread() // a no-op for the binary (locked in init); needed when tests call this
 	defer runtime.UnlockOSThread()
 	o.OnThisThread = true
-	// faultbox's only children are tracees, and the kernel never reaps a traced child on its
-	// own: ignoring SIGCHLD spares the process a signal delivery for every tracee stop.
-	signal.Ignore(syscall.SIGCHLD)
-	defer signal.Reset(syscall.SIGCHLD)
+	if onlyTracees {
+		// The kernel never reaps a traced child on its own: ignoring SIGCHLD spares the
+		// process a signal delivery for every tracee stop. Any other child would be reaped
+		// at its exit, and its owner's Wait fail with ECHILD ("waitid: no child
+		// processes", seen in the tests, which run beside other goroutines' processes).
+		signal.Ignore(syscall.SIGCHLD)
+		defer signal.Reset(syscall.SIGCHLD)
+	}
 	res, err := trace.Run(ctx, o.Config)
 	if err != nil {
 		return e.Fail("%v", err)
