@@ -38,12 +38,12 @@ func (p *reusePair) open(t *testing.T) {
 // TestReuseSparesOtherDisks drives up to six disks at once, each in the paged and the dense
 // implementation: the first, and the post-crash disks of crashes of every shape taken from
 // any of them. Every disk keeps writing and syncing (whole 4 KiB blocks mostly, which is
-// what reuses pages, and partial, phantom and truncating writes), and every few steps each
+// what reuses pages, and partial, phantom and truncating writes), and every ten steps each
 // one's visible and durable bytes must equal the dense model's. A page reused while a
 // clone still held it would change the clone's bytes under it.
 func TestReuseSparesOtherDisks(t *testing.T) {
 	t.Parallel()
-	seeds := 12
+	seeds := 10
 	if testing.Short() {
 		seeds = 4
 	}
@@ -116,7 +116,7 @@ func reuseWorkload(t *testing.T, seed uint64, steps int) {
 			}
 			disks = append(disks, c)
 		}
-		if step%5 == 0 || step == steps-1 {
+		if step%10 == 0 || step == steps-1 {
 			for d, p := range disks {
 				if x, y := dump(t, p.a), dump(t, p.b); x != y {
 					t.Fatalf("after step %d, disk %d of %d: visible disks differ:\npaged:\n%s\ndense:\n%s", step, d, len(disks), x, y)
