@@ -57,7 +57,20 @@ type memInode struct {
 	// and gives the table a new owner, which retires them all at once.
 	durMine      map[int64]*page
 	durMineOwner *owner
+	// free holds pages to reuse (at most maxFree): durable pages a sync replaced that
+	// nothing else held (young in the durable table, see chunk, and not the visible page),
+	// so a steady random write + sync allocates nothing and leaves no garbage.
+	free []*page
+	// visSeen is the visible table's owner when the durable table's young marks were made.
+	// A clone of the visible table (a crash that keeps everything) holds the pages a sync
+	// shared with the durable image, so when the owner has changed, the durable table takes
+	// a new owner too and its young marks stop counting.
+	visSeen *owner
 }
+
+// maxFree bounds an inode's free pages (128 KiB): the pages a sync of a few dozen random
+// 4 KiB writes retires, for the writes that follow it.
+const maxFree = 256
 
 type extent struct {
 	off int64
@@ -85,13 +98,54 @@ func (n *memInode) writable(i int64, whole bool) *page {
 			return pg
 		}
 	}
-	np := new(page)
-	if old := n.vis.get(i); old != nil && !whole {
+	s := n.vis.slot(i)
+	old := *s
+	np := n.newPage(old == nil && !whole)
+	if old != nil && !whole {
 		*np = *old
 	}
-	n.vis.set(i, np)
+	*s = np
 	n.addDiff(i)
 	return np
+}
+
+// newPage returns a page no table holds, reused when the inode has one; zero asks for
+// zeros (a reused page holds old bytes, a new one zeros).
+func (n *memInode) newPage(zero bool) *page {
+	k := len(n.free) - 1
+	if k < 0 {
+		return new(page)
+	}
+	pg := n.free[k]
+	n.free[k] = nil
+	n.free = n.free[:k]
+	if zero {
+		clear(pg[:])
+	}
+	return pg
+}
+
+// release keeps pg, which no table holds any more, for reuse.
+func (n *memInode) release(pg *page) {
+	if pg != nil && len(n.free) < maxFree {
+		n.free = append(n.free, pg)
+	}
+}
+
+// share makes the visible page v (nil: none) page i of the durable image too, and keeps
+// the durable page it replaces for reuse when nothing else holds it: a young page (put
+// there by a sync of this inode since the last clone of either table) that is not v.
+func (n *memInode) share(i int64, v *page) {
+	delete(n.durMine, i) // the durable page is v now, not a copy of this inode's own
+	if v == nil {
+		n.dur.set(i, nil)
+		return
+	}
+	old := n.dur.setYoung(i, v)
+	if old == v {
+		panic("disk: a durable page marked young is still the visible page")
+	}
+	n.release(old)
 }
 
 func (n *memInode) writeAt(p []byte, off int64, phantom bool) {
@@ -191,6 +245,10 @@ func (n *memInode) sync() {
 	if !n.dirty {
 		return
 	}
+	if n.visSeen != n.vis.owner {
+		n.dur.disown()
+		n.visSeen = n.vis.owner
+	}
 	size := n.size
 	if size < n.durSize {
 		n.cutDurable(size)
@@ -207,7 +265,7 @@ func (n *memInode) sync() {
 		}
 		v := n.vis.get(i)
 		if p0 >= lo && p1 <= hi && !ix.overlaps(p0, p1) {
-			n.dur.set(i, v)
+			n.share(i, v)
 			return false
 		}
 		d, inPlace := n.durablePage(i)
@@ -219,15 +277,17 @@ func (n *memInode) sync() {
 		}
 		ix.apply(d, p0, size)
 		if v != nil && *d == *v && p1 <= size {
-			n.dur.set(i, v) // the same bytes after all: share
-			delete(n.durMine, i)
+			n.share(i, v) // the same bytes after all: share
+			if !inPlace {
+				n.release(d) // made just now, held by no table
+			}
 			return false
 		}
 		// A page the file ends in (the tail of an append-only log) keeps its own visible
 		// and durable copies: the next append writes the visible one in place and the next
 		// sync copies what changed into the durable one, with no page allocated for either.
 		if !inPlace {
-			n.dur.set(i, d)
+			n.release(n.dur.setYoung(i, d))
 		}
 		return true
 	})
@@ -247,7 +307,7 @@ func (n *memInode) durablePage(i int64) (d *page, inPlace bool) {
 	} else {
 		n.durMine, n.durMineOwner = map[int64]*page{}, n.dur.owner
 	}
-	d = new(page)
+	d = n.newPage(old == nil)
 	if old != nil {
 		*d = *old
 	}

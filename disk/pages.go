@@ -13,7 +13,10 @@ import "slices"
 // visible table of the inode that created it, and only while it is not shared, which the
 // inode knows from its diff set (pages where visible and durable may differ; the visible
 // page there is private). Every other page is immutable: a durable page, a page shared by
-// a sync, a page reused by a post-crash disk.
+// a sync, a page reused by a post-crash disk. A page is reused for other bytes only once
+// no table holds it: when a sync replaces a durable page that the durable table marks
+// young (put there by this inode's syncs since the last clone of either of its tables)
+// and that is not the visible page (see memInode.share).
 const (
 	pageShift  = 9
 	pageSize   = 1 << pageShift // 512 bytes, the unit of copy on write
@@ -29,6 +32,10 @@ type owner struct{ _ byte }
 
 type chunk struct {
 	owner *owner
+	// young marks the pages put here by setYoung since the table that owns the chunk made
+	// or copied it: no clone of that table has seen them. Meaningful only while owner is
+	// the table's owner (a clone shares the chunk and gives both tables new owners).
+	young [chunkPages / 64]uint64
 	pages [chunkPages]*page
 }
 
@@ -76,12 +83,46 @@ func (t *table) get(i int64) *page {
 
 // set stores pg (nil deletes) at page index i, copying the chunk first if it is shared.
 func (t *table) set(i int64, pg *page) {
+	if c := t.own(i, pg != nil); c != nil {
+		j := i & (chunkPages - 1)
+		c.pages[j] = pg
+		c.young[j>>6] &^= 1 << (j & 63)
+	}
+}
+
+// slot returns where page index i is stored, in a chunk private to t (made when absent),
+// with its young mark cleared: for the caller to read the page there and store another.
+func (t *table) slot(i int64) **page {
+	c := t.own(i, true)
+	j := i & (chunkPages - 1)
+	c.young[j>>6] &^= 1 << (j & 63)
+	return &c.pages[j]
+}
+
+// setYoung stores pg at page index i and marks it young (see chunk). It returns the page
+// it replaced when that page was young too: then this table alone holds it, as far as the
+// table knows (the caller answers for other tables that hold it, such as the visible one).
+func (t *table) setYoung(i int64, pg *page) (retired *page) {
+	c := t.own(i, true)
+	j := i & (chunkPages - 1)
+	w, bit := &c.young[j>>6], uint64(1)<<(j&63)
+	if *w&bit != 0 {
+		retired = c.pages[j]
+	}
+	c.pages[j] = pg
+	*w |= bit
+	return retired
+}
+
+// own returns the chunk holding page index i, private to t: copied first when it is shared
+// (its copy has no young pages), made when absent and create is set, else nil.
+func (t *table) own(i int64, create bool) *chunk {
 	k := i >> chunkShift
 	c := t.chunk(k)
 	switch {
 	case c == nil:
-		if pg == nil {
-			return
+		if !create {
+			return nil
 		}
 		c = &chunk{owner: t.owner}
 		t.put(k, c)
@@ -89,10 +130,11 @@ func (t *table) set(i int64, pg *page) {
 	case c.owner != t.owner:
 		cc := *c
 		cc.owner = t.owner
+		cc.young = [chunkPages / 64]uint64{}
 		c = &cc
 		t.put(k, c)
 	}
-	c.pages[i&(chunkPages-1)] = pg
+	return c
 }
 
 // put stores c as chunk k, growing the radix as needed.
@@ -110,6 +152,10 @@ func (t *table) put(k int64, c *chunk) {
 	}
 	t.dirs[d][k&(dirChunks-1)] = c
 }
+
+// disown gives t a new owner token: its chunks are then shared as far as it knows (each is
+// copied before its next change) and its young marks no longer count.
+func (t *table) disown() { t.owner = &owner{} }
 
 // clone returns a table holding the same pages. Both tables take new owner tokens, so each
 // copies a chunk before its first change to it. The radix itself is copied (a pointer per
@@ -247,9 +293,17 @@ type pageSet struct {
 	small []int64
 	big   map[int64]struct{}
 	peak  int // the most entries big held since it was made (a Go map never shrinks)
+	// spare is the map the set last went back to a slice from, emptied, for the next time
+	// it outgrows the slice (a sync every few random writes would otherwise make a map
+	// each time); sparePeak is its peak.
+	spare     map[int64]struct{}
+	sparePeak int
 }
 
-const smallPages = 32
+const (
+	smallPages   = 32
+	maxSparePeak = 1024 // a larger map is dropped: iterating it costs its peak
+)
 
 func (s *pageSet) has(i int64) bool {
 	if s.big != nil {
@@ -268,12 +322,16 @@ func (s *pageSet) add(i int64) {
 	case len(s.small) < smallPages:
 		s.small = append(s.small, i)
 	default:
-		s.big = make(map[int64]struct{}, 2*smallPages)
+		if s.spare != nil {
+			s.big, s.peak, s.spare = s.spare, s.sparePeak, nil
+		} else {
+			s.big = make(map[int64]struct{}, 2*smallPages)
+		}
 		for _, j := range s.small {
 			s.big[j] = struct{}{}
 		}
 		s.big[i] = struct{}{}
-		s.small, s.peak = s.small[:0], len(s.big)
+		s.small, s.peak = s.small[:0], max(s.peak, len(s.big))
 	}
 }
 
@@ -309,6 +367,10 @@ func (s *pageSet) filter(keep func(i int64) bool) {
 	case len(s.big) <= smallPages/2:
 		for i := range s.big {
 			s.small = append(s.small, i)
+		}
+		if s.peak <= maxSparePeak {
+			clear(s.big)
+			s.spare, s.sparePeak = s.big, s.peak
 		}
 		s.big, s.peak = nil, 0
 	case s.peak > 64 && 4*len(s.big) < s.peak:
