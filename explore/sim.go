@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -230,37 +231,60 @@ func (d *Sim) Aims(base *Outcome) []string {
 // reached another process. A crash just after such a write loses what the node had already
 // spoken of: the promise outlives its grounds. In a system that syncs before it speaks no
 // write is exposed (a message sent before the write and delivered after it does not count).
-// They are listed round-robin over the nodes, each node's from the middle of the run out
-// (spread), those spoken of first, then those never synced.
+// Replies come first: writes whose messages in that window all went to one process (an
+// acknowledgement, a vote: a promise to the one that asked), then those spoken of to several
+// (a broadcast, whose receivers hold what it carried), then those never synced; in each,
+// round-robin over the nodes, each node's from the middle of the run out (spread).
 func exposedWrites(points []Point, nodes []netip.Addr) []Point {
-	type exposed struct {
-		p     Point
-		never bool
+	type send struct {
+		at time.Duration
+		to string
 	}
-	sent := map[string][]time.Duration{} // per node: when the messages it sent that arrived left it
+	sent := map[string][]send{} // per node: the messages it sent that arrived, by when they left
 	for _, p := range points {
 		if p.Kind == "deliver" {
-			sent[p.From] = append(sent[p.From], p.Sent)
+			sent[p.From] = append(sent[p.From], send{p.Sent, p.Where})
 		}
 	}
 	for _, s := range sent {
-		slices.Sort(s)
+		slices.SortStableFunc(s, func(a, b send) int { return cmp.Compare(a.at, b.at) })
 	}
-	spoke := func(node string, from, to time.Duration) bool { // a message left in [from, to)
+	const (
+		reply = iota
+		broadcast
+		neverSynced
+		classes
+	)
+	// class says which class a write of node at from, synced at to, is in; -1 when no
+	// message left the node in [from, to).
+	class := func(node string, from, to time.Duration) int {
 		s := sent[node]
-		i, _ := slices.BinarySearch(s, from)
-		return i < len(s) && s[i] < to
+		i, _ := slices.BinarySearchFunc(s, from, func(e send, t time.Duration) int { return cmp.Compare(e.at, t) })
+		if i == len(s) || s[i].at >= to {
+			return -1
+		}
+		for j := i + 1; j < len(s) && s[j].at < to; j++ {
+			if s[j].to != s[i].to {
+				return broadcast
+			}
+		}
+		return reply
 	}
-	byNode := map[string][]exposed{}
+	byNode := map[string]*[classes][]Point{}
+	for _, n := range nodes {
+		byNode[n.String()] = new([classes][]Point)
+	}
 	open := map[string][]Point{} // per node: its writes since its last sync
 	for _, p := range points {
 		switch p.Kind {
 		case "write":
 			open[p.Where] = append(open[p.Where], p)
 		case "sync":
-			for _, w := range open[p.Where] {
-				if spoke(p.Where, w.At, p.At) {
-					byNode[p.Where] = append(byNode[p.Where], exposed{w, false})
+			if b := byNode[p.Where]; b != nil {
+				for _, w := range open[p.Where] {
+					if k := class(p.Where, w.At, p.At); k >= 0 {
+						b[k] = append(b[k], w)
+					}
 				}
 			}
 			open[p.Where] = nil
@@ -268,24 +292,19 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 			open[p.Where] = nil // a crash of the baseline: its writes' fate is decided
 		}
 	}
-	for _, n := range nodes {
-		for _, w := range open[n.String()] {
-			byNode[n.String()] = append(byNode[n.String()], exposed{w, true})
-		}
-	}
-	var never, spoken [][]Point
-	for _, n := range nodes {
-		var a, b []Point
-		for _, e := range byNode[n.String()] {
-			if e.never {
-				a = append(a, e.p)
-			} else {
-				b = append(b, e.p)
+	var out []Point
+	for k := range classes {
+		lists := make([][]Point, len(nodes))
+		for i, n := range nodes {
+			ps := byNode[n.String()][k]
+			if k == neverSynced {
+				ps = open[n.String()]
 			}
+			lists[i] = spread(ps)
 		}
-		never, spoken = append(never, spread(a)), append(spoken, spread(b))
+		out = append(out, roundRobin(lists)...)
 	}
-	return append(roundRobin(spoken), roundRobin(never)...)
+	return out
 }
 
 // spread orders a node's exposed writes from the middle out (the middle, then the quarters,
