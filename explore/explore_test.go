@@ -220,8 +220,9 @@ func BenchmarkDbctlRuns(b *testing.B) {
 
 // A write is exposed when the node sent a message after it and before the sync that made it
 // durable, or never synced it; aimed crashes go there first: replies (every such message to
-// one process), then broadcasts, then the writes never synced. A message sent before the
-// write and delivered after it does not expose it.
+// the process the node heard from last before it wrote), then the others, then the writes
+// never synced, each class's nodes with the most writes in it first. A message sent before
+// the write and delivered after it does not expose it.
 func TestExposedWrites(t *testing.T) {
 	t.Parallel()
 	a, b, c := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")
@@ -230,23 +231,28 @@ func TestExposedWrites(t *testing.T) {
 		{At: 1 * ms, Kind: "write", Where: "10.0.0.1"}, // synced before it spoke: safe
 		{At: 2 * ms, Kind: "sync", Where: "10.0.0.1"},
 		{At: 3 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1", Sent: 2 * ms},
-		{At: 4 * ms, Kind: "write", Where: "10.0.0.1"}, // spoke to one, then synced: a reply
+		{At: 3 * ms, Kind: "deliver", Where: "10.0.0.1", From: "10.0.0.2", Sent: 2 * ms},
+		{At: 4 * ms, Kind: "write", Where: "10.0.0.1"}, // answered b, who asked, then synced: a reply
 		{At: 5 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1", Sent: 4 * ms},
 		{At: 6 * ms, Kind: "sync", Where: "10.0.0.1"},
 		{At: 7 * ms, Kind: "write", Where: "10.0.0.2"}, // never synced: last
 		{At: 8 * ms, Kind: "write", Where: "10.0.0.1"}, // a message from before it arrives: safe
 		{At: 9 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.1", Sent: 7 * ms},
 		{At: 10 * ms, Kind: "sync", Where: "10.0.0.1"},
-		{At: 11 * ms, Kind: "write", Where: "10.0.0.3"}, // spoke to two, then synced: a broadcast
-		{At: 12 * ms, Kind: "deliver", Where: "10.0.0.1", From: "10.0.0.3", Sent: 11 * ms},
-		{At: 12 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.3", Sent: 11 * ms},
-		{At: 13 * ms, Kind: "sync", Where: "10.0.0.3"},
+		{At: 10 * ms, Kind: "write", Where: "10.0.0.3"}, // spoke to a, who did not ask: not a reply
+		{At: 11 * ms, Kind: "deliver", Where: "10.0.0.1", From: "10.0.0.3", Sent: 10 * ms},
+		{At: 12 * ms, Kind: "sync", Where: "10.0.0.3"},
+		{At: 13 * ms, Kind: "write", Where: "10.0.0.3"}, // spoke to two, then synced: a broadcast
+		{At: 14 * ms, Kind: "deliver", Where: "10.0.0.1", From: "10.0.0.3", Sent: 13 * ms},
+		{At: 14 * ms, Kind: "deliver", Where: "10.0.0.2", From: "10.0.0.3", Sent: 13 * ms},
+		{At: 15 * ms, Kind: "sync", Where: "10.0.0.3"},
 	}
 	var got []time.Duration
 	for _, p := range exposedWrites(pts, []netip.Addr{a, b, c}) {
 		got = append(got, p.At)
 	}
-	if want := []time.Duration{4 * ms, 11 * ms, 7 * ms}; !reflect.DeepEqual(got, want) {
+	// c's two come from the middle out (spread), round-robin after a's one reply.
+	if want := []time.Duration{4 * ms, 13 * ms, 10 * ms, 7 * ms}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("exposed writes at %v, want %v", got, want)
 	}
 }

@@ -199,7 +199,7 @@ const maxAims = 4096
 func (d *Sim) Aims(base *Outcome) []string {
 	var first []string
 	for _, p := range exposedWrites(base.Points, d.nodes) {
-		first = append(first, crashAfter(p))
+		first = append(first, d.afterWrite(p)...)
 	}
 	rest := d.aim(base, func(p Point) []string {
 		if !slices.Contains(d.nodes, netip.MustParseAddr(p.Where)) {
@@ -231,10 +231,13 @@ func (d *Sim) Aims(base *Outcome) []string {
 // reached another process. A crash just after such a write loses what the node had already
 // spoken of: the promise outlives its grounds. In a system that syncs before it speaks no
 // write is exposed (a message sent before the write and delivered after it does not count).
-// Replies come first: writes whose messages in that window all went to one process (an
-// acknowledgement, a vote: a promise to the one that asked), then those spoken of to several
-// (a broadcast, whose receivers hold what it carried), then those never synced; in each,
-// round-robin over the nodes, each node's from the middle of the run out (spread).
+// Replies come first: writes whose messages in that window all went to the process the node
+// heard from last before it wrote (an acknowledgement, a vote: a promise to the one that
+// asked), then the others (a broadcast, whose receivers hold what it carried), then those
+// never synced. In each class, round-robin over the nodes, the node with the most writes in
+// the class first (in the replies, the one that most often answered before it was durable:
+// a follower, where a leader's writes are mostly broadcasts), each node's from the middle of
+// the run out (spread). Each is aimed at with a crash and, when the kinds allow, a tear.
 func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 	type send struct {
 		at time.Duration
@@ -257,14 +260,14 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 	)
 	// class says which class a write of node at from, synced at to, is in; -1 when no
 	// message left the node in [from, to).
-	class := func(node string, from, to time.Duration) int {
+	class := func(node, asker string, from, to time.Duration) int {
 		s := sent[node]
 		i, _ := slices.BinarySearchFunc(s, from, func(e send, t time.Duration) int { return cmp.Compare(e.at, t) })
 		if i == len(s) || s[i].at >= to {
 			return -1
 		}
-		for j := i + 1; j < len(s) && s[j].at < to; j++ {
-			if s[j].to != s[i].to {
+		for j := i; j < len(s) && s[j].at < to; j++ {
+			if s[j].to != asker {
 				return broadcast
 			}
 		}
@@ -274,16 +277,23 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 	for _, n := range nodes {
 		byNode[n.String()] = new([classes][]Point)
 	}
-	open := map[string][]Point{} // per node: its writes since its last sync
+	type write struct {
+		p     Point
+		asker string // the process the node heard from last before it wrote
+	}
+	open := map[string][]write{} // per node: its writes since its last sync
+	heard := map[string]string{}
 	for _, p := range points {
 		switch p.Kind {
+		case "deliver":
+			heard[p.Where] = p.From
 		case "write":
-			open[p.Where] = append(open[p.Where], p)
+			open[p.Where] = append(open[p.Where], write{p, heard[p.Where]})
 		case "sync":
 			if b := byNode[p.Where]; b != nil {
 				for _, w := range open[p.Where] {
-					if k := class(p.Where, w.At, p.At); k >= 0 {
-						b[k] = append(b[k], w)
+					if k := class(p.Where, w.asker, w.p.At, p.At); k >= 0 {
+						b[k] = append(b[k], w.p)
 					}
 				}
 			}
@@ -298,10 +308,15 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 		for i, n := range nodes {
 			ps := byNode[n.String()][k]
 			if k == neverSynced {
-				ps = open[n.String()]
+				for _, w := range open[n.String()] {
+					ps = append(ps, w.p)
+				}
 			}
 			lists[i] = spread(ps)
 		}
+		// The node with the most writes in the class first: in the reply class, the one
+		// that most often answered what it had not made durable.
+		slices.SortStableFunc(lists, func(a, b []Point) int { return len(b) - len(a) })
 		out = append(out, roundRobin(lists)...)
 	}
 	return out
@@ -451,6 +466,11 @@ func (d *Sim) aim(base *Outcome, faults func(Point) []string) []string {
 			order = append(order, k)
 		}
 		classes[k] = append(classes[k], p)
+	}
+	for k, ps := range classes {
+		if strings.HasPrefix(k, "write ") {
+			classes[k] = spread(ps) // from the middle of the run out, as the exposed writes
+		}
 	}
 
 	slices.SortStableFunc(order, func(a, b string) int {
