@@ -103,17 +103,9 @@ func (o ClockOffsets) timensOffsets() string {
 // ParseClockOffset parses a --clock-offset: CLOCK=DURATION with CLOCK monotonic, boottime or
 // both, and DURATION as Go writes it (1h, -90s, 2h30m), at most 10 years either way.
 func ParseClockOffset(s string, into *ClockOffsets) error {
-	bad := func(field, v, want string) error {
-		return &SpecError{Flag: "--clock-offset", Spec: s, Pos: 1, Field: field, Value: v, Expected: want}
-	}
-	clock, val, ok := strings.Cut(s, "=")
-	if !ok {
-		return bad("clock", s, "CLOCK=DURATION with CLOCK monotonic, boottime or both")
-	}
-	d, err := time.ParseDuration(val)
-	const limit = 10 * 365 * 24 * time.Hour
-	if err != nil || d > limit || d < -limit {
-		return bad("duration", val, "a duration like 1h, -90s or 2h30m, within 10 years (87600h) either way")
+	clock, d, err := parseClockSpec("--clock-offset", s, "monotonic, boottime or both", "1h, -90s or 2h30m")
+	if err != nil {
+		return err
 	}
 	switch clock {
 	case "monotonic":
@@ -123,9 +115,28 @@ func ParseClockOffset(s string, into *ClockOffsets) error {
 	case "both":
 		into.Monotonic, into.Boottime = d, d
 	default:
-		return bad("clock", clock, "monotonic, boottime or both (CLOCK_REALTIME cannot be offset)")
+		return clockSpecError("--clock-offset", s, "clock", clock, "monotonic, boottime or both (CLOCK_REALTIME cannot be offset)")
 	}
 	return nil
+}
+
+// parseClockSpec splits a CLOCK=DURATION spec of flag into the clock's name (checked by the
+// caller; clocks lists them for the error) and a duration within 10 years either way.
+func parseClockSpec(flag, s, clocks, examples string) (string, time.Duration, error) {
+	clock, val, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", 0, clockSpecError(flag, s, "clock", s, "CLOCK=DURATION with CLOCK "+clocks)
+	}
+	d, err := time.ParseDuration(val)
+	const limit = 10 * 365 * 24 * time.Hour
+	if err != nil || d > limit || d < -limit {
+		return "", 0, clockSpecError(flag, s, "duration", val, "a duration like "+examples+", within 10 years (87600h) either way")
+	}
+	return clock, d, nil
+}
+
+func clockSpecError(flag, spec, field, value, want string) error {
+	return &SpecError{Flag: flag, Spec: spec, Pos: 1, Field: field, Value: value, Expected: want}
 }
 
 // DefaultTrace is the set of calls traced when Config.Trace is nil: the network class, reads

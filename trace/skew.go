@@ -22,17 +22,9 @@ type ClockSkew struct {
 // ParseClockSkew parses a --clock-skew: CLOCK=DURATION with CLOCK realtime, monotonic,
 // boottime or all, and DURATION as Go writes it (+5s, -90s, 24h), at most 10 years either way.
 func ParseClockSkew(s string, into *ClockSkew) error {
-	bad := func(field, v, want string) error {
-		return &SpecError{Flag: "--clock-skew", Spec: s, Pos: 1, Field: field, Value: v, Expected: want}
-	}
-	clock, val, ok := strings.Cut(s, "=")
-	if !ok {
-		return bad("clock", s, "CLOCK=DURATION with CLOCK realtime, monotonic, boottime or all")
-	}
-	d, err := time.ParseDuration(val)
-	const limit = 10 * 365 * 24 * time.Hour
-	if err != nil || d > limit || d < -limit {
-		return bad("duration", val, "a duration like 24h, -90s or +1h30m, within 10 years (87600h) either way")
+	clock, d, err := parseClockSpec("--clock-skew", s, "realtime, monotonic, boottime or all", "24h, -90s or +1h30m")
+	if err != nil {
+		return err
 	}
 	switch clock {
 	case "realtime":
@@ -44,7 +36,7 @@ func ParseClockSkew(s string, into *ClockSkew) error {
 	case "all":
 		into.Realtime, into.Monotonic, into.Boottime = d, d, d
 	default:
-		return bad("clock", clock, "realtime, monotonic, boottime or all")
+		return clockSpecError("--clock-skew", s, "clock", clock, "realtime, monotonic, boottime or all")
 	}
 	return nil
 }
