@@ -182,7 +182,7 @@ type node struct {
 }
 
 func (n *node) Start(p *sim.Process) {
-	n.kv = map[int64]int64{}
+	n.kv = make(map[int64]int64, min(n.c.cfg.Keys, n.c.cfg.Ops, 1<<12)) // room for every key the run can write: no growth
 	fsys := p.FS()
 	f, err := fsys.Open("log")
 	existed := err == nil
