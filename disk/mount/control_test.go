@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultbox/faultbox/disk/mount"
 )
@@ -84,9 +85,12 @@ func TestControlSocket(t *testing.T) {
 	if _, err := mount.Send(sock, "unmount"); err != nil {
 		t.Fatal(err)
 	}
+	// The answer goes out first (so that the mount's shutdown cannot cut it off), and the
+	// channel closes right after it: wait for it rather than look once (a look at once
+	// failed under -race).
 	select {
 	case <-ctl.Unmount():
-	default:
-		t.Error("unmount answered, and the channel is not closed")
+	case <-time.After(10 * time.Second):
+		t.Error("unmount answered, and the channel did not close within 10s")
 	}
 }
