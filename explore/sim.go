@@ -253,8 +253,8 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 		slices.SortStableFunc(s, func(a, b send) int { return cmp.Compare(a.at, b.at) })
 	}
 	const (
-		reply = iota
-		broadcast
+		reply  = iota // every exposing message went to the process the node heard from last
+		spoken        // exposed otherwise (a broadcast, an answer to someone else)
 		neverSynced
 		classes
 	)
@@ -268,7 +268,7 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 		}
 		for j := i; j < len(s) && s[j].at < to; j++ {
 			if s[j].to != asker {
-				return broadcast
+				return spoken
 			}
 		}
 		return reply
@@ -282,7 +282,7 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 		asker string // the process the node heard from last before it wrote
 	}
 	open := map[string][]write{} // per node: its writes since its last sync
-	heard := map[string]string{}
+	heard := map[string]string{} // per node: the sender of the last message it received
 	for _, p := range points {
 		switch p.Kind {
 		case "deliver":
