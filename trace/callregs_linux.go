@@ -2,11 +2,7 @@
 
 package trace
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // callRegs is a thread stopped at a call's entry: the call number and arguments come from one
 // PTRACE_GET_SYSCALL_INFO request (Linux 5.3+), and the registers are read (and written back
@@ -29,12 +25,12 @@ func readCall(tid int, info *syscallInfo) (*callRegs, error) {
 		c.info = *info
 		return c, nil
 	}
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid),
-		unsafe.Sizeof(c.info), uintptr(unsafe.Pointer(&c.info)), 0, 0)
+	var err error
+	c.info, err = syscallStopInfo(tid)
 	switch {
-	case e == unix.ESRCH:
-		return nil, e
-	case e == 0 && (c.info.Op == unix.PTRACE_SYSCALL_INFO_SECCOMP || c.info.Op == unix.PTRACE_SYSCALL_INFO_ENTRY):
+	case err == unix.ESRCH:
+		return nil, err
+	case err == nil && (c.info.Op == unix.PTRACE_SYSCALL_INFO_SECCOMP || c.info.Op == unix.PTRACE_SYSCALL_INFO_ENTRY):
 		return c, nil
 	}
 	full, err := getRegs(tid) // an older kernel

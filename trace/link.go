@@ -43,17 +43,9 @@ func ParseLink(spec string) (*Link, error) {
 	}
 	groups, rest, _ := strings.Cut(spec, ":")
 	l := &Link{Text: spec}
-	sep := strings.IndexAny(groups, "/>")
-	if sep < 0 {
-		return nil, bad(0, "groups", groups, "A/B (both ways) or A>B (one way), each a comma list of process labels")
-	}
-	l.OneWay = groups[sep] == '>'
-	var err error
-	if l.A, err = parseGroup(groups[:sep]); err != nil {
-		return nil, bad(0, "group A", groups[:sep], err.Error())
-	}
-	if l.B, err = parseGroup(groups[sep+1:]); err != nil {
-		return nil, bad(sep+1, "group B", groups[sep+1:], err.Error())
+	var pe *pairError
+	if l.A, l.B, l.OneWay, pe = parsePair(groups); pe != nil {
+		return nil, bad(pe.off, pe.field, pe.value, pe.expected("A/B (both ways) or A>B (one way), each a comma list of process labels"))
 	}
 	pos := len(groups) + 1
 	acted := false

@@ -168,16 +168,9 @@ func parseStep(f []string, bad func(field, value, expected string) error) (*sche
 		}
 		g := rest[0]
 		rest = rest[1:]
-		sep := strings.IndexAny(g, "/>")
-		if sep < 0 {
-			return bad("groups", g, what)
-		}
-		s.oneWay = g[sep] == '>'
-		if s.a, err = parseGroup(g[:sep]); err != nil {
-			return bad("group A", g[:sep], err.Error())
-		}
-		if s.b, err = parseGroup(g[sep+1:]); err != nil {
-			return bad("group B", g[sep+1:], err.Error())
+		var pe *pairError
+		if s.a, s.b, s.oneWay, pe = parsePair(g); pe != nil {
+			return bad(pe.field, pe.value, pe.expected(what))
 		}
 		return nil
 	}

@@ -640,18 +640,11 @@ func ParsePartition(spec string) (*Partition, error) {
 		return &SpecError{Flag: "--partition", Spec: spec, Pos: pos + 1, Field: field, Value: value, Expected: expected}
 	}
 	groups, window, hasWin := strings.Cut(spec, "@")
-	sep := strings.IndexAny(groups, "/>")
-	if sep < 0 {
-		return nil, bad(0, "groups", groups, "GROUP_A/GROUP_B (both ways) or GROUP_A>GROUP_B (one way), each a comma list of process labels")
-	}
-	a, b := groups[:sep], groups[sep+1:]
-	p := &Partition{Text: spec, OneWay: groups[sep] == '>'}
-	var err error
-	if p.A, err = parseGroup(a); err != nil {
-		return nil, bad(0, "group A", a, err.Error())
-	}
-	if p.B, err = parseGroup(b); err != nil {
-		return nil, bad(len(a)+1, "group B", b, err.Error())
+	p := &Partition{Text: spec}
+	var pe *pairError
+	if p.A, p.B, p.OneWay, pe = parsePair(groups); pe != nil {
+		return nil, bad(pe.off, pe.field, pe.value,
+			pe.expected("GROUP_A/GROUP_B (both ways) or GROUP_A>GROUP_B (one way), each a comma list of process labels"))
 	}
 	if !hasWin {
 		p.FromMsg = 1
@@ -699,6 +692,39 @@ func parseGroup(s string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// pairError says which part of an A/B (or A>B) pair of groups is wrong: the field, its
+// value, its offset in the pair, and why (nil: the pair has no / or >).
+type pairError struct {
+	field, value string
+	off          int
+	err          error
+}
+
+// expected says what was expected: why the group failed, or what (the caller's wording of
+// a whole pair) when there was no / or >.
+func (e *pairError) expected(what string) string {
+	if e.err == nil {
+		return what
+	}
+	return e.err.Error()
+}
+
+// parsePair parses groups A/B (both ways) or A>B (one way), each a comma list of labels.
+func parsePair(s string) (a, b []string, oneWay bool, pe *pairError) {
+	sep := strings.IndexAny(s, "/>")
+	if sep < 0 {
+		return nil, nil, false, &pairError{field: "groups", value: s}
+	}
+	var err error
+	if a, err = parseGroup(s[:sep]); err != nil {
+		return nil, nil, false, &pairError{"group A", s[:sep], 0, err}
+	}
+	if b, err = parseGroup(s[sep+1:]); err != nil {
+		return nil, nil, false, &pairError{"group B", s[sep+1:], sep + 1, err}
+	}
+	return a, b, s[sep] == '>', nil
 }
 
 // ParseCrash parses LABEL@SET[#N]: kill the process labelled LABEL (a glob) with SIGKILL as it

@@ -69,28 +69,29 @@ type delayed struct {
 }
 
 type tracer struct {
-	cfg      Config
-	rules    []*Rule
-	ruleSets []map[int]bool
-	start    time.Time
-	tasks    map[int]*task
-	procs    map[int]*process
-	order    []*process
-	orphans  map[int]bool // stopped new tasks whose parent's event has not arrived
-	root     *process
-	rootCode int
-	events   []*Event
-	dropped  int
-	faults   []injected
-	fired    map[int]int // rule index → times it fired
-	unfired  []string
-	calls    map[string]int
-	eps      *endpoints
-	owner    map[string]*process // "tcp|addr", "udp|addr", "unix|path", "ino|N" → owner
-	sendOff  map[uint64]int64
-	recvOff  map[uint64]int64
-	crossN   map[int]uint64 // partition index → messages that tried to cross
-	delays   []delayed
+	cfg       Config
+	skewFault string // what a skewed clock read's event says: --clock-skew and the skews
+	rules     []*Rule
+	ruleSets  []map[int]bool
+	start     time.Time
+	tasks     map[int]*task
+	procs     map[int]*process
+	order     []*process
+	orphans   map[int]bool // stopped new tasks whose parent's event has not arrived
+	root      *process
+	rootCode  int
+	events    []*Event
+	dropped   int
+	faults    []injected
+	fired     map[int]int // rule index → times it fired
+	unfired   []string
+	calls     map[string]int
+	eps       *endpoints
+	owner     map[string]*process // "tcp|addr", "udp|addr", "unix|path", "ino|N" → owner
+	sendOff   map[uint64]int64
+	recvOff   map[uint64]int64
+	crossN    map[int]uint64 // partition index → messages that tried to cross
+	delays    []delayed
 	// steps are the schedule's steps on processes (crash, pause), by time; the first
 	// nextStep have fired.
 	steps    []ProcStep
@@ -146,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Links = slices.Concat(cfg.Links, s.Links)
 		steps = s.Procs
 	}
-	t := &tracer{cfg: cfg, rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
+	t := &tracer{cfg: cfg, skewFault: "--clock-skew " + cfg.Skew.String(), rules: cfg.Rules, tasks: map[int]*task{}, procs: map[int]*process{},
 		orphans: map[int]bool{}, calls: map[string]int{}, owner: map[string]*process{},
 		sendOff: map[uint64]int64{}, recvOff: map[uint64]int64{}, crossN: map[int]uint64{},
 		pids: map[int]bool{}, fired: map[int]int{}, stats: map[string]*CallStat{},
@@ -451,6 +452,13 @@ func (t *tracer) loop() {
 		var ws unix.WaitStatus
 		var tid int
 		var err error
+		if !t.attached && len(t.tasks) == 0 && len(t.orphans) == 0 {
+			// Every traced task is gone. Not waiting for ECHILD: in a program that runs
+			// other children too (a test binary, a server embedding the tracer), the locked
+			// thread may be the parent of a child it never traced, started on that thread
+			// before it was locked, and wait4 would block on it.
+			return
+		}
 		if t.attached || len(t.delays) > 0 || t.nextStep < len(t.steps) {
 			// Something is due at a time (a held call, a scheduled step), or the run must
 			// see a request to detach: poll for stops, sleeping a little longer each time
@@ -458,9 +466,6 @@ func (t *tracer) loop() {
 			if t.attached && !t.detached && t.detachReq.Load() {
 				t.detachAll()
 				t.detached = true
-			}
-			if !t.attached && len(t.tasks) == 0 && len(t.orphans) == 0 {
-				return
 			}
 			t.fireDelays()
 			t.fireSteps()
@@ -490,13 +495,6 @@ func (t *tracer) loop() {
 				continue
 			}
 		} else {
-			if len(t.tasks) == 0 && len(t.orphans) == 0 {
-				// Every traced task is gone. Not waiting for ECHILD: in a program that runs
-				// other children too (a test binary, a server embedding the tracer), the
-				// locked thread may be the parent of a child it never traced, started on
-				// that thread before it was locked, and wait4 would block on it.
-				return
-			}
 			if t.text != nil && t.text.Buffered() > 0 {
 				t.text.Flush() // nothing to do until a tracee stops: let the lines out
 			}
@@ -543,10 +541,7 @@ func (t *tracer) fireSteps() {
 }
 
 // contAt queues a SIGCONT to process pid at a time (the end of a scheduled pause).
-func (t *tracer) contAt(at time.Time, pid int) {
-	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(at) })
-	t.delays = slices.Insert(t.delays, i, delayed{at: at, cont: pid})
-}
+func (t *tracer) contAt(at time.Time, pid int) { t.queue(delayed{at: at, cont: pid}) }
 
 func (t *tracer) fireDelays() {
 	now := time.Now()
@@ -579,10 +574,13 @@ func (t *tracer) killAfter(tk *task, d time.Duration) { t.hold(tk, d, delayed{ki
 // is over; the tracer serves every other task meanwhile.
 func (t *tracer) hold(tk *task, d time.Duration, what delayed) {
 	what.at, what.tid = time.Now().Add(d), tk.tid
-	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(what.at) })
-	t.delays = append(t.delays, delayed{})
-	copy(t.delays[i+1:], t.delays[i:])
-	t.delays[i] = what
+	t.queue(what)
+}
+
+// queue inserts d into t.delays, kept in time order (after those due at the same time).
+func (t *tracer) queue(d delayed) {
+	i := sort.Search(len(t.delays), func(i int) bool { return t.delays[i].at.After(d.at) })
+	t.delays = slices.Insert(t.delays, i, d)
 }
 
 func (t *tracer) resume(tk *task, sig int) {
@@ -1076,7 +1074,7 @@ func (t *tracer) entry(tk *task, info *syscallInfo) {
 		t.faults = append(t.faults, injected{e, what, kind, ""})
 	}
 	if c.skew = t.cfg.Skew.of(nr, c.args); c.skew != 0 && e.Fault == "" && !c.skip {
-		e.Fault = "--clock-skew " + t.cfg.Skew.String()
+		e.Fault = t.skewFault
 		t.faults = append(t.faults, injected{e, e.Fault, "clock-skew", ""})
 	}
 	if e.Fault != "" {
@@ -1592,8 +1590,7 @@ func (t *tracer) flipBit(tk *task, addr, h uint64) {
 		return
 	}
 	b[0] ^= 1 << (h % 8)
-	unix.ProcessVMWritev(tk.tid, []unix.Iovec{{Base: &b[0], Len: 1}},
-		[]unix.RemoteIovec{{Base: uintptr(addr), Len: 1}}, 0)
+	t.writeMem(tk.tid, addr, b[:])
 }
 
 func (t *tracer) result() *Result {
