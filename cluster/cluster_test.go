@@ -30,6 +30,25 @@ func TestFrozenFaultHash(t *testing.T) {
 	}
 }
 
+// Hash streams the encoding through SHA-256 in pieces: the same digest as the whole snapshot's,
+// for snapshots smaller and larger than a piece.
+func TestHashStreamsTheSnapshot(t *testing.T) {
+	t.Parallel()
+	for _, p := range []Params{{Seed: 7, Ops: 2000, Keys: 128, Scenario: Fault}, {Seed: 42, Ops: 200, Keys: 16, Scenario: Normal},
+		{Seed: 3, Ops: 5, Keys: 2, Scenario: Normal}, {Seed: 9, Ops: 600, Keys: 1000, Scenario: Fault}} {
+		c, _, err := Run(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c.Hash(), HashSnapshot(c.Snapshot()); got != want {
+			t.Errorf("%+v: Hash = %s, want HashSnapshot(Snapshot()) = %s (%d bytes)", p, got, want, c.SnapshotSize())
+		}
+	}
+	if got, want := New().Hash(), HashSnapshot(New().Snapshot()); got != want {
+		t.Errorf("empty cluster: Hash = %s, want %s", got, want)
+	}
+}
+
 func TestRandVectors(t *testing.T) {
 	t.Parallel()
 	var zero Rand

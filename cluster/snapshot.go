@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"slices"
 )
 
@@ -31,7 +33,27 @@ func (c *Cluster) Snapshot() []byte {
 }
 
 // AppendSnapshot appends the snapshot encoding to b and returns the extended slice.
-func (c *Cluster) AppendSnapshot(b []byte) []byte {
+func (c *Cluster) AppendSnapshot(b []byte) []byte { return c.encode(b, nil) }
+
+// Hash is HashSnapshot(c.Snapshot()) without holding the whole encoding: it is made a few
+// kilobytes at a time and fed to SHA-256 as it goes.
+func (c *Cluster) Hash() string {
+	h := sha256.New()
+	var buf [4 << 10]byte
+	b := c.encode(buf[:0], func(b []byte) []byte {
+		h.Write(b)
+		return b[:0]
+	})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// flushAt is how full encode lets b get before it hands it to flush.
+const flushAt = 3 << 10
+
+// encode appends the snapshot encoding to b; when flush is not nil, it hands b to flush
+// whenever b holds flushAt bytes or more and goes on with what flush returns.
+func (c *Cluster) encode(b []byte, flush func([]byte) []byte) []byte {
 	keys := make([]int64, 0, 16)
 	for i := range c.Nodes {
 		nd := &c.Nodes[i]
@@ -42,6 +64,9 @@ func (c *Cluster) AppendSnapshot(b []byte) []byte {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(nd.Log)))
 		for _, e := range nd.Log {
 			b = AppendEntry(b, e)
+			if flush != nil && len(b) >= flushAt {
+				b = flush(b)
+			}
 		}
 		keys = keys[:0]
 		for k := range nd.KV {
@@ -52,6 +77,9 @@ func (c *Cluster) AppendSnapshot(b []byte) []byte {
 		for _, k := range keys {
 			b = binary.LittleEndian.AppendUint64(b, uint64(k))
 			b = binary.LittleEndian.AppendUint64(b, uint64(nd.KV[k]))
+			if flush != nil && len(b) >= flushAt {
+				b = flush(b)
+			}
 		}
 	}
 	return b

@@ -72,23 +72,65 @@ func mum(x, y uint64) uint64 {
 // allocation.
 const payloadBlock = 32 << 10
 
+// Payloads that may be recycled are carved in power-of-two classes from minClass to
+// payloadBlock/8 bytes, so that a recycled one can serve any later payload of its class.
+const (
+	minClassShift = 4
+	maxClassShift = 12
+	minClass      = 1 << minClassShift
+)
+
+// classOf is the index of the smallest class that holds n bytes (0 < n <= payloadBlock/8).
+func classOf(n int) int {
+	if n <= minClass {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minClassShift
+}
+
 // copyPayload copies a message's payload for its receiver (processes share no memory). Small
-// payloads are carved out of a shared block, with their capacity clipped to their length so
-// that a receiver's append reallocates instead of spilling into a neighbour: one allocation
-// per block rather than one per message. A receiver that keeps a payload keeps its block
-// alive, which costs memory only.
-func (w *World) copyPayload(b []byte) []byte {
+// payloads are carved out of a shared block, with their capacity clipped so that a
+// receiver's append reallocates instead of spilling into a neighbour: one allocation per
+// block rather than one per message. A receiver that keeps a payload keeps its block alive,
+// which costs memory only. A pooled payload (one bound for a Borrower) takes a whole
+// power-of-two class, from that class's free list when recycle has put one there.
+func (w *World) copyPayload(b []byte, pooled bool) []byte {
 	if len(b) == 0 {
 		return nil
 	}
 	if len(b) > payloadBlock/8 {
 		return append([]byte(nil), b...)
 	}
-	if len(w.slab) < len(b) {
+	size := len(b)
+	if pooled {
+		c := classOf(len(b))
+		if free := w.payloads[c]; len(free) > 0 {
+			buf := free[len(free)-1]
+			w.payloads[c] = free[:len(free)-1]
+			copy(buf[:len(b)], b)
+			return buf[:len(b)]
+		}
+		size = minClass << c
+	}
+	if len(w.slab) < size {
 		w.slab = make([]byte, payloadBlock)
 	}
-	c := w.slab[:len(b):len(b)]
+	c := w.slab[:len(b):size]
 	copy(c, b)
-	w.slab = w.slab[len(b):]
+	w.slab = w.slab[size:]
 	return c
+}
+
+// recycle takes back the payload of a message that has reached its end (a Borrower's Receive
+// returned, or the message was lost on the way) for a later payload of its class. Only a
+// payload whose capacity is a class qualifies (a pooled one, or by chance an exact copy of a
+// class's length: either way one nobody holds), and one that reached anyone but a Borrower
+// is never offered.
+func (w *World) recycle(m Message) {
+	n := cap(m.Payload)
+	if n < minClass || n > payloadBlock/8 || n&(n-1) != 0 {
+		return
+	}
+	c := classOf(n)
+	w.payloads[c] = append(w.payloads[c], m.Payload[:n])
 }

@@ -81,7 +81,12 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 	n.ids++
 	id := n.ids
 	l := link{from.addr, to}
-	m := Message{From: from.addr, To: to, Payload: n.w.copyPayload(payload), ID: id, Sent: depart}
+	// A payload for a process that is down (its handler unknown) is pooled too: most such
+	// messages are lost at arrival, and one that finds a new non-Borrower costs it only the
+	// rest of its class.
+	dest := n.w.procs[to]
+	pooled := dest == nil || !dest.up || dest.borrows
+	m := Message{From: from.addr, To: to, Payload: n.w.copyPayload(payload, pooled), ID: id, Sent: depart}
 	r := from.net
 	if r == nil {
 		r = n.stream(from.addr)
@@ -89,6 +94,7 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 	}
 	if p := n.cfg.DropProbability; p > 0 && r.Float64() < p {
 		n.fault("drop", l, id, "")
+		n.w.recycle(m)
 		return
 	}
 	copies := 1
@@ -97,7 +103,10 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 		n.fault("duplicate", l, id, "")
 	}
 	sum := digest(m.Payload)
-	for range copies {
+	for i := range copies {
+		if i > 0 {
+			m.Payload = n.w.copyPayload(m.Payload, pooled) // each delivery owns its payload: one may be recycled before the other arrives
+		}
 		at := depart + n.latency(r)
 		if until, ok := n.clogged[l]; ok && until > at {
 			n.fault("clog", l, id, fmt.Sprintf("held until %s", until))
@@ -122,10 +131,13 @@ func (n *network) arrive(m Message) {
 	l := link{m.From, m.To}
 	if len(n.blocked) > 0 && n.blocked[l] {
 		n.fault("partition", l, m.ID, "dropped at the partition")
+		n.w.recycle(m)
 		return
 	}
 	if p := n.w.procs[m.To]; p != nil {
 		n.w.deliver(p, m)
+	} else {
+		n.w.recycle(m)
 	}
 }
 

@@ -22,6 +22,18 @@ type Handler interface {
 	Timer(p *Process, name string)
 }
 
+// A Borrower is a Handler that keeps no part of a message's payload once Receive returns: it
+// decodes what it needs, or copies it. The world then reuses the payload's memory for a later
+// message, so a run allocates for the messages in flight rather than for every message sent
+// (etcd raft's messages, for one, are unmarshalled into their own memory). A handler that
+// keeps a payload, or a slice of one, past Receive must not be a Borrower: what it kept would
+// change under it.
+type Borrower interface {
+	Handler
+	// BorrowsPayloads marks the handler; the world never calls it.
+	BorrowsPayloads()
+}
+
 // Message is what one process sends another. Payload is copied when sent: processes share
 // no memory.
 type Message struct {
@@ -74,6 +86,7 @@ type Process struct {
 	newHandler func() Handler
 	main       func(*Task)
 	handler    Handler
+	borrows    bool // handler is a Borrower: its delivered payloads are recycled
 
 	timers    []timer // this incarnation's timers, by name: a process has a few
 	busyUntil time.Duration
@@ -139,6 +152,7 @@ func (w *World) start(p *Process) {
 	p.ctx = w.fp.Context(context.Background())
 	if p.newHandler != nil {
 		p.handler = p.newHandler()
+		_, p.borrows = p.handler.(Borrower)
 		w.inHandler(p, func() { p.handler.Start(p) })
 		return
 	}
@@ -187,7 +201,7 @@ func (w *World) stop(p *Process, kind RebootKind) {
 		w.sched.killAll(p)
 		p.up = false
 		p.inc++ // timers and wakes of the old incarnation are dropped
-		p.handler = nil
+		p.handler, p.borrows = nil, false
 		p.inbox, p.receivers = nil, nil
 	}
 	switch kind {
@@ -322,6 +336,7 @@ func (w *World) fire(p *Process, name string, gen uint64) {
 // the inbox.
 func (w *World) deliver(p *Process, m Message) {
 	if !p.up {
+		w.recycle(m)
 		return
 	}
 	if p.handler != nil {
@@ -333,6 +348,9 @@ func (w *World) deliver(p *Process, m Message) {
 		}
 		w.observeDelivery(p, m)
 		w.inHandler(p, func() { p.handler.Receive(p, m) })
+		if p.borrows {
+			w.recycle(m)
+		}
 		return
 	}
 	w.observeDelivery(p, m)

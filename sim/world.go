@@ -39,25 +39,26 @@ var ErrStalled = errors.New("sim: a task blocked outside the world (determinism 
 // IP, their disks, a network and a fail point scope, all driven by Step from one goroutine.
 // A World is not safe for concurrent use: drive it from one goroutine.
 type World struct {
-	seed    fault.Seed
-	opts    Options
-	now     time.Duration
-	q       queue
-	free    []*event // events that have run, for reuse
-	slab    []byte   // the rest of the block payload copies are carved from
-	seq     uint64
-	steps   uint64
-	hash    uint64
-	log     *fault.Log
-	storage *disk.Storage
-	clock   *clock
-	procs   map[netip.Addr]*Process
-	order   []*Process
-	net     *network
-	fp      *failpoint.Scope
-	streams map[string]*rand.Rand
-	sched   scheduler
-	err     error
+	seed     fault.Seed
+	opts     Options
+	now      time.Duration
+	q        queue
+	free     []*event                                    // events that have run, for reuse
+	slab     []byte                                      // the rest of the block payload copies are carved from
+	payloads [maxClassShift - minClassShift + 1][][]byte // recycled payloads by class (see copyPayload)
+	seq      uint64
+	steps    uint64
+	hash     uint64
+	log      *fault.Log
+	storage  *disk.Storage
+	clock    *clock
+	procs    map[netip.Addr]*Process
+	order    []*Process
+	net      *network
+	fp       *failpoint.Scope
+	streams  map[string]*rand.Rand
+	sched    scheduler
+	err      error
 }
 
 // New returns a world whose every decision derives from seed.
@@ -279,6 +280,9 @@ func (w *World) Step() bool {
 	}
 	e := w.q.pop()
 	if e.proc != nil && e.inc != 0 && e.inc != e.proc.inc {
+		if e.do == doDeliver {
+			w.recycle(e.msg)
+		}
 		w.release(e)
 		return true // for an incarnation that is gone: dropped, and not part of the trace
 	}

@@ -87,6 +87,11 @@ func Start(w *sim.World, cfg Config) (*Cluster, error) {
 	for id := range Addrs {
 		c.procs[id] = w.SpawnHandler(Addrs[id], func() sim.Handler {
 			n := &node{c: c, id: id}
+			if old := c.nodes[id]; old != nil {
+				// The last incarnation is gone for good: its buffers serve this one.
+				n.log, n.enc, n.kv, n.msg, n.rec, n.add = old.log[:0], old.enc[:0], old.kv, old.msg, old.rec, old.add
+				clear(n.kv)
+			}
 			c.nodes[id] = n
 			return n
 		})
@@ -130,7 +135,7 @@ func (c *Cluster) model(clone bool) *cluster.Cluster {
 }
 
 // Hash is the SHA-256 of the nodes' snapshot, as `dbctl hash workload` prints it.
-func (c *Cluster) Hash() string { return cluster.HashSnapshot(c.model(false).Snapshot()) }
+func (c *Cluster) Hash() string { return c.model(false).Hash() }
 
 // Losses lists the moments a committed entry had no durable copy on any node (empty when
 // none did). A schedule that wipes every node holding an entry can cause one; others must not.
@@ -182,7 +187,9 @@ type node struct {
 }
 
 func (n *node) Start(p *sim.Process) {
-	n.kv = make(map[int64]int64, min(n.c.cfg.Keys, n.c.cfg.Ops, 1<<12)) // room for every key the run can write: no growth
+	if n.kv == nil {
+		n.kv = make(map[int64]int64, min(n.c.cfg.Keys, n.c.cfg.Ops, 1<<12)) // room for every key the run can write: no growth
+	}
 	fsys := p.FS()
 	f, err := fsys.Open("log")
 	existed := err == nil
@@ -198,8 +205,10 @@ func (n *node) Start(p *sim.Process) {
 	n.f = f
 	// The leader stops at Ops and a follower holds no more: room for them all up front (up
 	// to a bound), rather than a log that grows by copying itself.
-	n.log = make([]cluster.Entry, 0, min(n.c.cfg.Ops, 1<<16))
-	if n.id == 0 {
+	if want := min(n.c.cfg.Ops, 1<<16); cap(n.log) < int(want) {
+		n.log = make([]cluster.Entry, 0, want)
+	}
+	if n.id == 0 && cap(n.enc) < cap(n.log)*entryBytes {
 		n.enc = make([]byte, 0, cap(n.log)*entryBytes)
 	}
 	n.recover()
@@ -369,6 +378,10 @@ func (n *node) advance() {
 		n.apply()
 	}
 }
+
+// BorrowsPayloads tells the world that Receive keeps nothing of a payload (it decodes the
+// entries it appends): the world may reuse a payload's memory once Receive returns.
+func (n *node) BorrowsPayloads() {}
 
 func (n *node) Receive(p *sim.Process, m sim.Message) {
 	b := m.Payload

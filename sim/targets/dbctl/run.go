@@ -84,7 +84,7 @@ func Run(command string, cfg RunConfig) (*Result, error) {
 	r.Check("converged", c.Done(), "every node up with %d of %d operations committed, at t=%s (limit %s)",
 		minCommit(c), cfg.Ops, w.Now(), limit)
 	pure, _, _ := cluster.Run(p)
-	want := cluster.HashSnapshot(pure.Snapshot())
+	want := pure.Hash()
 	r.Check("snapshot equals the pure model's", hash == want, "cluster.Run gives %s", want)
 	if frozen := cluster.FrozenHash(p); frozen != "" {
 		r.Check("frozen hash holds through the network", hash == frozen, "frozen %s", frozen)

@@ -151,6 +151,10 @@ func (cl *client) retry() {
 	cl.next()
 }
 
+// BorrowsPayloads tells the world that Receive keeps nothing of a payload (an answer is
+// decoded into values).
+func (cl *client) BorrowsPayloads() {}
+
 func (cl *client) Receive(p *sim.Process, m sim.Message) {
 	if len(m.Payload) == 0 || m.Payload[0] != wireAnswer || cl.op == nil {
 		return

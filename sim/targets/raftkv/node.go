@@ -286,6 +286,11 @@ func (n *node) elect() {
 	n.p.SetTimer("elect", n.timeout)
 }
 
+// BorrowsPayloads tells the world that Receive keeps nothing of a payload: raft's messages
+// are unmarshalled into their own memory (protobuf copies bytes fields), and a client's
+// command is decoded into values.
+func (n *node) BorrowsPayloads() {}
+
 func (n *node) Receive(p *sim.Process, m sim.Message) {
 	if n.dead || n.rn == nil || len(m.Payload) == 0 {
 		return
