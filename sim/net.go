@@ -84,7 +84,7 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 	// A payload for a process that is down (its handler unknown) is pooled too: most such
 	// messages are lost at arrival, and one that finds a new non-Borrower costs it only the
 	// rest of its class.
-	dest := n.w.procs[to]
+	dest := from.peer(to)
 	pooled := dest == nil || !dest.up || dest.borrows
 	m := Message{From: from.addr, To: to, Payload: n.w.copyPayload(payload, pooled), ID: id, Sent: depart}
 	r := from.net
@@ -108,12 +108,12 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 			m.Payload = n.w.copyPayload(m.Payload, pooled) // each delivery owns its payload: one may be recycled before the other arrives
 		}
 		at := depart + n.latency(r)
-		if until, ok := n.clogged[l]; ok && until > at {
+		if until, ok := n.clogged[l]; len(n.clogged) > 0 && ok && until > at {
 			n.fault("clog", l, id, fmt.Sprintf("held until %s", until))
 			at = until
 		}
 		e := n.w.newEvent()
-		e.at, e.kind, e.do, e.a, e.b, e.msg = at, kindDeliver, doArrive, id, sum, m
+		e.at, e.kind, e.do, e.a, e.b, e.msg, e.dest = at, kindDeliver, doArrive, id, sum, m, dest
 		n.w.schedule(e)
 	}
 }
@@ -126,16 +126,20 @@ func (n *network) latency(r *rand.Rand) time.Duration {
 	return lo + time.Duration(r.Int64N(int64(hi-lo)+1))
 }
 
-// arrive delivers m unless a partition stands between its ends now.
-func (n *network) arrive(m Message) {
+// arrive delivers m unless a partition stands between its ends now; dest is the process at
+// m.To when m was sent (nil: none was there then).
+func (n *network) arrive(m Message, dest *Process) {
 	l := link{m.From, m.To}
 	if len(n.blocked) > 0 && n.blocked[l] {
 		n.fault("partition", l, m.ID, "dropped at the partition")
 		n.w.recycle(m)
 		return
 	}
-	if p := n.w.procs[m.To]; p != nil {
-		n.w.deliver(p, m)
+	if dest == nil {
+		dest = n.w.procs[m.To] // spawned since
+	}
+	if dest != nil {
+		n.w.deliver(dest, m)
 	} else {
 		n.w.recycle(m)
 	}
@@ -195,3 +199,22 @@ func (w *World) Clog(from, to netip.Addr, d time.Duration) {
 	w.record(fault.Event{Layer: fault.LayerNet, Kind: "clog-start", Where: from.String() + "->" + to.String(),
 		Detail: d.String()})
 }
+
+// peer returns the process at addr, or nil: from the process's few recent peers when it is
+// one (an address's hash costs more than comparing a handful of addresses), else from the
+// world's map.
+func (p *Process) peer(addr netip.Addr) *Process {
+	for _, q := range p.peers {
+		if q.addr == addr {
+			return q
+		}
+	}
+	q := p.w.procs[addr]
+	if q != nil && len(p.peers) < maxPeers {
+		p.peers = append(p.peers, q) // processes are never removed: the entry stays right
+	}
+	return q
+}
+
+// maxPeers bounds a process's cache of peers.
+const maxPeers = 8

@@ -98,6 +98,7 @@ type Process struct {
 	acceptors []*Task // waiting in Accept
 	ctx       context.Context
 	net       *rand.Rand // the network's stream for messages from this address (a cache)
+	peers     []*Process // processes this one sent to lately (a cache: see peer)
 }
 
 // SpawnHandler adds a process at addr run by handlers that newHandler makes (one per

@@ -148,9 +148,10 @@ type event struct {
 	inc  int    // the incarnation it belongs to; a later incarnation drops it (0: any)
 	a, b uint64 // kind-specific values folded into the trace
 	fn   func()
-	msg  Message // doArrive, doDeliver
-	name string  // doFire: the timer
-	task *Task   // doRun
+	msg  Message  // doArrive, doDeliver
+	dest *Process // doArrive: the process at msg.To when it was sent
+	name string   // doFire: the timer
+	task *Task    // doRun
 }
 
 type kind uint8
@@ -304,7 +305,7 @@ func (w *World) Step() bool {
 	case doFn:
 		e.fn()
 	case doArrive:
-		w.net.arrive(e.msg)
+		w.net.arrive(e.msg, e.dest)
 	case doDeliver:
 		w.deliver(e.proc, e.msg)
 	case doFire:
