@@ -224,6 +224,10 @@ type clock struct {
 func (c *clock) Now() time.Duration { return c.w.now }
 func (c *clock) Kind() fault.Clock  { return fault.Virtual }
 
+// SleepYields tells the disk whether Sleep lets other simulated code run: only a task's does
+// (a handler's sleep makes its process busy and returns at once).
+func (c *clock) SleepYields() bool { return c.w.sched.cur != nil }
+
 func (c *clock) Sleep(d time.Duration) {
 	if t := c.w.sched.cur; t != nil {
 		t.Sleep(d)

@@ -128,9 +128,10 @@ func TestWhichSchedulesMayLoseData(t *testing.T) {
 // wall time.
 func BenchmarkFrozenFaultWorkload(b *testing.B) {
 	p := cluster.Params{Seed: 7, Ops: 2000, Keys: 128, Scenario: cluster.Fault}
-	var simulated time.Duration
+	var simulated, running time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
+		start := time.Now()
 		w := sim.New(1, sim.Options{})
 		c, err := Start(w, Config{Params: p})
 		if err != nil {
@@ -139,12 +140,18 @@ func BenchmarkFrozenFaultWorkload(b *testing.B) {
 		if err := w.RunUntil(c.Done); err != nil {
 			b.Fatal(err)
 		}
+		running += time.Since(start)
 		simulated += w.Now()
 		if c.Hash() != cluster.FaultHash {
 			b.Fatal("hash")
 		}
 	}
-	b.ReportMetric(float64(simulated)/float64(b.Elapsed()), "x-realtime")
+	// x-realtime is the run's speed as `faultbox sim run` reports it (the world made, started
+	// and run until the cluster converged); x-realtime-checked also counts the SHA-256 of
+	// the final snapshot (some 200 KB) and its comparison with the frozen hash, which every
+	// iteration makes too.
+	b.ReportMetric(float64(simulated)/float64(running), "x-realtime")
+	b.ReportMetric(float64(simulated)/float64(b.Elapsed()), "x-realtime-checked")
 	b.ReportMetric(float64(simulated.Milliseconds())/float64(b.N), "sim-ms/op")
 }
 
