@@ -276,7 +276,7 @@ func (n *memInode) sync() {
 			clear(d[a-p0 : b-p0])
 		}
 		ix.apply(d, p0, size)
-		if v != nil && *d == *v && p1 <= size {
+		if v != nil && p1 <= size && *d == *v {
 			n.share(i, v) // the same bytes after all: share
 			if !inPlace {
 				n.release(d) // made just now, held by no table
