@@ -126,11 +126,11 @@ func (w *World) copyPayload(b []byte, pooled bool) []byte {
 // payload whose capacity is a class qualifies (a pooled one, or by chance an exact copy of a
 // class's length: either way one nobody holds), and one that reached anyone but a Borrower
 // is never offered.
-func (w *World) recycle(m Message) {
-	n := cap(m.Payload)
+func (w *World) recycle(payload []byte) {
+	n := cap(payload)
 	if n < minClass || n > payloadBlock/8 || n&(n-1) != 0 {
 		return
 	}
 	c := classOf(n)
-	w.payloads[c] = append(w.payloads[c], m.Payload[:n])
+	w.payloads[c] = append(w.payloads[c], payload[:n])
 }

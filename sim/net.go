@@ -94,7 +94,7 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 	}
 	if p := n.cfg.DropProbability; p > 0 && r.Float64() < p {
 		n.fault("drop", l, id, "")
-		n.w.recycle(m)
+		n.w.recycle(m.Payload)
 		return
 	}
 	copies := 1
@@ -128,11 +128,11 @@ func (n *network) latency(r *rand.Rand) time.Duration {
 
 // arrive delivers m unless a partition stands between its ends now; dest is the process at
 // m.To when m was sent (nil: none was there then).
-func (n *network) arrive(m Message, dest *Process) {
+func (n *network) arrive(m *Message, dest *Process) {
 	l := link{m.From, m.To}
 	if len(n.blocked) > 0 && n.blocked[l] {
 		n.fault("partition", l, m.ID, "dropped at the partition")
-		n.w.recycle(m)
+		n.w.recycle(m.Payload)
 		return
 	}
 	if dest == nil {
@@ -141,7 +141,7 @@ func (n *network) arrive(m Message, dest *Process) {
 	if dest != nil {
 		n.w.deliver(dest, m)
 	} else {
-		n.w.recycle(m)
+		n.w.recycle(m.Payload)
 	}
 }
 

@@ -282,7 +282,7 @@ func (w *World) Step() bool {
 	e := w.q.pop()
 	if e.proc != nil && e.inc != 0 && e.inc != e.proc.inc {
 		if e.do == doDeliver {
-			w.recycle(e.msg)
+			w.recycle(e.msg.Payload)
 		}
 		w.release(e)
 		return true // for an incarnation that is gone: dropped, and not part of the trace
@@ -305,9 +305,9 @@ func (w *World) Step() bool {
 	case doFn:
 		e.fn()
 	case doArrive:
-		w.net.arrive(e.msg, e.dest)
+		w.net.arrive(&e.msg, e.dest)
 	case doDeliver:
-		w.deliver(e.proc, e.msg)
+		w.deliver(e.proc, &e.msg)
 	case doFire:
 		w.fire(e.proc, e.name, e.b)
 	case doStart:
