@@ -22,6 +22,11 @@ type CrashOptions struct {
 	// flushed its cache just before the power went, so every visible byte and entry
 	// survives (except phantom writes, which never reached the media). 0 draws nothing.
 	KeepAllProbability float64
+	// Garbage makes every tear its worst: each changed sector of a torn file becomes garbage
+	// (with TornProbability 1: every file with unsynced data), rather than new, old or garbage
+	// as drawn. A sector that held synced bytes beside unsynced ones loses them: what a log
+	// without checksums takes for data.
+	Garbage bool
 	// SectorSize is the granularity of tearing; 0 means 512.
 	SectorSize int
 	// Process and Time label the events the crash reports.
@@ -44,7 +49,7 @@ func (m *MemFS) Crash(opts CrashOptions) (*MemFS, []fault.Event) {
 	}
 	r := opts.Seed.Stream("crash")
 	keepAll := opts.KeepAllProbability > 0 && r.Float64() < opts.KeepAllProbability
-	c := &crasher{r: r, keepAll: keepAll, torn: opts.TornProbability, sector: sector,
+	c := &crasher{r: r, keepAll: keepAll, torn: opts.TornProbability, sector: sector, garbage: opts.Garbage,
 		memo: map[*memInode]*memInode{}, process: opts.Process, time: opts.Time, clock: opts.Clock}
 	out := &MemFS{root: c.dir(m.root, "")}
 	return out, c.events
@@ -54,6 +59,7 @@ type crasher struct {
 	r       *rand.Rand
 	keepAll bool
 	torn    float64
+	garbage bool // every torn sector becomes garbage
 	sector  int64
 	memo    map[*memInode]*memInode
 	events  []fault.Event
@@ -150,7 +156,11 @@ func (c *crasher) tear(n *memInode, name string) *image {
 		if bytes.Equal(nb, ob) {
 			return
 		}
-		switch c.r.IntN(3) {
+		fate := 2
+		if !c.garbage {
+			fate = c.r.IntN(3)
+		}
+		switch fate {
 		case 0: // new
 			shape.WriteByte('n')
 			im.writeAt(nb, s0, false)

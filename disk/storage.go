@@ -185,17 +185,26 @@ func (s *Storage) SetRules(rs []Rule) error {
 // they stay usable on the pre-crash image, and nothing they do reaches the new disk. It
 // returns the torn-write events of this crash.
 func (s *Storage) Crash(process string, closeFiles bool) []fault.Event {
-	return s.crash(process, closeFiles, false)
+	return s.crash(process, closeFiles, false, false)
 }
 
 // CrashTorn is Crash in which every file with unsynced data is torn (each changed sector
 // new, old or garbage), whatever the process's configuration says of tearing and keeping:
 // the crash a fault schedule aims at a write that was not yet synced.
 func (s *Storage) CrashTorn(process string, closeFiles bool) []fault.Event {
-	return s.crash(process, closeFiles, true)
+	return s.crash(process, closeFiles, true, false)
 }
 
-func (s *Storage) crash(process string, closeFiles, torn bool) []fault.Event {
+// CrashGarbage is CrashTorn at its worst: every changed sector of every file with unsynced
+// data becomes garbage, so a sector that held synced bytes beside unsynced ones loses them.
+// CrashTorn draws each sector's fate from the crash's seed, which is the same for the first
+// crash of a process whenever it comes; an explorer that aims crashes at many writes of one
+// run uses this to be sure each aim tears what it aims at.
+func (s *Storage) CrashGarbage(process string, closeFiles bool) []fault.Event {
+	return s.crash(process, closeFiles, true, true)
+}
+
+func (s *Storage) crash(process string, closeFiles, torn, garbage bool) []fault.Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.procLocked(process)
@@ -206,6 +215,7 @@ func (s *Storage) crash(process string, closeFiles, torn bool) []fault.Event {
 	next, events := p.mem.Crash(CrashOptions{
 		Seed:               s.seed.Derive("crash", process, strconv.Itoa(p.crashes)),
 		TornProbability:    cfg.CrashFaultProbability,
+		Garbage:            garbage,
 		KeepAllProbability: cfg.CrashKeepAllProbability,
 		SectorSize:         int(cfg.sector()),
 		Process:            process,

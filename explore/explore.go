@@ -61,6 +61,11 @@ type Point struct {
 	From  string        // the other end, when there is one
 	Label string        // what distinguishes it among its kind (a message type, a call)
 	Sent  time.Duration `json:",omitempty"` // a delivery in a simulated run: when the message left its sender
+	// A write or sync in a simulated run: the file; a write: the range it wrote. Used to aim,
+	// not shown: results files do not carry them.
+	File   string `json:"-"`
+	Offset int64  `json:"-"`
+	Length int    `json:"-"`
 }
 
 // Strategy names how runs are chosen.

@@ -138,7 +138,7 @@ func TestRaftkvSurvivesTears(t *testing.T) {
 	for _, c := range []struct {
 		s     Strategy
 		kinds []string
-	}{{Random, []string{"tear"}}, {Lineage, nil}} {
+	}{{Random, []string{"tear"}}, {Random, []string{"garble"}}, {Lineage, nil}, {Aimed, nil}} {
 		tg, err := NewRaftkv(3, 3, 2*time.Second, "", c.kinds)
 		if err != nil {
 			t.Fatal(err)
@@ -153,6 +153,51 @@ func TestRaftkvSurvivesTears(t *testing.T) {
 	}
 	if res := explore(t, tg, Options{Strategy: Lineage, Seed: 3, Runs: 40}); res.FirstFailure < 0 {
 		t.Error("lineage did not find no-checksum in 40 runs")
+	}
+	// Aimed garbles the first write into a sector where a synced write ends, every other run.
+	if res := explore(t, tg, Options{Strategy: Aimed, Seed: 3, Runs: 6}); res.FirstFailure < 0 {
+		t.Errorf("aimed did not find no-checksum in 6 runs: plans %v", res.Runs)
+	}
+}
+
+// tornWrites picks, per sector, the first write into a sector where the last synced write of
+// the file ends, having begun in an earlier one; crashesAndTears puts a garble of each
+// between the crashes at exposed writes.
+func TestTornWrites(t *testing.T) {
+	t.Parallel()
+	const ms = time.Millisecond
+	a := netip.MustParseAddr("10.0.0.1")
+	w := func(at time.Duration, off int64, n int) Point {
+		return Point{At: at * ms, Kind: "write", Where: a.String(), File: "wal", Offset: off, Length: n}
+	}
+	sync := func(at time.Duration) Point { return Point{At: at * ms, Kind: "sync", Where: a.String(), File: "wal"} }
+	pts := []Point{
+		w(1, 0, 300), sync(2), // ends at 300, began in sector 0
+		w(3, 300, 300), sync(4), // starts in sector 0 after a write that began there: no; ends at 600, began in 0
+		w(5, 600, 100), sync(6), // sector 1 holds the end of [300, 600), which began in sector 0: torn
+		w(7, 700, 100), sync(8), // same sector, after a write that began in it: no
+		w(9, 800, 300), // sector 1 again, after [700, 800): no; not synced
+		{At: 10 * ms, Kind: "stop", Where: a.String()},
+		w(11, 800, 300), sync(12), // ends at 1100, began in sector 1
+		w(13, 1100, 50), // sector 2 holds the end of [800, 1100): torn
+		{At: 14 * ms, Kind: "write", Where: a.String(), File: "other", Offset: 1100, Length: 50}, // another file: nothing synced
+	}
+	var got []time.Duration
+	for _, p := range tornWrites(pts, []netip.Addr{a}) {
+		got = append(got, p.At)
+	}
+	if want := []time.Duration{13 * ms, 5 * ms}; !reflect.DeepEqual(got, want) { // spread: the middle first
+		t.Fatalf("torn writes at %v, want %v", got, want)
+	}
+	d := &Sim{kinds: DefaultKinds}
+	plan := d.crashesAndTears([]Point{w(3, 300, 300)}, tornWrites(pts, []netip.Addr{a}))
+	want := []string{"at 3.001ms crash 10.0.0.1 for 20ms", "at 13.001ms garble 10.0.0.1 for 20ms",
+		"at 5.001ms garble 10.0.0.1 for 20ms", "at 3.001ms tear 10.0.0.1 for 20ms"}
+	if !reflect.DeepEqual(plan, want) {
+		t.Errorf("crashes and tears %q, want %q", plan, want)
+	}
+	if plan := (&Sim{kinds: []string{"crash"}}).crashesAndTears([]Point{w(3, 300, 300)}, tornWrites(pts, []netip.Addr{a})); len(plan) != 1 {
+		t.Errorf("without tears in the kinds: %q, want the crash only", plan)
 	}
 }
 

@@ -118,8 +118,11 @@ func (d *Sim) Run(ctx context.Context, seed fault.Seed, plan []string) (*Outcome
 	var points []Point
 	observe := func(h sim.Happening) {
 		p := Point{At: h.At, Kind: h.Kind, Where: h.To.String()}
-		if h.Kind == "deliver" {
+		switch h.Kind {
+		case "deliver":
 			p.From, p.Label, p.Sent = h.From.String(), string(rune(h.Type)), h.Sent
+		case "write", "sync":
+			p.File, p.Offset, p.Length = h.File, h.Offset, h.Length
 		}
 		points = append(points, p)
 	}
@@ -197,10 +200,7 @@ const maxAims = 4096
 // handled the message and cut the link just before the message arrives (see aim for the
 // order).
 func (d *Sim) Aims(base *Outcome) []string {
-	var first []string
-	for _, p := range exposedWrites(base.Points, d.nodes) {
-		first = append(first, d.afterWrite(p)...)
-	}
+	first := d.crashesAndTears(exposedWrites(base.Points, d.nodes), tornWrites(base.Points, d.nodes))
 	rest := d.aim(base, func(p Point) []string {
 		if !slices.Contains(d.nodes, netip.MustParseAddr(p.Where)) {
 			return nil // a client: the cluster is what is tested
@@ -383,10 +383,8 @@ func (d *Sim) Cuts(base *Outcome) []string {
 			out = append(out, f)
 		}
 	}
-	for _, p := range exposedWrites(base.Points, d.nodes) {
-		for _, f := range d.afterWrite(p) {
-			add(f)
-		}
+	for _, f := range d.crashesAndTears(exposedWrites(base.Points, d.nodes), tornWrites(base.Points, d.nodes)) {
+		add(f)
 	}
 	for _, p := range spokenWrites(base.Points, d.nodes) {
 		for _, f := range d.afterWrite(p) {
@@ -413,6 +411,90 @@ func (d *Sim) afterWrite(p Point) []string {
 		out = append(out, fmt.Sprintf("at %s tear %s for 20ms", p.At+time.Microsecond, p.Where))
 	}
 	return out
+}
+
+// crashesAndTears aims a crash just after each exposed write, and between them (when the
+// kinds allow tears) a garbling crash just after each write of torn, then a torn crash after
+// each exposed write: crash, tear, crash, tear... A crash stays where it was without tears,
+// so the tears cost a crash-only bug one run in two at most. A write of torn gets garble, not
+// tear: a tear draws each sector's fate from the crash's seed, the same for every first crash
+// of a node in one baseline, so a node whose draw keeps the shared sector would keep it at
+// every aim; garble makes it garbage every time.
+func (d *Sim) crashesAndTears(exposed, torn []Point) []string {
+	var crashes, tears []string
+	for _, p := range exposed {
+		crashes = append(crashes, crashAfter(p))
+	}
+	if slices.Contains(d.kinds, "tear") || slices.Contains(d.kinds, "garble") {
+		for _, p := range torn {
+			tears = append(tears, fmt.Sprintf("at %s garble %s for 20ms", p.At+time.Microsecond, p.Where))
+		}
+		for _, p := range exposed {
+			tears = append(tears, tearAfter(p))
+		}
+	}
+	out := make([]string, 0, len(crashes)+len(tears))
+	for i := range max(len(crashes), len(tears)) {
+		if i < len(crashes) {
+			out = append(out, crashes[i])
+		}
+		if i < len(tears) {
+			out = append(out, tears[i])
+		}
+	}
+	return out
+}
+
+// tearAfter crashes the process of p just after p, for 20ms, tearing its unsynced sectors.
+func tearAfter(p Point) string {
+	return fmt.Sprintf("at %s tear %s for 20ms", p.At+time.Microsecond, p.Where)
+}
+
+// sectorSize is the sector a tear garbles, as the world's disks have it by default.
+const sectorSize = 512
+
+// tornWrites are the writes after which a torn crash can cut a synced write in two: the
+// sector the write starts in also holds the end of the last synced write, and that write began
+// in an earlier sector. Tearing that sector leaves the synced write's head whole and its tail
+// garbage: a log that cannot tell (no checksum) takes the garbage for data, one that can must
+// treat the write as lost though it was synced. Every later write into the same sector
+// exposes the same synced write again, so only the first is aimed at: one a sector, per node
+// from the middle of the run out (spread), round-robin over the nodes, the node with the most
+// first.
+func tornWrites(points []Point, nodes []netip.Addr) []Point {
+	type file struct{ node, name string }
+	type span struct{ off, end int64 }
+	pending := map[file][]span{} // written since the file's last sync
+	synced := map[file]span{}    // the last write a sync made durable
+	byNode := map[string][]Point{}
+	for _, p := range points {
+		f := file{p.Where, p.File}
+		switch p.Kind {
+		case "write":
+			sec := p.Offset &^ (sectorSize - 1)
+			if s, ok := synced[f]; ok && p.Offset > sec && s.off < sec && s.end > sec {
+				byNode[p.Where] = append(byNode[p.Where], p)
+			}
+			pending[f] = append(pending[f], span{p.Offset, p.Offset + int64(p.Length)})
+		case "sync":
+			if ps := pending[f]; len(ps) > 0 {
+				synced[f] = ps[len(ps)-1]
+			}
+			pending[f] = nil
+		case "stop":
+			for k := range pending {
+				if k.node == p.Where {
+					pending[k] = nil
+				}
+			}
+		}
+	}
+	lists := make([][]Point, 0, len(nodes))
+	for _, n := range nodes {
+		lists = append(lists, spread(byNode[n.String()]))
+	}
+	slices.SortStableFunc(lists, func(a, b []Point) int { return len(b) - len(a) })
+	return roundRobin(lists)
 }
 
 // crashAfter crashes the process of p just after p, for 20ms.

@@ -29,7 +29,10 @@
 // scheduling a delivery, a timer, a start or a task's wake-up allocates nothing. A message's
 // payload is copied when sent (processes share no memory), small ones into blocks shared by
 // many messages: a receiver that keeps a payload keeps its block alive, which costs memory
-// only. Every event and every payload is folded into TraceHash eight bytes at a time.
+// only. A handler that keeps nothing of a payload once Receive returns says so by being a
+// Borrower (a BorrowsPayloads method); the world then reuses its payloads' memory, so a run
+// allocates for the messages in flight rather than for every message sent. Every event and
+// every payload is folded into TraceHash eight bytes at a time.
 //
 // # What is deterministic
 //

@@ -9,15 +9,22 @@ type observedFS struct {
 	p *Process
 }
 
-func (o observedFS) wrap(f disk.File, err error) (disk.File, error) {
+func (o observedFS) wrap(name string, f disk.File, err error) (disk.File, error) {
 	if err != nil {
 		return f, err
 	}
-	return observedFile{File: f, p: o.p}, nil
+	return observedFile{File: f, p: o.p, name: name}, nil
 }
 
-func (o observedFS) Create(name string) (disk.File, error) { return o.wrap(o.FS.Create(name)) }
-func (o observedFS) Open(name string) (disk.File, error)   { return o.wrap(o.FS.Open(name)) }
+func (o observedFS) Create(name string) (disk.File, error) {
+	f, err := o.FS.Create(name)
+	return o.wrap(name, f, err)
+}
+
+func (o observedFS) Open(name string) (disk.File, error) {
+	f, err := o.FS.Open(name)
+	return o.wrap(name, f, err)
+}
 
 func (o observedFS) SyncDir(dir string) error {
 	err := o.FS.SyncDir(dir)
@@ -27,17 +34,18 @@ func (o observedFS) SyncDir(dir string) error {
 
 type observedFile struct {
 	disk.File
-	p *Process
+	p    *Process
+	name string
 }
 
 func (f observedFile) WriteAt(b []byte, off int64) (int, error) {
 	n, err := f.File.WriteAt(b, off)
-	f.p.w.observe(Happening{Kind: "write", To: f.p.addr})
+	f.p.w.observe(Happening{Kind: "write", To: f.p.addr, File: f.name, Offset: off, Length: len(b)})
 	return n, err
 }
 
 func (f observedFile) Sync() error {
 	err := f.File.Sync()
-	f.p.w.observe(Happening{Kind: "sync", To: f.p.addr})
+	f.p.w.observe(Happening{Kind: "sync", To: f.p.addr, File: f.name})
 	return err
 }

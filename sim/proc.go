@@ -58,6 +58,9 @@ const (
 	// new, old or garbage), whatever the disk's configuration: aimed at a write not yet
 	// synced, it is what checksums are for.
 	CrashTorn
+	// CrashGarbage: CrashTorn at its worst, every changed sector garbage: aimed at a write
+	// that shares a sector with synced data, it always damages that data.
+	CrashGarbage
 )
 
 func (k RebootKind) String() string {
@@ -70,6 +73,8 @@ func (k RebootKind) String() string {
 		return "crash-and-wipe"
 	case CrashTorn:
 		return "crash-torn"
+	case CrashGarbage:
+		return "crash-garbage"
 	}
 	return fmt.Sprintf("RebootKind(%d)", int(k))
 }
@@ -213,6 +218,8 @@ func (w *World) stop(p *Process, kind RebootKind) {
 		w.storage.Wipe(p.name)
 	case CrashTorn:
 		w.storage.CrashTorn(p.name, true)
+	case CrashGarbage:
+		w.storage.CrashGarbage(p.name, true)
 	}
 }
 

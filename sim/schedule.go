@@ -17,6 +17,7 @@ import (
 //
 //	crash ADDR [for D]      power loss, then restart after D (default: stay down)
 //	tear ADDR [for D]       power loss that tears every file with unsynced data
+//	garble ADDR [for D]     a tear at its worst: every unsynced sector becomes garbage
 //	wipe ADDR [for D]       crash and wipe the storage, then restart after D
 //	reboot ADDR [for D]     graceful stop, then restart after D
 //	stop ADDR               graceful stop, no restart
@@ -45,13 +46,13 @@ var verbArgs = map[string]struct {
 	reboot RebootKind
 }{
 	"crash": {addrs: 1, forOK: true, reboot: Crash}, "wipe": {addrs: 1, forOK: true, reboot: CrashAndWipe},
-	"tear":   {addrs: 1, forOK: true, reboot: CrashTorn},
+	"tear": {addrs: 1, forOK: true, reboot: CrashTorn}, "garble": {addrs: 1, forOK: true, reboot: CrashGarbage},
 	"reboot": {addrs: 1, forOK: true, reboot: Graceful}, "stop": {addrs: 1}, "start": {addrs: 1},
 	"partition": {addrs: 2, forOK: true}, "oneway": {addrs: 2, forOK: true}, "isolate": {addrs: 1, forOK: true}, "heal": {},
 	"clog": {addrs: 2, dur: true},
 }
 
-const verbList = "crash, tear, wipe, reboot, stop, start, partition, oneway, isolate, heal or clog"
+const verbList = "crash, tear, garble, wipe, reboot, stop, start, partition, oneway, isolate, heal or clog"
 
 // maxScheduleItems bounds a schedule, so a hostile input cannot exhaust memory.
 const maxScheduleItems = 10000
@@ -175,7 +176,7 @@ func (w *World) Apply(s Schedule) error {
 // do performs one action now.
 func (w *World) do(a Action) {
 	switch a.Verb {
-	case "crash", "tear", "wipe", "reboot":
+	case "crash", "tear", "garble", "wipe", "reboot":
 		kind := verbArgs[a.Verb].reboot
 		if a.For > 0 {
 			w.Reboot(a.A, kind, a.For)

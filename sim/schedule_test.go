@@ -19,7 +19,7 @@ func TestParseSchedule(t *testing.T) {
 	for in, msg := range map[string]string{
 		"crash 10.0.0.1":                `item 1 ("crash 10.0.0.1"): word "crash": want "at TIME ACTION"`,
 		"at soon crash 10.0.0.1":        `time "soon": want a duration`,
-		"at 1s explode 10.0.0.1":        `action "explode": want crash, tear, wipe`,
+		"at 1s explode 10.0.0.1":        `action "explode": want crash, tear, garble, wipe`,
 		"at 1s crash 10.0.0.300":        `address "10.0.0.300": want an IP address`,
 		"at 1s heal; at 2s partition 1": `item 2 ("at 2s partition 1"): address "1"`,
 		"at 1s partition 10.0.0.1":      `action "partition": want 2 address(es)`,

@@ -412,3 +412,45 @@ func TestCrashTornTearsUnsyncedFiles(t *testing.T) {
 		t.Errorf("ParseSchedule(tear) = %v, %v", s, err)
 	}
 }
+
+// A garble turns the sector that holds synced bytes beside unsynced ones to garbage at every
+// seed, losing the synced bytes; a tear draws that sector's fate (new, old or garbage) and
+// keeps them at some seeds.
+func TestGarbleDamagesSyncedBytesInTheSector(t *testing.T) {
+	t.Parallel()
+	kept := map[RebootKind]int{}
+	for _, kind := range []RebootKind{CrashTorn, CrashGarbage} {
+		for seed := fault.Seed(1); seed <= 8; seed++ {
+			w := New(seed, Options{})
+			var seen []string
+			w.SpawnTask(ip1, func(tk *Task) {
+				fsys := tk.FS()
+				seen = append(seen, readFile(t, fsys, "log"))
+				if len(seen) == 1 {
+					writeDurableThenVolatile(fsys) // one sector: "durable." synced, "volatile" not
+				}
+				tk.Sleep(time.Hour)
+			})
+			w.At(10*time.Millisecond, func() { w.Reboot(ip1, kind, time.Millisecond) })
+			w.At(20*time.Millisecond, func() { w.Stop(ip1, Graceful) })
+			if err := w.RunUntilIdle(); err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != 2 {
+				t.Fatalf("%s, seed %d: %d starts, want 2", kind, seed, len(seen))
+			}
+			if strings.HasPrefix(seen[1], "durable.") {
+				kept[kind]++
+			}
+		}
+	}
+	if kept[CrashGarbage] != 0 || kept[CrashTorn] == 0 {
+		t.Errorf("synced bytes kept in 8 seeds: garble %d (want 0), tear %d (want some)", kept[CrashGarbage], kept[CrashTorn])
+	}
+	if s, err := ParseSchedule("at 1s garble 10.0.0.2 for 5ms"); err != nil || s[0].Verb != "garble" || s.String() != "at 1s garble 10.0.0.2 for 5ms" {
+		t.Errorf("ParseSchedule(garble) = %v, %v", s, err)
+	}
+	if CrashGarbage.String() != "crash-garbage" {
+		t.Errorf("CrashGarbage.String() = %q", CrashGarbage.String())
+	}
+}

@@ -370,6 +370,10 @@ type Happening struct {
 	Type byte          // deliver: the payload's first byte (a message type, for most protocols)
 	ID   uint64        // deliver: the message's id
 	Sent time.Duration // deliver: when the message left its sender
+	// write and sync: the file (as the process named it); write: the range written.
+	File   string
+	Offset int64
+	Length int
 }
 
 func (w *World) observe(h Happening) {

@@ -202,7 +202,7 @@ func checkExploreArgs(a *exploreArgs) (explore.Target, error) {
 }
 
 // simKinds are the faults random plans of a simulated target may draw.
-var simKinds = []string{"crash", "tear", "reboot", "wipe", "partition", "isolate"}
+var simKinds = []string{"crash", "tear", "garble", "reboot", "wipe", "partition", "isolate"}
 
 // parseKinds reads --faults, a comma-separated list of kinds from allowed ("" is nil: the
 // target's default); what ends the error's want ("" or " for a program").
