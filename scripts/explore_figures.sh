@@ -5,7 +5,8 @@
 # explorations found it, and the share of all their runs that failed (for random: how dense
 # the bug is under that profile; a bug most random runs expose is not a time-of-fault bug).
 # Strategies: random (the default profile: crash, reboot, partition, isolate), random-crash
-# (random drawing crashes only: the fault kind the durability bugs need), aimed, lineage.
+# (random drawing crashes only: the fault kind the durability bugs need), random-garble (the
+# default kinds and garble, the worst tear, which aimed uses), aimed, lineage.
 # Long: not part of make test. Usage: scripts/explore_figures.sh [raftkv|dbctl] [BUG...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ for bug in $bugs; do
     args=(--strategy "$strategy")
     if [ "$strategy" = random-crash ]; then
       args=(--strategy random --faults crash)
+    fi
+    if [ "$strategy" = random-garble ]; then
+      args=(--strategy random --faults crash,tear,garble,reboot,partition,isolate)
     fi
     stats=()
     for seed in $(seq 1 "$EXPLORATIONS"); do

@@ -39,3 +39,17 @@ echo "   exit $code; the model lineage learned: $(python3 -c 'import json; print
 replay=$(tail -1 bin/explore-raftkv.out)
 echo "== its replay: $replay"
 eval "./bin/${replay}" | grep -E 'FAIL|verdict' | sed 's/^/   /' || true
+
+echo
+echo "== raftkv with a log that trusts its records without checksums (--bug no-checksum). Aimed"
+echo "   garbles a node's disk just after the first write into a sector where a synced record ends:"
+echo "   the record's head survives, its tail is garbage, and the node takes it for data."
+set +e
+./bin/faultbox explore --target raftkv --bug no-checksum --strategy aimed --runs 20 --seed 3 \
+  > bin/explore-raftkv-garble.out
+code=$?
+set -e
+grep -E 'runs|fail|minimal|garble' bin/explore-raftkv-garble.out | head -8 | sed 's/^/   /'
+replay=$(tail -1 bin/explore-raftkv-garble.out)
+echo "   exit $code; its replay: $replay"
+eval "./bin/${replay}" | grep -E 'FAIL|verdict' | sed 's/^/   /' || true
