@@ -104,6 +104,30 @@ func BenchmarkMemRandomWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkRawRandomWrite is the floor under BenchmarkMemRandomWrite: the same 4 KiB writes
+// at random aligned offsets, copied into one plain byte slice of each size (no pages, no
+// sync, no lock). What grows with the size here is the memory hierarchy's, not the disk
+// model's: at 1 GiB a write stores into memory last touched when it was filled.
+func BenchmarkRawRandomWrite(b *testing.B) {
+	for _, s := range benchSizes {
+		b.Run("size="+s.name, func(b *testing.B) {
+			buf := make([]byte, s.bytes)
+			for i := range buf {
+				buf[i] = byte(i * 7)
+			}
+			blocks := s.bytes / 4096
+			r := rand.New(rand.NewPCG(1, 2))
+			p := make([]byte, 4096)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p[0] = byte(i)
+				off := r.Int64N(blocks) * 4096
+				copy(buf[off:off+4096], p)
+			}
+		})
+	}
+}
+
 // BenchmarkMemCrash: a crash (every file torn, the costliest shape) of a disk holding one
 // synced file of each size with 16 unsynced random 4 KiB writes, and at 1 GiB with 256.
 // A crash never changes the disk it is called on, so each iteration crashes the same one.

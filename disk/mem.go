@@ -68,7 +68,7 @@ type memInode struct {
 	visSeen *owner
 }
 
-// maxFree bounds an inode's free pages (128 KiB): the pages a sync of a few dozen random
+// maxFree bounds an inode's free pages (1 MiB): the pages a sync of a few hundred random
 // 4 KiB writes retires, for the writes that follow it.
 const maxFree = 256
 

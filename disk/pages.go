@@ -18,10 +18,10 @@ import "slices"
 // young (put there by this inode's syncs since the last clone of either of its tables)
 // and that is not the visible page (see memInode.share).
 const (
-	pageShift  = 9
-	pageSize   = 1 << pageShift // 512 bytes, the unit of copy on write
-	chunkShift = 8
-	chunkPages = 1 << chunkShift // 256 pages (128 KiB) per chunk of a table
+	pageShift  = 12
+	pageSize   = 1 << pageShift // 4 KiB, the unit of copy on write (see docs/disk.md's limits)
+	chunkShift = 6
+	chunkPages = 1 << chunkShift // 64 pages (256 KiB) per chunk of a table
 )
 
 type page = [pageSize]byte
@@ -40,11 +40,11 @@ type chunk struct {
 }
 
 // table maps page indexes to pages through chunks, so that cloning a table copies one
-// pointer per 128 KiB of file, and the two clones copy a chunk only when they change it.
-// The chunks hang from a two-level radix of slices (dirs of dirChunks chunks, 128 MiB of
+// pointer per 256 KiB of file, and the two clones copy a chunk only when they change it.
+// The chunks hang from a two-level radix of slices (dirs of dirChunks chunks, 256 MiB of
 // file each), not a map: a lookup is three indexed loads whatever the file's size, where a
-// map's probing missed the cache more the more chunks it held (a 1 GiB file has 8,192).
-// The top level spans the highest dir written: 64 KiB of pointers for a write at
+// map's probing missed the cache more the more chunks it held (a 1 GiB file has 4,096).
+// The top level spans the highest dir written: 32 KiB of pointers for a write at
 // MaxFileSize.
 type table struct {
 	dirs   []*dir
