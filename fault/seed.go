@@ -88,6 +88,10 @@ func (s Seed) Hash(vals ...uint64) uint64 {
 	return h
 }
 
+// Hash1 is Hash of one value, small enough to inline: for the hot paths that hash a value
+// per event.
+func (s Seed) Hash1(v uint64) uint64 { return mix(uint64(s) ^ mix(v)) }
+
 // Chance reports whether the stateless draw keyed by vals falls under probability p.
 func (s Seed) Chance(p float64, vals ...uint64) bool { return Unit(s.Hash(vals...)) < p }
 

@@ -157,3 +157,14 @@ func TestSeedJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestHash1IsHashOfOne(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Seed{0, 1, 42, 1 << 63} {
+		for _, v := range []uint64{0, 1, 7, 1 << 40, ^uint64(0)} {
+			if s.Hash1(v) != s.Hash(v) {
+				t.Fatalf("Seed(%d).Hash1(%d) = %#x, Hash = %#x", s, v, s.Hash1(v), s.Hash(v))
+			}
+		}
+	}
+}

@@ -38,11 +38,15 @@ func digest(b []byte) uint64 {
 		b = b[8:]
 	}
 	if len(b) > 0 {
-		var tail [8]byte
-		copy(tail[:], b)
-		h = mum(h^binary.LittleEndian.Uint64(tail[:]), m)
+		// The last 1-7 bytes as a little-endian word padded with zeros, put together in a
+		// register: copying them into a buffer and loading it as a word stalls the load.
+		var v uint64
+		for i := len(b) - 1; i >= 0; i-- {
+			v = v<<8 | uint64(b[i])
+		}
+		h = mum(h^v, m)
 	}
-	return fault.Seed(h).Hash(uint64(n))
+	return fault.Seed(h).Hash1(uint64(n))
 }
 
 // fold folds one event into the trace hash h: what (kind and incarnation packed in one word:
