@@ -16,6 +16,16 @@ type Clock interface {
 	Sleep(d time.Duration)
 }
 
+// A YieldingClock is a Clock that says whether its Sleep lets other code use the disk in the
+// meantime (the sim world's: a task's sleep does, a handler's does not). A disk counts the
+// operations in progress to report concurrent use, and leaves a sleeping operation out of
+// the count only when the sleep may let another one in; a Clock without the method is taken
+// to let one in (the wall clock does).
+type YieldingClock interface {
+	Clock
+	SleepYields() bool
+}
+
 // clockKind says which clock events stamped with c's time were read on: the wall clock for
 // RealClock, the clock's own answer when it has a Kind method, else virtual (a clock a
 // simulation owns).

@@ -176,7 +176,7 @@ func (f *FaultFS) spend(c *active, lr LatencyRange, size int) {
 	// Waiting is not using the disk: under the sim world, another task runs during the
 	// sleep, and its operations must not count as concurrent with this one. A clock whose
 	// sleep lets nothing else run (a sim handler's) needs no such bookkeeping.
-	if y, ok := f.clock.(interface{ SleepYields() bool }); ok && !y.SleepYields() {
+	if y, ok := f.clock.(YieldingClock); ok && !y.SleepYields() {
 		f.clock.Sleep(d)
 		return
 	}

@@ -199,6 +199,31 @@ func TestTornWrites(t *testing.T) {
 	if plan := (&Sim{kinds: []string{"crash"}}).crashesAndTears([]Point{w(3, 300, 300)}, tornWrites(pts, []netip.Addr{a})); len(plan) != 1 {
 		t.Errorf("without tears in the kinds: %q, want the crash only", plan)
 	}
+	if plan := (&Sim{kinds: []string{"garble"}}).crashesAndTears([]Point{w(3, 300, 300)}, nil); len(plan) != 2 ||
+		plan[1] != "at 3.001ms garble 10.0.0.1 for 20ms" {
+		t.Errorf("with garble the only torn kind: %q, want a crash and a garble", plan)
+	}
+
+	// Only the first unsynced write into a sector; not a write into the middle of a long
+	// synced write; nothing a node synced before it stopped.
+	pts = []Point{
+		w(1, 0, 600), sync(2), // ends at 600, in sector 1, began in sector 0
+		w(3, 600, 10), // torn
+		w(4, 610, 10), // the same sector again, before a sync: no
+		sync(5),
+		w(6, 0, 2000), sync(7), // ends at 2000, in sector 3
+		w(8, 1000, 10), // sector 1 is inside the synced write, whose end is in sector 3: no
+		w(9, 2000, 10), // torn
+		{At: 10 * ms, Kind: "start", Where: a.String()},
+		w(11, 2010, 10), // after a start: what was synced is forgotten (recovery may have cut it)
+	}
+	got = nil
+	for _, p := range tornWrites(pts, []netip.Addr{a}) {
+		got = append(got, p.At)
+	}
+	if want := []time.Duration{9 * ms, 3 * ms}; !reflect.DeepEqual(got, want) {
+		t.Errorf("torn writes at %v, want %v", got, want)
+	}
 }
 
 func TestReportHTML(t *testing.T) {

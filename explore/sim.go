@@ -36,7 +36,8 @@ var DefaultKinds = []string{"crash", "tear", "reboot", "partition", "isolate"}
 
 // NewDbctl explores the lab's cluster (sim/targets/dbctl) with ops operations over keys keys
 // and, when bug is not empty, a planted bug (dbctl.Bugs). kinds limits what random plans do
-// (crash, tear, reboot, wipe, partition, isolate; nil: DefaultKinds).
+// (crash, tear, garble, reboot, wipe, partition, isolate; nil: DefaultKinds) and which torn
+// crashes aimed and lineage use (none without tear or garble).
 func NewDbctl(ops, keys uint64, bug string, kinds []string) *Sim {
 	return &Sim{name: "dbctl", nodes: dbctl.Addrs[:], horizon: time.Duration(max(ops, 1)) * time.Millisecond,
 		kinds: kindsOr(kinds),
@@ -185,7 +186,7 @@ func (d *Sim) RandomPlan(r *rand.Rand) []string {
 			plan = append(plan, fmt.Sprintf("at %s partition %s %s for %s", at, a, b, dur))
 		case "isolate":
 			plan = append(plan, fmt.Sprintf("at %s isolate %s for %s", at, a, dur))
-		default: // crash, tear, reboot, wipe
+		default: // crash, tear, garble, reboot, wipe
 			plan = append(plan, fmt.Sprintf("at %s %s %s for %s", at, k, a, dur))
 		}
 	}
@@ -195,8 +196,9 @@ func (d *Sim) RandomPlan(r *rand.Rand) []string {
 // maxAims bounds the aims of a baseline.
 const maxAims = 4096
 
-// Aims implements Target: crash a node just after each write it makes to its disk (before the
-// sync that follows), and for each delivery of the baseline crash the receiver just after it
+// Aims implements Target: crash a node just after each exposed write, with garbles at the
+// torn writes between those crashes (see crashesAndTears), then just after each write it
+// makes to its disk (before the sync that follows), and for each delivery of the baseline crash the receiver just after it
 // handled the message and cut the link just before the message arrives (see aim for the
 // order).
 func (d *Sim) Aims(base *Outcome) []string {
@@ -213,7 +215,7 @@ func (d *Sim) Aims(base *Outcome) []string {
 			fmt.Sprintf("at %s oneway %s %s for 5ms", max(p.At-time.Microsecond, 0), p.From, p.Where),
 		}
 	})
-	out := first
+	out := first[:min(len(first), maxAims)]
 	seen := map[string]bool{}
 	for _, f := range first {
 		seen[f] = true
@@ -368,7 +370,8 @@ func roundRobin(lists [][]Point) []Point {
 // Cuts implements Target: the supports of a run's good outcome are the writes a node spoke
 // of (it sent a message after the write and before its next one: an acknowledgement, a vote,
 // an append carries what the write made durable), each cut by a crash of the node just after
-// the write, before its sync; then the deliveries the outcome rests on (the target says
+// the write, before its sync (and, when the kinds allow, a torn crash there), with the torn
+// writes' garbles between the first crashes (see crashesAndTears); then the deliveries the outcome rests on (the target says
 // which: for dbctl the appends and acknowledgements, for raftkv the messages between nodes),
 // each cut by the link for the millisecond around it. Writes spoken of before they were
 // durable (exposedWrites) come first, then the others round-robin over the nodes, then the
@@ -407,10 +410,21 @@ func (d *Sim) Cuts(base *Outcome) []string {
 // unsynced sectors new, old or garbage for recovery to tell apart.
 func (d *Sim) afterWrite(p Point) []string {
 	out := []string{crashAfter(p)}
-	if slices.Contains(d.kinds, "tear") {
-		out = append(out, fmt.Sprintf("at %s tear %s for 20ms", p.At+time.Microsecond, p.Where))
+	if v := d.tearVerb(); v != "" {
+		out = append(out, fmt.Sprintf("at %s %s %s for 20ms", p.At+time.Microsecond, v, p.Where))
 	}
 	return out
+}
+
+// tearVerb is the torn crash the kinds allow: tear, else garble, else none ("").
+func (d *Sim) tearVerb() string {
+	switch {
+	case slices.Contains(d.kinds, "tear"):
+		return "tear"
+	case slices.Contains(d.kinds, "garble"):
+		return "garble"
+	}
+	return ""
 }
 
 // crashesAndTears aims a crash just after each exposed write, and between them (when the
@@ -425,12 +439,12 @@ func (d *Sim) crashesAndTears(exposed, torn []Point) []string {
 	for _, p := range exposed {
 		crashes = append(crashes, crashAfter(p))
 	}
-	if slices.Contains(d.kinds, "tear") || slices.Contains(d.kinds, "garble") {
+	if v := d.tearVerb(); v != "" {
 		for _, p := range torn {
 			tears = append(tears, fmt.Sprintf("at %s garble %s for 20ms", p.At+time.Microsecond, p.Where))
 		}
 		for _, p := range exposed {
-			tears = append(tears, tearAfter(p))
+			tears = append(tears, fmt.Sprintf("at %s %s %s for 20ms", p.At+time.Microsecond, v, p.Where))
 		}
 	}
 	out := make([]string, 0, len(crashes)+len(tears))
@@ -445,35 +459,36 @@ func (d *Sim) crashesAndTears(exposed, torn []Point) []string {
 	return out
 }
 
-// tearAfter crashes the process of p just after p, for 20ms, tearing its unsynced sectors.
-func tearAfter(p Point) string {
-	return fmt.Sprintf("at %s tear %s for 20ms", p.At+time.Microsecond, p.Where)
-}
-
 // sectorSize is the sector a tear garbles, as the world's disks have it by default.
 const sectorSize = 512
 
 // tornWrites are the writes after which a torn crash can cut a synced write in two: the
-// sector the write starts in also holds the end of the last synced write, and that write began
-// in an earlier sector. Tearing that sector leaves the synced write's head whole and its tail
-// garbage: a log that cannot tell (no checksum) takes the garbage for data, one that can must
-// treat the write as lost though it was synced. Every later write into the same sector
-// exposes the same synced write again, so only the first is aimed at: one a sector, per node
-// from the middle of the run out (spread), round-robin over the nodes, the node with the most
-// first.
+// sector the write starts in also holds the end of the last synced write (the write starts
+// past the sector's first byte, the synced write ends inside the sector), and that write
+// began in an earlier sector. Tearing that sector leaves the synced write's head whole and
+// its tail garbage: a log that cannot tell (no checksum) takes the garbage for data, one that
+// can must treat the write as lost though it was synced. Every later write into the same
+// sector exposes the same synced write again, so only the first is aimed at: one a sector
+// (until the next sync), per node from the middle of the run out (spread), round-robin over
+// the nodes, the node with the most first. Files are known by the name the node opened them
+// under; a rename or truncate is not seen, so a node's files are forgotten when it stops or
+// starts (a restarted node opens its files again, and recovery may cut them).
 func tornWrites(points []Point, nodes []netip.Addr) []Point {
 	type file struct{ node, name string }
 	type span struct{ off, end int64 }
 	pending := map[file][]span{} // written since the file's last sync
 	synced := map[file]span{}    // the last write a sync made durable
+	aimed := map[file]int64{}    // the sector aimed at since the file's last sync, plus one
 	byNode := map[string][]Point{}
 	for _, p := range points {
 		f := file{p.Where, p.File}
 		switch p.Kind {
 		case "write":
 			sec := p.Offset &^ (sectorSize - 1)
-			if s, ok := synced[f]; ok && p.Offset > sec && s.off < sec && s.end > sec {
+			if s, ok := synced[f]; ok && aimed[f] != sec+1 && p.Offset > sec &&
+				s.off < sec && s.end > sec && s.end <= sec+sectorSize {
 				byNode[p.Where] = append(byNode[p.Where], p)
+				aimed[f] = sec + 1
 			}
 			pending[f] = append(pending[f], span{p.Offset, p.Offset + int64(p.Length)})
 		case "sync":
@@ -481,10 +496,17 @@ func tornWrites(points []Point, nodes []netip.Addr) []Point {
 				synced[f] = ps[len(ps)-1]
 			}
 			pending[f] = nil
-		case "stop":
+			delete(aimed, f)
+		case "stop", "start":
 			for k := range pending {
 				if k.node == p.Where {
-					pending[k] = nil
+					delete(pending, k)
+				}
+			}
+			for k := range synced {
+				if k.node == p.Where {
+					delete(synced, k)
+					delete(aimed, k)
 				}
 			}
 		}

@@ -4,7 +4,7 @@
 # the first failure (the first run is run 1; a miss counts as RUNS, and is marked), how many
 # explorations found it, and the share of all their runs that failed (for random: how dense
 # the bug is under that profile; a bug most random runs expose is not a time-of-fault bug).
-# Strategies: random (the default profile: crash, reboot, partition, isolate), random-crash
+# Strategies: random (the default kinds: crash, tear, reboot, partition, isolate), random-crash
 # (random drawing crashes only: the fault kind the durability bugs need), random-garble (the
 # default kinds and garble, the worst tear, which aimed uses), aimed, lineage.
 # Long: not part of make test. Usage: scripts/explore_figures.sh [raftkv|dbctl] [BUG...]

@@ -108,9 +108,11 @@ func (n *network) send(from *Process, to netip.Addr, payload []byte, depart time
 			m.Payload = n.w.copyPayload(m.Payload, pooled) // each delivery owns its payload: one may be recycled before the other arrives
 		}
 		at := depart + n.latency(r)
-		if until, ok := n.clogged[l]; len(n.clogged) > 0 && ok && until > at {
-			n.fault("clog", l, id, fmt.Sprintf("held until %s", until))
-			at = until
+		if len(n.clogged) > 0 {
+			if until, ok := n.clogged[l]; ok && until > at {
+				n.fault("clog", l, id, fmt.Sprintf("held until %s", until))
+				at = until
+			}
 		}
 		e := n.w.newEvent()
 		e.at, e.kind, e.do, e.a, e.b, e.msg, e.dest = at, kindDeliver, doArrive, id, sum, m, dest

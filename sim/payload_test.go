@@ -127,3 +127,25 @@ func TestKeptPayloadsAndDuplicatesStayIntact(t *testing.T) {
 		}
 	}
 }
+
+// A payload sent while its receiver was down is pooled (most such messages are lost); if a
+// handler that keeps payloads has started by the time it arrives, it gets it clipped to its
+// length, as every payload it gets: an append reallocates rather than writing over room an
+// earlier message may have used.
+func TestAKeeperGetsClippedPayloads(t *testing.T) {
+	t.Parallel()
+	var kept [][]byte
+	w := New(1, Options{})
+	w.SpawnHandler(ip1, func() Handler { return keeper{kept: &kept} })
+	w.SpawnHandler(ip2, func() Handler { return echo{quiet: true} })
+	w.RunUntilIdle()
+	w.Stop(ip1, Graceful)
+	w.Process(ip2).Send(ip1, []byte("sent while down")) // 15 bytes: pooled in the 16-byte class
+	w.Start(ip1)
+	if err := w.RunUntilIdle(); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || string(kept[0]) != "sent while down" || cap(kept[0]) != len(kept[0]) {
+		t.Fatalf("the keeper got %q (capacity %d), want it clipped to its length", kept, cap(kept[0]))
+	}
+}

@@ -347,6 +347,12 @@ func (w *World) deliver(p *Process, m *Message) {
 		w.recycle(m.Payload)
 		return
 	}
+	if !p.borrows {
+		// A payload pooled for a Borrower (the process was down, or borrowed, when it was
+		// sent) has room past its length, where an earlier message's bytes may lie: a keeper
+		// gets it clipped, so that an append reallocates.
+		m.Payload = m.Payload[:len(m.Payload):len(m.Payload)]
+	}
 	if p.handler != nil {
 		if p.busyUntil > w.now {
 			e := w.newEvent()
