@@ -3,8 +3,8 @@
 package main
 
 import (
-	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -263,7 +263,7 @@ func readSmallFile(path string, limit int64) ([]byte, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err == nil && int64(len(b)) > limit {
-		err = errors.New("longer than 1 MiB")
+		err = fmt.Errorf("longer than %d bytes", limit)
 	}
 	return b, err
 }
