@@ -70,6 +70,7 @@ func FuzzParseSchedule(f *testing.F) {
 	f.Add("at 2s crash 10.0.0.2 for 500ms; at 3s heal")
 	f.Add("at 1s clog ::1 10.0.0.2 1ms\nat 0s isolate 10.0.0.1")
 	f.Add("at 1s wipe 10.0.0.1 for")
+	f.Add("at 1.5s garble 10.0.0.3 for 20ms; at 2s tear 10.0.0.1")
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := ParseSchedule(in)
 		if err != nil {
