@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"time"
@@ -78,4 +79,60 @@ func Example_task() {
 	// Output:
 	// 12.012µs wrote and synced "hello", then wrote ", world"
 	// 11.004005ms after the crash: "hello"
+}
+
+// counter keeps a running sum of the numbers it is sent and answers each with the sum. It
+// decodes what it needs from a payload and keeps none of it, so it is a Borrower: the world
+// reuses each payload's memory for a later message.
+type counter struct{ sum uint64 }
+
+func (*counter) Start(*sim.Process)         {}
+func (*counter) Timer(*sim.Process, string) {}
+func (*counter) BorrowsPayloads()           {}
+func (h *counter) Receive(p *sim.Process, m sim.Message) {
+	h.sum += binary.LittleEndian.Uint64(m.Payload)
+	p.Send(m.From, binary.LittleEndian.AppendUint64(nil, h.sum))
+}
+
+// A Borrower's payloads are recycled once Receive returns; what it computes is the same.
+func Example_borrower() {
+	w := sim.New(7, sim.Options{})
+	w.SpawnHandler(bob, func() sim.Handler { return &counter{} })
+	var sums []uint64
+	w.SpawnTask(alice, func(t *sim.Task) {
+		for i := range 4 {
+			t.Send(bob, binary.LittleEndian.AppendUint64(nil, uint64(i+1)))
+			m := t.Recv()
+			sums = append(sums, binary.LittleEndian.Uint64(m.Payload))
+		}
+	})
+	w.RunUntilIdle()
+	fmt.Println(sums)
+	// Output:
+	// [1 3 6 10]
+}
+
+// A garble is a crash at its worst: every sector holding unsynced bytes becomes garbage,
+// the synced bytes that shared a sector with them included. A log without checksums would
+// read that garbage back as data.
+func Example_garble() {
+	w := sim.New(3, sim.Options{})
+	w.SpawnTask(alice, func(t *sim.Task) {
+		fsys := t.FS()
+		if data, err := readAll(fsys, "log"); err == nil {
+			fmt.Printf("after the garble: %d bytes, the synced 8 intact: %v\n", len(data), string(data[:8]) == "durable.")
+			return
+		}
+		f, _ := fsys.Create("log")
+		fsys.SyncDir(".")
+		f.WriteAt([]byte("durable."), 0)
+		f.Sync()
+		f.WriteAt([]byte("volatile"), 8) // the same 512-byte sector, never synced
+		t.Sleep(time.Second)
+	})
+	sched, _ := sim.ParseSchedule("at 10ms garble 10.0.0.1 for 1ms")
+	w.Apply(sched)
+	w.RunUntilIdle()
+	// Output:
+	// after the garble: 16 bytes, the synced 8 intact: false
 }
