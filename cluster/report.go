@@ -11,7 +11,7 @@ func Report(c *Cluster, s Summary) string {
 	var b strings.Builder
 	p := s.Params
 	fmt.Fprintf(&b, "workload  seed %d, ops %d, keys %d, scenario %s\n", p.Seed, p.Ops, p.Keys, p.Scenario)
-	fmt.Fprintf(&b, "sha256    %s (%d snapshot bytes)\n", HashSnapshot(c.Snapshot()), c.SnapshotSize())
+	fmt.Fprintf(&b, "sha256    %s (%d snapshot bytes)\n", c.Hash(), c.SnapshotSize())
 	if p.Scenario == Fault {
 		fmt.Fprintf(&b, "fault     follower 1 down for ops [%d, %d): missed %d entries, caught up %d\n",
 			s.DownStart, s.DownEnd, s.Missed, s.CaughtUp)

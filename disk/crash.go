@@ -156,7 +156,7 @@ func (c *crasher) tear(n *memInode, name string) *image {
 		if bytes.Equal(nb, ob) {
 			return
 		}
-		fate := 2
+		fate := 2 // garbage
 		if !c.garbage {
 			fate = c.r.IntN(3)
 		}

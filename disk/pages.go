@@ -83,17 +83,16 @@ func (t *table) get(i int64) *page {
 
 // set stores pg (nil deletes) at page index i, copying the chunk first if it is shared.
 func (t *table) set(i int64, pg *page) {
-	if c := t.own(i, pg != nil); c != nil {
-		j := i & (chunkPages - 1)
-		c.pages[j] = pg
-		c.young[j>>6] &^= 1 << (j & 63)
+	if pg == nil && t.chunk(i>>chunkShift) == nil {
+		return // nothing there to delete
 	}
+	*t.slot(i) = pg
 }
 
 // slot returns where page index i is stored, in a chunk private to t (made when absent),
 // with its young mark cleared: for the caller to read the page there and store another.
 func (t *table) slot(i int64) **page {
-	c := t.own(i, true)
+	c := t.own(i)
 	j := i & (chunkPages - 1)
 	c.young[j>>6] &^= 1 << (j & 63)
 	return &c.pages[j]
@@ -103,7 +102,7 @@ func (t *table) slot(i int64) **page {
 // it replaced when that page was young too: then this table alone holds it, as far as the
 // table knows (the caller answers for other tables that hold it, such as the visible one).
 func (t *table) setYoung(i int64, pg *page) (retired *page) {
-	c := t.own(i, true)
+	c := t.own(i)
 	j := i & (chunkPages - 1)
 	w, bit := &c.young[j>>6], uint64(1)<<(j&63)
 	if *w&bit != 0 {
@@ -115,15 +114,12 @@ func (t *table) setYoung(i int64, pg *page) (retired *page) {
 }
 
 // own returns the chunk holding page index i, private to t: copied first when it is shared
-// (its copy has no young pages), made when absent and create is set, else nil.
-func (t *table) own(i int64, create bool) *chunk {
+// (its copy has no young pages), made when absent.
+func (t *table) own(i int64) *chunk {
 	k := i >> chunkShift
 	c := t.chunk(k)
 	switch {
 	case c == nil:
-		if !create {
-			return nil
-		}
 		c = &chunk{owner: t.owner}
 		t.put(k, c)
 		t.chunks++

@@ -198,9 +198,9 @@ const maxAims = 4096
 
 // Aims implements Target: crash a node just after each exposed write, with garbles at the
 // torn writes between those crashes (see crashesAndTears), then just after each write it
-// makes to its disk (before the sync that follows), and for each delivery of the baseline crash the receiver just after it
-// handled the message and cut the link just before the message arrives (see aim for the
-// order).
+// makes to its disk (before the sync that follows), and for each delivery of the baseline
+// crash the receiver just after it handled the message and cut the link just before the
+// message arrives (see aim for the order).
 func (d *Sim) Aims(base *Outcome) []string {
 	first := d.crashesAndTears(exposedWrites(base.Points, d.nodes), tornWrites(base.Points, d.nodes))
 	rest := d.aim(base, func(p Point) []string {
@@ -314,12 +314,11 @@ func exposedWrites(points []Point, nodes []netip.Addr) []Point {
 					ps = append(ps, w.p)
 				}
 			}
-			lists[i] = spread(ps)
+			lists[i] = ps
 		}
 		// The node with the most writes in the class first: in the reply class, the one
 		// that most often answered what it had not made durable.
-		slices.SortStableFunc(lists, func(a, b []Point) int { return len(b) - len(a) })
-		out = append(out, roundRobin(lists)...)
+		out = append(out, byNodes(lists)...)
 	}
 	return out
 }
@@ -371,9 +370,9 @@ func roundRobin(lists [][]Point) []Point {
 // of (it sent a message after the write and before its next one: an acknowledgement, a vote,
 // an append carries what the write made durable), each cut by a crash of the node just after
 // the write, before its sync (and, when the kinds allow, a torn crash there), with the torn
-// writes' garbles between the first crashes (see crashesAndTears); then the deliveries the outcome rests on (the target says
-// which: for dbctl the appends and acknowledgements, for raftkv the messages between nodes),
-// each cut by the link for the millisecond around it. Writes spoken of before they were
+// writes' garbles between the first crashes (see crashesAndTears); then the deliveries the
+// outcome rests on (the target says which: for dbctl the appends and acknowledgements, for
+// raftkv the messages between nodes), each cut by the link for the millisecond around it. Writes spoken of before they were
 // durable (exposedWrites) come first, then the others round-robin over the nodes, then the
 // deliveries (see aim for their order). Lineage calls Cuts on every run that survives its
 // faults: what the run rested on that the baseline did not is the redundancy it revealed.
@@ -411,7 +410,7 @@ func (d *Sim) Cuts(base *Outcome) []string {
 func (d *Sim) afterWrite(p Point) []string {
 	out := []string{crashAfter(p)}
 	if v := d.tearVerb(); v != "" {
-		out = append(out, fmt.Sprintf("at %s %s %s for 20ms", p.At+time.Microsecond, v, p.Where))
+		out = append(out, after(v, p))
 	}
 	return out
 }
@@ -441,10 +440,10 @@ func (d *Sim) crashesAndTears(exposed, torn []Point) []string {
 	}
 	if v := d.tearVerb(); v != "" {
 		for _, p := range torn {
-			tears = append(tears, fmt.Sprintf("at %s garble %s for 20ms", p.At+time.Microsecond, p.Where))
+			tears = append(tears, after("garble", p))
 		}
 		for _, p := range exposed {
-			tears = append(tears, fmt.Sprintf("at %s %s %s for 20ms", p.At+time.Microsecond, v, p.Where))
+			tears = append(tears, after(v, p))
 		}
 	}
 	out := make([]string, 0, len(crashes)+len(tears))
@@ -478,17 +477,18 @@ func tornWrites(points []Point, nodes []netip.Addr) []Point {
 	type span struct{ off, end int64 }
 	pending := map[file][]span{} // written since the file's last sync
 	synced := map[file]span{}    // the last write a sync made durable
-	aimed := map[file]int64{}    // the sector aimed at since the file's last sync, plus one
+	aimed := map[file]int64{}    // the sector aimed at since the file's last sync
 	byNode := map[string][]Point{}
 	for _, p := range points {
 		f := file{p.Where, p.File}
 		switch p.Kind {
 		case "write":
 			sec := p.Offset &^ (sectorSize - 1)
-			if s, ok := synced[f]; ok && aimed[f] != sec+1 && p.Offset > sec &&
+			s, ok := synced[f]
+			if a, done := aimed[f]; ok && !(done && a == sec) && p.Offset > sec &&
 				s.off < sec && s.end > sec && s.end <= sec+sectorSize {
 				byNode[p.Where] = append(byNode[p.Where], p)
-				aimed[f] = sec + 1
+				aimed[f] = sec
 			}
 			pending[f] = append(pending[f], span{p.Offset, p.Offset + int64(p.Length)})
 		case "sync":
@@ -511,17 +511,29 @@ func tornWrites(points []Point, nodes []netip.Addr) []Point {
 			}
 		}
 	}
-	lists := make([][]Point, 0, len(nodes))
-	for _, n := range nodes {
-		lists = append(lists, spread(byNode[n.String()]))
+	lists := make([][]Point, len(nodes))
+	for i, n := range nodes {
+		lists[i] = byNode[n.String()]
+	}
+	return byNodes(lists)
+}
+
+// byNodes orders the nodes' points: each node's from the middle of the run out (spread),
+// round-robin over the nodes, the node with the most first.
+func byNodes(lists [][]Point) []Point {
+	for i, l := range lists {
+		lists[i] = spread(l)
 	}
 	slices.SortStableFunc(lists, func(a, b []Point) int { return len(b) - len(a) })
 	return roundRobin(lists)
 }
 
 // crashAfter crashes the process of p just after p, for 20ms.
-func crashAfter(p Point) string {
-	return fmt.Sprintf("at %s crash %s for 20ms", p.At+time.Microsecond, p.Where)
+func crashAfter(p Point) string { return after("crash", p) }
+
+// after is a reboot of the process of p (verb crash, tear or garble) just after p, for 20ms.
+func after(verb string, p Point) string {
+	return fmt.Sprintf("at %s %s %s for 20ms", p.At+time.Microsecond, verb, p.Where)
 }
 
 // spokenWrites are the writes of the nodes after which, before its next write, the node's

@@ -159,7 +159,9 @@ func (w *World) start(p *Process) {
 	if p.newHandler != nil {
 		p.handler = p.newHandler()
 		_, p.borrows = p.handler.(Borrower)
-		w.inHandler(p, func() { p.handler.Start(p) })
+		prev := w.enterHandler(p)
+		p.handler.Start(p)
+		w.clock.handler = prev
 		return
 	}
 	w.sched.spawn(p, "main", p.main)
@@ -235,12 +237,12 @@ func (p *Process) CrashRestart(down time.Duration) {
 	})
 }
 
-// inHandler runs a handler call with the process marked as the one doing I/O.
-func (w *World) inHandler(p *Process, fn func()) {
-	prev := w.clock.handler
-	w.clock.handler = p
-	fn()
-	w.clock.handler = prev
+// enterHandler marks p as the process doing I/O for a handler call; the caller puts back the
+// process it returns when the call is over. Not a function that takes the call as a closure:
+// deliveries and timers are the world's hottest calls.
+func (w *World) enterHandler(p *Process) (prev *Process) {
+	prev, w.clock.handler = w.clock.handler, p
+	return prev
 }
 
 // Addr is the process's address.
@@ -337,7 +339,9 @@ func (w *World) fire(p *Process, name string, gen uint64) {
 		w.scheduleTimer(p, p.busyUntil, t)
 		return
 	}
-	w.inHandler(p, func() { p.handler.Timer(p, name) })
+	prev := w.enterHandler(p)
+	p.handler.Timer(p, name)
+	w.clock.handler = prev
 }
 
 // deliver hands a message to its process: to the handler, or to a task waiting in Recv, or to
@@ -361,8 +365,7 @@ func (w *World) deliver(p *Process, m *Message) {
 			return
 		}
 		w.observeDelivery(p, m)
-		prev := w.clock.handler // inHandler's work, without a closure: this is the hottest call
-		w.clock.handler = p
+		prev := w.enterHandler(p)
 		p.handler.Receive(p, *m)
 		w.clock.handler = prev
 		if p.borrows {

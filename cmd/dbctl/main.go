@@ -74,7 +74,7 @@ func runWorkload(e *cli.Env, args []string) int {
 	}
 	switch cmd {
 	case "hash":
-		_, err = io.WriteString(e.Stdout, cluster.HashSnapshot(c.Snapshot()))
+		_, err = io.WriteString(e.Stdout, c.Hash())
 	case "snapshot":
 		_, err = e.Stdout.Write(c.Snapshot())
 	case "show":

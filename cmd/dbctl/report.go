@@ -18,7 +18,7 @@ func report(path string, c *cluster.Cluster, s cluster.Summary) *fault.Report {
 	p := s.Params
 	r := fault.NewReport(path, fault.Seed(p.Seed))
 	r.Target = "3-node replicated log (leader, 2 followers)"
-	hash := cluster.HashSnapshot(c.Snapshot())
+	hash := c.Hash()
 	r.Add("ops", p.Ops)
 	r.Add("keys", p.Keys)
 	r.Add("scenario", p.Scenario)
