@@ -5,6 +5,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -250,17 +251,19 @@ func parseStep(f []string, bad func(field, value, expected string) error) (*sche
 type window struct {
 	key  string
 	from time.Duration
-	to   *time.Duration // the Partition's ToTime or the Link's To; 0: open
+	to   *time.Duration // the Partition's ToTime or the Link's To; 0: open; -1: closed as it opened
 	line int
-	drop bool // the window closed as it opened: nothing to keep
 }
+
+// openAt reports whether w is open at time at.
+func (w *window) openAt(at time.Duration) bool { return *w.to == 0 || *w.to > at }
 
 func compileSchedule(steps []*schedStep) (*Schedule, error) {
 	out := &Schedule{}
 	var parts, links []*window // parallel to out.Partitions and out.Links
 	open := func(ws []*window, key string, at time.Duration) *window {
 		for _, w := range ws {
-			if w.key == key && (*w.to == 0 || *w.to > at) {
+			if w.key == key && w.openAt(at) {
 				return w
 			}
 		}
@@ -275,18 +278,20 @@ func compileSchedule(steps []*schedStep) (*Schedule, error) {
 		if s.dur > 0 {
 			to = s.at + s.dur
 		}
+		// A partition's steps (partition, heal) or a link's (link, unlink).
+		kind, ws := "partition", &parts
+		if s.verb == "link" || s.verb == "unlink" {
+			kind, ws = "link", &links
+		}
 		switch s.verb {
 		case "partition", "link":
-			kind, ws := "partition", &parts
-			if s.verb == "link" {
-				kind, ws = "link", &links
+			key := s.key()
+			if w := open(*ws, key, s.at); w != nil {
+				return nil, bad(kind, key, fmt.Sprintf("no %s of %s open at %v (line %d's is): end it first", kind, key, s.at, w.line))
 			}
-			if w := open(*ws, s.key(), s.at); w != nil {
-				return nil, bad(kind, s.key(), fmt.Sprintf("no %s of %s open at %v (line %d's is): end it first", kind, s.key(), s.at, w.line))
-			}
-			w := &window{key: s.key(), from: s.at, line: s.line}
+			w := &window{key: key, from: s.at, line: s.line}
 			if s.verb == "partition" {
-				p := &Partition{Text: s.key(), Name: name, A: s.a, B: s.b, OneWay: s.oneWay, ByTime: true, FromTime: s.at, ToTime: to}
+				p := &Partition{Text: key, Name: name, A: s.a, B: s.b, OneWay: s.oneWay, ByTime: true, FromTime: s.at, ToTime: to}
 				w.to = &p.ToTime
 				out.Partitions = append(out.Partitions, p)
 			} else {
@@ -297,32 +302,24 @@ func compileSchedule(steps []*schedStep) (*Schedule, error) {
 			}
 			*ws = append(*ws, w)
 		case "heal", "unlink":
-			ws := parts
-			if s.verb == "unlink" {
-				ws = links
-			}
 			var closing []*window
 			if s.a != nil {
-				w := open(ws, s.key(), s.at)
+				key := s.key()
+				w := open(*ws, key, s.at)
 				if w == nil {
-					what := "partition"
-					if s.verb == "unlink" {
-						what = "link"
-					}
-					return nil, bad("groups", s.key(), fmt.Sprintf("a %s of %s open at %v", what, s.key(), s.at))
+					return nil, bad("groups", key, fmt.Sprintf("a %s of %s open at %v", kind, key, s.at))
 				}
 				closing = append(closing, w)
 			} else {
-				for _, w := range ws {
-					if *w.to == 0 || *w.to > s.at {
+				for _, w := range *ws {
+					if w.openAt(s.at) {
 						closing = append(closing, w)
 					}
 				}
 			}
 			for _, w := range closing {
 				if s.at <= w.from {
-					w.drop = true // closed as it opened: nothing is cut
-					*w.to = -1    // never open again
+					*w.to = -1 // closed as it opened: nothing is cut, and never open again
 				} else {
 					*w.to = s.at
 				}
@@ -331,19 +328,7 @@ func compileSchedule(steps []*schedStep) (*Schedule, error) {
 			out.Procs = append(out.Procs, ProcStep{At: s.at, Verb: s.verb, Label: s.label, For: s.dur, Name: name})
 		}
 	}
-	keepP := out.Partitions[:0]
-	for i, p := range out.Partitions {
-		if !parts[i].drop {
-			keepP = append(keepP, p)
-		}
-	}
-	out.Partitions = keepP
-	keepL := out.Links[:0]
-	for i, l := range out.Links {
-		if !links[i].drop {
-			keepL = append(keepL, l)
-		}
-	}
-	out.Links = keepL
+	out.Partitions = slices.DeleteFunc(out.Partitions, func(p *Partition) bool { return p.ToTime < 0 })
+	out.Links = slices.DeleteFunc(out.Links, func(l *Link) bool { return l.To < 0 })
 	return out, nil
 }

@@ -44,10 +44,11 @@ many runs were done depends on the machine).
 
 Targets: dbctl (the lab's cluster in the simulation world; --bug ack-before-sync plants a
 mistake) and raftkv (etcd's raft in the world, --nodes, --clients, --duration; its planted
-bugs are listed by 'faultbox sim run --target raftkv --bug list'). --faults limits what random plans do (crash, tear, garble, reboot, wipe, partition,
-isolate; default crash, tear, reboot, partition, isolate) and which torn crashes aimed and
-lineage use (tear; garble, a tear that turns every unsynced sector to garbage, at the first
-write into a sector where a synced write ends).`,
+bugs are listed by 'faultbox sim run --target raftkv --bug list'). --faults limits what
+random plans do (crash, tear, garble, reboot, wipe, partition, isolate; default crash, tear,
+reboot, partition, isolate) and which torn crashes aimed and lineage use (tear; garble, a
+tear that turns every unsynced sector to garbage, at the first write into a sector where a
+synced write ends).`,
 		Exits: []cli.Exit{
 			{Code: fault.ExitPass, Meaning: "no run failed"},
 			{Code: fault.ExitFail, Meaning: "a failure was found (its replay command is the last line), or the exploration could not run"},

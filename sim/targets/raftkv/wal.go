@@ -60,8 +60,9 @@ type walRecord struct {
 }
 
 // readWAL reads the valid records of the log file, and reports whether a valid record
-// follows the first bad one (damage that is not a torn tail). With verify false (the planted bug no-checksum) a record's CRC is not
-// compared: a corrupt record is accepted as long as its length fits.
+// follows the first bad one (damage that is not a torn tail). With verify false (the planted
+// bug no-checksum) a record's CRC is not compared: a corrupt record is accepted as long as
+// its length fits.
 func readWAL(f disk.File, verify bool) (recs []walRecord, damaged bool, err error) {
 	st, err := f.Stat()
 	if err != nil {
