@@ -41,28 +41,38 @@ var benchSizes = []struct {
 
 // filled returns a memory disk holding one synced file of size bytes (its entry synced too).
 func filled(b *testing.B, newFS func() benchFS, size int64) (benchFS, File) {
+	m, fs := filledFiles(b, newFS, 1, size)
+	return m, fs[0]
+}
+
+// filledFiles returns a memory disk holding count synced files of size bytes each.
+func filledFiles(b *testing.B, newFS func() benchFS, count int, size int64) (benchFS, []File) {
 	b.Helper()
 	m := newFS()
-	f, err := m.Create("f")
-	if err != nil {
-		b.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
+	chunk := make([]byte, min(size, 1<<20))
 	for i := range chunk {
 		chunk[i] = byte(i * 7)
 	}
-	for off := int64(0); off < size; off += int64(len(chunk)) {
-		if _, err := f.WriteAt(chunk[:min(int64(len(chunk)), size-off)], off); err != nil {
+	files := make([]File, count)
+	for k := range files {
+		f, err := m.Create(fmt.Sprintf("f%d", k))
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	if err := f.Sync(); err != nil {
-		b.Fatal(err)
+		for off := int64(0); off < size; off += int64(len(chunk)) {
+			if _, err := f.WriteAt(chunk[:min(int64(len(chunk)), size-off)], off); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		files[k] = f
 	}
 	if err := m.SyncDir(""); err != nil {
 		b.Fatal(err)
 	}
-	return m, f
+	return m, files
 }
 
 // BenchmarkMemRandomWrite: 4 KiB writes at random aligned offsets of a file of each size,
@@ -125,6 +135,76 @@ func BenchmarkRawRandomWrite(b *testing.B) {
 				copy(buf[off:off+4096], p)
 			}
 		})
+	}
+}
+
+// BenchmarkMemWorkingSet separates what the file's size costs a write from what the memory
+// the writes touch costs: random 4 KiB writes, a sync of a file after every tenth write to
+// it, at a fixed working set and growing file sizes, the model (impl=paged) beside the same
+// copies into plain byte slices (impl=raw).
+//   - set=1MiB: one file of each size, filled; the writes go to 256 pages spread evenly over
+//     the file (page j*size/1MiB), so the bytes written stay in the CPU's caches at every
+//     size while the file, its page tables and the disk grow 1,024-fold.
+//   - set=1GiB: 1 GiB of files, filled, as 1,024 files of 1 MiB, 16 of 64 MiB or one of
+//     1 GiB; a write picks a file and a page at random. The memory touched is the same at
+//     every size, the files' sizes differ.
+//
+// Within one set, ns/op moving with the file size is the model's doing; across the two
+// sets it is the memory hierarchy's (compare BenchmarkRawRandomWrite).
+func BenchmarkMemWorkingSet(b *testing.B) {
+	const every = 10
+	for _, set := range []int64{1 << 20, 1 << 30} {
+		for _, s := range benchSizes {
+			count, pages := int(set/s.bytes), set/4096 // files, and pages a file is written at
+			stride := int64(1)
+			if set < s.bytes {
+				count, stride = 1, s.bytes/set
+			} else {
+				pages = s.bytes / 4096
+			}
+			name := fmt.Sprintf("set=%s/file=%s", map[int64]string{1 << 20: "1MiB", 1 << 30: "1GiB"}[set], s.name)
+			b.Run(name+"/impl=paged", func(b *testing.B) {
+				_, files := filledFiles(b, impls[0].make, count, s.bytes)
+				writes := make([]int, count)
+				r := rand.New(rand.NewPCG(1, 2))
+				p := make([]byte, 4096)
+				runtime.GC()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p[0] = byte(i)
+					k := r.IntN(count)
+					f := files[k]
+					if _, err := f.WriteAt(p, r.Int64N(pages)*stride*4096); err != nil {
+						b.Fatal(err)
+					}
+					if writes[k]++; writes[k] == every {
+						writes[k] = 0
+						if err := f.Sync(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+			b.Run(name+"/impl=raw", func(b *testing.B) {
+				bufs := make([][]byte, count)
+				for k := range bufs {
+					bufs[k] = make([]byte, s.bytes)
+					for i := range bufs[k] {
+						bufs[k][i] = byte(i * 7)
+					}
+				}
+				r := rand.New(rand.NewPCG(1, 2))
+				p := make([]byte, 4096)
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					p[0] = byte(i)
+					buf := bufs[r.IntN(count)]
+					off := r.Int64N(pages) * stride * 4096
+					copy(buf[off:off+4096], p)
+				}
+			})
+		}
 	}
 }
 
