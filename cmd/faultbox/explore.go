@@ -84,40 +84,12 @@ func runExplore(e *cli.Env, args []string) int {
 	}
 	var a exploreArgs
 	fs := e.FlagSet()
-	a.opts.Seed = 1
-	fs.StringVar(&a.target, "target", "", "the system to explore: dbctl or raftkv")
-	fs.StringVar(&a.strategy, "strategy", "aimed", "how runs are chosen: random, aimed or lineage")
-	fs.Var(&a.opts.Seed, "seed", "seed `N` of the exploration, decimal or 0x hex")
-	fs.IntVar(&a.opts.Runs, "runs", 200, "runs at most (not counting the baseline and shrinking)")
-	fs.DurationVar(&a.opts.Budget, "budget", 0, "stop after this much wall time (0: no limit)")
-	fs.IntVar(&a.opts.Workers, "j", 1, "runs in parallel")
-	fs.StringVar(&a.shard, "shard", "", "do only share `I/N` of the runs")
-	fs.IntVar(&a.shards, "shards", 0, "with JOB_COMPLETION_INDEX set: the number of shards")
-	fs.StringVar(&a.out, "out", "", "write runs.jsonl, result.json and report.html to `DIR`")
-	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target (dbctl: "+strings.Join(dbctl.Bugs, ", ")+
-		"; raftkv: see 'faultbox sim run --target raftkv --bug list')")
-	fs.StringVar(&a.faults, "faults", "", "what random plans may do, comma-separated: "+strings.Join(simKinds, ", "))
-	fs.Uint64Var(&a.ops, "ops", 200, "operations of the target's workload")
-	fs.Uint64Var(&a.keys, "keys", 16, "distinct keys of the workload")
-	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
-	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes")
-	fs.DurationVar(&a.duration, "duration", 2*time.Second, "raftkv: how long the clients work in each run, in virtual time")
-	fs.BoolVar(&a.noShrink, "no-shrink", false, "do not shrink failures")
-	fs.BoolVar(&a.json, "json", false, "print the result as JSON on stdout (without the runs)")
-	programFlags(fs, &a) // --check, --label, --timeout for a real program (explore_program.go)
+	exploreFlags(fs, &a)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
 	}
-	a.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
-	var tg explore.Target
-	var err error
-	if len(pos) > 0 {
-		tg, err = programTarget(&a, pos) // a real program: explore_program.go
-	} else {
-		tg, err = checkExploreArgs(&a)
-	}
+	tg, err := exploreTarget(fs, &a, pos)
 	if err != nil {
 		return e.UsageError(fs, "%v", err)
 	}
@@ -139,6 +111,41 @@ func runExplore(e *cli.Env, args []string) int {
 		}
 	}
 	return printExploration(e, res, a.json, a.out)
+}
+
+// exploreFlags defines the flags of 'faultbox explore' on fs, into a.
+func exploreFlags(fs *flag.FlagSet, a *exploreArgs) {
+	a.opts.Seed = 1
+	fs.StringVar(&a.target, "target", "", "the system to explore: dbctl or raftkv")
+	fs.StringVar(&a.strategy, "strategy", "aimed", "how runs are chosen: random, aimed or lineage")
+	fs.Var(&a.opts.Seed, "seed", "seed `N` of the exploration, decimal or 0x hex")
+	fs.IntVar(&a.opts.Runs, "runs", 200, "runs at most (not counting the baseline and shrinking)")
+	fs.DurationVar(&a.opts.Budget, "budget", 0, "stop after this much wall time (0: no limit)")
+	fs.IntVar(&a.opts.Workers, "j", 1, "runs in parallel")
+	fs.StringVar(&a.shard, "shard", "", "do only share `I/N` of the runs")
+	fs.IntVar(&a.shards, "shards", 0, "with JOB_COMPLETION_INDEX set: the number of shards")
+	fs.StringVar(&a.out, "out", "", "write runs.jsonl, result.json and report.html to `DIR`")
+	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target (dbctl: "+strings.Join(dbctl.Bugs, ", ")+
+		"; raftkv: see 'faultbox sim run --target raftkv --bug list')")
+	fs.StringVar(&a.faults, "faults", "", "what random plans may do, comma-separated: "+strings.Join(simKinds, ", "))
+	fs.Uint64Var(&a.ops, "ops", 200, "operations of the target's workload")
+	fs.Uint64Var(&a.keys, "keys", 16, "distinct keys of the workload")
+	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
+	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes")
+	fs.DurationVar(&a.duration, "duration", 2*time.Second, "raftkv: how long the clients work in each run, in virtual time")
+	fs.BoolVar(&a.noShrink, "no-shrink", false, "do not shrink failures")
+	fs.BoolVar(&a.json, "json", false, "print the result as JSON on stdout (without the runs)")
+	programFlags(fs, a) // --check, --label, --timeout for a real program (explore_program.go)
+}
+
+// exploreTarget checks the parsed flags (fs) and positional arguments and returns the
+// target they name: a simulated one, or a real program given after the flags.
+func exploreTarget(fs *flag.FlagSet, a *exploreArgs, pos []string) (explore.Target, error) {
+	a.set = given(fs)
+	if len(pos) > 0 {
+		return programTarget(a, pos) // a real program: explore_program.go
+	}
+	return checkExploreArgs(a)
 }
 
 // checkCommonArgs checks the flags every kind of target shares.

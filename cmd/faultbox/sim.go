@@ -76,29 +76,12 @@ type simArgs struct {
 func runSim(e *cli.Env, args []string) int {
 	var a simArgs
 	fs := e.FlagSet()
-	a.cfg.Seed = 1
-	fs.StringVar(&a.target, "target", "", "the system to run: dbctl")
-	fs.Var(&a.cfg.Seed, "seed", "seed `N` of the whole run, decimal or 0x hex")
-	fs.Uint64Var(&a.ops, "ops", 2000, "operations of the workload")
-	fs.Uint64Var(&a.keys, "keys", 128, "distinct keys of the workload, at least 1")
-	fs.StringVar(&a.scenario, "scenario", "normal", "the lab's scenario: normal, or fault (follower 1 down for a quarter of the run)")
-	fs.StringVar(&a.faults, "faults", "none", "what the nemesis may do: none, net, crash, storage or all")
-	fs.DurationVar(&a.cfg.Duration, "duration", 0, "how long the nemesis acts, in virtual time (0: the workload's length)")
-	fs.StringVar(&a.schedule, "schedule", "", "scripted faults, e.g. \"at 2s crash 10.0.0.2 for 500ms; at 3s heal\"")
-	fs.StringVar(&a.events, "o", "", "write every fault event of the run to `FILE` as JSON lines")
-	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
-	fs.BoolVar(&a.determin, "check-determinism", false, "run the seed twice and fail unless the trace hashes are equal")
-	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
-	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes, 1..64")
-	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target; list prints the target's (dbctl: "+
-		strings.Join(dbctl.Bugs, ", ")+"; raftkv: see list)")
-	fs.StringVar(&a.html, "html", "", "raftkv: write porcupine's visualisation to `FILE` on a linearizability violation (default: beside -o's file)")
+	simFlags(fs, &a)
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
 	}
-	a.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { a.set[f.Name] = true })
+	a.set = given(fs)
 	if a.bug == "list" { // the target's bugs; raftkv's when no target is named
 		if a.target == "dbctl" {
 			for _, b := range dbctl.Bugs {
@@ -131,6 +114,34 @@ func runSim(e *cli.Env, args []string) int {
 	replay := []string{"--target", a.target, "--seed", a.cfg.Seed.String(), "--ops", strconv.FormatUint(a.ops, 10),
 		"--keys", strconv.FormatUint(a.keys, 10), "--scenario", a.scenario}
 	return finishSim(e, &a, res.Report, res.World, rerun, replay)
+}
+
+// given returns the names of the flags set on the command line.
+func given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// simFlags defines the flags of 'faultbox sim run' on fs, into a.
+func simFlags(fs *flag.FlagSet, a *simArgs) {
+	a.cfg.Seed = 1
+	fs.StringVar(&a.target, "target", "", "the system to run: dbctl")
+	fs.Var(&a.cfg.Seed, "seed", "seed `N` of the whole run, decimal or 0x hex")
+	fs.Uint64Var(&a.ops, "ops", 2000, "operations of the workload")
+	fs.Uint64Var(&a.keys, "keys", 128, "distinct keys of the workload, at least 1")
+	fs.StringVar(&a.scenario, "scenario", "normal", "the lab's scenario: normal, or fault (follower 1 down for a quarter of the run)")
+	fs.StringVar(&a.faults, "faults", "none", "what the nemesis may do: none, net, crash, storage or all")
+	fs.DurationVar(&a.cfg.Duration, "duration", 0, "how long the nemesis acts, in virtual time (0: the workload's length)")
+	fs.StringVar(&a.schedule, "schedule", "", "scripted faults, e.g. \"at 2s crash 10.0.0.2 for 500ms; at 3s heal\"")
+	fs.StringVar(&a.events, "o", "", "write every fault event of the run to `FILE` as JSON lines")
+	fs.BoolVar(&a.json, "json", false, "print the report as JSON on stdout, and nothing else there")
+	fs.BoolVar(&a.determin, "check-determinism", false, "run the seed twice and fail unless the trace hashes are equal")
+	fs.IntVar(&a.nodes, "nodes", 3, "raftkv: the cluster's size, 3 or 5")
+	fs.IntVar(&a.clients, "clients", 3, "raftkv: client processes, 1..64")
+	fs.StringVar(&a.bug, "bug", "", "plant a known mistake in the target; list prints the target's (dbctl: "+
+		strings.Join(dbctl.Bugs, ", ")+"; raftkv: see list)")
+	fs.StringVar(&a.html, "html", "", "raftkv: write porcupine's visualisation to `FILE` on a linearizability violation (default: beside -o's file)")
 }
 
 // finishSim does what every target's run shares: the determinism check, the replay line,
