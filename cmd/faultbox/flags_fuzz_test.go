@@ -103,3 +103,39 @@ func FuzzExploreFlags(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDiskCommandArgs runs 'faultbox disk enumerate' and 'faultbox disk rules' on fuzzed
+// arguments: the exit is pass (0), a failed check (1) or a usage error (2) that says what
+// it refuses on stderr, never a panic. (disk torture's flags have FuzzDiskTortureFlags;
+// mount and ctl touch the machine, and their parsers, ParseConfig, ParseRules and
+// ParseCommand, have their own targets.)
+func FuzzDiskCommandArgs(f *testing.F) {
+	for _, s := range []string{
+		"enumerate\x00--target\x00rename\x00--torn\x000",
+		"enumerate\x00--torn\x001001",
+		"enumerate\x00--target\x00btree",
+		"enumerate\x00--seed\x00x",
+		"rules\x00sync:path=*.log:nth=3:error=EIO\x00write:error=ENOSPC",
+		"rules\x00sync:nth=0",
+		"rules",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		if args[0] != "enumerate" && args[0] != "rules" {
+			return
+		}
+		var out, errb strings.Builder
+		code := dispatch(append([]string{"disk"}, args...), &out, &errb)
+		switch code {
+		case 0, 1:
+		case 2:
+			if !strings.HasPrefix(errb.String(), "faultbox disk "+args[0]+": ") {
+				t.Fatalf("%q: usage error without its reason: %q", args, errb.String())
+			}
+		default:
+			t.Fatalf("%q: exit %d\n%s", args, code, errb.String())
+		}
+	})
+}
