@@ -89,13 +89,43 @@ func TestPagedMatchesDense(t *testing.T) {
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
-			diffWorkload(t, seed, 400)
+			diffWorkload(t, rand.New(rand.NewPCG(seed, 99)), 400)
 		})
 	}
 }
 
-func diffWorkload(t *testing.T, seed uint64, steps int) {
-	r := rand.New(rand.NewPCG(seed, 99))
+// FuzzPagedMatchesDense is TestPagedMatchesDense with the fuzzer choosing: every choice of
+// the workload (file, operation, offset, size, bytes, crash shape) is read from the input,
+// so the fuzzer's coverage guidance steers the operation sequences, not only the seed.
+func FuzzPagedMatchesDense(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x00\x10\x20\x30\x40\x50\x60\x70\x80\x90\xa0\xb0\xc0\xd0\xe0\xf0"))
+	f.Add(bytes.Repeat([]byte{3, 200, 17, 90, 64, 5, 250, 128}, 40))
+	f.Fuzz(func(t *testing.T, choices []byte) {
+		diffWorkload(t, rand.New(&byteSource{data: choices}), 120)
+	})
+}
+
+// byteSource is a rand.Source that reads its values from data, eight bytes a value, and
+// goes on with a fixed sequence when data runs out (every input is a whole workload).
+type byteSource struct {
+	data []byte
+	n    uint64
+}
+
+func (s *byteSource) Uint64() uint64 {
+	if len(s.data) == 0 {
+		s.n++
+		return s.n * 0x9e3779b97f4a7c15
+	}
+	var b [8]byte
+	k := copy(b[:], s.data)
+	s.data = s.data[k:]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+func diffWorkload(t *testing.T, r *rand.Rand, steps int) {
 	var a modelFS = NewMem()
 	var b modelFS = newRef()
 	names := []string{"a", "b", "d/c", "d/e", "log"}
