@@ -25,6 +25,7 @@ for pkg in $(go list ./...); do
 done
 total=${#targets[@]}
 start=$SECONDS
+flakes=
 i=0
 for t in "${targets[@]}"; do
   read -r pkg target <<<"$t"
@@ -39,6 +40,22 @@ for t in "${targets[@]}"; do
   fi
   i=$((i + 1))
   echo "[$i/$total] fuzz ${pkg#github.com/faultbox/faultbox/} $target ($FUZZTIME), elapsed $(dur "$elapsed"), $eta"
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+  out=$(mktemp)
+  if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >"$out" 2>&1; then
+    cat "$out"
+  elif grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out" &&
+    go test -count=1 -run "^${target}\$" "$pkg" >/dev/null 2>&1; then
+    # Go's fuzzing coordinator can stop a target with a bare "context deadline exceeded" when
+    # -fuzztime ends while a worker is mid-input (golang/go#51484): nothing was found, no
+    # input was written, and the target's corpus replays clean. Say so and go on.
+    tail -n 3 "$out"
+    echo "fuzz: $target stopped with \"context deadline exceeded\" at the end of -fuzztime and wrote no failing input; its corpus replays clean: not a finding (golang/go#51484)"
+    flakes=$((flakes + 1))
+  else
+    cat "$out"
+    rm -f "$out"
+    exit 1
+  fi
+  rm -f "$out"
 done
-echo "fuzz: $total targets in $(dur $((SECONDS - start)))"
+echo "fuzz: $total targets in $(dur $((SECONDS - start)))${flakes:+, $flakes stopped at the deadline without a finding}"
