@@ -126,7 +126,7 @@ func given(fs *flag.FlagSet) map[string]bool {
 // simFlags defines the flags of 'faultbox sim run' on fs, into a.
 func simFlags(fs *flag.FlagSet, a *simArgs) {
 	a.cfg.Seed = 1
-	fs.StringVar(&a.target, "target", "", "the system to run: dbctl")
+	fs.StringVar(&a.target, "target", "", "the system to run: dbctl or raftkv")
 	fs.Var(&a.cfg.Seed, "seed", "seed `N` of the whole run, decimal or 0x hex")
 	fs.Uint64Var(&a.ops, "ops", 2000, "operations of the workload")
 	fs.Uint64Var(&a.keys, "keys", 128, "distinct keys of the workload, at least 1")
