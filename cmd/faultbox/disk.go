@@ -19,7 +19,7 @@ import (
 func init() {
 	register(&cli.Command{
 		Name:    "disk",
-		Summary: "Storage faults: a write-ahead log on a disk that lies.",
+		Summary: "Storage faults on a disk that lies: torture a write-ahead log, enumerate crash states, check targeting rules, mount it for any program (FUSE).",
 		Subs: slices.Concat([]*cli.Command{{
 			Name:    "torture",
 			Summary: "Run the checksummed write-ahead log (disk/wal) through a random workload on a faulty disk and report what it survived.",
