@@ -24,7 +24,7 @@ func (e *RuleError) Error() string {
 }
 
 const fieldList = "path=GLOB, path!=GLOB, proc=NAME, proc!=NAME, nth=N, after=DURATION, before=DURATION, " +
-	"error=ERRNO, fault=FAMILY, p=PROBABILITY, or crash"
+	"bytes=FIRST-LAST, error=ERRNO, fault=FAMILY, p=PROBABILITY, or crash"
 
 // ParseRules reads targeting rules, one term per rule, terms separated by ';':
 //
@@ -34,7 +34,9 @@ const fieldList = "path=GLOB, path!=GLOB, proc=NAME, proc!=NAME, nth=N, after=DU
 // list, stat, sync, syncdir, read, write, truncate. The fields select (all must hold):
 // path=GLOB[,GLOB] and path!=GLOB (path.Match; a glob without '/' also matches the base
 // name), proc=NAME[,NAME] and proc!=NAME, after=DURATION and before=DURATION (on the
-// disk's clock), and nth=N: the N-th operation, per process, that the other fields
+// disk's clock), bytes=FIRST-LAST and bytes=FIRST- (reads and writes that touch a byte of
+// that inclusive range of their file, as in an HTTP Range: a faulty area; OPS must then be
+// read, write or *), and nth=N: the N-th operation, per process, that the other fields
 // selected (it is always evaluated last, whatever its place). Exactly one action:
 // error=ERRNO (EIO, ENOSPC, EACCES, EPERM, EROFS, ENOENT, EEXIST, ENOTEMPTY, EBUSY, EINTR),
 // crash (power loss for the process just before the operation), or fault=FAMILY with an
@@ -45,6 +47,8 @@ const fieldList = "path=GLOB, path!=GLOB, proc=NAME, proc!=NAME, nth=N, after=DU
 //	write:path=*.sst:error=ENOSPC
 //	*:nth=120:crash
 //	write:path=wal/*:fault=phantom-write:p=1:nth=2
+//	read:path=*.sst:bytes=4096-8191:error=EIO        (a faulty area: every read of it fails)
+//	read:path=*.sst:bytes=4096-8191:nth=1:error=EIO  (a transient fault: a retry succeeds)
 func ParseRules(spec string) ([]Rule, error) {
 	var out []Rule
 	start := 0
@@ -84,8 +88,8 @@ func parseTerm(spec, term string, base int) (Rule, error) {
 		at += len(s) + 1
 	}
 	var preds []Predicate
+	var ops []Op
 	if segs[0] != "*" {
-		var ops []Op
 		for _, name := range strings.Split(segs[0], ",") {
 			if !slices.Contains(Ops, Op(name)) {
 				return Rule{}, bad(0, "operation", name, "* or a comma list of "+opNames())
@@ -169,6 +173,17 @@ func parseTerm(spec, term string, base int) (Rule, error) {
 			} else {
 				preds = append(preds, Before(d))
 			}
+		case "bytes":
+			first, last, ok := parseByteRange(val)
+			if !ok {
+				return Rule{}, bad(vpos, key, val, "FIRST-LAST or FIRST- in bytes, 0 <= FIRST <= LAST, like 4096-8191")
+			}
+			for _, o := range ops {
+				if o != OpRead && o != OpWrite {
+					return Rule{}, bad(0, "operation", string(o), "read, write or * with bytes= (it selects the bytes a read or write touches)")
+				}
+			}
+			preds = append(preds, OnBytes(first, last))
 		case "error":
 			found := false
 			for _, e := range errnoNames {
@@ -204,6 +219,9 @@ func parseTerm(spec, term string, base int) (Rule, error) {
 	if acts != 1 {
 		return Rule{}, bad(0, "rule", term, "exactly one action: error=ERRNO, crash or fault=FAMILY")
 	}
+	if seen["bytes"] && r.Family == SyncFailure {
+		return Rule{}, bad(0, "fault", string(r.Family), "a read or write family with bytes= (a sync touches no bytes)")
+	}
 	if hasP && r.Family == "" {
 		return Rule{}, bad(0, "p", strconv.FormatFloat(r.Probability, 'g', -1, 64), "p= only with fault=FAMILY")
 	}
@@ -219,6 +237,23 @@ func parseTerm(spec, term string, base int) (Rule, error) {
 		r.When = And(preds...)
 	}
 	return r, nil
+}
+
+// parseByteRange reads FIRST-LAST or FIRST- (last -1), decimal byte offsets.
+func parseByteRange(s string) (first, last int64, ok bool) {
+	f, l, found := strings.Cut(s, "-")
+	first, err := strconv.ParseInt(f, 10, 64)
+	if !found || err != nil || first < 0 || f[0] == '+' {
+		return 0, 0, false
+	}
+	if l == "" {
+		return first, -1, true
+	}
+	last, err = strconv.ParseInt(l, 10, 64)
+	if err != nil || last < first || l[0] == '+' {
+		return 0, 0, false
+	}
+	return first, last, true
 }
 
 func opNames() string {

@@ -3,6 +3,7 @@ package disk_test
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/faultbox/faultbox/disk"
 )
@@ -70,4 +71,32 @@ func ExampleParseConfig() {
 	// Output:
 	// 25000 2ms 0.001
 	// disk config: ReadFaultProbability = 1.5: want a probability in [0, 1]
+}
+
+// Rules aim errors: here a faulty area of one file fails every read that touches it, while
+// the bytes beside it read back; a bad rule names its field, value and expectation.
+func ExampleParseRules() {
+	rules, _ := disk.ParseRules("read:path=*.sst:bytes=4096-8191:error=EIO")
+	fsys, _ := disk.NewFaultFS(disk.NewMem(), disk.FaultOptions{Seed: 1})
+	_ = fsys.SetRules(rules)
+	f, _ := fsys.Create("000001.sst")
+	_, _ = f.WriteAt(make([]byte, 12288), 0)
+
+	buf := make([]byte, 4096)
+	for _, off := range []int64{0, 4096, 8192} {
+		_, err := f.ReadAt(buf, off)
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			fmt.Println(off, disk.ErrnoName(errno))
+		} else {
+			fmt.Println(off, err)
+		}
+	}
+	_, err := disk.ParseRules("sync:bytes=0-10:error=EIO")
+	fmt.Println(err)
+	// Output:
+	// 0 <nil>
+	// 4096 EIO
+	// 8192 <nil>
+	// disk rule "sync:bytes=0-10:error=EIO": column 1: operation "sync": expected read, write or * with bytes= (it selects the bytes a read or write touches)
 }

@@ -239,7 +239,7 @@ func (f *FaultFS) Create(name string) (File, error) {
 	}
 	f.enter(OpCreate, name)
 	defer f.exit()
-	if err := f.act(OpCreate, name); err != nil {
+	if err := f.act(OpCreate, name, 0, 0); err != nil {
 		return nil, err
 	}
 	c := f.cfg.Load()
@@ -258,7 +258,7 @@ func (f *FaultFS) Open(name string) (File, error) {
 	}
 	f.enter(OpOpen, name)
 	defer f.exit()
-	if err := f.act(OpOpen, name); err != nil {
+	if err := f.act(OpOpen, name, 0, 0); err != nil {
 		return nil, err
 	}
 	c := f.cfg.Load()
@@ -277,7 +277,7 @@ func (f *FaultFS) Remove(name string) error {
 	}
 	f.enter(OpRemove, name)
 	defer f.exit()
-	if err := f.act(OpRemove, name); err != nil {
+	if err := f.act(OpRemove, name, 0, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
@@ -292,7 +292,7 @@ func (f *FaultFS) Rename(oldname, newname string) error {
 	}
 	f.enter(OpRename, oldname)
 	defer f.exit()
-	if err := f.act(OpRename, oldname); err != nil {
+	if err := f.act(OpRename, oldname, 0, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
@@ -307,7 +307,7 @@ func (f *FaultFS) Mkdir(name string) error {
 	}
 	f.enter(OpMkdir, name)
 	defer f.exit()
-	if err := f.act(OpMkdir, name); err != nil {
+	if err := f.act(OpMkdir, name, 0, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
@@ -322,7 +322,7 @@ func (f *FaultFS) List(dir string) ([]string, error) {
 	}
 	f.enter(OpList, dir)
 	defer f.exit()
-	if err := f.act(OpList, dir); err != nil {
+	if err := f.act(OpList, dir, 0, 0); err != nil {
 		return nil, err
 	}
 	c := f.cfg.Load()
@@ -337,7 +337,7 @@ func (f *FaultFS) Stat(name string) (fs.FileInfo, error) {
 	}
 	f.enter(OpStat, name)
 	defer f.exit()
-	if err := f.act(OpStat, name); err != nil {
+	if err := f.act(OpStat, name, 0, 0); err != nil {
 		return nil, err
 	}
 	c := f.cfg.Load()
@@ -353,12 +353,12 @@ func (f *FaultFS) SyncDir(dir string) error {
 	}
 	f.enter(OpSyncDir, dir)
 	defer f.exit()
-	if err := f.act(OpSyncDir, dir); err != nil {
+	if err := f.act(OpSyncDir, dir, 0, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if f.draw(streamSync, f.scoped(SyncFailure, c.SyncFailureProbability, OpSyncDir, dir)) {
+	if f.draw(streamSync, f.scoped(SyncFailure, c.SyncFailureProbability, OpSyncDir, dir, 0, 0)) {
 		f.record(SyncFailure, clean(dir), 0, 0, "dir")
 		return &fs.PathError{Op: "syncdir", Path: dir, Err: ErrSyncFailed}
 	}
@@ -391,14 +391,15 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	f.enter(OpRead, ff.name)
 	defer f.exit()
-	if err := f.act(OpRead, ff.name); err != nil {
+	span := int64(len(p))
+	if err := f.act(OpRead, ff.name, off, span); err != nil {
 		return 0, err
 	}
 	c := f.cfg.Load()
 	if rs := f.rules.Load(); rs != nil && len(rs.scoped) > 0 {
 		cc := *c
-		cc.ReadFaultProbability = f.scoped(ReadCorruption, c.ReadFaultProbability, OpRead, ff.name)
-		cc.MisdirectReadProbability = f.scoped(MisdirectedRead, c.MisdirectReadProbability, OpRead, ff.name)
+		cc.ReadFaultProbability = f.scoped(ReadCorruption, c.ReadFaultProbability, OpRead, ff.name, off, span)
+		cc.MisdirectReadProbability = f.scoped(MisdirectedRead, c.MisdirectReadProbability, OpRead, ff.name, off, span)
 		c = &cc
 	}
 	f.spend(c, c.ReadLatency, len(p))
@@ -473,15 +474,16 @@ func (ff *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	}
 	f.enter(OpWrite, ff.name)
 	defer f.exit()
-	if err := f.act(OpWrite, ff.name); err != nil {
+	span := int64(len(p))
+	if err := f.act(OpWrite, ff.name, off, span); err != nil {
 		return 0, err
 	}
 	c := f.cfg.Load()
 	if rs := f.rules.Load(); rs != nil && len(rs.scoped) > 0 {
 		cc := *c
-		cc.WriteFaultProbability = f.scoped(WriteCorruption, c.WriteFaultProbability, OpWrite, ff.name)
-		cc.MisdirectWriteProbability = f.scoped(MisdirectedWrite, c.MisdirectWriteProbability, OpWrite, ff.name)
-		cc.PhantomWriteProbability = f.scoped(PhantomWrite, c.PhantomWriteProbability, OpWrite, ff.name)
+		cc.WriteFaultProbability = f.scoped(WriteCorruption, c.WriteFaultProbability, OpWrite, ff.name, off, span)
+		cc.MisdirectWriteProbability = f.scoped(MisdirectedWrite, c.MisdirectWriteProbability, OpWrite, ff.name, off, span)
+		cc.PhantomWriteProbability = f.scoped(PhantomWrite, c.PhantomWriteProbability, OpWrite, ff.name, off, span)
 		c = &cc
 	}
 	f.spend(c, c.WriteLatency, len(p))
@@ -534,12 +536,12 @@ func (ff *faultFile) Sync() error {
 	}
 	f.enter(OpSync, ff.name)
 	defer f.exit()
-	if err := f.act(OpSync, ff.name); err != nil {
+	if err := f.act(OpSync, ff.name, 0, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
 	f.spend(c, c.SyncLatency, 0)
-	if f.draw(streamSync, f.scoped(SyncFailure, c.SyncFailureProbability, OpSync, ff.name)) { // p == 0 draws nothing
+	if f.draw(streamSync, f.scoped(SyncFailure, c.SyncFailureProbability, OpSync, ff.name, 0, 0)) { // p == 0 draws nothing
 		detail := ""
 		if c.SyncFailureDropsDirty {
 			if d, ok := ff.f.(dirtyDropper); ok {
@@ -563,7 +565,7 @@ func (ff *faultFile) Truncate(size int64) error {
 	}
 	f.enter(OpTruncate, ff.name)
 	defer f.exit()
-	if err := f.act(OpTruncate, ff.name); err != nil {
+	if err := f.act(OpTruncate, ff.name, 0, 0); err != nil {
 		return err
 	}
 	c := f.cfg.Load()
@@ -642,13 +644,13 @@ func (r Rule) validate() error {
 
 // act applies the error and crash rules to one operation: the first rule that selects it
 // acts, and the operation fails; later rules do not see it.
-func (f *FaultFS) act(op Op, name string) error {
+func (f *FaultFS) act(op Op, name string, off, n int64) error {
 	rs := f.rules.Load()
 	if rs == nil || len(rs.acts) == 0 {
 		return nil
 	}
 	name = clean(name)
-	a := Access{Op: op, Path: name, Process: f.process, Time: f.clock.Now()}
+	a := Access{Op: op, Path: name, Process: f.process, Time: f.clock.Now(), Off: off, Len: n}
 	for _, r := range rs.acts {
 		if !r.When.Match(a) {
 			continue
@@ -669,7 +671,7 @@ func (f *FaultFS) act(op Op, name string) error {
 // scoped is a family's probability for one operation: p when no rule scopes the family;
 // else the first scoping rule that selects the operation gives it (its own, or p), and
 // an operation no rule selects gets 0 (and so draws nothing).
-func (f *FaultFS) scoped(fam Family, p float64, op Op, name string) float64 {
+func (f *FaultFS) scoped(fam Family, p float64, op Op, name string, off, n int64) float64 {
 	rs := f.rules.Load()
 	if rs == nil {
 		return p
@@ -678,7 +680,7 @@ func (f *FaultFS) scoped(fam Family, p float64, op Op, name string) float64 {
 	if !ok {
 		return p
 	}
-	a := Access{Op: op, Path: clean(name), Process: f.process, Time: f.clock.Now()}
+	a := Access{Op: op, Path: clean(name), Process: f.process, Time: f.clock.Now(), Off: off, Len: n}
 	for _, r := range scope {
 		if r.When.Match(a) {
 			if r.Probability > 0 {

@@ -39,6 +39,9 @@ type Access struct {
 	Path    string // cleaned; for a rename, the old name
 	Process string
 	Time    time.Duration // on the disk's clock
+	// Off and Len are the bytes a read or a write touches: Len bytes from Off. Len is 0 for
+	// every other operation (and for an empty read or write).
+	Off, Len int64
 }
 
 // Predicate selects operations. Predicates compose with And, Or and Not; Nth counts, so a
@@ -126,6 +129,24 @@ func (p timePred) String() string {
 		return "after=" + p.t.String()
 	}
 	return "before=" + p.t.String()
+}
+
+type bytesPred struct{ first, last int64 }
+
+// OnBytes selects the reads and writes that touch a byte of [first, last] of their file
+// (inclusive, as in an HTTP Range; last < 0: to the end of the file): a faulty area. Every
+// other operation, and an empty read or write, is not selected.
+func OnBytes(first, last int64) Predicate { return bytesPred{first, last} }
+
+func (p bytesPred) Match(a Access) bool {
+	return a.Len > 0 && a.Off+a.Len-1 >= p.first && (p.last < 0 || a.Off <= p.last)
+}
+
+func (p bytesPred) String() string {
+	if p.last < 0 {
+		return "bytes=" + strconv.FormatInt(p.first, 10) + "-"
+	}
+	return "bytes=" + strconv.FormatInt(p.first, 10) + "-" + strconv.FormatInt(p.last, 10)
 }
 
 // nthPred is true on the n-th time it is evaluated for a process.

@@ -25,6 +25,11 @@ func TestParseRulesErrorsNameFieldValueAndExpectation(t *testing.T) {
 		{"write:bogus=1:crash", `column 7: field "bogus": expected one of path=GLOB`},
 		{"write:nth!=1:crash", `column 7: nth! "1": expected != only on path or proc`},
 		{"sync:error=EIO; write:zap", `column 23: field "zap": expected KEY=VALUE`},
+		{"read:bytes=10-5:error=EIO", `column 12: bytes "10-5": expected FIRST-LAST or FIRST- in bytes, 0 <= FIRST <= LAST`},
+		{"read:bytes=4096:error=EIO", `column 12: bytes "4096": expected FIRST-LAST`},
+		{"read:bytes=-5:error=EIO", `bytes "-5": expected FIRST-LAST`},
+		{"read,sync:bytes=0-1:error=EIO", `column 1: operation "sync": expected read, write or * with bytes=`},
+		{"*:bytes=0-:fault=sync-failure", `fault "sync-failure": expected a read or write family with bytes=`},
 	}
 	for _, c := range cases {
 		_, err := ParseRules(c.spec)
@@ -153,6 +158,77 @@ func TestFamilyScopedByRule(t *testing.T) {
 	}
 }
 
+// A faulty area, as TigerBeetle's storage simulator has them: a rule with bytes= fails every
+// read touching the range, and nothing else; with nth=1 the fault is transient, and a retry
+// of the same read succeeds.
+func TestFaultyAreaAndTransientReadFault(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		spec    string
+		retryOK bool
+	}{
+		{"read:path=*.sst:bytes=4096-8191:error=EIO", false},
+		{"read:path=*.sst:bytes=4096-8191:nth=1:error=EIO", true},
+	} {
+		st, _ := NewStorage(1, Config{}, nil)
+		rs, err := ParseRules(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetRules(rs); err != nil {
+			t.Fatal(err)
+		}
+		fsys := st.FS("p")
+		f, _ := fsys.Create("t.sst")
+		g, _ := fsys.Create("t.log")
+		data := make([]byte, 16384)
+		if _, err := f.WriteAt(data, 0); err != nil { // writes are not selected
+			t.Fatalf("%s: write: %v", c.spec, err)
+		}
+		_, _ = g.WriteAt(data, 0)
+		buf := make([]byte, 4096)
+		for _, off := range []int64{0, 8192, 12288} { // around the area: untouched
+			if _, err := f.ReadAt(buf, off); err != nil {
+				t.Fatalf("%s: read at %d: %v", c.spec, off, err)
+			}
+		}
+		if _, err := g.ReadAt(buf, 4096); err != nil { // another file's bytes there
+			t.Fatalf("%s: read of t.log: %v", c.spec, err)
+		}
+		for _, r := range []struct{ off, n int64 }{{4095, 2}, {8191, 1}, {6000, 1}} { // touching it
+			_, err := f.ReadAt(buf[:r.n], r.off)
+			if want := !c.retryOK || r.off == 4095; want != errors.Is(err, syscall.EIO) {
+				t.Fatalf("%s: read of %d bytes at %d: %v, want EIO %v", c.spec, r.n, r.off, err, want)
+			}
+		}
+		if got, want := st.Counters().Injected, map[bool]int{false: 3, true: 1}[c.retryOK]; got != want {
+			t.Errorf("%s: injected = %d, want %d", c.spec, got, want)
+		}
+	}
+}
+
+// A family scoped to a byte range applies to the reads and writes that touch it and to no
+// other: here a phantom write, at p=1, to each write into the file's second 4 KiB.
+func TestFamilyScopedToBytes(t *testing.T) {
+	t.Parallel()
+	st, _ := NewStorage(1, Config{}, nil)
+	rs, err := ParseRules("write:bytes=4096-8191:fault=phantom-write:p=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetRules(rs); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := st.FS("p").Create("f")
+	for _, off := range []int64{0, 4096, 8192, 6000, 12288} {
+		_, _ = f.WriteAt([]byte("abcd"), off)
+	}
+	ev := st.Events()
+	if len(ev) != 2 || ev[0].Offset != 4096 || ev[1].Offset != 6000 {
+		t.Fatalf("events = %v, want phantom writes at 4096 and 6000 only", ev)
+	}
+}
+
 func TestCrashAtTheNthIO(t *testing.T) {
 	t.Parallel()
 	st, _ := NewStorage(1, Config{}, nil)
@@ -195,7 +271,8 @@ func TestCrashRuleNeedsStorage(t *testing.T) {
 
 func FuzzParseRules(f *testing.F) {
 	for _, s := range []string{"sync:path=*.log:nth=3:error=EIO", "*:nth=120:crash", "write,read:proc!=a:after=1s:before=2s:fault=read-corruption:p=0.5",
-		"a;b", ":::", "sync:path!=x:error=eio; write:crash"} {
+		"a;b", ":::", "sync:path!=x:error=eio; write:crash",
+		"read:path=*.sst:bytes=4096-8191:nth=1:error=EIO", "*:bytes=0-:crash", "write:bytes=1-1:fault=phantom-write"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {

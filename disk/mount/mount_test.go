@@ -139,6 +139,43 @@ func TestRulesReachThePrograms(t *testing.T) {
 	}
 }
 
+// A faulty area reaches a program through the mount: a read of the second 4 KiB of the file
+// fails with EIO every time, reads around it succeed; with nth=1 the retry succeeds.
+func TestFaultyAreaThroughTheMount(t *testing.T) {
+	m := mountOrSkip(t, keepNothing())
+	name := filepath.Join(m.Dir(), "blob")
+	if err := os.WriteFile(name, make([]byte, 16384), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for _, c := range []struct {
+		spec string
+		want []bool // EIO for blocks 0, 1, 2, 3, then 1 again
+	}{
+		{"read:path=blob:bytes=4096-8191:error=EIO", []bool{false, true, false, false, true}},
+		{"read:path=blob:bytes=4096-8191:nth=1:error=EIO", []bool{false, true, false, false, false}},
+	} {
+		rules, err := disk.ParseRules(c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Storage().SetRules(rules); err != nil {
+			t.Fatal(err)
+		}
+		for i, blk := range []int64{0, 1, 2, 3, 1} {
+			_, err := f.ReadAt(buf, blk*4096)
+			if got := errors.Is(err, syscall.EIO); got != c.want[i] || !got && err != nil {
+				t.Errorf("%s: read of block %d: %v, want EIO %v", c.spec, blk, err, c.want[i])
+			}
+		}
+	}
+}
+
 func TestListRenameRemoveTruncate(t *testing.T) {
 	m := mountOrSkip(t, keepNothing())
 	dir := m.Dir()

@@ -54,6 +54,24 @@ $fb disk ctl "$sock" rules
 $fb disk ctl "$sock" crash
 echo "   rows after another crash: $(q 'SELECT group_concat(x) FROM t;')"
 echo
+echo "== a faulty area: faultbox disk ctl $sock rules 'read:path=blob:bytes=4096-8191:error=EIO'"
+head -c 16384 /dev/zero | tr '\0' a >"$mnt/blob"
+read_blocks() {
+  for blk in 0 1 2 3 1; do
+    if dd if="$mnt/blob" of=/dev/null bs=4096 skip=$blk count=1 status=none 2>"$tmp/dd.err"; then
+      echo "   dd block $blk: read"
+    else
+      echo "   dd block $blk: $(sed 's/^dd: //' "$tmp/dd.err")"
+    fi
+  done
+}
+$fb disk ctl "$sock" rules 'read:path=blob:bytes=4096-8191:error=EIO'
+read_blocks
+echo "== a transient read fault: the same area with nth=1 (the first read fails, the retry succeeds)"
+$fb disk ctl "$sock" rules 'read:path=blob:bytes=4096-8191:nth=1:error=EIO'
+read_blocks
+$fb disk ctl "$sock" rules
+echo
 echo "== faultbox disk ctl $sock unmount   (the mount's report)"
 $fb disk ctl "$sock" unmount
 wait "$pid"
