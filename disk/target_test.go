@@ -135,16 +135,26 @@ func TestEveryOperationCanFail(t *testing.T) {
 	}
 }
 
-func TestFamilyScopedByRule(t *testing.T) {
-	t.Parallel()
-	st, _ := NewStorage(1, Config{}, nil)
-	rs, err := ParseRules("write:path=*.log:nth=2:fault=phantom-write:p=1")
+// storageWithRules is a fault-free Storage (seed 1) with the rules of spec installed.
+func storageWithRules(t *testing.T, spec string) *Storage {
+	t.Helper()
+	st, err := NewStorage(1, Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ParseRules(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetRules(rs); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+func TestFamilyScopedByRule(t *testing.T) {
+	t.Parallel()
+	st := storageWithRules(t, "write:path=*.log:nth=2:fault=phantom-write:p=1")
 	fsys := st.FS("p")
 	a, _ := fsys.Create("a.log")
 	b, _ := fsys.Create("b.dat")
@@ -170,14 +180,7 @@ func TestFaultyAreaAndTransientReadFault(t *testing.T) {
 		{"read:path=*.sst:bytes=4096-8191:error=EIO", false},
 		{"read:path=*.sst:bytes=4096-8191:nth=1:error=EIO", true},
 	} {
-		st, _ := NewStorage(1, Config{}, nil)
-		rs, err := ParseRules(c.spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.SetRules(rs); err != nil {
-			t.Fatal(err)
-		}
+		st := storageWithRules(t, c.spec)
 		fsys := st.FS("p")
 		f, _ := fsys.Create("t.sst")
 		g, _ := fsys.Create("t.log")
@@ -211,14 +214,7 @@ func TestFaultyAreaAndTransientReadFault(t *testing.T) {
 // other: here a phantom write, at p=1, to each write into the file's second 4 KiB.
 func TestFamilyScopedToBytes(t *testing.T) {
 	t.Parallel()
-	st, _ := NewStorage(1, Config{}, nil)
-	rs, err := ParseRules("write:bytes=4096-8191:fault=phantom-write:p=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetRules(rs); err != nil {
-		t.Fatal(err)
-	}
+	st := storageWithRules(t, "write:bytes=4096-8191:fault=phantom-write:p=1")
 	f, _ := st.FS("p").Create("f")
 	for _, off := range []int64{0, 4096, 8192, 6000, 12288} {
 		_, _ = f.WriteAt([]byte("abcd"), off)
@@ -231,11 +227,7 @@ func TestFamilyScopedToBytes(t *testing.T) {
 
 func TestCrashAtTheNthIO(t *testing.T) {
 	t.Parallel()
-	st, _ := NewStorage(1, Config{}, nil)
-	rs, _ := ParseRules("*:nth=4:crash")
-	if err := st.SetRules(rs); err != nil {
-		t.Fatal(err)
-	}
+	st := storageWithRules(t, "*:nth=4:crash")
 	fsys := st.FS("p")
 	f, _ := fsys.Create("f") // 1
 	_ = fsys.SyncDir("")     // 2

@@ -22,8 +22,22 @@ func namesWhat(err error) bool {
 	return errors.Is(err, flag.ErrHelp) || strings.Contains(msg, "-") || strings.HasPrefix(msg, "unexpected argument")
 }
 
+// addSeeds adds each argument list, its words joined by NUL, to the fuzzer's corpus.
+func addSeeds(f *testing.F, joined ...string) {
+	for _, s := range joined {
+		f.Add(s)
+	}
+}
+
+// quietFlags is a flag set that returns its errors and prints nothing.
+func quietFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
 func FuzzSimRunFlags(f *testing.F) {
-	for _, s := range []string{
+	addSeeds(f,
 		"--target\x00dbctl\x00--seed\x007\x00--ops\x002000\x00--keys\x00128\x00--scenario\x00fault\x00--faults\x00all",
 		"--target\x00raftkv\x00--nodes\x005\x00--clients\x0064\x00--bug\x00no-checksum\x00--duration\x0010s",
 		"--target\x00raftkv\x00--ops\x0010",
@@ -31,13 +45,10 @@ func FuzzSimRunFlags(f *testing.F) {
 		"--target\x00dbctl\x00--duration\x00-1s",
 		"--keys\x000\x00--target\x00dbctl",
 		"--target\x00dbctl\x00--seed\x000xffffffffffffffff\x00extra",
-	} {
-		f.Add(s)
-	}
+	)
 	f.Fuzz(func(t *testing.T, joined string) {
 		var a simArgs
-		fs := flag.NewFlagSet("faultbox sim run", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
+		fs := quietFlags("faultbox sim run")
 		simFlags(fs, &a)
 		err := fs.Parse(strings.Split(joined, "\x00"))
 		if err == nil {
@@ -65,7 +76,7 @@ func FuzzSimRunFlags(f *testing.F) {
 }
 
 func FuzzExploreFlags(f *testing.F) {
-	for _, s := range []string{
+	addSeeds(f,
 		"--target\x00raftkv\x00--bug\x00no-checksum\x00--strategy\x00lineage\x00--runs\x00300",
 		"--target\x00dbctl\x00--bug\x00ack-before-sync\x00-j\x002\x00--shard\x001/3",
 		"--target\x00dbctl\x00--nodes\x005",
@@ -74,13 +85,10 @@ func FuzzExploreFlags(f *testing.F) {
 		"--shard\x003/3\x00--target\x00dbctl",
 		"--check\x00true\x00--label\x00a=b\x00--\x00true",
 		"--target\x00dbctl\x00--\x00true",
-	} {
-		f.Add(s)
-	}
+	)
 	f.Fuzz(func(t *testing.T, joined string) {
 		var a exploreArgs
-		fs := flag.NewFlagSet("faultbox explore", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
+		fs := quietFlags("faultbox explore")
 		exploreFlags(fs, &a)
 		err := fs.Parse(strings.Split(joined, "\x00"))
 		if err == nil {
@@ -110,7 +118,7 @@ func FuzzExploreFlags(f *testing.F) {
 // mount and ctl touch the machine, and their parsers, ParseConfig, ParseRules and
 // ParseCommand, have their own targets.)
 func FuzzDiskCommandArgs(f *testing.F) {
-	for _, s := range []string{
+	addSeeds(f,
 		"enumerate\x00--target\x00rename\x00--torn\x000",
 		"enumerate\x00--torn\x001001",
 		"enumerate\x00--target\x00btree",
@@ -118,9 +126,7 @@ func FuzzDiskCommandArgs(f *testing.F) {
 		"rules\x00sync:path=*.log:nth=3:error=EIO\x00write:error=ENOSPC",
 		"rules\x00sync:nth=0",
 		"rules",
-	} {
-		f.Add(s)
-	}
+	)
 	f.Fuzz(func(t *testing.T, joined string) {
 		args := strings.Split(joined, "\x00")
 		if args[0] != "enumerate" && args[0] != "rules" {
