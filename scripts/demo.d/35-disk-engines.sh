@@ -40,3 +40,9 @@ echo "   Open succeeds, synced keys are gone, and a clean reopen has lost them f
 echo "   the same read failing with EIO is reported (cockroachdb/pebble#453: by design)"
 (cd bench && go test -count=1 -run 'TestPebbleWALBitFlipAtRecoveryIsSilent' -v ./pebblefs/ 2>&1 |
   grep -E 'event|files after|EIO|^(ok|FAIL|---)' | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /')
+
+echo
+echo "== each write-side family aimed by one rule at one write Pebble depends on: which files"
+echo "   protect what they hold (reported) and which do not (silent: pebble#4560, pebble#453)"
+(cd bench && go test -count=1 -run 'TestPebbleWriteFamiliesAimedByRule' -v ./pebblefs/ 2>&1 |
+  grep -E 'reported:|silent:|^(ok|FAIL)' | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /' | sort)
