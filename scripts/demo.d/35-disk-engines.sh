@@ -5,6 +5,13 @@ set -euo pipefail
 mkdir -p bin
 go build -o bin/faultbox ./cmd/faultbox
 
+# pebble_tests RUN LINES: run bench/pebblefs's tests matching RUN, showing the log lines that
+# match the regular expression LINES (and the verdict), without the file:line prefix.
+pebble_tests() {
+  (cd bench && go test -count=1 -run "$1" -v ./pebblefs/ 2>&1 |
+    grep -E "$2|^(ok|FAIL)" | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /')
+}
+
 echo "== faultbox disk rules: 'the third sync of a .log fails with EIO', 'crash at the 120th I/O'"
 ./bin/faultbox disk rules 'sync:path=*.log:nth=3:error=EIO; *:nth=120:crash'
 
@@ -31,18 +38,15 @@ echo "== the checksummed log of disk/wal: every acknowledged record survives eve
 echo
 echo "== Pebble (CockroachDB's storage engine) on the lying disk, through bench/pebblefs:"
 echo "   100 power cuts, half of them tearing unsynced sectors; then the N-th WAL fsync failing"
-(cd bench && go test -count=1 -run 'TestPebbleSurvivesCrashes|TestPebbleUnderWALSyncFailure' -v ./pebblefs/ 2>&1 |
-  grep -E 'seeds|^(ok|FAIL|---)' | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /')
+pebble_tests 'TestPebbleSurvivesCrashes|TestPebbleUnderWALSyncFailure' 'seeds|^---'
 
 echo
 echo "== one flipped bit in one read of Pebble's WAL during recovery (a transient fault, one rule):"
 echo "   Open succeeds, synced keys are gone, and a clean reopen has lost them for good;"
 echo "   the same read failing with EIO is reported (cockroachdb/pebble#453: by design)"
-(cd bench && go test -count=1 -run 'TestPebbleWALBitFlipAtRecoveryIsSilent' -v ./pebblefs/ 2>&1 |
-  grep -E 'event|files after|EIO|^(ok|FAIL|---)' | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /')
+pebble_tests 'TestPebbleWALBitFlipAtRecoveryIsSilent' 'event|files after|EIO|^---'
 
 echo
 echo "== each write-side family aimed by one rule at one write Pebble depends on: which files"
 echo "   protect what they hold (reported) and which do not (silent: pebble#4560, pebble#453)"
-(cd bench && go test -count=1 -run 'TestPebbleWriteFamiliesAimedByRule' -v ./pebblefs/ 2>&1 |
-  grep -E 'reported:|silent:|^(ok|FAIL)' | sed 's/^ *[a-z_]*\.go:[0-9]*: /   /' | sort)
+pebble_tests 'TestPebbleWriteFamiliesAimedByRule' 'reported:|silent:' | sort
