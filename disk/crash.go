@@ -27,6 +27,11 @@ type CrashOptions struct {
 	// as drawn. A sector that held synced bytes beside unsynced ones loses them: what a log
 	// without checksums takes for data.
 	Garbage bool
+	// PowersafeOverwrite models a drive with power-safe overwrite (SQLite's
+	// SQLITE_IOCAP_POWERSAFE_OVERWRITE, which Pebble's and SQLite's recovery assume): a torn
+	// sector lands new or stays old, never garbage, so the synced bytes beside unsynced ones
+	// in a sector survive. Ignored with Garbage. Off, the crash draws as it always did.
+	PowersafeOverwrite bool
 	// SectorSize is the granularity of tearing; 0 means 512.
 	SectorSize int
 	// Process and Time label the events the crash reports.
@@ -43,6 +48,11 @@ type CrashOptions struct {
 func (m *MemFS) Crash(opts CrashOptions) (*MemFS, []fault.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.crashLocked(opts)
+}
+
+// crashLocked is Crash with m.mu held.
+func (m *MemFS) crashLocked(opts CrashOptions) (*MemFS, []fault.Event) {
 	sector := int64(opts.SectorSize)
 	if sector <= 0 {
 		sector = 512
@@ -50,22 +60,23 @@ func (m *MemFS) Crash(opts CrashOptions) (*MemFS, []fault.Event) {
 	r := opts.Seed.Stream("crash")
 	keepAll := opts.KeepAllProbability > 0 && r.Float64() < opts.KeepAllProbability
 	c := &crasher{r: r, keepAll: keepAll, torn: opts.TornProbability, sector: sector, garbage: opts.Garbage,
-		memo: map[*memInode]*memInode{}, process: opts.Process, time: opts.Time, clock: opts.Clock}
+		powersafe: opts.PowersafeOverwrite, memo: map[*memInode]*memInode{}, process: opts.Process, time: opts.Time, clock: opts.Clock}
 	out := &MemFS{root: c.dir(m.root, "")}
 	return out, c.events
 }
 
 type crasher struct {
-	r       *rand.Rand
-	keepAll bool
-	torn    float64
-	garbage bool // every torn sector becomes garbage
-	sector  int64
-	memo    map[*memInode]*memInode
-	events  []fault.Event
-	clock   fault.Clock
-	process string
-	time    int64
+	r         *rand.Rand
+	keepAll   bool
+	torn      float64
+	garbage   bool // every torn sector becomes garbage
+	powersafe bool // no torn sector becomes garbage
+	sector    int64
+	memo      map[*memInode]*memInode
+	events    []fault.Event
+	clock     fault.Clock
+	process   string
+	time      int64
 }
 
 func (c *crasher) dir(d *memDir, name string) *memDir {
@@ -157,7 +168,11 @@ func (c *crasher) tear(n *memInode, name string) *image {
 			return
 		}
 		fate := 2 // garbage
-		if !c.garbage {
+		switch {
+		case c.garbage:
+		case c.powersafe:
+			fate = c.r.IntN(2) // new or old
+		default:
 			fate = c.r.IntN(3)
 		}
 		switch fate {

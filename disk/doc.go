@@ -23,6 +23,12 @@
 //   - Every injected fault is a fault.Event (layer "disk", kind the family, file, offset,
 //     length, time) recorded in a fault.Log, which may be shared with other layers;
 //     Counters are read from it. Same seed and same workload give the same events.
+//   - Rules (ParseRules, or Predicates composed in Go) say where an error, a family or a
+//     crash lands: by operation, path, process, byte range, N-th occurrence and time, as
+//     in "sync:path=*.log:nth=3:error=EIO".
+//   - Enumerate crashes a workload at every persistence point in every distinct crash
+//     state (ALICE-style) and checks each; CrashOptions.PowersafeOverwrite models the
+//     drive that Pebble and SQLite assume, where a torn sector is never garbage.
 //   - Atlas spreads corruption over the replicas of a replicated system so that a good copy
 //     of every location survives.
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"sync"
 
 	"github.com/faultbox/faultbox/fault"
 )
@@ -18,6 +19,9 @@ type EnumerateOptions struct {
 	SectorSize int
 	// Seed roots the torn shapes.
 	Seed fault.Seed
+	// PowersafeOverwrite tears sectors new or old, never garbage (see CrashOptions): the
+	// drive that Pebble's and SQLite's recovery assume.
+	PowersafeOverwrite bool
 }
 
 // CrashState is one post-crash disk that Enumerate hands to the check.
@@ -70,17 +74,29 @@ type EnumerateResult struct {
 // The space is bounded, not exhaustive: within one point, the states between "drop" and
 // "keep-all" are sampled by the torn shapes (each file's unsynced sectors new, old or
 // garbage), not enumerated subset by subset.
+//
+// The workload may use the disk from several goroutines, as a storage engine's flushes and
+// commits do. Persistence operations are then taken one at a time: a Sync or SyncDir holds
+// the enumerator from its point until it returns, so no other sync can make data durable
+// while a point's states are built and checked, and a write the workload acknowledged after
+// its sync returned is in every state of every later point. The states of one point are
+// all built from the same instant. What a concurrent workload does not get is repeatability:
+// its points, their order and so the counts follow the goroutines' scheduling, run to run;
+// a single-goroutine workload gives the same result every time.
 func Enumerate(workload func(FS) error, check func(CrashState) error, opts EnumerateOptions) (EnumerateResult, error) {
 	if opts.TornSeeds == 0 {
 		opts.TornSeeds = 8
 	}
 	e := &enumerator{mem: NewMem(), check: check, opts: opts}
 	err := workload(&pointFS{e: e})
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.point("", "")
 	return e.res, err
 }
 
 type enumerator struct {
+	mu    sync.Mutex // held from a point until its persistence operation returns
 	mem   *MemFS
 	check func(CrashState) error
 	opts  EnumerateOptions
@@ -98,10 +114,17 @@ func (e *enumerator) point(op Op, name string) {
 		vs = append(vs, variant{"torn/" + strconv.Itoa(i), CrashOptions{TornProbability: 1,
 			Seed: e.opts.Seed.Derive("enumerate", strconv.Itoa(e.res.Points), strconv.Itoa(i))}})
 	}
-	seen := map[uint64]bool{}
-	for _, v := range vs {
+	states := make([]*MemFS, len(vs))
+	e.mem.mu.Lock() // every state from the same instant
+	for i, v := range vs {
 		v.co.SectorSize = e.opts.SectorSize
-		after, _ := e.mem.Crash(v.co)
+		v.co.PowersafeOverwrite = e.opts.PowersafeOverwrite
+		states[i], _ = e.mem.crashLocked(v.co)
+	}
+	e.mem.mu.Unlock()
+	seen := map[uint64]bool{}
+	for i, v := range vs {
+		after := states[i]
 		e.res.Tried++
 		d := digest(after)
 		if seen[d] {
@@ -169,6 +192,8 @@ func (p *pointFS) Mkdir(name string) error               { return p.e.mem.Mkdir(
 func (p *pointFS) List(dir string) ([]string, error)     { return p.e.mem.List(dir) }
 func (p *pointFS) Stat(name string) (fs.FileInfo, error) { return p.e.mem.Stat(name) }
 func (p *pointFS) SyncDir(dir string) error {
+	p.e.mu.Lock()
+	defer p.e.mu.Unlock()
 	p.e.point(OpSyncDir, dir)
 	return p.e.mem.SyncDir(dir)
 }
@@ -179,6 +204,8 @@ type pointFile struct {
 }
 
 func (f *pointFile) Sync() error {
+	f.e.mu.Lock()
+	defer f.e.mu.Unlock()
 	f.e.point(OpSync, f.Name())
 	return f.File.Sync()
 }

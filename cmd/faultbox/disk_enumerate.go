@@ -21,7 +21,8 @@ var diskEnumerateCommands = []*cli.Command{{
 	Args:    "[flags]",
 	Details: `Runs one workload on the memory disk and, just before each sync and directory sync
 and at the end, builds the crash states of that instant (everything unsynced lost, everything
-kept, and --torn torn shapes), then recovers on each distinct one and checks it. Targets:
+kept, and --torn torn shapes; with --powersafe-overwrite a torn sector lands new or old,
+never garbage), then recovers on each distinct one and checks it. Targets:
 
   wal            the checksummed log of disk/wal, 6 batches: every acknowledged record must
                  come back intact (or recovery must refuse with ErrLost)
@@ -82,6 +83,7 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	var seed fault.Seed = 1
 	fs.Var(&seed, "seed", "seed `N` of the torn shapes, decimal or 0x hex")
 	torn := fs.Int("torn", 8, "torn shapes per persistence point, 0..1000")
+	powersafe := fs.Bool("powersafe-overwrite", false, "tear sectors new or old, never garbage (the drive Pebble and SQLite assume)")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
@@ -107,11 +109,17 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	if n == 0 {
 		n = -1 // none
 	}
-	res, err := disk.Enumerate(workload, check, disk.EnumerateOptions{Seed: seed, TornSeeds: n})
+	res, err := disk.Enumerate(workload, check, disk.EnumerateOptions{Seed: seed, TornSeeds: n, PowersafeOverwrite: *powersafe})
 	if err != nil {
 		return e.Fail("workload: %v", err)
 	}
-	fmt.Fprintf(e.Stdout, "target %s, seed %s, %d torn shapes a point\n", *target, seed, *torn)
+	drive := ""
+	replay := []string{"--target", *target, "--seed", seed.String(), "--torn", strconv.Itoa(*torn)}
+	if *powersafe {
+		drive = ", power-safe overwrite"
+		replay = append(replay, "--powersafe-overwrite")
+	}
+	fmt.Fprintf(e.Stdout, "target %s, seed %s, %d torn shapes a point%s\n", *target, seed, *torn, drive)
 	fmt.Fprintf(e.Stdout, "  persistence points  %d\n  crash states tried  %d\n  distinct, checked   %d\n  failed              %d\n",
 		res.Points, res.Tried, res.Distinct, len(res.Failures))
 	for i, f := range res.Failures {
@@ -124,7 +132,7 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	if refused != nil && *refused > 0 {
 		fmt.Fprintf(e.Stdout, "  recovery refused    %d (ErrLost: a detected possible loss, not a silent one)\n", *refused)
 	}
-	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, shellquote.Quote("--target", *target, "--seed", seed.String(), "--torn", strconv.Itoa(*torn)))
+	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, shellquote.Quote(replay...))
 	if len(res.Failures) > 0 {
 		fmt.Fprintln(e.Stdout, "verdict: fail")
 		return fault.ExitFail

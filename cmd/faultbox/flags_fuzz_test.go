@@ -123,6 +123,7 @@ func FuzzDiskCommandArgs(f *testing.F) {
 		"enumerate\x00--torn\x001001",
 		"enumerate\x00--target\x00btree",
 		"enumerate\x00--seed\x00x",
+		"enumerate\x00--target\x00wal\x00--torn\x002\x00--powersafe-overwrite",
 		"rules\x00sync:path=*.log:nth=3:error=EIO\x00write:error=ENOSPC",
 		"rules\x00sync:nth=0",
 		"rules",

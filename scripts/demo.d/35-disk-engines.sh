@@ -41,6 +41,12 @@ echo "   100 power cuts, half of them tearing unsynced sectors; then the N-th WA
 pebble_tests 'TestPebbleSurvivesCrashes|TestPebbleUnderWALSyncFailure' 'seeds|^---'
 
 echo
+echo "== ALICE on Pebble: every crash state at each of its persistence points (WAL, sstable and"
+echo "   MANIFEST syncs, directory syncs) reopened by a second Pebble; then the same on a drive"
+echo "   without power-safe overwrite, which Pebble assumes"
+pebble_tests 'TestEnumeratePebble' 'points|^---'
+
+echo
 echo "== one flipped bit in one read of Pebble's WAL during recovery (a transient fault, one rule):"
 echo "   Open succeeds, synced keys are gone, and a clean reopen has lost them for good;"
 echo "   the same read failing with EIO is reported (cockroachdb/pebble#453: by design)"
