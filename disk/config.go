@@ -59,6 +59,10 @@ type Config struct {
 	// CrashKeepAllProbability is the share of crashes that keep everything (the cache was
 	// flushed just in time). Not a fault; 0 draws nothing.
 	CrashKeepAllProbability float64
+	// CrashPowersafeOverwrite: a torn sector lands new or stays old, never garbage, so the
+	// synced bytes a sector shares with unsynced ones survive every crash (the drive with
+	// power-safe overwrite that SQLite and Pebble assume). False: as before, garbage too.
+	CrashPowersafeOverwrite bool
 	// SectorSize is the unit of tearing and of misdirection; a power of two, 0 means 512.
 	SectorSize int
 }

@@ -216,6 +216,7 @@ func (s *Storage) crash(process string, closeFiles, torn, garbage bool) []fault.
 		Seed:               s.seed.Derive("crash", process, strconv.Itoa(p.crashes)),
 		TornProbability:    cfg.CrashFaultProbability,
 		Garbage:            garbage,
+		PowersafeOverwrite: cfg.CrashPowersafeOverwrite,
 		KeepAllProbability: cfg.CrashKeepAllProbability,
 		SectorSize:         int(cfg.sector()),
 		Process:            process,
