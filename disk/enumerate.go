@@ -139,6 +139,11 @@ func (e *enumerator) point(op Op, name string) {
 	}
 }
 
+// Digest hashes the disk's visible tree (names, kinds, sizes and bytes): two disks with the
+// same digest hold the same files, as far as a 64-bit hash can tell. Enumerate uses it to
+// check each distinct crash state once.
+func (m *MemFS) Digest() uint64 { return digest(m) }
+
 // digest hashes a disk's visible tree: names, kinds, sizes and bytes.
 func digest(m *MemFS) uint64 {
 	m.mu.Lock()

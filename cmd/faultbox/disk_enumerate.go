@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/faultbox/faultbox/cmd/internal/cli"
 	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/disk/mount"
 	"github.com/faultbox/faultbox/disk/wal"
 	"github.com/faultbox/faultbox/fault"
 	"github.com/faultbox/faultbox/internal/shellquote"
@@ -18,11 +23,21 @@ import (
 var diskEnumerateCommands = []*cli.Command{{
 	Name:    "enumerate",
 	Summary: "Crash a workload at every persistence point, in every crash state, and check each recovery (ALICE-style).",
-	Args:    "[flags]",
+	Args:    "[flags] [--check CMD -- PROGRAM [ARG...]]",
 	Details: `Runs one workload on the memory disk and, just before each sync and directory sync
 and at the end, builds the crash states of that instant (everything unsynced lost, everything
 kept, and --torn torn shapes; with --powersafe-overwrite a torn sector lands new or old,
-never garbage), then recovers on each distinct one and checks it. Targets:
+never garbage), then recovers on each distinct one and checks it.
+
+With --check and a PROGRAM, the workload is that program, unmodified, on the lying disk
+mounted with FUSE in a temporary directory (its working directory): a crash-free run counts
+its fsyncs, then it runs once per fsync and crash shape, crashed just before that fsync, and
+CMD (a shell command, run in the same directory on each distinct post-crash disk) must exit
+0. CMD finds the program's standard output, what it acknowledged, in the file named by
+$FAULTBOX_WORKLOAD_STDOUT. The program must do the same operations each run. Needs
+/dev/fuse and root or fusermount3.
+
+Built-in targets (--target):
 
   wal            the checksummed log of disk/wal, 6 batches: every acknowledged record must
                  come back intact (or recovery must refuse with ErrLost)
@@ -84,15 +99,24 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	fs.Var(&seed, "seed", "seed `N` of the torn shapes, decimal or 0x hex")
 	torn := fs.Int("torn", 8, "torn shapes per persistence point, 0..1000")
 	powersafe := fs.Bool("powersafe-overwrite", false, "tear sectors new or old, never garbage (the drive Pebble and SQLite assume)")
+	checkCmd := fs.String("check", "", "with a PROGRAM after --: the shell command `CMD` that judges each crash state")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
 	}
-	if len(pos) > 0 {
-		return e.UsageError(fs, "unexpected argument %q", pos[0])
-	}
 	if *torn < 0 || *torn > 1000 {
 		return e.UsageError(fs, "--torn %d: want 0..1000", *torn)
+	}
+	set := given(fs)
+	switch {
+	case len(pos) > 0 && *checkCmd == "":
+		return e.UsageError(fs, "a PROGRAM (%q) without --check: want --check CMD to judge its crash states", pos[0])
+	case len(pos) == 0 && set["check"]:
+		return e.UsageError(fs, "--check %q without a PROGRAM: want -- PROGRAM [ARG...] after the flags", *checkCmd)
+	case len(pos) > 0 && set["target"]:
+		return e.UsageError(fs, "--target %q and a PROGRAM: want one workload, a built-in target or a program", *target)
+	case len(pos) > 0:
+		return enumerateProgram(e, pos, *checkCmd, seed, *torn, *powersafe)
 	}
 	var workload func(disk.FS) error
 	var check func(disk.CrashState) error
@@ -113,13 +137,26 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	if err != nil {
 		return e.Fail("workload: %v", err)
 	}
+	replay := []string{"--target", *target}
+	refusedLine := ""
+	if refused != nil && *refused > 0 {
+		refusedLine = fmt.Sprintf("  recovery refused    %d (ErrLost: a detected possible loss, not a silent one)\n", *refused)
+	}
+	return printEnumeration(e, "target "+*target, res, refusedLine, replay, nil, seed, *torn, *powersafe)
+}
+
+// printEnumeration reports an enumeration: what ran, the counts, the failures, a replay
+// line and the verdict, whose exit code it returns.
+// The replay line is head, the seed and shape flags, then tail (a program after "--").
+func printEnumeration(e *cli.Env, what string, res disk.EnumerateResult, extra string, head, tail []string, seed fault.Seed, torn int, powersafe bool) int {
 	drive := ""
-	replay := []string{"--target", *target, "--seed", seed.String(), "--torn", strconv.Itoa(*torn)}
-	if *powersafe {
+	replay := append(head, "--seed", seed.String(), "--torn", strconv.Itoa(torn))
+	if powersafe {
 		drive = ", power-safe overwrite"
 		replay = append(replay, "--powersafe-overwrite")
 	}
-	fmt.Fprintf(e.Stdout, "target %s, seed %s, %d torn shapes a point%s\n", *target, seed, *torn, drive)
+	replay = append(replay, tail...)
+	fmt.Fprintf(e.Stdout, "%s, seed %s, %d torn shapes a point%s\n", what, seed, torn, drive)
 	fmt.Fprintf(e.Stdout, "  persistence points  %d\n  crash states tried  %d\n  distinct, checked   %d\n  failed              %d\n",
 		res.Points, res.Tried, res.Distinct, len(res.Failures))
 	for i, f := range res.Failures {
@@ -129,9 +166,7 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 		}
 		fmt.Fprintf(e.Stdout, "  FAIL %s: %v\n", f.State, f.Err)
 	}
-	if refused != nil && *refused > 0 {
-		fmt.Fprintf(e.Stdout, "  recovery refused    %d (ErrLost: a detected possible loss, not a silent one)\n", *refused)
-	}
+	fmt.Fprint(e.Stdout, extra)
 	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, shellquote.Quote(replay...))
 	if len(res.Failures) > 0 {
 		fmt.Fprintln(e.Stdout, "verdict: fail")
@@ -195,4 +230,27 @@ func renameEnumeration(syncData bool) (func(disk.FS) error, func(disk.CrashState
 		return nil
 	}
 	return workload, check
+}
+
+// enumerateProgram is 'disk enumerate --check CMD -- PROGRAM...': ALICE on an unmodified
+// program, through the FUSE mount.
+func enumerateProgram(e *cli.Env, program []string, check string, seed fault.Seed, torn int, powersafe bool) int {
+	dir, err := os.MkdirTemp("", "faultbox-enumerate-")
+	if err != nil {
+		return e.Fail("%v", err)
+	}
+	defer os.Remove(dir)
+	n := torn
+	if n == 0 {
+		n = -1 // none
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := mount.EnumerateProgram(ctx, mount.Program{Workload: program, Check: []string{"sh", "-c", check}},
+		mount.EnumerateOptions{Dir: dir, Seed: seed, TornSeeds: n, PowersafeOverwrite: powersafe})
+	if err != nil {
+		return e.Fail("%v", err)
+	}
+	return printEnumeration(e, "program "+shellquote.Quote(program...), res, "", []string{"--check", check},
+		append([]string{"--"}, program...), seed, torn, powersafe)
 }

@@ -29,6 +29,11 @@ type Options struct {
 	Process string
 	// Debug logs every FUSE request on stderr.
 	Debug bool
+	// StopAtCrash makes every operation fail with EIO once the disk has crashed after the
+	// mount was made (by Crash or a crash rule): the programs on the mount are then as good
+	// as dead, as after a power cut, and cannot touch the post-crash disk. Mount it again
+	// to use that disk.
+	StopAtCrash bool
 }
 
 // Mount is a disk.Storage process's disk served as a FUSE file system. Every operation the
@@ -42,8 +47,10 @@ type Mount struct {
 
 	// mu serialises every operation on the model: the disk is not for concurrent use, and
 	// one order of operations is what its events and crashes are decided by.
-	mu  sync.Mutex
-	ops uint64
+	mu    sync.Mutex
+	ops   uint64
+	syncs uint64 // file and directory fsyncs served
+	stop  int    // with StopAtCrash, the crash count at which operations stop; else -1
 }
 
 // New mounts the disk of opts.Process in st at dir (an existing, empty directory) and
@@ -56,7 +63,10 @@ func New(dir string, st *disk.Storage, opts Options) (*Mount, error) {
 	if opts.Process == "" {
 		opts.Process = DefaultProcess
 	}
-	m := &Mount{dir: dir, st: st, process: opts.Process}
+	m := &Mount{dir: dir, st: st, process: opts.Process, stop: -1}
+	if opts.StopAtCrash {
+		m.stop = st.Crashes(opts.Process) + 1
+	}
 	zero := time.Duration(0)
 	root := &node{m: m}
 	server, err := gofs.Mount(dir, root, &gofs.Options{
@@ -94,6 +104,14 @@ func (m *Mount) Ops() uint64 {
 	return m.ops
 }
 
+// Syncs counts the fsyncs of files and directories served so far: the persistence points
+// of what ran on the mount.
+func (m *Mount) Syncs() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.syncs
+}
+
 // Crashes counts the crashes of the mount's disk (by Crash and by crash rules).
 func (m *Mount) Crashes() int {
 	return m.st.Crashes(m.process)
@@ -127,8 +145,19 @@ func (m *Mount) Wait() { m.server.Wait() }
 func (m *Mount) do(op func(fsys *disk.FaultFS) error) syscall.Errno {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stop >= 0 && m.st.Crashes(m.process) >= m.stop {
+		return syscall.EIO
+	}
 	m.ops++
 	return errno(op(m.st.FS(m.process)))
+}
+
+// doSync is do for an fsync, counted.
+func (m *Mount) doSync(op func(fsys *disk.FaultFS) error) syscall.Errno {
+	return m.do(func(fsys *disk.FaultFS) error {
+		m.syncs++
+		return op(fsys)
+	})
 }
 
 // errno maps the disk's errors to what a program sees.
@@ -400,9 +429,9 @@ func (n *node) Fsync(ctx context.Context, f gofs.FileHandle, flags uint32) sysca
 		return h.Fsync(ctx, flags)
 	}
 	if n.IsDir() {
-		return n.m.do(func(fsys *disk.FaultFS) error { return fsys.SyncDir(n.path()) })
+		return n.m.doSync(func(fsys *disk.FaultFS) error { return fsys.SyncDir(n.path()) })
 	}
-	return n.m.do(func(fsys *disk.FaultFS) error {
+	return n.m.doSync(func(fsys *disk.FaultFS) error {
 		return withFile(fsys, n.path(), disk.File.Sync)
 	})
 }
@@ -462,7 +491,7 @@ func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, sys
 
 // Fsync makes the file durable. fdatasync is the same: the model has no metadata to skip.
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return h.m.do(func(*disk.FaultFS) error { return h.f.Sync() })
+	return h.m.doSync(func(*disk.FaultFS) error { return h.f.Sync() })
 }
 
 // Flush (close(2) of one descriptor) does not make anything durable, as on a real disk.

@@ -2,6 +2,7 @@ package mount_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -311,5 +312,53 @@ func TestCrashRuleCounts(t *testing.T) {
 	}
 	if m.Crashes() != 1 {
 		t.Errorf("Crashes() = %d after a crash rule fired, want 1", m.Crashes())
+	}
+}
+
+// With StopAtCrash, nothing reaches the disk after a crash (a program on the mount is as
+// good as dead); a new mount of the same storage serves the post-crash disk. Syncs counts
+// the fsyncs served.
+func TestStopAtCrash(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("FUSE is not available here (%v)", err)
+	}
+	st, err := disk.NewStorage(1, keepNothing(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := mount.New(dir, st, mount.Options{StopAtCrash: true})
+	if err != nil {
+		t.Skipf("FUSE mount refused here: %v", err)
+	}
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("synced"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syncPath(t, p)
+	syncPath(t, dir)
+	if got := m.Syncs(); got != 2 {
+		t.Errorf("Syncs = %d after an fsync of a file and of its directory, want 2", got)
+	}
+	m.Crash()
+	if err := os.WriteFile(filepath.Join(dir, "after"), []byte("x"), 0o644); !errors.Is(err, syscall.EIO) {
+		t.Errorf("create after the crash: %v, want EIO", err)
+	}
+	if _, err := os.ReadFile(p); !errors.Is(err, syscall.EIO) {
+		t.Errorf("read after the crash: %v, want EIO", err)
+	}
+	if err := m.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := mount.New(dir, st, mount.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Unmount()
+	if got, err := os.ReadFile(p); err != nil || string(got) != "synced" {
+		t.Errorf("the post-crash disk through a new mount: %q, %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "after")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file created after the crash: %v, want none", err)
 	}
 }

@@ -1,0 +1,231 @@
+package mount
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faultbox/faultbox/disk"
+	"github.com/faultbox/faultbox/fault"
+)
+
+// Program is an unmodified program to crash at each of its persistence points, and the
+// check that judges each crash state it leaves. Both run with the mount as their working
+// directory.
+type Program struct {
+	// Workload is the program and its arguments. It must succeed on a healthy disk, and do
+	// the same file-system operations each time it runs (its fsyncs are counted in a first,
+	// crash-free run, and each later run is crashed at one of them).
+	Workload []string
+	// Check is run on each distinct post-crash disk and must exit 0 when the state is
+	// acceptable. It finds the workload's standard output (what it acknowledged before the
+	// crash) in the file named by $FAULTBOX_WORKLOAD_STDOUT, and the state's name in
+	// $FAULTBOX_STATE.
+	Check []string
+	// Env is added to both programs' environment.
+	Env []string
+	// Timeout bounds each run of either program; 0 means a minute.
+	Timeout time.Duration
+}
+
+// EnumerateOptions shape EnumerateProgram.
+type EnumerateOptions struct {
+	// Dir is an existing, empty directory to mount on, each run in turn.
+	Dir string
+	// TornSeeds, Seed, PowersafeOverwrite and SectorSize are disk.EnumerateOptions's.
+	TornSeeds          int
+	Seed               fault.Seed
+	PowersafeOverwrite bool
+	SectorSize         int
+	// Progress, if set, is called after each crash state is decided.
+	Progress func(state string, checked bool, err error)
+}
+
+// EnumerateProgram is disk.Enumerate for a program nobody here wrote, through the mount, as
+// ALICE did for real applications. A first run on a healthy disk counts the program's
+// persistence points (each fsync of a file or directory). Then, for each point, the
+// program runs again on a fresh lying disk with a rule that crashes it just before that
+// fsync, once per crash shape: unsynced data dropped, all kept, and TornSeeds torn shapes;
+// after the crash every operation of the workload fails with EIO, as if the power had gone.
+// The end of the workload is the last point. Each post-crash disk that differs from the
+// others of its point is mounted again and judged by Check.
+//
+// It costs two mounts and a run of each program per crash shape, so keep the workload
+// small: a few transactions give tens of points.
+func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (disk.EnumerateResult, error) {
+	var res disk.EnumerateResult
+	if len(p.Workload) == 0 || len(p.Check) == 0 {
+		return res, errors.New("mount: EnumerateProgram needs a workload and a check command")
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = time.Minute
+	}
+	if opts.TornSeeds == 0 {
+		opts.TornSeeds = 8
+	}
+	out, err := os.CreateTemp("", "faultbox-workload-stdout-")
+	if err != nil {
+		return res, err
+	}
+	out.Close()
+	defer os.Remove(out.Name())
+
+	// The crash-free run: how many persistence points.
+	st, err := disk.NewStorage(opts.Seed, disk.Config{SectorSize: opts.SectorSize}, nil)
+	if err != nil {
+		return res, err
+	}
+	var points int
+	if err := withMount(opts.Dir, st, false, func(m *Mount) error {
+		if err := p.run(ctx, p.Workload, opts.Dir, out.Name(), "", "crash-free run"); err != nil {
+			return fmt.Errorf("the workload fails on a healthy disk: %w", err)
+		}
+		points = int(m.Syncs())
+		return nil
+	}); err != nil {
+		return res, err
+	}
+
+	type shape struct {
+		name string
+		cfg  disk.Config
+	}
+	shapes := []shape{
+		{"drop", disk.Config{}},
+		{"keep-all", disk.Config{CrashKeepAllProbability: 1}},
+	}
+	for i := 1; i <= opts.TornSeeds; i++ {
+		shapes = append(shapes, shape{"torn/" + strconv.Itoa(i), disk.Config{CrashFaultProbability: 1, CrashPowersafeOverwrite: opts.PowersafeOverwrite}})
+	}
+	for k := 1; k <= points+1; k++ {
+		res.Points++
+		seen := map[uint64]bool{}
+		for _, sh := range shapes {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			at := "end"
+			if k <= points {
+				at = "fsync " + strconv.Itoa(k)
+			}
+			state := fmt.Sprintf("point %d (before %s), %s", k, at, sh.name)
+			cfg := sh.cfg
+			cfg.SectorSize = opts.SectorSize
+			st, err := disk.NewStorage(opts.Seed.Derive("enumerate", strconv.Itoa(k), sh.name), cfg, nil)
+			if err != nil {
+				return res, err
+			}
+			if k <= points {
+				rules, err := disk.ParseRules("sync,syncdir:nth=" + strconv.Itoa(k) + ":crash")
+				if err != nil {
+					return res, err
+				}
+				if err := st.SetRules(rules); err != nil {
+					return res, err
+				}
+			}
+			if err := withMount(opts.Dir, st, true, func(m *Mount) error {
+				_ = p.run(ctx, p.Workload, opts.Dir, out.Name(), state, "workload") // it fails at the crash
+				if k > points {
+					m.Crash()
+				}
+				return nil
+			}); err != nil {
+				return res, err
+			}
+			_ = st.SetRules(nil)
+			res.Tried++
+			if st.Crashes(DefaultProcess) != 1 {
+				return res, fmt.Errorf("%s: the workload did not reach its fsync %d this time (%d in the crash-free run): it must do the same operations each run", state, k, points)
+			}
+			d := st.Mem(DefaultProcess).Digest()
+			if seen[d] {
+				if opts.Progress != nil {
+					opts.Progress(state, false, nil)
+				}
+				continue
+			}
+			seen[d] = true
+			res.Distinct++
+			var checkErr error
+			if err := withMount(opts.Dir, st, false, func(*Mount) error {
+				checkErr = p.run(ctx, p.Check, opts.Dir, out.Name(), state, "check")
+				return nil
+			}); err != nil {
+				return res, err
+			}
+			if checkErr != nil {
+				res.Failures = append(res.Failures, disk.CrashFailure{State: state, Err: checkErr})
+			}
+			if opts.Progress != nil {
+				opts.Progress(state, true, checkErr)
+			}
+		}
+	}
+	return res, nil
+}
+
+// withMount mounts st's disk on dir, runs f and unmounts, retrying the unmount while the
+// kernel still holds the mount busy.
+func withMount(dir string, st *disk.Storage, stopAtCrash bool, f func(*Mount) error) error {
+	m, err := New(dir, st, Options{StopAtCrash: stopAtCrash})
+	if err != nil {
+		return err
+	}
+	ferr := f(m)
+	var uerr error
+	for i := 0; i < 100; i++ {
+		if uerr = m.Unmount(); uerr == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if uerr != nil {
+		return fmt.Errorf("unmount %s: %w", dir, uerr)
+	}
+	return ferr
+}
+
+// run runs argv in dir and returns an error carrying its output when it does not exit 0.
+// The workload's standard output goes to the file stdout; the check gets its name.
+func (p Program) run(ctx context.Context, argv []string, dir, stdout, state, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	// Not cmd.Dir: the child would chdir into the mount between fork and exec, while it
+	// still shares this process's memory and the thread that forked it is stopped; a FUSE
+	// request then waits for a server that a stop-the-world of this runtime cannot reach.
+	// A shell changes directory after the exec instead.
+	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `cd "$0" && exec "$@"`, dir}, argv...)...)
+	cmd.Env = append(append(os.Environ(), p.Env...), "FAULTBOX_WORKLOAD_STDOUT="+stdout, "FAULTBOX_STATE="+state)
+	var combined bytes.Buffer
+	if what == "check" {
+		cmd.Stdout, cmd.Stderr = &combined, &combined
+	} else {
+		f, err := os.Create(stdout)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cmd.Stdout, cmd.Stderr = f, &combined
+	}
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(combined.String())
+		if len(msg) > 400 {
+			msg = msg[:400] + "..."
+		}
+		if msg != "" {
+			msg = ": " + msg
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s timed out after %v%s", what, p.Timeout, msg)
+		}
+		return fmt.Errorf("%s: %v%s", what, err, msg)
+	}
+	return nil
+}
