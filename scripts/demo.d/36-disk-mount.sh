@@ -77,3 +77,31 @@ $fb disk ctl "$sock" unmount
 wait "$pid"
 cat "$tmp/report.txt"
 echo "   events: $(wc -l <"$tmp/events.jsonl") lines in $tmp/events.jsonl"
+
+# ALICE on unmodified programs: each run crashed at one fsync, each distinct state checked.
+alice=$(mktemp -d)
+trap 'cleanup; rm -rf "$alice"' EXIT
+cat >"$alice/workload.sh" <<'SH'
+set -e
+sqlite3 -bail t.db "PRAGMA synchronous=$SYNC; CREATE TABLE t(x);"; echo created
+for i in 1 2 3; do sqlite3 -bail t.db "PRAGMA synchronous=$SYNC; INSERT INTO t VALUES($i);"; echo "committed $i"; done
+SH
+cat >"$alice/check.sh" <<'SH'
+grep -q created "$FAULTBOX_WORKLOAD_STDOUT" || exit 0
+acked=$(grep -c committed "$FAULTBOX_WORKLOAD_STDOUT" || true)
+[ "$(sqlite3 -bail t.db "PRAGMA integrity_check;")" = ok ] || exit 1
+n=$(sqlite3 -bail t.db "SELECT count(*) FROM t WHERE x <= $acked;") || exit 1
+[ "$n" = "$acked" ] || { echo "$acked rows acknowledged, $n found"; exit 1; }
+SH
+echo
+echo "== ALICE on sqlite3 itself: the workload ($alice/workload.sh) and the check:"
+sed 's/^/     /' "$alice/workload.sh"
+echo "   the check wants every acknowledged row and a database that passes integrity_check"
+for sync in EXTRA FULL; do
+  echo
+  echo "== SYNC=$sync faultbox disk enumerate --torn 2 --powersafe-overwrite --check 'sh check.sh' -- sh workload.sh"
+  set +e
+  SYNC=$sync $fb disk enumerate --torn 2 --powersafe-overwrite --check "sh $alice/check.sh" -- sh "$alice/workload.sh" |
+    grep -v '^replay' | head -8
+  set -e
+done
