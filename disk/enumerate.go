@@ -51,8 +51,10 @@ func (s CrashState) String() string {
 
 // CrashFailure is a crash state the check rejected.
 type CrashFailure struct {
-	State string // CrashState.String()
-	Err   error
+	State   string // CrashState.String()
+	Point   int    // CrashState.Point
+	Variant string // CrashState.Variant
+	Err     error
 }
 
 // EnumerateResult counts what Enumerate did.
@@ -134,7 +136,7 @@ func (e *enumerator) point(op Op, name string) {
 		e.res.Distinct++
 		s := CrashState{Point: e.res.Points, Op: op, Path: clean(name), Variant: v.name, FS: after}
 		if err := e.check(s); err != nil {
-			e.res.Failures = append(e.res.Failures, CrashFailure{State: s.String(), Err: err})
+			e.res.Failures = append(e.res.Failures, CrashFailure{State: s.String(), Point: s.Point, Variant: s.Variant, Err: err})
 		}
 	}
 }

@@ -100,6 +100,9 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	torn := fs.Int("torn", 8, "torn shapes per persistence point, 0..1000")
 	powersafe := fs.Bool("powersafe-overwrite", false, "tear sectors new or old, never garbage (the drive Pebble and SQLite assume)")
 	checkCmd := fs.String("check", "", "with a PROGRAM after --: the shell command `CMD` that judges each crash state")
+	point := fs.Int("point", 0, "with a PROGRAM: only persistence point `K` (1 is the first fsync)")
+	shape := fs.String("shape", "", "with a PROGRAM: only crash shape `S` (drop, keep-all, torn/N)")
+	save := fs.String("save", "", "with a PROGRAM: copy each failing state's files into `DIR`/point-K-SHAPE")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
@@ -115,8 +118,12 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 		return e.UsageError(fs, "--check %q without a PROGRAM: want -- PROGRAM [ARG...] after the flags", *checkCmd)
 	case len(pos) > 0 && set["target"]:
 		return e.UsageError(fs, "--target %q and a PROGRAM: want one workload, a built-in target or a program", *target)
+	case len(pos) == 0 && (set["point"] || set["shape"] || set["save"]):
+		return e.UsageError(fs, "--point, --shape and --save go with --check CMD -- PROGRAM")
+	case *point < 0:
+		return e.UsageError(fs, "--point %d: want a persistence point >= 1 (0: all)", *point)
 	case len(pos) > 0:
-		return enumerateProgram(e, pos, *checkCmd, seed, *torn, *powersafe)
+		return enumerateProgram(e, pos, *checkCmd, seed, *torn, *powersafe, mount.EnumerateOptions{Point: *point, Shape: *shape, Save: *save})
 	}
 	var workload func(disk.FS) error
 	var check func(disk.CrashState) error
@@ -234,7 +241,7 @@ func renameEnumeration(syncData bool) (func(disk.FS) error, func(disk.CrashState
 
 // enumerateProgram is 'disk enumerate --check CMD -- PROGRAM...': ALICE on an unmodified
 // program, through the FUSE mount.
-func enumerateProgram(e *cli.Env, program []string, check string, seed fault.Seed, torn int, powersafe bool) int {
+func enumerateProgram(e *cli.Env, program []string, check string, seed fault.Seed, torn int, powersafe bool, only mount.EnumerateOptions) int {
 	dir, err := os.MkdirTemp("", "faultbox-enumerate-")
 	if err != nil {
 		return e.Fail("%v", err)
@@ -246,11 +253,39 @@ func enumerateProgram(e *cli.Env, program []string, check string, seed fault.See
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := mount.EnumerateProgram(ctx, mount.Program{Workload: program, Check: []string{"sh", "-c", check}},
-		mount.EnumerateOptions{Dir: dir, Seed: seed, TornSeeds: n, PowersafeOverwrite: powersafe})
+	opts := only
+	opts.Dir, opts.Seed, opts.TornSeeds, opts.PowersafeOverwrite = dir, seed, n, powersafe
+	res, err := mount.EnumerateProgram(ctx, mount.Program{Workload: program, Check: []string{"sh", "-c", check}}, opts)
 	if err != nil {
 		return e.Fail("%v", err)
 	}
-	return printEnumeration(e, "program "+shellquote.Quote(program...), res, "", []string{"--check", check},
+	head := []string{"--check", check}
+	if only.Point > 0 {
+		head = append(head, "--point", strconv.Itoa(only.Point))
+	}
+	if only.Shape != "" {
+		head = append(head, "--shape", only.Shape)
+	}
+	if only.Save != "" {
+		head = append(head, "--save", only.Save)
+	}
+	extra := ""
+	if len(res.Failures) > 0 && only.Point == 0 {
+		f := res.Failures[0]
+		extra = fmt.Sprintf("replay the first failure, keeping its files: %s %s\n", e.Path, shellquote.Quote(append(append([]string{"--check", check,
+			"--point", strconv.Itoa(f.Point), "--shape", f.Variant, "--save", "crash-state", "--seed", seed.String(), "--torn", strconv.Itoa(torn)},
+			powersafeFlag(powersafe)...), append([]string{"--"}, program...)...)...))
+	}
+	if only.Save != "" && len(res.Failures) > 0 {
+		extra += fmt.Sprintf("  the failing states' files are in %s\n", only.Save)
+	}
+	return printEnumeration(e, "program "+shellquote.Quote(program...), res, extra, head,
 		append([]string{"--"}, program...), seed, torn, powersafe)
+}
+
+func powersafeFlag(on bool) []string {
+	if on {
+		return []string{"--powersafe-overwrite"}
+	}
+	return nil
 }

@@ -76,6 +76,8 @@ func TestDiskEnumerateProgramUsage(t *testing.T) {
 		{[]string{"--check", "true"}, `--check "true" without a PROGRAM`},
 		{[]string{"--", "true"}, `a PROGRAM ("true") without --check`},
 		{[]string{"--target", "wal", "--check", "true", "--", "true"}, `--target "wal" and a PROGRAM`},
+		{[]string{"--point", "2"}, "--point, --shape and --save go with --check CMD -- PROGRAM"},
+		{[]string{"--check", "true", "--point", "-1", "--", "true"}, "--point -1: want a persistence point >= 1"},
 	} {
 		var out, errOut bytes.Buffer
 		code := dispatch(append([]string{"disk", "enumerate"}, c.args...), &out, &errOut)
@@ -110,5 +112,15 @@ func TestDiskEnumerateProgram(t *testing.T) {
 		if code != c.code || !strings.Contains(out.String(), c.want) || !strings.Contains(out.String(), replay) {
 			t.Errorf("%s: exit %d, stdout:\n%s\nstderr: %s", c.script, code, out.String(), errOut.String())
 		}
+	}
+
+	// The first failure alone, its files kept: the replay line the report printed.
+	save := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := dispatch([]string{"disk", "enumerate", "--check", check, "--point", "2", "--shape", "drop", "--save", save,
+		"--torn", "2", "--", "sh", "-c", `echo "version 2" > config.tmp && mv config.tmp config && sync .`}, &out, &errOut)
+	got, err := os.ReadFile(save + "/point-2-drop/config")
+	if code != fault.ExitFail || !strings.Contains(out.String(), "crash states tried  1\n") || err != nil || len(got) != 0 {
+		t.Errorf("one state, saved: exit %d, saved config %q (%v), stdout:\n%s\nstderr: %s", code, got, err, out.String(), errOut.String())
 	}
 }

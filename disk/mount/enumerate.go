@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +47,14 @@ type EnumerateOptions struct {
 	Seed               fault.Seed
 	PowersafeOverwrite bool
 	SectorSize         int
+	// Point and Shape, when set, restrict the enumeration to that point (1 is the first
+	// fsync; the end is the fsync count plus one) and that shape ("drop", "keep-all" or
+	// "torn/N"): the replay of one state.
+	Point int
+	Shape string
+	// Save, when set, is a directory where the files of each failing state are copied, in
+	// a subdirectory named after it ("point-5-drop"), for a look with ordinary tools.
+	Save string
 	// Progress, if set, is called after each crash state is decided.
 	Progress func(state string, checked bool, err error)
 }
@@ -103,12 +115,24 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 	for i := 1; i <= opts.TornSeeds; i++ {
 		shapes = append(shapes, shape{"torn/" + strconv.Itoa(i), disk.Config{CrashFaultProbability: 1, CrashPowersafeOverwrite: opts.PowersafeOverwrite}})
 	}
+	if opts.Point < 0 || opts.Point > points+1 {
+		return res, fmt.Errorf("point %d: the workload has %d (its %d fsyncs and its end)", opts.Point, points+1, points)
+	}
+	if opts.Shape != "" && !slices.ContainsFunc(shapes, func(sh shape) bool { return sh.name == opts.Shape }) {
+		return res, fmt.Errorf("shape %q: want drop, keep-all or torn/1..torn/%d", opts.Shape, opts.TornSeeds)
+	}
 	for k := 1; k <= points+1; k++ {
+		if opts.Point != 0 && k != opts.Point {
+			continue
+		}
 		res.Points++
 		seen := map[uint64]bool{}
 		for _, sh := range shapes {
 			if err := ctx.Err(); err != nil {
 				return res, err
+			}
+			if opts.Shape != "" && sh.name != opts.Shape {
+				continue
 			}
 			at := "end"
 			if k <= points {
@@ -161,7 +185,13 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 				return res, err
 			}
 			if checkErr != nil {
-				res.Failures = append(res.Failures, disk.CrashFailure{State: state, Err: checkErr})
+				res.Failures = append(res.Failures, disk.CrashFailure{State: state, Point: k, Variant: sh.name, Err: checkErr})
+				if opts.Save != "" {
+					to := filepath.Join(opts.Save, fmt.Sprintf("point-%d-%s", k, strings.ReplaceAll(sh.name, "/", "-")))
+					if err := saveTree(st.Mem(DefaultProcess), "", to); err != nil {
+						return res, fmt.Errorf("save %s: %w", state, err)
+					}
+				}
 			}
 			if opts.Progress != nil {
 				opts.Progress(state, true, checkErr)
@@ -226,6 +256,44 @@ func (p Program) run(ctx context.Context, argv []string, dir, stdout, state, wha
 			return fmt.Errorf("%s timed out after %v%s", what, p.Timeout, msg)
 		}
 		return fmt.Errorf("%s: %v%s", what, err, msg)
+	}
+	return nil
+}
+
+// saveTree copies the files and directories under dir of fsys into the directory to.
+func saveTree(fsys disk.FS, dir, to string) error {
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		return err
+	}
+	names, err := fsys.List(dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		p := path.Join(dir, name)
+		fi, err := fsys.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.IsDir() {
+			if err := saveTree(fsys, p, filepath.Join(to, name)); err != nil {
+				return err
+			}
+			continue
+		}
+		f, err := fsys.Open(p)
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, fi.Size())
+		n, err := f.ReadAt(buf, 0)
+		f.Close()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(to, name), buf[:n], 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }
