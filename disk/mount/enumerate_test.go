@@ -76,3 +76,21 @@ func TestEnumerateSqlite3(t *testing.T) {
 		})
 	}
 }
+
+// The limit, shown: a program that does fewer fsyncs on a later run than on the crash-free
+// one is refused with an error that says so, not enumerated wrongly.
+func TestEnumerateProgramRefusesAChangingWorkload(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("FUSE is not available here (%v)", err)
+	}
+	mark := t.TempDir() + "/ran"
+	workload := `touch a; if [ -e "$MARK" ]; then sync a; else touch "$MARK"; sync a; sync a; fi`
+	p := mount.Program{Workload: []string{"sh", "-c", workload}, Check: []string{"true"}, Env: []string{"MARK=" + mark}}
+	_, err := mount.EnumerateProgram(context.Background(), p, mount.EnumerateOptions{Dir: t.TempDir(), TornSeeds: -1})
+	if err != nil && strings.Contains(err.Error(), "mount ") && strings.Contains(err.Error(), "FUSE") {
+		t.Skipf("FUSE mount refused here: %v", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "did not reach its fsync 2 this time (2 in the crash-free run)") {
+		t.Fatalf("err = %v, want the refusal of a workload whose fsyncs changed", err)
+	}
+}
