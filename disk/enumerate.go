@@ -77,6 +77,11 @@ type EnumerateResult struct {
 // "keep-all" are sampled by the torn shapes (each file's unsynced sectors new, old or
 // garbage), not enumerated subset by subset.
 //
+// check runs while the enumerator holds every persistence operation of the workload: it
+// must not sync through the workload's FS, nor wait for a workload goroutine that may be
+// in a Sync, or it waits forever. It reads what it needs (the acknowledged writes) under
+// the workload's own lock, held briefly, and recovers on s.FS, which is its own.
+//
 // The workload may use the disk from several goroutines, as a storage engine's flushes and
 // commits do. Persistence operations are then taken one at a time: a Sync or SyncDir holds
 // the enumerator from its point until it returns, so no other sync can make data durable

@@ -139,7 +139,9 @@ type bytesPred struct{ first, last int64 }
 func OnBytes(first, last int64) Predicate { return bytesPred{first, last} }
 
 func (p bytesPred) Match(a Access) bool {
-	return a.Len > 0 && a.Off+a.Len-1 >= p.first && (p.last < 0 || a.Off <= p.last)
+	// a.Off+a.Len-1 >= first, written so that it cannot overflow near the top of int64.
+	touchesFirst := a.Off >= p.first || p.first-a.Off < a.Len
+	return a.Len > 0 && a.Off >= 0 && touchesFirst && (p.last < 0 || a.Off <= p.last)
 }
 
 func (p bytesPred) String() string {

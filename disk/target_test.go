@@ -287,3 +287,28 @@ func FuzzParseRules(f *testing.F) {
 		}
 	})
 }
+
+// The byte range's edges, and offsets near the top of int64 where Off+Len overflows.
+func TestOnBytesEdges(t *testing.T) {
+	t.Parallel()
+	const max = int64(^uint64(0) >> 1)
+	for _, c := range []struct {
+		first, last, off, n int64
+		want                bool
+	}{
+		{4096, 8191, 0, 4096, false},
+		{4096, 8191, 0, 4097, true},
+		{4096, 8191, 8191, 1, true},
+		{4096, 8191, 8192, 1, false},
+		{4096, 8191, 5000, 0, false},
+		{100, -1, max - 10, 100, true},
+		{max - 5, max, max - 10, 20, true},
+		{max - 5, max, max - 10, 5, false},
+		{0, -1, -1, 10, false},
+	} {
+		a := Access{Op: OpWrite, Path: "f", Off: c.off, Len: c.n}
+		if got := OnBytes(c.first, c.last).Match(a); got != c.want {
+			t.Errorf("OnBytes(%d, %d) on %d bytes at %d: %v, want %v", c.first, c.last, c.n, c.off, got, c.want)
+		}
+	}
+}

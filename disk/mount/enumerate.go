@@ -1,7 +1,6 @@
 package mount
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/faultbox/faultbox/disk"
@@ -34,7 +34,9 @@ type Program struct {
 	Check []string
 	// Env is added to both programs' environment.
 	Env []string
-	// Timeout bounds each run of either program; 0 means a minute.
+	// Timeout bounds each run of either program; 0 means a minute. Each run is its own
+	// process group, killed when the run ends: whatever a program leaves running in the
+	// background does not outlive it (it would hold the mount busy).
 	Timeout time.Duration
 }
 
@@ -119,6 +121,9 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 		return res, fmt.Errorf("point %d: the workload has %d (its %d fsyncs and its end)", opts.Point, points+1, points)
 	}
 	if opts.Shape != "" && !slices.ContainsFunc(shapes, func(sh shape) bool { return sh.name == opts.Shape }) {
+		if opts.TornSeeds < 1 {
+			return res, fmt.Errorf("shape %q: want drop or keep-all (no torn shapes were asked for)", opts.Shape)
+		}
 		return res, fmt.Errorf("shape %q: want drop, keep-all or torn/1..torn/%d", opts.Shape, opts.TornSeeds)
 	}
 	for k := 1; k <= points+1; k++ {
@@ -154,8 +159,9 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 					return res, err
 				}
 			}
+			var runErr error
 			if err := withMount(opts.Dir, st, true, func(m *Mount) error {
-				_ = p.run(ctx, p.Workload, opts.Dir, out.Name(), state, "workload") // it fails at the crash
+				runErr = p.run(ctx, p.Workload, opts.Dir, out.Name(), state, "workload") // it fails at the crash
 				if k > points {
 					m.Crash()
 				}
@@ -163,12 +169,16 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 			}); err != nil {
 				return res, err
 			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
 			_ = st.SetRules(nil)
 			res.Tried++
 			if st.Crashes(DefaultProcess) != 1 {
-				return res, fmt.Errorf("%s: the workload did not reach its fsync %d this time (%d in the crash-free run): it must do the same operations each run", state, k, points)
+				return res, fmt.Errorf("%s: the workload did not reach its fsync %d this time (%d in the crash-free run): it must do the same operations each run (this run: %v)", state, k, points, runErr)
 			}
-			d := st.Mem(DefaultProcess).Digest()
+			post := st.Mem(DefaultProcess)
+			d := post.Digest()
 			if seen[d] {
 				if opts.Progress != nil {
 					opts.Progress(state, false, nil)
@@ -177,6 +187,10 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 			}
 			seen[d] = true
 			res.Distinct++
+			var saved *disk.MemFS // the state as the crash left it, before the check touches it
+			if opts.Save != "" {
+				saved, _ = post.Crash(disk.CrashOptions{KeepAllProbability: 1})
+			}
 			var checkErr error
 			if err := withMount(opts.Dir, st, false, func(*Mount) error {
 				checkErr = p.run(ctx, p.Check, opts.Dir, out.Name(), state, "check")
@@ -184,11 +198,14 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 			}); err != nil {
 				return res, err
 			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
 			if checkErr != nil {
 				res.Failures = append(res.Failures, disk.CrashFailure{State: state, Point: k, Variant: sh.name, Err: checkErr})
 				if opts.Save != "" {
 					to := filepath.Join(opts.Save, fmt.Sprintf("point-%d-%s", k, strings.ReplaceAll(sh.name, "/", "-")))
-					if err := saveTree(st.Mem(DefaultProcess), "", to); err != nil {
+					if err := saveTree(saved, "", to); err != nil {
 						return res, fmt.Errorf("save %s: %w", state, err)
 					}
 				}
@@ -232,32 +249,46 @@ func (p Program) run(ctx context.Context, argv []string, dir, stdout, state, wha
 	// request then waits for a server that a stop-the-world of this runtime cannot reach.
 	// A shell changes directory after the exec instead.
 	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `cd "$0" && exec "$@"`, dir}, argv...)...)
+	// A timeout or a cancel ends the whole process group; so does the program's exit, for
+	// anything it left running in the background (which would hold the mount busy). The
+	// output goes to files, not pipes, so Wait returns when the program exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Env = append(append(os.Environ(), p.Env...), "FAULTBOX_WORKLOAD_STDOUT="+stdout, "FAULTBOX_STATE="+state)
-	var combined bytes.Buffer
-	if what == "check" {
-		cmd.Stdout, cmd.Stderr = &combined, &combined
-	} else {
+	msgs, err := os.CreateTemp("", "faultbox-output-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(msgs.Name())
+	defer msgs.Close()
+	cmd.Stdout, cmd.Stderr = msgs, msgs // the check: all it says
+	if what != "check" {
 		f, err := os.Create(stdout)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		cmd.Stdout, cmd.Stderr = f, &combined
+		cmd.Stdout = f // the workload's acknowledgments, for the check
 	}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(combined.String())
-		if len(msg) > 400 {
-			msg = msg[:400] + "..."
-		}
-		if msg != "" {
-			msg = ": " + msg
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s timed out after %v%s", what, p.Timeout, msg)
-		}
-		return fmt.Errorf("%s: %v%s", what, err, msg)
+	err = cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	return nil
+	if err == nil {
+		return nil
+	}
+	out, _ := os.ReadFile(msgs.Name())
+	msg := strings.TrimSpace(string(out))
+	if len(msg) > 400 {
+		msg = msg[:400] + "..."
+	}
+	if msg != "" {
+		msg = ": " + msg
+	}
+	if ctx.Err() == context.DeadlineExceeded {
+		return fmt.Errorf("%s timed out after %v%s", what, p.Timeout, msg)
+	}
+	return fmt.Errorf("%s: %v%s", what, err, msg)
 }
 
 // saveTree copies the files and directories under dir of fsys into the directory to.

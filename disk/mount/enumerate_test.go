@@ -2,10 +2,12 @@ package mount_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultbox/faultbox/disk/mount"
 )
@@ -92,5 +94,84 @@ func TestEnumerateProgramRefusesAChangingWorkload(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "did not reach its fsync 2 this time (2 in the crash-free run)") {
 		t.Fatalf("err = %v, want the refusal of a workload whose fsyncs changed", err)
+	}
+}
+
+// Each run is bounded: a workload that hangs is stopped at the timeout and reported; a
+// check that leaves a child running in the background (holding its output open) neither
+// waits for it nor leaves it behind.
+func TestEnumerateProgramBoundsEachRun(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("FUSE is not available here (%v)", err)
+	}
+	start := time.Now()
+	_, err := mount.EnumerateProgram(context.Background(), mount.Program{
+		Workload: []string{"sleep", "30"}, Check: []string{"true"}, Timeout: 300 * time.Millisecond,
+	}, mount.EnumerateOptions{Dir: t.TempDir(), TornSeeds: -1})
+	if err == nil || !strings.Contains(err.Error(), "the workload fails on a healthy disk: crash-free run timed out after 300ms") {
+		t.Fatalf("a hanging workload: %v", err)
+	}
+	res, err := mount.EnumerateProgram(context.Background(), mount.Program{
+		Workload: []string{"sh", "-c", "echo x > f && sync f"}, Check: []string{"sh", "-c", "sleep 30 & exit 0"},
+		Timeout: 5 * time.Second,
+	}, mount.EnumerateOptions{Dir: t.TempDir(), TornSeeds: -1})
+	if err != nil || res.Distinct == 0 || len(res.Failures) != 0 {
+		t.Fatalf("a check that leaves a child behind: %+v, %v", res, err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Fatalf("took %v: a run waited for a background child", d)
+	}
+}
+
+// Cancelling the enumeration, between states or in the middle of a run, returns the
+// context's error, not a complaint about the workload.
+func TestEnumerateProgramCancelled(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("FUSE is not available here (%v)", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runs := 0
+	_, err := mount.EnumerateProgram(ctx, mount.Program{
+		Workload: []string{"sh", "-c", "echo x > f && sync f && sync ."}, Check: []string{"true"},
+	}, mount.EnumerateOptions{Dir: t.TempDir(), TornSeeds: 2, Progress: func(string, bool, error) {
+		if runs++; runs == 2 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled between states: err = %v, want context.Canceled", err)
+	}
+
+	// The crash-free run takes 300 ms; the first crashed run sleeps 300 ms before the fsync
+	// it is to be crashed at, and the cancel comes in that sleep.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(450*time.Millisecond, cancel)
+	_, err = mount.EnumerateProgram(ctx, mount.Program{
+		Workload: []string{"sh", "-c", "echo x > f; sleep 0.3; sync f"}, Check: []string{"true"},
+	}, mount.EnumerateOptions{Dir: t.TempDir(), TornSeeds: 2})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled in a run: err = %v, want context.Canceled", err)
+	}
+}
+
+// Save keeps a failing state as the crash left it, not as the check left it.
+func TestEnumerateProgramSavesTheCrashState(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("FUSE is not available here (%v)", err)
+	}
+	save := t.TempDir()
+	res, err := mount.EnumerateProgram(context.Background(), mount.Program{
+		Workload: []string{"sh", "-c", "echo x > f && sync f && sync ."}, Check: []string{"sh", "-c", "rm -f f; echo junk > junk; exit 1"},
+	}, mount.EnumerateOptions{Dir: t.TempDir(), TornSeeds: -1, Point: 3, Shape: "keep-all", Save: save})
+	if err != nil || len(res.Failures) != 1 {
+		t.Fatalf("%+v, %v: want one failing state", res, err)
+	}
+	got, err := os.ReadFile(save + "/point-3-keep-all/f")
+	if err != nil || string(got) != "x\n" {
+		t.Errorf("saved f: %q, %v; want the crash state's \"x\\n\"", got, err)
+	}
+	if _, err := os.Stat(save + "/point-3-keep-all/junk"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("saved junk the check wrote: %v", err)
 	}
 }
