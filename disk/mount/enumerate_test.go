@@ -3,6 +3,7 @@ package mount_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -74,6 +75,19 @@ func TestEnumerateSqlite3(t *testing.T) {
 			}
 			if (len(res.Failures) > 0) != c.wantFail {
 				t.Fatalf("synchronous=%s: %d failing states, want failures: %v", c.synchronous, len(res.Failures), c.wantFail)
+			}
+			if !c.wantFail {
+				return
+			}
+			// Replayable from the seed: sqlite3 is single-threaded and its I/O the same each
+			// run, so a second enumeration finds the same states failing the same way.
+			again, err := mount.EnumerateProgram(context.Background(), p, mount.EnumerateOptions{
+				Dir: t.TempDir(), Seed: 1, TornSeeds: 2, PowersafeOverwrite: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := fmt.Sprint(res), fmt.Sprint(again); a != b {
+				t.Fatalf("two enumerations differ:\n%s\n%s", a, b)
 			}
 		})
 	}
