@@ -396,22 +396,31 @@ func (ff *faultFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	c := f.cfg.Load()
+	area := [2]int64{0, -1} // the bytes read corruption may hit: all
 	if rs := f.rules.Load(); rs != nil && len(rs.scoped) > 0 {
 		cc := *c
-		cc.ReadFaultProbability = f.scoped(ReadCorruption, c.ReadFaultProbability, OpRead, ff.name, off, span)
+		var by *Rule
+		cc.ReadFaultProbability, by = f.scopedBy(ReadCorruption, c.ReadFaultProbability, OpRead, ff.name, off, span)
+		if by != nil {
+			if first, last, ok := byteRange(by.When); ok {
+				area = [2]int64{first, last}
+			}
+		}
 		cc.MisdirectReadProbability = f.scoped(MisdirectedRead, c.MisdirectReadProbability, OpRead, ff.name, off, span)
 		c = &cc
 	}
 	f.spend(c, c.ReadLatency, len(p))
 	n, err := ff.f.ReadAt(p, off)
 	if n > 0 && (c.MisdirectReadProbability > 0 || c.ReadFaultProbability > 0) {
-		ff.readFaults(c, p[:n], off)
+		ff.readFaults(c, p[:n], off, area)
 	}
 	return n, err
 }
 
-// readFaults applies the read-side overlay to p, which holds the true bytes at off.
-func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
+// readFaults applies the read-side overlay to p, which holds the true bytes at off. Read
+// corruption draws only for the sectors that overlap area ([first, last], last < 0: to
+// the end): a rule's bytes= range, a faulty area.
+func (ff *faultFile) readFaults(c *active, p []byte, off int64, area [2]int64) {
 	f := ff.fs
 	sector := c.sector()
 	if c.MisdirectReadProbability > 0 {
@@ -443,6 +452,9 @@ func (ff *faultFile) readFaults(c *active, p []byte, off int64) {
 		buf := make([]byte, sector)
 		end := off + int64(len(p))
 		for s0 := (off / sector) * sector; s0 < end; s0 += sector {
+			if s0+sector-1 < area[0] || area[1] >= 0 && s0 > area[1] {
+				continue // outside the faulty area
+			}
 			m, _ := ff.f.ReadAt(buf, s0)
 			if m == 0 {
 				break
@@ -672,24 +684,31 @@ func (f *FaultFS) act(op Op, name string, off, n int64) error {
 // else the first scoping rule that selects the operation gives it (its own, or p), and
 // an operation no rule selects gets 0 (and so draws nothing).
 func (f *FaultFS) scoped(fam Family, p float64, op Op, name string, off, n int64) float64 {
+	q, _ := f.scopedBy(fam, p, op, name, off, n)
+	return q
+}
+
+// scopedBy is scoped that also returns the rule that gave the probability (nil when no
+// rule scopes the family).
+func (f *FaultFS) scopedBy(fam Family, p float64, op Op, name string, off, n int64) (float64, *Rule) {
 	rs := f.rules.Load()
 	if rs == nil {
-		return p
+		return p, nil
 	}
 	scope, ok := rs.scoped[fam]
 	if !ok {
-		return p
+		return p, nil
 	}
 	a := Access{Op: op, Path: clean(name), Process: f.process, Time: f.clock.Now(), Off: off, Len: n}
-	for _, r := range scope {
+	for i, r := range scope {
 		if r.When.Match(a) {
 			if r.Probability > 0 {
-				return r.Probability
+				return r.Probability, &scope[i]
 			}
-			return p
+			return p, &scope[i]
 		}
 	}
-	return 0
+	return 0, nil
 }
 
 // life is a process incarnation: handles check it on every call.

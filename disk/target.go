@@ -133,6 +133,22 @@ func (p timePred) String() string {
 
 type bytesPred struct{ first, last int64 }
 
+// byteRange finds the byte range a predicate requires: that of OnBytes itself, or of the
+// first OnBytes an And (at any depth) holds. A range under Or or Not restricts nothing.
+func byteRange(p Predicate) (first, last int64, ok bool) {
+	switch q := p.(type) {
+	case bytesPred:
+		return q.first, q.last, true
+	case andPred:
+		for _, r := range q {
+			if first, last, ok := byteRange(r); ok {
+				return first, last, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
 // OnBytes selects the reads and writes that touch a byte of [first, last] of their file
 // (inclusive, as in an HTTP Range; last < 0: to the end of the file): a faulty area. Every
 // other operation, and an empty read or write, is not selected.

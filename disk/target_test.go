@@ -312,3 +312,32 @@ func TestOnBytesEdges(t *testing.T) {
 		}
 	}
 }
+
+// Read corruption scoped by bytes= hits only the sectors that overlap the range, however
+// large the read: a faulty area, not a faulty read.
+func TestReadCorruptionStaysInItsArea(t *testing.T) {
+	t.Parallel()
+	st := storageWithRules(t, "read:bytes=4096-5119:fault=read-corruption:p=1")
+	f, _ := st.FS("p").Create("f")
+	if _, err := f.WriteAt(make([]byte, 16384), 0); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16384)
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	ev := st.Events()
+	if len(ev) != 2 {
+		t.Fatalf("events = %v, want one read corruption in each of the area's two sectors", ev)
+	}
+	for _, e := range ev {
+		if e.Kind != string(ReadCorruption) || e.Offset < 4096 || e.Offset > 5119 {
+			t.Fatalf("event %v outside the area 4096-5119", e)
+		}
+	}
+	for i, b := range buf {
+		if b != 0 && (i < 4096 || i > 5119) {
+			t.Fatalf("byte %d read back %#x, outside the area", i, b)
+		}
+	}
+}
