@@ -103,6 +103,7 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	point := fs.Int("point", 0, "with a PROGRAM: only persistence point `K` (1 is the first fsync)")
 	shape := fs.String("shape", "", "with a PROGRAM: only crash shape `S` (drop, keep-all, torn/N)")
 	save := fs.String("save", "", "with a PROGRAM: copy each failing state's files into `DIR`/point-K-SHAPE")
+	jobs := fs.Int("j", 1, "with a PROGRAM: crash states run and checked at once, `N` in 1..64 (the result does not depend on it)")
 	pos, code, ok := e.Parse(fs, args)
 	if !ok {
 		return code
@@ -118,12 +119,14 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 		return e.UsageError(fs, "--check %q without a PROGRAM: want -- PROGRAM [ARG...] after the flags", *checkCmd)
 	case len(pos) > 0 && set["target"]:
 		return e.UsageError(fs, "--target %q and a PROGRAM: want one workload, a built-in target or a program", *target)
-	case len(pos) == 0 && (set["point"] || set["shape"] || set["save"]):
-		return e.UsageError(fs, "--point, --shape and --save go with --check CMD -- PROGRAM")
+	case len(pos) == 0 && (set["point"] || set["shape"] || set["save"] || set["j"]):
+		return e.UsageError(fs, "--point, --shape, --save and -j go with --check CMD -- PROGRAM")
+	case *jobs < 1 || *jobs > 64:
+		return e.UsageError(fs, "-j %d: want 1..64 crash states at once", *jobs)
 	case *point < 0:
 		return e.UsageError(fs, "--point %d: want a persistence point >= 1 (0: all)", *point)
 	case len(pos) > 0:
-		return enumerateProgram(e, pos, *checkCmd, seed, *torn, *powersafe, mount.EnumerateOptions{Point: *point, Shape: *shape, Save: *save})
+		return enumerateProgram(e, pos, *checkCmd, seed, *torn, *powersafe, mount.EnumerateOptions{Point: *point, Shape: *shape, Save: *save, Workers: *jobs})
 	}
 	var workload func(disk.FS) error
 	var check func(disk.CrashState) error

@@ -76,7 +76,8 @@ func TestDiskEnumerateProgramUsage(t *testing.T) {
 		{[]string{"--check", "true"}, `--check "true" without a PROGRAM`},
 		{[]string{"--", "true"}, `a PROGRAM ("true") without --check`},
 		{[]string{"--target", "wal", "--check", "true", "--", "true"}, `--target "wal" and a PROGRAM`},
-		{[]string{"--point", "2"}, "--point, --shape and --save go with --check CMD -- PROGRAM"},
+		{[]string{"--point", "2"}, "--point, --shape, --save and -j go with --check CMD -- PROGRAM"},
+		{[]string{"--check", "true", "-j", "0", "--", "true"}, "-j 0: want 1..64"},
 		{[]string{"--check", "true", "--point", "-1", "--", "true"}, "--point -1: want a persistence point >= 1"},
 	} {
 		var out, errOut bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,8 +45,13 @@ type Program struct {
 
 // EnumerateOptions shape EnumerateProgram.
 type EnumerateOptions struct {
-	// Dir is an existing, empty directory to mount on, each run in turn.
+	// Dir is an existing, empty directory to mount on, each run in turn; with Workers > 1,
+	// each worker mounts on its own subdirectory, Dir/w0, Dir/w1, ...
 	Dir string
+	// Workers is how many crash states are run and checked at once (0 or 1: one at a
+	// time). The result is the same for any number: states are decided, folded and
+	// reported in the order of their points and shapes.
+	Workers int
 	// TornSeeds, Seed, PowersafeOverwrite and SectorSize are disk.EnumerateOptions's.
 	TornSeeds          int
 	Seed               fault.Seed
@@ -90,14 +98,28 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 	out.Close()
 	defer os.Remove(out.Name())
 
+	// The workers' mount points: Dir itself for one worker, else Dir/w0, Dir/w1, ...
+	dirs := []string{opts.Dir}
+	if opts.Workers > 1 {
+		dirs = dirs[:0]
+		for w := 0; w < opts.Workers; w++ {
+			d := filepath.Join(opts.Dir, "w"+strconv.Itoa(w))
+			if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return res, err
+			}
+			defer os.Remove(d)
+			dirs = append(dirs, d)
+		}
+	}
+
 	// The crash-free run: how many persistence points.
 	st, err := disk.NewStorage(opts.Seed, disk.Config{SectorSize: opts.SectorSize}, nil)
 	if err != nil {
 		return res, err
 	}
 	var points int
-	if err := withMount(opts.Dir, st, false, func(m *Mount) error {
-		if err := p.run(ctx, p.Workload, opts.Dir, out.Name(), "", "crash-free run"); err != nil {
+	if err := withMount(dirs[0], st, false, func(m *Mount) error {
+		if err := p.run(ctx, p.Workload, dirs[0], out.Name(), "", "crash-free run"); err != nil {
 			return fmt.Errorf("the workload fails on a healthy disk: %w", err)
 		}
 		points = int(m.Syncs())
@@ -126,96 +148,161 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 		}
 		return res, fmt.Errorf("shape %q: want drop, keep-all or torn/1..torn/%d", opts.Shape, opts.TornSeeds)
 	}
+	type run struct {
+		shape    shape
+		state    string
+		st       *disk.Storage
+		stdout   string // the workload's standard output, for the check
+		runErr   error
+		checked  bool
+		checkErr error
+		saved    *disk.MemFS // with Save: the state as the crash left it
+	}
 	for k := 1; k <= points+1; k++ {
 		if opts.Point != 0 && k != opts.Point {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		res.Points++
-		seen := map[uint64]bool{}
+		at := "end"
+		if k <= points {
+			at = "fsync " + strconv.Itoa(k)
+		}
+		var runs []*run
 		for _, sh := range shapes {
-			if err := ctx.Err(); err != nil {
-				return res, err
+			if opts.Shape == "" || sh.name == opts.Shape {
+				runs = append(runs, &run{shape: sh, state: fmt.Sprintf("point %d (before %s), %s", k, at, sh.name)})
 			}
-			if opts.Shape != "" && sh.name != opts.Shape {
-				continue
-			}
-			at := "end"
-			if k <= points {
-				at = "fsync " + strconv.Itoa(k)
-			}
-			state := fmt.Sprintf("point %d (before %s), %s", k, at, sh.name)
-			cfg := sh.cfg
+		}
+		// The workload, crashed at this point in each shape, on the workers' mounts.
+		err := parallel(len(dirs), len(runs), func(w, i int) error {
+			r := runs[i]
+			cfg := r.shape.cfg
 			cfg.SectorSize = opts.SectorSize
-			st, err := disk.NewStorage(opts.Seed.Derive("enumerate", strconv.Itoa(k), sh.name), cfg, nil)
+			st, err := disk.NewStorage(opts.Seed.Derive("enumerate", strconv.Itoa(k), r.shape.name), cfg, nil)
 			if err != nil {
-				return res, err
+				return err
 			}
+			r.st = st
 			if k <= points {
 				rules, err := disk.ParseRules("sync,syncdir:nth=" + strconv.Itoa(k) + ":crash")
 				if err != nil {
-					return res, err
+					return err
 				}
 				if err := st.SetRules(rules); err != nil {
-					return res, err
+					return err
 				}
 			}
-			var runErr error
-			if err := withMount(opts.Dir, st, true, func(m *Mount) error {
-				runErr = p.run(ctx, p.Workload, opts.Dir, out.Name(), state, "workload") // it fails at the crash
+			f, err := os.CreateTemp("", "faultbox-workload-stdout-")
+			if err != nil {
+				return err
+			}
+			f.Close()
+			r.stdout = f.Name()
+			return withMount(dirs[w], st, true, func(m *Mount) error {
+				r.runErr = p.run(ctx, p.Workload, dirs[w], r.stdout, r.state, "workload") // it fails at the crash
 				if k > points {
 					m.Crash()
 				}
 				return nil
-			}); err != nil {
-				return res, err
+			})
+		})
+		defer func() {
+			for _, r := range runs {
+				if r.stdout != "" {
+					os.Remove(r.stdout)
+				}
 			}
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			_ = st.SetRules(nil)
+		}()
+		if err != nil {
+			return res, err
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		// In the shapes' order: did each run reach its point, and which states are new.
+		seen := map[uint64]bool{}
+		var checks []*run
+		for _, r := range runs {
+			_ = r.st.SetRules(nil)
 			res.Tried++
-			if st.Crashes(DefaultProcess) != 1 {
-				return res, fmt.Errorf("%s: the workload did not reach its fsync %d this time (%d in the crash-free run): it must do the same operations each run (this run: %v)", state, k, points, runErr)
+			if r.st.Crashes(DefaultProcess) != 1 {
+				return res, fmt.Errorf("%s: the workload did not reach its fsync %d this time (%d in the crash-free run): it must do the same operations each run (this run: %v)", r.state, k, points, r.runErr)
 			}
-			post := st.Mem(DefaultProcess)
+			post := r.st.Mem(DefaultProcess)
 			d := post.Digest()
 			if seen[d] {
-				if opts.Progress != nil {
-					opts.Progress(state, false, nil)
-				}
 				continue
 			}
 			seen[d] = true
 			res.Distinct++
-			var saved *disk.MemFS // the state as the crash left it, before the check touches it
+			r.checked = true
 			if opts.Save != "" {
-				saved, _ = post.Crash(disk.CrashOptions{KeepAllProbability: 1})
+				r.saved, _ = post.Crash(disk.CrashOptions{KeepAllProbability: 1})
 			}
-			var checkErr error
-			if err := withMount(opts.Dir, st, false, func(*Mount) error {
-				checkErr = p.run(ctx, p.Check, opts.Dir, out.Name(), state, "check")
+			checks = append(checks, r)
+		}
+		// The check on each new state, on the workers' mounts.
+		if err := parallel(len(dirs), len(checks), func(w, i int) error {
+			r := checks[i]
+			return withMount(dirs[w], r.st, false, func(*Mount) error {
+				r.checkErr = p.run(ctx, p.Check, dirs[w], r.stdout, r.state, "check")
 				return nil
-			}); err != nil {
-				return res, err
-			}
-			if err := ctx.Err(); err != nil {
-				return res, err
-			}
-			if checkErr != nil {
-				res.Failures = append(res.Failures, disk.CrashFailure{State: state, Point: k, Variant: sh.name, Err: checkErr})
+			})
+		}); err != nil {
+			return res, err
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		for _, r := range runs {
+			if r.checkErr != nil {
+				res.Failures = append(res.Failures, disk.CrashFailure{State: r.state, Point: k, Variant: r.shape.name, Err: r.checkErr})
 				if opts.Save != "" {
-					to := filepath.Join(opts.Save, fmt.Sprintf("point-%d-%s", k, strings.ReplaceAll(sh.name, "/", "-")))
-					if err := saveTree(saved, "", to); err != nil {
-						return res, fmt.Errorf("save %s: %w", state, err)
+					to := filepath.Join(opts.Save, fmt.Sprintf("point-%d-%s", k, strings.ReplaceAll(r.shape.name, "/", "-")))
+					if err := saveTree(r.saved, "", to); err != nil {
+						return res, fmt.Errorf("save %s: %w", r.state, err)
 					}
 				}
 			}
 			if opts.Progress != nil {
-				opts.Progress(state, true, checkErr)
+				opts.Progress(r.state, r.checked, r.checkErr)
 			}
+			os.Remove(r.stdout)
+			r.stdout = ""
 		}
 	}
 	return res, nil
+}
+
+// parallel runs f(w, i) for i in [0, n) on up to workers goroutines, w being the worker's
+// number, and returns the error of the lowest i that failed.
+func parallel(workers, n int, f func(w, i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = f(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // withMount mounts st's disk on dir, runs f and unmounts, retrying the unmount while the

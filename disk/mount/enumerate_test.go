@@ -80,9 +80,10 @@ func TestEnumerateSqlite3(t *testing.T) {
 				return
 			}
 			// Replayable from the seed: sqlite3 is single-threaded and its I/O the same each
-			// run, so a second enumeration finds the same states failing the same way.
+			// run, so a second enumeration, on three workers this time, finds the same states
+			// failing the same way.
 			again, err := mount.EnumerateProgram(context.Background(), p, mount.EnumerateOptions{
-				Dir: t.TempDir(), Seed: 1, TornSeeds: 2, PowersafeOverwrite: true})
+				Dir: t.TempDir(), Seed: 1, TornSeeds: 2, PowersafeOverwrite: true, Workers: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
