@@ -22,9 +22,7 @@ func sqliteProgram(t *testing.T, synchronous string) mount.Program {
 	if _, err := exec.LookPath("sqlite3"); err != nil {
 		t.Skip("sqlite3 is not installed (scripts/deps.sh installs Debian's sqlite3)")
 	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("FUSE is not available here (%v): the mount needs /dev/fuse and root or fusermount3", err)
-	}
+	needFUSE(t)
 	workload := `set -e
 sqlite3 -bail t.db "PRAGMA synchronous=` + synchronous + `; CREATE TABLE t(x);"
 echo created
@@ -97,9 +95,7 @@ func TestEnumerateSqlite3(t *testing.T) {
 // The limit, shown: a program that does fewer fsyncs on a later run than on the crash-free
 // one is refused with an error that says so, not enumerated wrongly.
 func TestEnumerateProgramRefusesAChangingWorkload(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("FUSE is not available here (%v)", err)
-	}
+	needFUSE(t)
 	mark := t.TempDir() + "/ran"
 	workload := `touch a; if [ -e "$MARK" ]; then sync a; else touch "$MARK"; sync a; sync a; fi`
 	p := mount.Program{Workload: []string{"sh", "-c", workload}, Check: []string{"true"}, Env: []string{"MARK=" + mark}}
@@ -116,9 +112,7 @@ func TestEnumerateProgramRefusesAChangingWorkload(t *testing.T) {
 // check that leaves a child running in the background (holding its output open) neither
 // waits for it nor leaves it behind.
 func TestEnumerateProgramBoundsEachRun(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("FUSE is not available here (%v)", err)
-	}
+	needFUSE(t)
 	start := time.Now()
 	_, err := mount.EnumerateProgram(context.Background(), mount.Program{
 		Workload: []string{"sleep", "30"}, Check: []string{"true"}, Timeout: 300 * time.Millisecond,
@@ -141,9 +135,7 @@ func TestEnumerateProgramBoundsEachRun(t *testing.T) {
 // Cancelling the enumeration, between states or in the middle of a run, returns the
 // context's error, not a complaint about the workload.
 func TestEnumerateProgramCancelled(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("FUSE is not available here (%v)", err)
-	}
+	needFUSE(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	runs := 0
 	_, err := mount.EnumerateProgram(ctx, mount.Program{
@@ -172,9 +164,7 @@ func TestEnumerateProgramCancelled(t *testing.T) {
 
 // Save keeps a failing state as the crash left it, not as the check left it.
 func TestEnumerateProgramSavesTheCrashState(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("FUSE is not available here (%v)", err)
-	}
+	needFUSE(t)
 	save := t.TempDir()
 	res, err := mount.EnumerateProgram(context.Background(), mount.Program{
 		Workload: []string{"sh", "-c", "echo x > f && sync f && sync ."}, Check: []string{"sh", "-c", "rm -f f; echo junk > junk; exit 1"},

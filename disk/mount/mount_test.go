@@ -22,13 +22,19 @@ func keepNothing() disk.Config {
 	return c
 }
 
-// mountOrSkip mounts a new storage's disk in a temporary directory, or skips the test, saying
-// why, where FUSE cannot run.
-func mountOrSkip(t *testing.T, cfg disk.Config) *mount.Mount {
+// needFUSE skips the test, saying why, where FUSE cannot run.
+func needFUSE(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skipf("FUSE is not available here (%v): the mount needs /dev/fuse and root or fusermount3", err)
 	}
+}
+
+// mountOrSkip mounts a new storage's disk in a temporary directory, or skips the test, saying
+// why, where FUSE cannot run.
+func mountOrSkip(t *testing.T, cfg disk.Config) *mount.Mount {
+	t.Helper()
+	needFUSE(t)
 	st, err := disk.NewStorage(1, cfg, disk.RealClock())
 	if err != nil {
 		t.Fatal(err)
@@ -319,9 +325,7 @@ func TestCrashRuleCounts(t *testing.T) {
 // good as dead); a new mount of the same storage serves the post-crash disk. Syncs counts
 // the fsyncs served.
 func TestStopAtCrash(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("FUSE is not available here (%v)", err)
-	}
+	needFUSE(t)
 	st, err := disk.NewStorage(1, keepNothing(), nil)
 	if err != nil {
 		t.Fatal(err)
