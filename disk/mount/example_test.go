@@ -1,6 +1,7 @@
 package mount_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -45,4 +46,23 @@ func ExampleNew() {
 	m.Crash()
 	b, _ := os.ReadFile(dir + "/f")
 	fmt.Printf("%q\n", b) // "synced"
+}
+
+// ALICE on an unmodified program: coreutils replace a file through a rename whose data was
+// never synced, and the check finds the state where the new name holds nothing. (Not run by
+// go test: it needs FUSE; TestEnumerateSqlite3 and faultbox's TestDiskEnumerateProgram run
+// such enumerations where FUSE is there.)
+func ExampleEnumerateProgram() {
+	dir, _ := os.MkdirTemp("", "alice")
+	defer os.RemoveAll(dir)
+	res, err := mount.EnumerateProgram(context.Background(), mount.Program{
+		Workload: []string{"sh", "-c", `echo "version 2" > config.tmp && mv config.tmp config && sync .`},
+		Check:    []string{"sh", "-c", `test ! -e config || grep -qx "version 2" config`},
+	}, mount.EnumerateOptions{Dir: dir, Seed: 1, TornSeeds: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Points, "points,", res.Distinct, "distinct states,", len(res.Failures), "failed")
+	fmt.Println(res.Failures[0].State) // point 2 (before end), drop
 }
