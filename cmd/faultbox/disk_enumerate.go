@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -139,11 +140,7 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 	default:
 		return e.UsageError(fs, "--target %q: want wal, rename or rename-synced", *target)
 	}
-	n := *torn
-	if n == 0 {
-		n = -1 // none
-	}
-	res, err := disk.Enumerate(workload, check, disk.EnumerateOptions{Seed: seed, TornSeeds: n, PowersafeOverwrite: *powersafe})
+	res, err := disk.Enumerate(workload, check, disk.EnumerateOptions{Seed: seed, TornSeeds: tornSeeds(*torn), PowersafeOverwrite: *powersafe})
 	if err != nil {
 		return e.Fail("workload: %v", err)
 	}
@@ -157,15 +154,12 @@ func runDiskEnumerate(e *cli.Env, args []string) int {
 
 // printEnumeration reports an enumeration: what ran, the counts, the failures, a replay
 // line and the verdict, whose exit code it returns.
-// The replay line is head, the seed and shape flags, then tail (a program after "--").
+// The replay line is replayArgs(head, tail, ...).
 func printEnumeration(e *cli.Env, what string, res disk.EnumerateResult, extra string, head, tail []string, seed fault.Seed, torn int, powersafe bool) int {
 	drive := ""
-	replay := append(head, "--seed", seed.String(), "--torn", strconv.Itoa(torn))
 	if powersafe {
 		drive = ", power-safe overwrite"
-		replay = append(replay, "--powersafe-overwrite")
 	}
-	replay = append(replay, tail...)
 	fmt.Fprintf(e.Stdout, "%s, seed %s, %d torn shapes a point%s\n", what, seed, torn, drive)
 	fmt.Fprintf(e.Stdout, "  persistence points  %d\n  crash states tried  %d\n  distinct, checked   %d\n  failed              %d\n",
 		res.Points, res.Tried, res.Distinct, len(res.Failures))
@@ -177,7 +171,7 @@ func printEnumeration(e *cli.Env, what string, res disk.EnumerateResult, extra s
 		fmt.Fprintf(e.Stdout, "  FAIL %s: %v\n", f.State, f.Err)
 	}
 	fmt.Fprint(e.Stdout, extra)
-	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, shellquote.Quote(replay...))
+	fmt.Fprintf(e.Stdout, "replay: %s %s\n", e.Path, shellquote.Quote(replayArgs(head, tail, seed, torn, powersafe)...))
 	if len(res.Failures) > 0 {
 		fmt.Fprintln(e.Stdout, "verdict: fail")
 		return fault.ExitFail
@@ -250,14 +244,10 @@ func enumerateProgram(e *cli.Env, program []string, check string, seed fault.See
 		return e.Fail("%v", err)
 	}
 	defer os.Remove(dir)
-	n := torn
-	if n == 0 {
-		n = -1 // none
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := only
-	opts.Dir, opts.Seed, opts.TornSeeds, opts.PowersafeOverwrite = dir, seed, n, powersafe
+	opts.Dir, opts.Seed, opts.TornSeeds, opts.PowersafeOverwrite = dir, seed, tornSeeds(torn), powersafe
 	res, err := mount.EnumerateProgram(ctx, mount.Program{Workload: program, Check: []string{"sh", "-c", check}}, opts)
 	if err != nil {
 		return e.Fail("%v", err)
@@ -275,9 +265,9 @@ func enumerateProgram(e *cli.Env, program []string, check string, seed fault.See
 	extra := ""
 	if len(res.Failures) > 0 && only.Point == 0 {
 		f := res.Failures[0]
-		extra = fmt.Sprintf("replay the first failure, keeping its files: %s %s\n", e.Path, shellquote.Quote(append(append([]string{"--check", check,
-			"--point", strconv.Itoa(f.Point), "--shape", f.Variant, "--save", "crash-state", "--seed", seed.String(), "--torn", strconv.Itoa(torn)},
-			powersafeFlag(powersafe)...), append([]string{"--"}, program...)...)...))
+		one := []string{"--check", check, "--point", strconv.Itoa(f.Point), "--shape", f.Variant, "--save", "crash-state"}
+		extra = fmt.Sprintf("replay the first failure, keeping its files: %s %s\n", e.Path,
+			shellquote.Quote(replayArgs(one, append([]string{"--"}, program...), seed, torn, powersafe)...))
 	}
 	if only.Save != "" && len(res.Failures) > 0 {
 		extra += fmt.Sprintf("  the failing states' files are in %s\n", only.Save)
@@ -286,9 +276,19 @@ func enumerateProgram(e *cli.Env, program []string, check string, seed fault.See
 		append([]string{"--"}, program...), seed, torn, powersafe)
 }
 
-func powersafeFlag(on bool) []string {
-	if on {
-		return []string{"--powersafe-overwrite"}
+// replayArgs is a replay's arguments: head, the seed and shape flags, then tail.
+func replayArgs(head, tail []string, seed fault.Seed, torn int, powersafe bool) []string {
+	args := append(slices.Clone(head), "--seed", seed.String(), "--torn", strconv.Itoa(torn))
+	if powersafe {
+		args = append(args, "--powersafe-overwrite")
 	}
-	return nil
+	return append(args, tail...)
+}
+
+// tornSeeds is --torn as disk's TornSeeds, where 0 means the default and negative none.
+func tornSeeds(torn int) int {
+	if torn == 0 {
+		return -1
+	}
+	return torn
 }

@@ -91,12 +91,13 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 	if opts.TornSeeds == 0 {
 		opts.TornSeeds = 8
 	}
-	out, err := os.CreateTemp("", "faultbox-workload-stdout-")
+	// The workload's standard output of each run, kept for its check: one file per shape,
+	// reused point after point.
+	scratch, err := os.MkdirTemp("", "faultbox-enumerate-")
 	if err != nil {
 		return res, err
 	}
-	out.Close()
-	defer os.Remove(out.Name())
+	defer os.RemoveAll(scratch)
 
 	// The workers' mount points: Dir itself for one worker, else Dir/w0, Dir/w1, ...
 	dirs := []string{opts.Dir}
@@ -119,7 +120,7 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 	}
 	var points int
 	if err := withMount(dirs[0], st, false, func(m *Mount) error {
-		if err := p.run(ctx, p.Workload, dirs[0], out.Name(), "", "crash-free run"); err != nil {
+		if err := p.run(ctx, p.Workload, dirs[0], filepath.Join(scratch, "crash-free"), "", "crash-free run"); err != nil {
 			return fmt.Errorf("the workload fails on a healthy disk: %w", err)
 		}
 		points = int(m.Syncs())
@@ -152,7 +153,7 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 		shape    shape
 		state    string
 		st       *disk.Storage
-		stdout   string // the workload's standard output, for the check
+		stdout   string // the file of the workload's standard output, for the check
 		runErr   error
 		checked  bool
 		checkErr error
@@ -173,11 +174,13 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 		var runs []*run
 		for _, sh := range shapes {
 			if opts.Shape == "" || sh.name == opts.Shape {
-				runs = append(runs, &run{shape: sh, state: fmt.Sprintf("point %d (before %s), %s", k, at, sh.name)})
+				runs = append(runs, &run{shape: sh, state: fmt.Sprintf("point %d (before %s), %s", k, at, sh.name),
+					stdout: filepath.Join(scratch, "stdout-"+strconv.Itoa(len(runs)))})
 			}
 		}
+
 		// The workload, crashed at this point in each shape, on the workers' mounts.
-		err := parallel(len(dirs), len(runs), func(w, i int) error {
+		if err := parallel(len(dirs), len(runs), func(w, i int) error {
 			r := runs[i]
 			cfg := r.shape.cfg
 			cfg.SectorSize = opts.SectorSize
@@ -187,6 +190,7 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 			}
 			r.st = st
 			if k <= points {
+				// Parsed for each run: a rule's nth= keeps its count, so runs cannot share one.
 				rules, err := disk.ParseRules("sync,syncdir:nth=" + strconv.Itoa(k) + ":crash")
 				if err != nil {
 					return err
@@ -195,12 +199,6 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 					return err
 				}
 			}
-			f, err := os.CreateTemp("", "faultbox-workload-stdout-")
-			if err != nil {
-				return err
-			}
-			f.Close()
-			r.stdout = f.Name()
 			return withMount(dirs[w], st, true, func(m *Mount) error {
 				r.runErr = p.run(ctx, p.Workload, dirs[w], r.stdout, r.state, "workload") // it fails at the crash
 				if k > points {
@@ -208,15 +206,7 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 				}
 				return nil
 			})
-		})
-		defer func() {
-			for _, r := range runs {
-				if r.stdout != "" {
-					os.Remove(r.stdout)
-				}
-			}
-		}()
-		if err != nil {
+		}); err != nil {
 			return res, err
 		}
 		if err := ctx.Err(); err != nil {
@@ -270,8 +260,6 @@ func EnumerateProgram(ctx context.Context, p Program, opts EnumerateOptions) (di
 			if opts.Progress != nil {
 				opts.Progress(r.state, r.checked, r.checkErr)
 			}
-			os.Remove(r.stdout)
-			r.stdout = ""
 		}
 	}
 	return res, nil
